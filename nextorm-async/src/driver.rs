@@ -1,0 +1,357 @@
+//! The connection every statement runs on: one type over the three drivers, and the code that
+//! runs statements, written once as `async fn`s.
+
+pub(crate) mod pool;
+#[cfg(feature = "mariadb")]
+pub(crate) mod mariadb;
+#[cfg(feature = "postgres")]
+pub(crate) mod postgres;
+#[cfg(any(feature = "postgres", feature = "mariadb"))]
+pub(crate) mod server;
+#[cfg(feature = "sqlite")]
+pub(crate) mod sqlite;
+
+use crate::options::{OpenOptions, Target};
+use nextorm_core::{Dialect, Error, ErrorKind, Result, RowRead, Value};
+use pool::{Pool, Pooled};
+
+/// Which facade drives the connections: it decides how waits happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Facade {
+    /// The blocking facade: waits block the thread.
+    Blocking,
+    /// The async facade: waits yield to the runtime.
+    Async,
+}
+
+#[derive(Clone)]
+pub(crate) enum AnyPool {
+    #[cfg(feature = "sqlite")]
+    Sqlite(Pool<sqlite::SqliteDriver>),
+    #[cfg(feature = "postgres")]
+    Postgres(Pool<postgres::PgDriver>),
+    #[cfg(feature = "mariadb")]
+    MariaDb(Pool<mariadb::MariaDbDriver>),
+}
+
+fn not_built(dialect: Dialect) -> Error {
+    Error::new(
+        ErrorKind::Unsupported,
+        format!("nextorm was built without the `{}` feature", dialect.name()),
+    )
+}
+
+/// The URL with its password replaced, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl AnyPool {
+    pub(crate) fn open(url: &str, options: &OpenOptions, facade: Facade) -> Result<AnyPool> {
+        let target = Target::parse(url)?;
+        let max = options.max_connections_or_default();
+        match target {
+            #[cfg(feature = "sqlite")]
+            Target::Sqlite(t) => {
+                let max = if t == crate::options::SqliteTarget::Memory { 1 } else { max };
+                let wait = match facade {
+                    Facade::Blocking => sqlite::WaitMode::Block,
+                    Facade::Async => sqlite::WaitMode::Yield,
+                };
+                let driver = sqlite::SqliteDriver { target: t, busy_timeout: options.busy_timeout, wait };
+                Ok(AnyPool::Sqlite(Pool::new(driver, max, options.acquire_timeout, facade == Facade::Blocking)))
+            }
+            #[cfg(feature = "postgres")]
+            Target::Postgres(url) => {
+                let parsed: sqlx::postgres::PgConnectOptions =
+                    url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
+                let driver = postgres::PgDriver {
+                    options: parsed.statement_cache_capacity(256),
+                    connect_timeout: options.connect_timeout,
+                    label: redact(&url),
+                };
+                Ok(AnyPool::Postgres(Pool::new(driver, max, options.acquire_timeout, false)))
+            }
+            #[cfg(feature = "mariadb")]
+            Target::MariaDb(url) => {
+                let parsed: sqlx::mysql::MySqlConnectOptions =
+                    url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
+                let driver = mariadb::MariaDbDriver {
+                    options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
+                    connect_timeout: options.connect_timeout,
+                    label: redact(&url),
+                };
+                Ok(AnyPool::MariaDb(Pool::new(driver, max, options.acquire_timeout, false)))
+            }
+            #[allow(unreachable_patterns)]
+            other => Err(not_built(other.dialect())),
+        }
+    }
+
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyPool::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            AnyPool::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mariadb")]
+            AnyPool::MariaDb(_) => Dialect::MariaDb,
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Conn> {
+        let inner = match self {
+            #[cfg(feature = "sqlite")]
+            AnyPool::Sqlite(p) => Inner::Sqlite(p.acquire().await?),
+            #[cfg(feature = "postgres")]
+            AnyPool::Postgres(p) => Inner::Postgres(p.acquire().await?),
+            #[cfg(feature = "mariadb")]
+            AnyPool::MariaDb(p) => Inner::MariaDb(p.acquire().await?),
+        };
+        Ok(Conn { inner, in_transaction: false, broken: false })
+    }
+
+    /// Open and idle connection counts.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyPool::Sqlite(p) => p.counts(),
+            #[cfg(feature = "postgres")]
+            AnyPool::Postgres(p) => p.counts(),
+            #[cfg(feature = "mariadb")]
+            AnyPool::MariaDb(p) => p.counts(),
+        }
+    }
+
+    /// Closes the pool and its idle connections.
+    pub(crate) async fn close(&self) {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyPool::Sqlite(p) => drop(p.close()),
+            #[cfg(feature = "postgres")]
+            AnyPool::Postgres(p) => {
+                for c in p.close() {
+                    let _ = sqlx::Connection::close(c).await;
+                }
+            }
+            #[cfg(feature = "mariadb")]
+            AnyPool::MariaDb(p) => {
+                for c in p.close() {
+                    let _ = sqlx::Connection::close(c).await;
+                }
+            }
+        }
+    }
+}
+
+enum Inner {
+    #[cfg(feature = "sqlite")]
+    Sqlite(Pooled<sqlite::SqliteDriver>),
+    #[cfg(feature = "postgres")]
+    Postgres(Pooled<postgres::PgDriver>),
+    #[cfg(feature = "mariadb")]
+    MariaDb(Pooled<mariadb::MariaDbDriver>),
+}
+
+/// One connection checked out of the pool, held for a statement or a whole transaction.
+///
+/// It goes back to the pool when dropped, unless it is inside a transaction or broken: then an
+/// SQLite connection is rolled back on the spot and a server connection is closed, so no pooled
+/// connection ever carries someone else's transaction.
+pub struct Conn {
+    inner: Inner,
+    /// Set before `BEGIN` is sent and cleared only once `COMMIT` or `ROLLBACK` was acknowledged,
+    /// so a future dropped at any await point leaves it set.
+    in_transaction: bool,
+    broken: bool,
+}
+
+/// A row callback.
+pub(crate) type EachRow<'a> = &'a mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send);
+
+impl Conn {
+    /// The connection's dialect.
+    pub fn dialect(&self) -> Dialect {
+        match &self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(_) => Dialect::Sqlite,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(_) => Dialect::Postgres,
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(_) => Dialect::MariaDb,
+        }
+    }
+
+    /// Whether a transaction is open on this connection.
+    pub fn in_transaction(&self) -> bool {
+        self.in_transaction
+    }
+
+    fn track<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && e.kind() == ErrorKind::ConnectionLost
+        {
+            self.broken = true;
+        }
+        r
+    }
+
+    fn check_binds(&self, binds: &[Value]) -> Result<()> {
+        let dialect = self.dialect();
+        if binds.len() > dialect.max_binds() {
+            return Err(Error::invalid_value(format!(
+                "the statement has {} parameters; {} allows at most {}",
+                binds.len(),
+                dialect.name(),
+                dialect.max_binds()
+            )));
+        }
+        binds.iter().try_for_each(|v| dialect.check_value(v))
+    }
+
+    /// Runs a statement and returns the number of rows it affected (matched, on MariaDB).
+    pub(crate) async fn execute_sql(&mut self, sql: &str, binds: &[Value]) -> Result<u64> {
+        self.check_binds(binds)?;
+        let r = match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(c) => c.get().execute(sql, binds).await,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(c) => postgres::execute(c.get(), sql, binds).await,
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(c) => mariadb::execute(c.get(), sql, binds).await.map(|(n, _)| n),
+        };
+        self.track(r)
+    }
+
+    /// Runs an `INSERT` rendered for this dialect and returns the key the database generated.
+    pub(crate) async fn insert_sql(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
+        self.check_binds(binds)?;
+        let r = match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(c) => c.get().insert(sql, binds).await,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(c) => {
+                let mut key = None;
+                let r = postgres::fetch(c.get(), sql, binds, &mut |row| {
+                    key = Some(row.get_i64(0)?);
+                    Ok(())
+                })
+                .await;
+                r.and_then(|()| key.ok_or_else(|| Error::decode("INSERT … RETURNING returned no row")))
+            }
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(c) => mariadb::execute(c.get(), sql, binds).await.and_then(|(_, id)| {
+                i64::try_from(id).map_err(|_| Error::decode(format!("generated key {id} does not fit in i64")))
+            }),
+        };
+        self.track(r)
+    }
+
+    /// Runs a query and calls `each` on every row.
+    pub(crate) async fn fetch_sql(&mut self, sql: &str, binds: &[Value], each: EachRow<'_>) -> Result<()> {
+        self.check_binds(binds)?;
+        let r = match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(c) => c.get().fetch(sql, binds, each).await,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(c) => postgres::fetch(c.get(), sql, binds, each).await,
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(c) => mariadb::fetch(c.get(), sql, binds, each).await,
+        };
+        self.track(r)
+    }
+
+    /// Runs statements without parameters (DDL, transaction control).
+    pub(crate) async fn batch(&mut self, sql: &str) -> Result<()> {
+        let r = match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(c) => c.get().batch(sql).await,
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(c) => postgres::batch(c.get(), sql).await,
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(c) => mariadb::batch(c.get(), sql).await,
+        };
+        self.track(r)
+    }
+
+    /// Begins a transaction. SQLite takes the write lock at once (`BEGIN IMMEDIATE`), so a
+    /// transaction never fails halfway on a lock it could not upgrade.
+    pub async fn begin(&mut self) -> Result<()> {
+        if self.in_transaction {
+            return Err(Error::config("a transaction is already open on this connection"));
+        }
+        self.in_transaction = true;
+        let sql = match self.dialect() {
+            Dialect::Sqlite => "BEGIN IMMEDIATE",
+            Dialect::Postgres | Dialect::MariaDb => "BEGIN",
+        };
+        self.batch(sql).await
+    }
+
+    /// Commits the open transaction. If the connection fails during `COMMIT`, the outcome is
+    /// unknown and the error says so.
+    pub async fn commit(&mut self) -> Result<()> {
+        match self.batch("COMMIT").await {
+            Ok(()) => {
+                self.in_transaction = false;
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::ConnectionLost => {
+                Err(e.context("the connection failed during COMMIT, so whether the transaction committed is unknown"))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Rolls back the open transaction.
+    pub async fn rollback(&mut self) -> Result<()> {
+        self.batch("ROLLBACK").await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(p) => {
+                // Rolling back is synchronous here, so the connection can go back to the pool.
+                let c = p.get();
+                if !c.is_idle() && (c.raw.execute_batch("ROLLBACK").is_err() || !c.is_idle()) || self.broken {
+                    drop(p.discard());
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(p) => {
+                if self.in_transaction || self.broken {
+                    drop(p.discard());
+                }
+            }
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(p) => {
+                if self.in_transaction || self.broken {
+                    drop(p.discard());
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("mysql://root@h/db"), "mysql://root@h/db");
+    }
+}

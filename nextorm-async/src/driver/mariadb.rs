@@ -1,0 +1,247 @@
+//! MariaDB through sqlx, in strict SQL mode with utf8mb4 and UTC.
+
+use super::pool::Connect;
+use super::server::{connect_within, map_error as map_sqlx};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use futures_util::TryStreamExt;
+use nextorm_core::{Error, ErrorKind, Kind, Result, RowRead, Value};
+use rust_decimal::Decimal;
+use sqlx::mysql::{MySqlArguments, MySqlConnectOptions, MySqlDatabaseError, MySqlRow};
+use sqlx::{Arguments, AssertSqlSafe, Column, Connection, MySqlConnection, Row, TypeInfo, ValueRef};
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub(crate) struct MariaDbDriver {
+    pub(crate) options: MySqlConnectOptions,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) label: String,
+}
+
+/// Strict mode: an over-long string or an out-of-range number is an error, never truncated.
+const SESSION_SETUP: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO')";
+
+impl Connect for MariaDbDriver {
+    type Conn = MySqlConnection;
+
+    async fn connect(&self) -> Result<MySqlConnection> {
+        connect_within(self.connect_timeout, &self.label, async {
+            let mut conn = MySqlConnection::connect_with(&self.options).await.map_err(map_error)?;
+            batch(&mut conn, SESSION_SETUP).await?;
+            Ok(conn)
+        })
+        .await
+    }
+}
+
+pub(crate) fn map_error(e: sqlx::Error) -> Error {
+    map_sqlx(e, |db| {
+        let number = db.try_downcast_ref::<MySqlDatabaseError>().map(|m| m.number()).unwrap_or(0);
+        let kind = match number {
+            1062 | 1586 => ErrorKind::UniqueViolation,
+            1451 | 1452 | 1216 | 1217 => ErrorKind::ForeignKeyViolation,
+            1048 | 1364 => ErrorKind::NotNullViolation,
+            3819 | 4025 => ErrorKind::CheckViolation,
+            1213 | 1205 => ErrorKind::SerializationFailure,
+            1406 | 1264 | 1366 | 1292 | 1265 | 4078 => ErrorKind::InvalidValue,
+            2006 | 2013 | 1927 | 1053 => ErrorKind::ConnectionLost,
+            _ => ErrorKind::Database,
+        };
+        (kind, number.to_string())
+    })
+}
+
+fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
+    let mut args = MySqlArguments::default();
+    for v in binds {
+        let added = match v {
+            Value::Null(kind) => match kind {
+                Kind::Bool => args.add(None::<bool>),
+                Kind::Int => args.add(None::<i64>),
+                Kind::Float => args.add(None::<f64>),
+                Kind::Bytes => args.add(None::<Vec<u8>>),
+                Kind::Decimal => args.add(None::<Decimal>),
+                Kind::Date => args.add(None::<NaiveDate>),
+                Kind::DateTime | Kind::Timestamp => args.add(None::<NaiveDateTime>),
+                Kind::Text | Kind::Uuid | Kind::Json => args.add(None::<String>),
+            },
+            Value::Bool(b) => args.add(*b),
+            Value::Int(i) => args.add(*i),
+            Value::Float(f) => args.add(*f),
+            Value::Text(s) => args.add(s.as_str()),
+            Value::Bytes(b) => args.add(b.as_slice()),
+            Value::Decimal(d) => args.add(*d),
+            Value::Date(d) => args.add(*d),
+            Value::DateTime(t) => args.add(*t),
+            // Sessions run with time_zone '+00:00'; DATETIME(6) holds the UTC wall-clock time.
+            Value::Timestamp(t) => args.add(t.naive_utc()),
+            Value::Uuid(u) => args.add(u.hyphenated().to_string()),
+            Value::Json(j) => args.add(j.to_string()),
+        };
+        added.map_err(|e| Error::invalid_value(format!("cannot bind {v:?}: {e}")))?;
+    }
+    Ok(args)
+}
+
+/// Runs a statement; returns the rows it matched and the id it generated.
+pub(crate) async fn execute(conn: &mut MySqlConnection, sql: &str, binds: &[Value]) -> Result<(u64, u64)> {
+    let args = arguments(binds)?;
+    let done = sqlx::query_with(AssertSqlSafe(sql), args).execute(conn).await.map_err(map_error)?;
+    Ok((done.rows_affected(), done.last_insert_id()))
+}
+
+pub(crate) async fn batch(conn: &mut MySqlConnection, sql: &str) -> Result<()> {
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await.map_err(map_error)?;
+    Ok(())
+}
+
+pub(crate) async fn fetch(
+    conn: &mut MySqlConnection,
+    sql: &str,
+    binds: &[Value],
+    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
+) -> Result<()> {
+    let args = arguments(binds)?;
+    let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
+    while let Some(row) = rows.try_next().await.map_err(map_error)? {
+        each(&MyRowRead(&row))?;
+    }
+    Ok(())
+}
+
+struct MyRowRead<'a>(&'a MySqlRow);
+
+impl MyRowRead<'_> {
+    fn type_name(&self, idx: usize) -> Result<&str> {
+        let col = self.0.try_column(idx).map_err(map_error)?;
+        Ok(col.type_info().name())
+    }
+
+    fn not_null(&self, idx: usize) -> Result<()> {
+        if self.is_null(idx)? {
+            return Err(Error::decode("unexpected NULL (use Option<_> for a nullable column)"));
+        }
+        Ok(())
+    }
+
+    fn get<'r, T: sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>>(&'r self, idx: usize) -> Result<T> {
+        self.not_null(idx)?;
+        self.0.try_get(idx).map_err(map_error)
+    }
+
+    /// The text form the server sent, for DECIMAL, CHAR-typed UUIDs and JSON.
+    fn raw_text(&self, idx: usize) -> Result<&str> {
+        self.not_null(idx)?;
+        self.0.try_get_unchecked::<&str, _>(idx).map_err(map_error)
+    }
+}
+
+impl RowRead for MyRowRead<'_> {
+    fn column_count(&self) -> usize {
+        self.0.columns().len()
+    }
+
+    fn column_name(&self, idx: usize) -> String {
+        self.0.try_column(idx).map(|c| c.name().to_owned()).unwrap_or_else(|_| idx.to_string())
+    }
+
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        Ok(self.0.try_get_raw(idx).map_err(map_error)?.is_null())
+    }
+
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        match self.get_i64(idx)? {
+            0 => Ok(false),
+            1 => Ok(true),
+            other => Err(Error::decode(format!("expected a boolean (0 or 1), found {other}"))),
+        }
+    }
+
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        let name = self.type_name(idx)?;
+        if name.contains("UNSIGNED") {
+            let u: u64 = self.get(idx)?;
+            return i64::try_from(u).map_err(|_| Error::decode(format!("{u} does not fit in i64")));
+        }
+        match name {
+            "DECIMAL" => {
+                let d = self.get_decimal(idx)?;
+                if d.fract().is_zero() {
+                    i64::try_from(d).map_err(|_| Error::decode(format!("{d} does not fit in i64")))
+                } else {
+                    Err(Error::decode(format!("{d} is not an integer")))
+                }
+            }
+            "BOOLEAN" => self.get::<bool>(idx).map(i64::from),
+            "TINYINT" => self.get::<i8>(idx).map(i64::from),
+            "SMALLINT" => self.get::<i16>(idx).map(i64::from),
+            "INT" | "MEDIUMINT" => self.get::<i32>(idx).map(i64::from),
+            _ => self.get(idx),
+        }
+    }
+
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        match self.type_name(idx)? {
+            "DOUBLE" => self.get(idx),
+            "FLOAT" => self.get::<f32>(idx).map(f64::from),
+            "DECIMAL" => {
+                let d = self.get_decimal(idx)?;
+                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
+            }
+            _ => self.get_i64(idx).map(|i| i as f64),
+        }
+    }
+
+    fn get_string(&self, idx: usize) -> Result<String> {
+        self.get(idx)
+    }
+
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        self.get(idx)
+    }
+
+    fn get_decimal(&self, idx: usize) -> Result<Decimal> {
+        match self.type_name(idx)? {
+            "DECIMAL" => {
+                let s = self.raw_text(idx)?;
+                // DECIMAL(65, 28) pads to 28 places; drop the padding before it overflows 28 digits.
+                let trimmed = if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s };
+                Decimal::from_str(trimmed).map_err(|e| Error::decode(format!("cannot read {s:?} as a decimal: {e}")))
+            }
+            "DOUBLE" | "FLOAT" => {
+                let f = self.get_f64(idx)?.to_string();
+                Decimal::from_str(&f).map_err(|e| Error::decode(format!("cannot read {f} as a decimal: {e}")))
+            }
+            _ => self.get_i64(idx).map(Decimal::from),
+        }
+    }
+
+    fn get_date(&self, idx: usize) -> Result<NaiveDate> {
+        self.get(idx)
+    }
+
+    fn get_datetime(&self, idx: usize) -> Result<NaiveDateTime> {
+        self.get(idx)
+    }
+
+    fn get_timestamp(&self, idx: usize) -> Result<DateTime<Utc>> {
+        self.get::<NaiveDateTime>(idx).map(|t| t.and_utc())
+    }
+
+    fn get_uuid(&self, idx: usize) -> Result<Uuid> {
+        self.not_null(idx)?;
+        let raw: &[u8] = self.0.try_get_unchecked(idx).map_err(map_error)?;
+        // BINARY(16) holds the bytes; CHAR(36) the hyphenated text.
+        if raw.len() == 16 {
+            return Ok(Uuid::from_slice(raw).unwrap_or_default());
+        }
+        Uuid::try_parse_ascii(raw).map_err(|e| {
+            Error::decode(format!("cannot read {:?} as a UUID: {e}", String::from_utf8_lossy(raw)))
+        })
+    }
+
+    fn get_json(&self, idx: usize) -> Result<serde_json::Value> {
+        let s = self.raw_text(idx)?;
+        serde_json::from_str(s).map_err(|e| Error::decode(format!("cannot read {s:?} as JSON: {e}")))
+    }
+}

@@ -1,0 +1,229 @@
+//! PostgreSQL through sqlx.
+
+use super::pool::Connect;
+use super::server::{connect_within, map_error as map_sqlx};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use futures_util::TryStreamExt;
+use nextorm_core::{Error, ErrorKind, Kind, Result, RowRead, Value};
+use rust_decimal::Decimal;
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgRow};
+use sqlx::{Arguments, AssertSqlSafe, Column, Connection, PgConnection, Row, TypeInfo, ValueRef};
+use std::time::Duration;
+use uuid::Uuid;
+
+pub(crate) struct PgDriver {
+    pub(crate) options: PgConnectOptions,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) label: String,
+}
+
+impl Connect for PgDriver {
+    type Conn = PgConnection;
+
+    async fn connect(&self) -> Result<PgConnection> {
+        connect_within(self.connect_timeout, &self.label, async {
+            PgConnection::connect_with(&self.options).await.map_err(map_error)
+        })
+        .await
+    }
+}
+
+pub(crate) fn map_error(e: sqlx::Error) -> Error {
+    map_sqlx(e, |db| {
+        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        let kind = match code.as_str() {
+            "23505" => ErrorKind::UniqueViolation,
+            "23503" => ErrorKind::ForeignKeyViolation,
+            "23502" => ErrorKind::NotNullViolation,
+            "23514" => ErrorKind::CheckViolation,
+            "40001" | "40P01" => ErrorKind::SerializationFailure,
+            "22001" | "22003" | "22021" | "22P05" | "22007" | "22008" => ErrorKind::InvalidValue,
+            "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
+            c if c.starts_with("08") => ErrorKind::ConnectionLost,
+            _ => ErrorKind::Database,
+        };
+        (kind, code)
+    })
+}
+
+fn arguments(binds: &[Value]) -> Result<PgArguments> {
+    let mut args = PgArguments::default();
+    for v in binds {
+        let added = match v {
+            Value::Null(kind) => match kind {
+                Kind::Bool => args.add(None::<bool>),
+                Kind::Int => args.add(None::<i64>),
+                Kind::Float => args.add(None::<f64>),
+                Kind::Text => args.add(None::<String>),
+                Kind::Bytes => args.add(None::<Vec<u8>>),
+                Kind::Decimal => args.add(None::<Decimal>),
+                Kind::Date => args.add(None::<NaiveDate>),
+                Kind::DateTime => args.add(None::<NaiveDateTime>),
+                Kind::Timestamp => args.add(None::<DateTime<Utc>>),
+                Kind::Uuid => args.add(None::<Uuid>),
+                Kind::Json => args.add(None::<sqlx::types::Json<serde_json::Value>>),
+            },
+            Value::Bool(b) => args.add(*b),
+            Value::Int(i) => args.add(*i),
+            Value::Float(f) => args.add(*f),
+            Value::Text(s) => args.add(s.as_str()),
+            Value::Bytes(b) => args.add(b.as_slice()),
+            Value::Decimal(d) => args.add(*d),
+            Value::Date(d) => args.add(*d),
+            Value::DateTime(t) => args.add(*t),
+            Value::Timestamp(t) => args.add(*t),
+            Value::Uuid(u) => args.add(*u),
+            Value::Json(j) => args.add(sqlx::types::Json(j)),
+        };
+        added.map_err(|e| Error::invalid_value(format!("cannot bind {v:?}: {e}")))?;
+    }
+    Ok(args)
+}
+
+pub(crate) async fn execute(conn: &mut PgConnection, sql: &str, binds: &[Value]) -> Result<u64> {
+    let args = arguments(binds)?;
+    let done = sqlx::query_with(AssertSqlSafe(sql), args).execute(conn).await.map_err(map_error)?;
+    Ok(done.rows_affected())
+}
+
+pub(crate) async fn batch(conn: &mut PgConnection, sql: &str) -> Result<()> {
+    sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await.map_err(map_error)?;
+    Ok(())
+}
+
+pub(crate) async fn fetch(
+    conn: &mut PgConnection,
+    sql: &str,
+    binds: &[Value],
+    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
+) -> Result<()> {
+    let args = arguments(binds)?;
+    let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
+    while let Some(row) = rows.try_next().await.map_err(map_error)? {
+        each(&PgRowRead(&row))?;
+    }
+    Ok(())
+}
+
+struct PgRowRead<'a>(&'a PgRow);
+
+impl PgRowRead<'_> {
+    fn type_name(&self, idx: usize) -> Result<&str> {
+        let col = self.0.try_column(idx).map_err(map_error)?;
+        Ok(col.type_info().name())
+    }
+
+    fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(&'r self, idx: usize) -> Result<T> {
+        if self.is_null(idx)? {
+            return Err(Error::decode("unexpected NULL (use Option<_> for a nullable column)"));
+        }
+        self.0.try_get(idx).map_err(map_error)
+    }
+
+    fn wrong(&self, idx: usize, what: &str) -> Error {
+        let found = self.type_name(idx).unwrap_or("?");
+        Error::decode(format!("expected {what}, found PostgreSQL {found}"))
+    }
+}
+
+impl RowRead for PgRowRead<'_> {
+    fn column_count(&self) -> usize {
+        self.0.columns().len()
+    }
+
+    fn column_name(&self, idx: usize) -> String {
+        self.0.try_column(idx).map(|c| c.name().to_owned()).unwrap_or_else(|_| idx.to_string())
+    }
+
+    fn is_null(&self, idx: usize) -> Result<bool> {
+        Ok(self.0.try_get_raw(idx).map_err(map_error)?.is_null())
+    }
+
+    fn get_bool(&self, idx: usize) -> Result<bool> {
+        self.get(idx)
+    }
+
+    fn get_i64(&self, idx: usize) -> Result<i64> {
+        match self.type_name(idx)? {
+            "INT8" => self.get(idx),
+            "INT4" => self.get::<i32>(idx).map(i64::from),
+            "INT2" => self.get::<i16>(idx).map(i64::from),
+            "NUMERIC" => {
+                let d: Decimal = self.get(idx)?;
+                if d.fract().is_zero() {
+                    i64::try_from(d).map_err(|_| Error::decode(format!("{d} does not fit in i64")))
+                } else {
+                    Err(Error::decode(format!("{d} is not an integer")))
+                }
+            }
+            _ => Err(self.wrong(idx, "an integer")),
+        }
+    }
+
+    fn get_f64(&self, idx: usize) -> Result<f64> {
+        match self.type_name(idx)? {
+            "FLOAT8" => self.get(idx),
+            "FLOAT4" => self.get::<f32>(idx).map(f64::from),
+            "INT8" | "INT4" | "INT2" => self.get_i64(idx).map(|i| i as f64),
+            "NUMERIC" => {
+                let d: Decimal = self.get(idx)?;
+                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
+            }
+            _ => Err(self.wrong(idx, "a float")),
+        }
+    }
+
+    fn get_string(&self, idx: usize) -> Result<String> {
+        self.get(idx)
+    }
+
+    fn get_bytes(&self, idx: usize) -> Result<Vec<u8>> {
+        self.get(idx)
+    }
+
+    fn get_decimal(&self, idx: usize) -> Result<Decimal> {
+        match self.type_name(idx)? {
+            "NUMERIC" => self.get(idx),
+            "INT8" | "INT4" | "INT2" => self.get_i64(idx).map(Decimal::from),
+            _ => Err(self.wrong(idx, "a decimal")),
+        }
+    }
+
+    fn get_date(&self, idx: usize) -> Result<NaiveDate> {
+        self.get(idx)
+    }
+
+    fn get_datetime(&self, idx: usize) -> Result<NaiveDateTime> {
+        match self.type_name(idx)? {
+            "TIMESTAMPTZ" => self.get::<DateTime<Utc>>(idx).map(|t| t.naive_utc()),
+            _ => self.get(idx),
+        }
+    }
+
+    fn get_timestamp(&self, idx: usize) -> Result<DateTime<Utc>> {
+        match self.type_name(idx)? {
+            "TIMESTAMP" => self.get::<NaiveDateTime>(idx).map(|t| t.and_utc()),
+            _ => self.get(idx),
+        }
+    }
+
+    fn get_uuid(&self, idx: usize) -> Result<Uuid> {
+        match self.type_name(idx)? {
+            "UUID" => self.get(idx),
+            _ => {
+                let s: String = self.get(idx)?;
+                Uuid::parse_str(&s).map_err(|e| Error::decode(format!("cannot read {s:?} as a UUID: {e}")))
+            }
+        }
+    }
+
+    fn get_json(&self, idx: usize) -> Result<serde_json::Value> {
+        match self.type_name(idx)? {
+            "JSON" | "JSONB" => self.get::<sqlx::types::Json<serde_json::Value>>(idx).map(|j| j.0),
+            _ => {
+                let s: String = self.get(idx)?;
+                serde_json::from_str(&s).map_err(|e| Error::decode(format!("cannot read {s:?} as JSON: {e}")))
+            }
+        }
+    }
+}

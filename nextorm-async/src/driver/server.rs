@@ -1,0 +1,43 @@
+//! What PostgreSQL and MariaDB share: both go through sqlx, and their errors map the same way
+//! apart from the codes.
+
+use nextorm_core::{Error, ErrorKind};
+
+/// Maps an sqlx error; `classify` turns the database's own code into a kind.
+pub(crate) fn map_error(e: sqlx::Error, classify: impl Fn(&dyn sqlx::error::DatabaseError) -> (ErrorKind, String)) -> Error {
+    let kind = match &e {
+        sqlx::Error::Database(db) => {
+            let (kind, code) = classify(db.as_ref());
+            let message = db.message().to_owned();
+            return Error::with_source(kind, message, e).with_code(code);
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => ErrorKind::ConnectionLost,
+        sqlx::Error::PoolTimedOut => ErrorKind::PoolTimeout,
+        sqlx::Error::RowNotFound => ErrorKind::NotFound,
+        sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::ColumnNotFound(_)
+        | sqlx::Error::ColumnIndexOutOfBounds { .. }
+        | sqlx::Error::TypeNotFound { .. } => ErrorKind::Decode,
+        sqlx::Error::Encode(_) => ErrorKind::InvalidValue,
+        sqlx::Error::Configuration(_) => ErrorKind::Config,
+        _ => ErrorKind::Database,
+    };
+    Error::with_source(kind, e.to_string(), e)
+}
+
+/// Runs a connect future under the connect timeout, naming the server in the error.
+pub(crate) async fn connect_within<T>(
+    timeout: std::time::Duration,
+    what: &str,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    match tokio::time::timeout(timeout, fut).await {
+        Ok(r) => r.map_err(|e| e.context(format_args!("cannot connect to {what}"))),
+        Err(_) => Err(Error::new(ErrorKind::ConnectionLost, format!("cannot connect to {what}: no answer within {timeout:?}"))),
+    }
+}

@@ -1,0 +1,172 @@
+//! How to open a database: the URL and the pool options.
+
+use nextorm_core::{Dialect, EntityMeta, Error, Result};
+use std::time::Duration;
+
+/// Options for opening a database. The defaults suit most programs.
+///
+/// ```
+/// use std::time::Duration;
+/// use nextorm_async::OpenOptions;
+/// let options = OpenOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(2));
+/// assert_eq!(options.max_connections_or_default(), 4);
+/// ```
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    pub(crate) max_connections: Option<usize>,
+    pub(crate) acquire_timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+    pub(crate) busy_timeout: Duration,
+    pub(crate) entities: Option<Vec<&'static EntityMeta>>,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            max_connections: None,
+            acquire_timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            busy_timeout: Duration::from_secs(5),
+            entities: None,
+        }
+    }
+}
+
+impl OpenOptions {
+    /// The default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The most connections the pool opens (default 8; an in-memory SQLite database always has one).
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.max_connections = Some(n.max(1));
+        self
+    }
+
+    /// How long to wait for a free pooled connection before failing with
+    /// [`nextorm_core::ErrorKind::PoolTimeout`] (default 30 s).
+    pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
+        self.acquire_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for a server connection to open (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
+    }
+
+    /// How long an SQLite statement waits for another writer's lock before failing with
+    /// [`nextorm_core::ErrorKind::Busy`] (default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Maps exactly these entities instead of every entity linked into the program.
+    pub fn entities(mut self, entities: impl IntoIterator<Item = &'static EntityMeta>) -> Self {
+        self.entities = Some(entities.into_iter().collect());
+        self
+    }
+
+    /// The effective pool size.
+    pub fn max_connections_or_default(&self) -> usize {
+        self.max_connections.unwrap_or(8)
+    }
+}
+
+/// Where an SQLite database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqliteTarget {
+    Memory,
+    File { path: String, create: bool, read_only: bool },
+}
+
+/// A parsed database URL.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Sqlite(SqliteTarget),
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    Postgres(String),
+    #[cfg_attr(not(feature = "mariadb"), allow(dead_code))]
+    MariaDb(String),
+}
+
+impl Target {
+    pub(crate) fn dialect(&self) -> Dialect {
+        match self {
+            Target::Sqlite(_) => Dialect::Sqlite,
+            Target::Postgres(_) => Dialect::Postgres,
+            Target::MariaDb(_) => Dialect::MariaDb,
+        }
+    }
+
+    /// Parses `sqlite::memory:`, `sqlite://file.db`, `sqlite:///abs/file.db?mode=ro`,
+    /// `postgres://…`, `postgresql://…`, `mysql://…` or `mariadb://…`.
+    pub(crate) fn parse(url: &str) -> Result<Target> {
+        let (scheme, rest) = url
+            .split_once(':')
+            .ok_or_else(|| Error::config(format!("`{url}` is not a database URL (expected sqlite:, postgres:// or mariadb://)")))?;
+        match scheme {
+            "sqlite" => parse_sqlite(rest, url).map(Target::Sqlite),
+            "postgres" | "postgresql" => Ok(Target::Postgres(url.to_owned())),
+            "mysql" | "mariadb" => Ok(Target::MariaDb(format!("mysql:{rest}"))),
+            other => Err(Error::config(format!(
+                "unknown database scheme `{other}` in `{url}`: use sqlite:, postgres:// or mariadb://"
+            ))),
+        }
+    }
+}
+
+fn parse_sqlite(rest: &str, url: &str) -> Result<SqliteTarget> {
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path == ":memory:" || path.is_empty() && query.is_empty() {
+        return Ok(SqliteTarget::Memory);
+    }
+    let (mut create, mut read_only) = (true, false);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair {
+            "mode=rwc" => {}
+            "mode=rw" => create = false,
+            "mode=ro" => (create, read_only) = (false, true),
+            "mode=memory" => return Ok(SqliteTarget::Memory),
+            other => return Err(Error::config(format!("unknown SQLite URL option `{other}` in `{url}`"))),
+        }
+    }
+    if path.is_empty() {
+        return Err(Error::config(format!("`{url}` names no SQLite file")));
+    }
+    Ok(SqliteTarget::File { path: path.to_owned(), create, read_only })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_pick_the_dialect() {
+        assert!(matches!(Target::parse("sqlite::memory:").unwrap(), Target::Sqlite(SqliteTarget::Memory)));
+        assert!(matches!(Target::parse("sqlite://:memory:").unwrap(), Target::Sqlite(SqliteTarget::Memory)));
+        match Target::parse("sqlite:///tmp/x.db?mode=ro").unwrap() {
+            Target::Sqlite(SqliteTarget::File { path, read_only, .. }) => {
+                assert_eq!(path, "/tmp/x.db");
+                assert!(read_only);
+            }
+            other => panic!("{other:?}"),
+        }
+        match Target::parse("sqlite://data/app.db").unwrap() {
+            Target::Sqlite(SqliteTarget::File { path, create, .. }) => assert_eq!((path.as_str(), create), ("data/app.db", true)),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(Target::parse("postgresql://u@h/db").unwrap().dialect(), Dialect::Postgres);
+        match Target::parse("mariadb://root@127.0.0.1:3306/test").unwrap() {
+            Target::MariaDb(u) => assert_eq!(u, "mysql://root@127.0.0.1:3306/test"),
+            other => panic!("{other:?}"),
+        }
+        assert!(Target::parse("oracle://x").is_err());
+        assert!(Target::parse("nonsense").is_err());
+        assert!(Target::parse("sqlite://x.db?cache=shared").is_err());
+    }
+}

@@ -1,0 +1,69 @@
+//! The statements of single-entity CRUD, rendered once per entity and dialect.
+
+use crate::ast::{Delete, Expr, Insert, Select, Statement, Update};
+use crate::dialect::Dialect;
+use crate::entity::{CachedStatement, EntityMeta};
+use crate::render::render;
+
+fn key_filter(meta: &EntityMeta) -> Option<Expr> {
+    Expr::all(meta.key_columns().map(|c| Expr::column(c.name).eq(Expr::Param)))
+}
+
+fn all_columns(meta: &EntityMeta) -> Vec<Expr> {
+    meta.columns.iter().map(|c| Expr::column(c.name)).collect()
+}
+
+/// `INSERT INTO t (...) VALUES (...)`, leaving out the auto-increment key when
+/// `generated_key` is true (and returning it on PostgreSQL).
+///
+/// ```text
+/// SQLite:     INSERT INTO "product" ("name", "price") VALUES (?, ?)
+/// PostgreSQL: INSERT INTO "product" ("name", "price") VALUES ($1, $2) RETURNING "id"
+/// MariaDB:    INSERT INTO `product` (`name`, `price`) VALUES (?, ?)
+/// ```
+pub fn insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> &str {
+    let kind = if generated_key { CachedStatement::InsertGeneratedKey } else { CachedStatement::InsertAllColumns };
+    meta.statements.get(dialect, kind, || {
+        let skip = |c: &&crate::entity::ColumnMeta| !(generated_key && c.auto);
+        let columns: Vec<String> = meta.columns.iter().filter(skip).map(|c| c.name.to_owned()).collect();
+        let row = vec![Expr::Param; columns.len()];
+        let returning = match meta.auto_key() {
+            Some(k) if generated_key => vec![k.name.to_owned()],
+            _ => Vec::new(),
+        };
+        render(&Statement::Insert(Insert { table: meta.table.into(), columns, rows: vec![row], returning }), dialect)
+            .text
+    })
+}
+
+/// `SELECT <every column> FROM t WHERE <key> = ?`.
+pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
+    meta.statements.get(dialect, CachedStatement::SelectByKey, || {
+        let s = Select { columns: all_columns(meta), from: meta.table.into(), filter: key_filter(meta), limit: None };
+        render(&Statement::Select(s), dialect).text
+    })
+}
+
+/// `SELECT <every column> FROM t`.
+pub fn select_all(meta: &EntityMeta, dialect: Dialect) -> &str {
+    meta.statements.get(dialect, CachedStatement::SelectAll, || {
+        let s = Select { columns: all_columns(meta), from: meta.table.into(), filter: None, limit: None };
+        render(&Statement::Select(s), dialect).text
+    })
+}
+
+/// `UPDATE t SET <every non-key column> = ? WHERE <key> = ?`; binds go non-key columns first,
+/// then the key.
+pub fn update_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
+    meta.statements.get(dialect, CachedStatement::UpdateByKey, || {
+        let set = meta.columns.iter().filter(|c| !c.primary_key).map(|c| (c.name.to_owned(), Expr::Param)).collect();
+        render(&Statement::Update(Update { table: meta.table.into(), set, filter: key_filter(meta) }), dialect).text
+    })
+}
+
+/// `DELETE FROM t WHERE <key> = ?`.
+pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
+    meta.statements.get(dialect, CachedStatement::DeleteByKey, || {
+        render(&Statement::Delete(Delete { table: meta.table.into(), filter: key_filter(meta) }), dialect).text
+    })
+}

@@ -1,0 +1,271 @@
+//! What `#[derive(Entity)]` implements: the entity's metadata and its row mapping.
+
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::value::{FromRow, RowRead, SqlType, ToValue, Value, truncate_micros};
+use std::sync::OnceLock;
+
+/// One mapped field.
+#[derive(Debug)]
+pub struct ColumnMeta {
+    /// The Rust field name.
+    pub field: &'static str,
+    /// The column name.
+    pub name: &'static str,
+    /// The column type.
+    pub ty: SqlType,
+    /// Whether the column accepts `NULL` (`Option<T>` fields).
+    pub nullable: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// The auto-increment key.
+    pub auto: bool,
+    /// The longest string accepted, in characters (`max_len`).
+    pub max_len: Option<u32>,
+    /// Precision and scale of a decimal column.
+    pub decimal: Option<(u32, u32)>,
+    /// A single-column unique key.
+    pub unique: bool,
+    /// A single-column index, with its name if one was given.
+    pub index: Option<Option<&'static str>>,
+    /// A raw SQL `DEFAULT` for the DDL.
+    pub sql_default: Option<&'static str>,
+}
+
+/// A composite unique key or index declared on the entity.
+#[derive(Debug)]
+pub struct CompositeMeta {
+    /// The given name, if any.
+    pub name: Option<&'static str>,
+    /// The column names.
+    pub columns: &'static [&'static str],
+    /// A unique key rather than an index.
+    pub unique: bool,
+}
+
+/// Statement kinds cached per entity and dialect.
+#[derive(Debug, Clone, Copy)]
+#[repr(usize)]
+pub enum CachedStatement {
+    /// `INSERT` without the auto-increment key.
+    InsertGeneratedKey,
+    /// `INSERT` of every column.
+    InsertAllColumns,
+    /// `SELECT ... WHERE <key>`.
+    SelectByKey,
+    /// `UPDATE ... WHERE <key>`.
+    UpdateByKey,
+    /// `DELETE ... WHERE <key>`.
+    DeleteByKey,
+    /// `SELECT <columns> FROM <table>`.
+    SelectAll,
+}
+
+const CACHED_KINDS: usize = 6;
+
+/// Statement texts rendered once per entity and dialect.
+pub struct StatementCache {
+    slots: [[OnceLock<String>; CACHED_KINDS]; 3],
+}
+
+impl StatementCache {
+    /// An empty cache, for the `static` the derive emits.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        StatementCache { slots: [const { [const { OnceLock::new() }; CACHED_KINDS] }; 3] }
+    }
+
+    /// The cached text, rendered by `build` the first time.
+    pub fn get(&self, dialect: Dialect, kind: CachedStatement, build: impl FnOnce() -> String) -> &str {
+        self.slots[dialect.index()][kind as usize].get_or_init(build)
+    }
+}
+
+impl std::fmt::Debug for StatementCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatementCache")
+    }
+}
+
+/// Everything nextorm knows about an entity, built at compile time by the derive.
+#[derive(Debug)]
+pub struct EntityMeta {
+    /// The Rust type name.
+    pub name: &'static str,
+    /// The table name.
+    pub table: &'static str,
+    /// The columns, in declaration order.
+    pub columns: &'static [ColumnMeta],
+    /// Indexes into `columns` of the primary key, in key order.
+    pub primary_key: &'static [usize],
+    /// Composite unique keys and indexes.
+    pub composites: &'static [CompositeMeta],
+    /// Rendered statements.
+    pub statements: StatementCache,
+}
+
+impl EntityMeta {
+    /// The auto-increment key column, if the entity has one.
+    pub fn auto_key(&self) -> Option<&ColumnMeta> {
+        self.columns.iter().find(|c| c.auto)
+    }
+
+    /// The primary-key columns.
+    pub fn key_columns(&self) -> impl Iterator<Item = &ColumnMeta> {
+        self.primary_key.iter().map(|&i| &self.columns[i])
+    }
+}
+
+/// A mapped entity. Implemented by `#[derive(Entity)]`; not meant to be implemented by hand.
+pub trait Entity: FromRow + Sized + Send + Sync + 'static {
+    /// The primary key: a scalar, or a tuple for a composite key.
+    type Key: Key;
+
+    /// The entity's metadata.
+    fn meta() -> &'static EntityMeta;
+
+    /// Decodes the entity from `row`, reading its columns in order from `offset`.
+    fn from_row_at(row: &dyn RowRead, offset: usize) -> Result<Self>;
+
+    /// The values of every column in declaration order, checked against the column
+    /// (`max_len`, decimal precision) and truncated to microsecond precision.
+    fn column_values(&self) -> Result<Vec<Value>>;
+
+    /// The primary key.
+    fn key(&self) -> Self::Key;
+
+    /// Whether the auto-increment key is still zero, so the database should generate it.
+    fn key_is_unset(&self) -> bool;
+
+    /// Stores the key the database generated.
+    fn set_generated_key(&mut self, key: i64) -> Result<()>;
+}
+
+/// A primary-key value: a scalar or a tuple of scalars.
+pub trait Key {
+    /// The key's column values, in key order.
+    fn key_values(&self) -> Result<Vec<Value>>;
+}
+
+macro_rules! scalar_key {
+    ($($t:ty),*) => {$(
+        impl Key for $t {
+            fn key_values(&self) -> Result<Vec<Value>> {
+                Ok(vec![self.to_value()?])
+            }
+        }
+    )*};
+}
+scalar_key!(bool, i8, u8, i16, u16, i32, u32, i64, u64, String, Vec<u8>, rust_decimal::Decimal,
+    chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc>, uuid::Uuid);
+
+impl Key for &str {
+    fn key_values(&self) -> Result<Vec<Value>> {
+        Ok(vec![Value::Text((*self).to_owned())])
+    }
+}
+
+macro_rules! tuple_key {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: ToValue),+> Key for ($($t,)+) {
+            fn key_values(&self) -> Result<Vec<Value>> {
+                Ok(vec![$(self.$i.to_value()?),+])
+            }
+        }
+    };
+}
+tuple_key!(A 0, B 1);
+tuple_key!(A 0, B 1, C 2);
+tuple_key!(A 0, B 1, C 2, D 3);
+
+/// A link-time registration of an entity, emitted by the derive.
+pub struct EntityRegistration(pub fn() -> &'static EntityMeta);
+
+inventory::collect!(EntityRegistration);
+
+/// Every entity linked into the program, ordered by table name.
+pub fn registered_entities() -> Vec<&'static EntityMeta> {
+    let mut all: Vec<&'static EntityMeta> = inventory::iter::<EntityRegistration>.into_iter().map(|r| (r.0)()).collect();
+    all.sort_by_key(|m| m.table);
+    all.dedup_by_key(|m| m.table);
+    all
+}
+
+/// The value of one field, checked against its column. Called by the derive's `column_values`.
+pub fn column_value<T: ToValue + ?Sized>(meta: &EntityMeta, index: usize, value: &T) -> Result<Value> {
+    let col = &meta.columns[index];
+    let context = || format!("{}.{}", meta.name, col.field);
+    let v = value.to_value().map_err(|e| e.context(context()))?;
+    match &v {
+        Value::Text(s) => {
+            if let Some(max) = col.max_len {
+                let len = s.chars().count();
+                if len > max as usize {
+                    return Err(Error::invalid_value(format!(
+                        "the string is {len} characters long; max_len is {max}"
+                    ))
+                    .context(context()));
+                }
+            }
+        }
+        Value::Decimal(d) => {
+            if let Some((precision, scale)) = col.decimal {
+                check_decimal(*d, precision, scale).map_err(|e| e.context(context()))?;
+            }
+        }
+        Value::DateTime(t) => return Ok(Value::DateTime(truncate_micros(*t))),
+        Value::Timestamp(t) => return Ok(Value::Timestamp(truncate_micros(t.naive_utc()).and_utc())),
+        _ => {}
+    }
+    Ok(v)
+}
+
+/// Decodes one field at `row` column `idx`, naming the entity and field in the error. Called by
+/// the derive's `from_row_at`.
+pub fn decode_field<T: crate::value::FromSql>(meta: &EntityMeta, index: usize, row: &dyn RowRead, idx: usize) -> Result<T> {
+    T::from_sql(row, idx).map_err(|e| {
+        let col = &meta.columns[index];
+        e.context(format_args!("{}.{} (column `{}`)", meta.name, col.field, col.name))
+    })
+}
+
+/// Converts a generated key to the key field's type. Called by the derive.
+pub fn convert_key<T: TryFrom<i64>>(meta: &EntityMeta, key: i64) -> Result<T> {
+    T::try_from(key).map_err(|_| {
+        Error::decode(format!("the generated key {key} does not fit the key field of `{}`", meta.name))
+    })
+}
+
+fn check_decimal(d: rust_decimal::Decimal, precision: u32, scale: u32) -> Result<()> {
+    let normalized = d.normalize();
+    if normalized.scale() > scale {
+        return Err(Error::invalid_value(format!(
+            "{d} has {} digits after the point; the column keeps {scale}",
+            normalized.scale()
+        )));
+    }
+    let integer_digits = normalized.trunc().abs().to_string().trim_start_matches('0').len() as u32;
+    if integer_digits > precision.saturating_sub(scale) {
+        return Err(Error::invalid_value(format!(
+            "{d} has {integer_digits} digits before the point; DECIMAL({precision}, {scale}) keeps {}",
+            precision - scale
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+    use std::str::FromStr;
+
+    #[test]
+    fn decimal_precision_and_scale_are_checked() {
+        assert!(check_decimal(Decimal::from_str("12345.67").unwrap(), 7, 2).is_ok());
+        assert!(check_decimal(Decimal::from_str("12345.670").unwrap(), 7, 2).is_ok());
+        assert!(check_decimal(Decimal::from_str("123456.7").unwrap(), 7, 2).is_err());
+        assert!(check_decimal(Decimal::from_str("1.234").unwrap(), 7, 2).is_err());
+        assert!(check_decimal(Decimal::from_str("0.5").unwrap(), 2, 2).is_ok());
+    }
+}

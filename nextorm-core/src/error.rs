@@ -1,0 +1,218 @@
+//! The one error type of nextorm.
+
+use std::fmt;
+
+/// What went wrong, as a kind callers can match on.
+///
+/// New kinds may be added in minor releases, so a `match` needs a wildcard arm.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorKind {
+    /// A lookup that needs a row found none (`by_pk`, `get` on raw SQL).
+    NotFound,
+    /// A lookup that needs at most one row found several.
+    SeveralFound,
+    /// A unique or primary-key constraint was violated.
+    UniqueViolation,
+    /// A foreign-key constraint was violated.
+    ForeignKeyViolation,
+    /// A NULL reached a `NOT NULL` column.
+    NotNullViolation,
+    /// A `CHECK` constraint was violated.
+    CheckViolation,
+    /// A row changed or vanished since this session read it.
+    OptimisticConflict,
+    /// The database reported a serialization failure or a deadlock; the whole transaction may be retried.
+    SerializationFailure,
+    /// An SQLite database stayed locked by another writer for longer than the busy timeout.
+    Busy,
+    /// No pooled connection became free within the acquire timeout.
+    PoolTimeout,
+    /// The connection to the server failed or was lost.
+    ConnectionLost,
+    /// A value read from the database does not fit the Rust type asked for.
+    Decode,
+    /// A value cannot be stored faithfully: NaN on SQLite, a NUL byte on PostgreSQL, an integer out of
+    /// range, a string longer than `max_len`, a decimal with more digits than the column holds.
+    InvalidValue,
+    /// The entity declarations cannot be mapped to tables: a bad or too long identifier, a clash.
+    Mapping,
+    /// The configuration or a call is invalid: a bad URL, a blocking call inside an async runtime.
+    Config,
+    /// The operation is not supported by this dialect or build.
+    Unsupported,
+    /// Any other error reported by the database.
+    Database,
+}
+
+impl ErrorKind {
+    /// A short lower-case name of the kind, used in messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::NotFound => "not found",
+            ErrorKind::SeveralFound => "several found",
+            ErrorKind::UniqueViolation => "unique violation",
+            ErrorKind::ForeignKeyViolation => "foreign key violation",
+            ErrorKind::NotNullViolation => "not-null violation",
+            ErrorKind::CheckViolation => "check violation",
+            ErrorKind::OptimisticConflict => "optimistic conflict",
+            ErrorKind::SerializationFailure => "serialization failure",
+            ErrorKind::Busy => "database busy",
+            ErrorKind::PoolTimeout => "pool timeout",
+            ErrorKind::ConnectionLost => "connection lost",
+            ErrorKind::Decode => "decode error",
+            ErrorKind::InvalidValue => "invalid value",
+            ErrorKind::Mapping => "mapping error",
+            ErrorKind::Config => "configuration error",
+            ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Database => "database error",
+        }
+    }
+}
+
+type Source = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// The error type of every nextorm operation.
+///
+/// It is one pointer wide, so `Result<T>` stays small on the hot path. Match on [`Error::kind`]:
+///
+/// ```
+/// use nextorm_core::{Error, ErrorKind};
+/// let e = Error::new(ErrorKind::UniqueViolation, "duplicate key");
+/// assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+/// ```
+pub struct Error(Box<Inner>);
+
+struct Inner {
+    kind: ErrorKind,
+    message: String,
+    /// The database's own code (SQLSTATE, MariaDB error number, SQLite extended code), when it gave one.
+    code: Option<String>,
+    source: Option<Source>,
+}
+
+/// `Result` with nextorm's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Creates an error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error(Box::new(Inner { kind, message: message.into(), code: None, source: None }))
+    }
+
+    /// Creates an error of `kind` that wraps a lower-level error.
+    pub fn with_source(
+        kind: ErrorKind,
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        let mut e = Error::new(kind, message);
+        e.0.source = Some(Box::new(source));
+        e
+    }
+
+    /// Attaches the database's own error code.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.0.code = Some(code.into());
+        self
+    }
+
+    /// The kind of this error.
+    pub fn kind(&self) -> ErrorKind {
+        self.0.kind
+    }
+
+    /// The message, without the kind.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The database's own error code, if the database reported one: a PostgreSQL SQLSTATE such as
+    /// `23505`, a MariaDB error number such as `1062`, or an SQLite extended result code such as `2067`.
+    pub fn code(&self) -> Option<&str> {
+        self.0.code.as_deref()
+    }
+
+    /// Prefixes the message with where the error happened, e.g. `Product.price`.
+    pub fn context(mut self, context: impl fmt::Display) -> Self {
+        self.0.message = format!("{context}: {}", self.0.message);
+        self
+    }
+
+    /// Whether retrying the whole transaction may succeed (optimistic conflict, serialization
+    /// failure or deadlock, busy SQLite database).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self.0.kind,
+            ErrorKind::OptimisticConflict | ErrorKind::SerializationFailure | ErrorKind::Busy
+        )
+    }
+
+    /// Shorthand for an [`ErrorKind::InvalidValue`] error.
+    pub fn invalid_value(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::InvalidValue, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Decode`] error.
+    pub fn decode(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Decode, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Mapping`] error.
+    pub fn mapping(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Mapping, message)
+    }
+
+    /// Shorthand for an [`ErrorKind::Config`] error.
+    pub fn config(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Config, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.0.kind.as_str(), self.0.message)?;
+        if let Some(code) = &self.0.code {
+            write!(f, " (code {code})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("Error");
+        d.field("kind", &self.0.kind).field("message", &self.0.message);
+        if let Some(code) = &self.0.code {
+            d.field("code", code);
+        }
+        if let Some(source) = &self.0.source {
+            d.field("source", source);
+        }
+        d.finish()
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_deref().map(|s| s as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_is_one_pointer_wide() {
+        assert_eq!(std::mem::size_of::<Error>(), std::mem::size_of::<usize>());
+    }
+
+    #[test]
+    fn display_names_kind_message_and_code() {
+        let e = Error::new(ErrorKind::UniqueViolation, "duplicate").with_code("23505").context("Product");
+        assert_eq!(e.to_string(), "unique violation: Product: duplicate (code 23505)");
+        assert!(!e.is_retryable());
+        assert!(Error::new(ErrorKind::Busy, "x").is_retryable());
+    }
+}

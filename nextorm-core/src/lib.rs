@@ -1,0 +1,28 @@
+//! nextorm's pure core: values, errors, entity metadata, the SQL AST and its renderer, and the
+//! schema and statement builders. It does no IO; the drivers live in `nextorm-async`.
+
+pub mod ast;
+pub mod crud;
+mod dialect;
+pub mod entity;
+mod error;
+pub mod rawsql;
+mod render;
+pub mod schema;
+mod value;
+
+pub use dialect::Dialect;
+pub use entity::{
+    ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Key, StatementCache, column_value, convert_key,
+    decode_field, registered_entities,
+};
+pub use error::{Error, ErrorKind, Result};
+pub use render::{Sql, render};
+pub use value::{
+    FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, decode_column, kind_of,
+    truncate_micros,
+};
+
+/// Re-exported for generated code.
+#[doc(hidden)]
+pub use inventory;

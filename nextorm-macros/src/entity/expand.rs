@@ -1,0 +1,213 @@
+//! Expand stage: renders a validated [`Model`] into the `Entity`, `FromRow` (and, when a field
+//! has `default = ...`, `Default`) impls. Nothing here can fail.
+//!
+//! Generated code reaches the library only through the `__private` module (imported as `__n`)
+//! and is wrapped in `const _: () = { ... };` so it adds no names to the user's module.
+
+use super::validate::{Column, CompositeModel, Model};
+use proc_macro2::{Literal, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{Expr, ExprLit, Lit};
+
+/// `::core::option::Option::Some(x)` or `::core::option::Option::None`.
+fn option<T>(value: Option<T>, f: impl FnOnce(T) -> TokenStream) -> TokenStream {
+    match value {
+        Some(v) => {
+            let inner = f(v);
+            quote!(::core::option::Option::Some(#inner))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The `ColumnMeta { ... }` literal of one column.
+fn column_meta(c: &Column<'_>) -> TokenStream {
+    let ty = c.ty;
+    let field = &c.field;
+    let name = &c.name;
+    // Spanned on the user's type, so an unsupported type is reported there by the `SqlField`
+    // bound (whose `on_unimplemented` note lists the supported types).
+    let sql_type = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::SQL_TYPE);
+    let nullable = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::NULLABLE);
+    let primary_key = c.primary_key;
+    let auto = c.auto;
+    let unique = c.unique;
+    let max_len = option(c.max_len, |n| {
+        let n = Literal::u32_unsuffixed(n);
+        quote!(#n)
+    });
+    let decimal = option(c.decimal, |(p, s)| {
+        let (p, s) = (Literal::u32_unsuffixed(p), Literal::u32_unsuffixed(s));
+        quote!((#p, #s))
+    });
+    let index = option(c.index.as_ref(), |name| option(name.as_ref(), |n| quote!(#n)));
+    let sql_default = option(c.sql_default.as_ref(), |d| quote!(#d));
+    quote! {
+        __n::ColumnMeta {
+            field: #field,
+            name: #name,
+            ty: #sql_type,
+            nullable: #nullable,
+            primary_key: #primary_key,
+            auto: #auto,
+            max_len: #max_len,
+            decimal: #decimal,
+            unique: #unique,
+            index: #index,
+            sql_default: #sql_default,
+        }
+    }
+}
+
+/// The `CompositeMeta { ... }` literal of one composite key or index.
+fn composite_meta(c: &CompositeModel) -> TokenStream {
+    let name = option(c.name.as_ref(), |n| quote!(#n));
+    let columns = &c.columns;
+    let unique = c.unique;
+    quote! {
+        __n::CompositeMeta { name: #name, columns: &[#(#columns),*], unique: #unique }
+    }
+}
+
+/// The value of one field in the generated `impl Default`.
+fn default_value(c: &Column<'_>) -> TokenStream {
+    match &c.default {
+        None => quote!(::core::default::Default::default()),
+        // A string literal becomes the field's `String` (or `Some(String)`).
+        Some(lit @ Expr::Lit(ExprLit { lit: Lit::Str(_), .. })) => {
+            let converted = quote_spanned!(lit.span()=> ::core::convert::Into::into(#lit));
+            if c.optional { quote_spanned!(lit.span()=> ::core::option::Option::Some(#converted)) } else { converted }
+        }
+        Some(expr) => quote!(#expr),
+    }
+}
+
+/// Renders the impls of a validated entity.
+pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
+    let private = &model.private;
+    let ident = model.ident;
+    let name = &model.name;
+    let table = &model.table;
+    let columns = model.columns.iter().map(column_meta);
+    let primary_key = model.primary_key.iter().map(|&i| Literal::usize_unsuffixed(i));
+    let composites = model.composites.iter().map(composite_meta);
+
+    let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
+    let indexes: Vec<Literal> = (0..model.columns.len()).map(Literal::usize_unsuffixed).collect();
+    let offsets = (0..model.columns.len()).map(|i| {
+        if i == 0 {
+            quote!(offset)
+        } else {
+            let i = Literal::usize_unsuffixed(i);
+            quote!(offset + #i)
+        }
+    });
+
+    let key_columns: Vec<&Column<'_>> = model.primary_key.iter().map(|&i| &model.columns[i]).collect();
+    let (key_type, key_value) = match key_columns.as_slice() {
+        [single] => {
+            let (ty, field) = (single.ty, single.ident);
+            (quote!(#ty), quote!(::core::clone::Clone::clone(&self.#field)))
+        }
+        many => {
+            let tys = many.iter().map(|c| c.ty);
+            let fields = many.iter().map(|c| c.ident);
+            (quote!((#(#tys),*)), quote!((#(::core::clone::Clone::clone(&self.#fields)),*)))
+        }
+    };
+
+    let (key_is_unset, set_generated_key) = match model.columns.iter().find(|c| c.auto) {
+        Some(auto) => {
+            let field = auto.ident;
+            (
+                quote!(self.#field == 0),
+                quote! {
+                    fn set_generated_key(&mut self, key: i64) -> __n::Result<()> {
+                        self.#field = __n::convert_key(&META, key)?;
+                        ::core::result::Result::Ok(())
+                    }
+                },
+            )
+        }
+        None => (
+            quote!(false),
+            quote! {
+                fn set_generated_key(&mut self, _key: i64) -> __n::Result<()> {
+                    ::core::result::Result::Ok(())
+                }
+            },
+        ),
+    };
+
+    let default_impl = model.columns.iter().any(|c| c.default.is_some()).then(|| {
+        let values = model.columns.iter().map(default_value);
+        quote! {
+            #[automatically_derived]
+            impl ::core::default::Default for #ident {
+                fn default() -> Self {
+                    Self { #(#fields: #values),* }
+                }
+            }
+        }
+    });
+
+    quote! {
+        const _: () = {
+            use #private as __n;
+
+            static META: __n::EntityMeta = __n::EntityMeta {
+                name: #name,
+                table: #table,
+                columns: &[#(#columns),*],
+                primary_key: &[#(#primary_key),*],
+                composites: &[#(#composites),*],
+                statements: __n::StatementCache::new(),
+            };
+
+            #[automatically_derived]
+            impl __n::Entity for #ident {
+                type Key = #key_type;
+
+                fn meta() -> &'static __n::EntityMeta {
+                    &META
+                }
+
+                fn from_row_at(row: &dyn __n::RowRead, offset: usize) -> __n::Result<Self> {
+                    ::core::result::Result::Ok(Self {
+                        #(#fields: __n::decode_field(&META, #indexes, row, #offsets)?),*
+                    })
+                }
+
+                fn column_values(&self) -> __n::Result<::std::vec::Vec<__n::Value>> {
+                    ::core::result::Result::Ok(::std::vec![
+                        #(__n::column_value(&META, #indexes, &self.#fields)?),*
+                    ])
+                }
+
+                fn key(&self) -> Self::Key {
+                    #key_value
+                }
+
+                fn key_is_unset(&self) -> bool {
+                    #key_is_unset
+                }
+
+                #set_generated_key
+            }
+
+            #[automatically_derived]
+            impl __n::FromRow for #ident {
+                fn from_row(row: &dyn __n::RowRead) -> __n::Result<Self> {
+                    <Self as __n::Entity>::from_row_at(row, 0)
+                }
+            }
+
+            #default_impl
+
+            __n::inventory::submit! {
+                __n::EntityRegistration(<#ident as __n::Entity>::meta)
+            }
+        };
+    }
+}

@@ -1,0 +1,600 @@
+//! Validate stage: the semantic checks on the parsed [`Input`], producing the [`Model`] the
+//! expand stage renders. Every problem is recorded in the [`Ctxt`], spanned on the token that
+//! causes it; a `Model` is returned only when there were none.
+
+use super::parse::{Composite, Field, Input};
+use crate::diag::Ctxt;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use std::collections::HashMap;
+use syn::ext::IdentExt;
+use syn::{Expr, Ident, LitInt, Type};
+
+/// The most key fields [`nextorm_core::Key`] is implemented for (tuples of up to 4).
+const MAX_KEY_FIELDS: usize = 4;
+
+/// A checked entity, ready to expand.
+pub(crate) struct Model<'a> {
+    /// The struct's name, as written.
+    pub(crate) ident: &'a Ident,
+    /// The struct's name without `r#`.
+    pub(crate) name: String,
+    /// The table name.
+    pub(crate) table: String,
+    /// The path of the `__private` module generated code goes through.
+    pub(crate) private: TokenStream,
+    /// The columns, in declaration order.
+    pub(crate) columns: Vec<Column<'a>>,
+    /// Indexes into `columns` of the primary key, in key order.
+    pub(crate) primary_key: Vec<usize>,
+    /// The composite unique keys and indexes.
+    pub(crate) composites: Vec<CompositeModel>,
+}
+
+/// A checked column.
+pub(crate) struct Column<'a> {
+    /// The field's name, as written (maybe `r#group`).
+    pub(crate) ident: &'a Ident,
+    /// The field's type.
+    pub(crate) ty: &'a Type,
+    /// The field's name without `r#`.
+    pub(crate) field: String,
+    /// The column name.
+    pub(crate) name: String,
+    /// Part of the primary key.
+    pub(crate) primary_key: bool,
+    /// The auto-increment key.
+    pub(crate) auto: bool,
+    /// `max_len`.
+    pub(crate) max_len: Option<u32>,
+    /// `(precision, scale)`.
+    pub(crate) decimal: Option<(u32, u32)>,
+    /// A single-column unique key.
+    pub(crate) unique: bool,
+    /// A single-column index and its name.
+    pub(crate) index: Option<Option<String>>,
+    /// The raw SQL `DEFAULT`.
+    pub(crate) sql_default: Option<String>,
+    /// The Rust-side default for `impl Default`.
+    pub(crate) default: Option<Expr>,
+    /// The type is syntactically `Option<..>`.
+    pub(crate) optional: bool,
+}
+
+/// A checked composite unique key or index, with field names turned into column names.
+pub(crate) struct CompositeModel {
+    /// The given name.
+    pub(crate) name: Option<String>,
+    /// The column names.
+    pub(crate) columns: Vec<String>,
+    /// A unique key rather than an index.
+    pub(crate) unique: bool,
+}
+
+/// The snake_case form of a Rust type name: `OrderItem` -> `order_item`, `HTTPRequest` ->
+/// `http_request`, `Order2Item` -> `order2_item`.
+pub(crate) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev = i.checked_sub(1).map(|p| chars[p]);
+            let next = chars.get(i + 1).copied();
+            let boundary = match prev {
+                None | Some('_') => false,
+                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
+                Some(p) if p.is_uppercase() => next.is_some_and(char::is_lowercase),
+                Some(_) => false,
+            };
+            if boundary {
+                out.push('_');
+            }
+            out.extend(c.to_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The type inside `Type::Group` / `Type::Paren` wrappers (macro_rules `$t:ty` adds groups).
+fn peel(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => peel(&g.elem),
+        Type::Paren(p) => peel(&p.elem),
+        other => other,
+    }
+}
+
+/// The last path segment of a path type.
+fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
+    match peel(ty) {
+        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
+        _ => None,
+    }
+}
+
+/// `T` when `ty` is syntactically `Option<T>`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    let seg = last_segment(ty)?;
+    if seg.ident != "Option" {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Whether the last path segment of `ty` (or of `T` in `Option<T>`) is `name`, without generics.
+fn is_named(ty: &Type, name: &str) -> bool {
+    let ty = option_inner(ty).unwrap_or(ty);
+    last_segment(ty).is_some_and(|s| s.ident == name && s.arguments.is_none())
+}
+
+/// Whether `ty` is syntactically a primitive integer (an auto-increment key candidate).
+pub(crate) fn is_integer(ty: &Type) -> bool {
+    last_segment(ty).is_some_and(|s| {
+        s.arguments.is_none() && ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"].iter().any(|n| s.ident == n)
+    })
+}
+
+/// Checks the parsed input.
+pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
+    let name = input.ident.unraw().to_string();
+    let table = match &input.attrs.table {
+        Some(lit) => {
+            let value = lit.value();
+            if value.is_empty() {
+                cx.error_at(lit.span(), "the table name cannot be empty");
+            }
+            value
+        }
+        None => snake_case(&name),
+    };
+    let private = match &input.attrs.krate {
+        Some(krate) => {
+            let path = &krate.value;
+            quote!(#path::__private)
+        }
+        None => quote!(::nextorm::__private),
+    };
+
+    let mut columns: Vec<Column<'a>> = input.fields.iter().map(|f| check_field(cx, f)).collect();
+    check_column_clash(cx, input, &columns);
+    let primary_key = check_primary_key(cx, input, &mut columns);
+    let composites = input.attrs.composites.iter().map(|c| check_composite(cx, input, &columns, c)).collect();
+    check_index_names(cx, input);
+
+    if cx.has_errors() {
+        return None;
+    }
+    Some(Model { ident: input.ident, name, table, private, columns, primary_key, composites })
+}
+
+/// A positive `u32` literal, or an error on it.
+fn positive(cx: &Ctxt, lit: &LitInt, what: &str) -> Option<u32> {
+    match lit.base10_parse::<u32>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            cx.error_at(lit.span(), format_args!("{what} must be a positive integer"));
+            None
+        }
+    }
+}
+
+fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
+    let field = f.ident.unraw().to_string();
+    let name = match &f.column {
+        Some(lit) => {
+            let value = lit.value();
+            if value.is_empty() {
+                cx.error_at(lit.span(), "the column name cannot be empty");
+            }
+            value
+        }
+        None => field.clone(),
+    };
+
+    let max_len = f.max_len.as_ref().and_then(|opt| {
+        if !is_named(f.ty, "String") {
+            cx.error_at(opt.keyword, "max_len applies only to String fields");
+            return None;
+        }
+        positive(cx, &opt.value, "max_len")
+    });
+
+    let decimal = match (&f.precision, &f.scale) {
+        (None, None) => None,
+        (Some(p), None) => {
+            cx.error_at(p.keyword, "precision requires scale: give both, e.g. precision = 12, scale = 2");
+            None
+        }
+        (None, Some(s)) => {
+            cx.error_at(s.keyword, "scale requires precision: give both, e.g. precision = 12, scale = 2");
+            None
+        }
+        (Some(p), Some(s)) => {
+            if !is_named(f.ty, "Decimal") {
+                cx.error_at(p.keyword, "precision and scale apply only to Decimal fields");
+                None
+            } else {
+                let precision = match p.value.base10_parse::<u32>() {
+                    Ok(n) if (1..=65).contains(&n) => Some(n),
+                    _ => {
+                        cx.error_at(p.value.span(), "precision must be between 1 and 65");
+                        None
+                    }
+                };
+                let scale = match s.value.base10_parse::<u32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        cx.error_at(s.value.span(), "scale must be a non-negative integer");
+                        None
+                    }
+                };
+                match (precision, scale) {
+                    (Some(p), Some(sc)) if sc > p => {
+                        cx.error_at(s.value.span(), format_args!("scale ({sc}) cannot exceed precision ({p})"));
+                        None
+                    }
+                    (Some(p), Some(sc)) => Some((p, sc)),
+                    _ => None,
+                }
+            }
+        }
+    };
+
+    let index = f.index.as_ref().map(|opt| {
+        opt.value.as_ref().map(|lit| {
+            let value = lit.value();
+            if value.is_empty() {
+                cx.error_at(lit.span(), "the index name cannot be empty");
+            }
+            value
+        })
+    });
+
+    let sql_default = f.sql_default.as_ref().map(|lit| {
+        let value = lit.value();
+        if value.trim().is_empty() {
+            cx.error_at(lit.span(), "sql_default cannot be empty");
+        }
+        value
+    });
+
+    Column {
+        ident: f.ident,
+        ty: f.ty,
+        field,
+        name,
+        primary_key: false,
+        auto: false,
+        max_len,
+        decimal,
+        unique: f.unique.is_some(),
+        index,
+        sql_default,
+        default: f.default.as_ref().map(|d| d.value.clone()),
+        optional: option_inner(f.ty).is_some(),
+    }
+}
+
+/// Two fields on one column: an error on the second.
+fn check_column_clash(cx: &Ctxt, input: &Input<'_>, columns: &[Column<'_>]) {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    for (f, col) in input.fields.iter().zip(columns) {
+        if let Some(first) = seen.get(col.name.as_str()) {
+            let span = f.column.as_ref().map_or_else(|| f.ident.span(), |lit| lit.span());
+            cx.error_at(
+                span,
+                format_args!("fields `{first}` and `{}` both map to column `{}`", col.field, col.name),
+            );
+        } else {
+            seen.insert(&col.name, &col.field);
+        }
+    }
+}
+
+/// Finds the key, marks it and the auto-increment column in `columns`, and returns its indexes.
+fn check_primary_key(cx: &Ctxt, input: &Input<'_>, columns: &mut [Column<'_>]) -> Vec<usize> {
+    let mut key: Vec<usize> = input.fields.iter().enumerate().filter(|(_, f)| f.pk.is_some()).map(|(i, _)| i).collect();
+    if key.is_empty() {
+        if let Some(i) = columns.iter().position(|c| c.field == "id") {
+            key.push(i);
+        } else {
+            cx.error_at(
+                input.ident.span(),
+                format_args!(
+                    "entity `{}` has no primary key: mark a field with #[pk] or name it `id`",
+                    input.ident.unraw()
+                ),
+            );
+        }
+    }
+    if key.len() > MAX_KEY_FIELDS {
+        let span = input.fields[key[MAX_KEY_FIELDS]].pk.unwrap_or_else(Span::call_site);
+        cx.error_at(span, format_args!("a composite primary key has at most {MAX_KEY_FIELDS} fields"));
+    }
+    for &i in &key {
+        let f = &input.fields[i];
+        if option_inner(f.ty).is_some() {
+            cx.error_spanned_by(f.ty, "a primary-key field cannot be Option");
+        }
+        columns[i].primary_key = true;
+    }
+    for (i, f) in input.fields.iter().enumerate() {
+        let Some(auto) = &f.auto else { continue };
+        if !key.contains(&i) {
+            cx.error_at(auto.keyword, "auto applies only to a primary-key field");
+        } else if auto.value && key.len() > 1 {
+            cx.error_at(auto.keyword, "auto cannot be used on a composite primary key");
+        } else if auto.value && !is_integer(f.ty) {
+            cx.error_at(auto.keyword, "auto applies only to an integer primary key (i8 to i64, u8 to u64)");
+        }
+    }
+    if let [only] = key[..] {
+        let f = &input.fields[only];
+        let disabled = f.auto.as_ref().is_some_and(|a| !a.value);
+        columns[only].auto = is_integer(f.ty) && !disabled;
+    }
+    key
+}
+
+/// Translates a composite's fields into columns.
+fn check_composite(cx: &Ctxt, input: &Input<'_>, columns: &[Column<'_>], c: &Composite) -> CompositeModel {
+    let what = if c.unique { "unique" } else { "index" };
+    if c.fields.is_empty() {
+        cx.error_at(c.keyword, format_args!("{what}(...) needs at least one field"));
+    }
+    let mut out = Vec::with_capacity(c.fields.len());
+    let mut seen: Vec<String> = Vec::new();
+    for ident in &c.fields {
+        let field = ident.unraw().to_string();
+        match columns.iter().find(|col| col.field == field) {
+            Some(col) => {
+                if seen.contains(&field) {
+                    cx.error_at(ident.span(), format_args!("field `{field}` is listed twice in {what}(...)"));
+                }
+                out.push(col.name.clone());
+            }
+            None => {
+                cx.error_at(ident.span(), format_args!("entity `{}` has no field `{field}`", input.ident.unraw()));
+            }
+        }
+        seen.push(field);
+    }
+    let name = c.name.as_ref().map(|lit| {
+        let value = lit.value();
+        if value.is_empty() {
+            cx.error_at(lit.span(), "the index name cannot be empty");
+        }
+        value
+    });
+    CompositeModel { name, columns: out, unique: c.unique }
+}
+
+/// A given index name used twice.
+fn check_index_names(cx: &Ctxt, input: &Input<'_>) {
+    let field_names = input.fields.iter().filter_map(|f| f.index.as_ref()?.value.as_ref());
+    let composite_names = input.attrs.composites.iter().filter_map(|c| c.name.as_ref());
+    let mut seen: Vec<String> = Vec::new();
+    for lit in field_names.chain(composite_names) {
+        let value = lit.value();
+        if seen.contains(&value) {
+            cx.error_at(lit.span(), format_args!("index name `{value}` is used twice"));
+        }
+        seen.push(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::entity::parse::parse;
+    use syn::DeriveInput;
+
+    /// The table, each column's (name, primary_key, auto), and the key indexes.
+    type Summary = (String, Vec<(String, bool, bool)>, Vec<usize>);
+
+    /// Runs parse and validate; the model's summary or the error messages.
+    fn run(input: DeriveInput) -> Result<Summary, Vec<String>> {
+        let cx = Ctxt::new();
+        let model = parse(&cx, &input).and_then(|i| validate(&cx, &i)).map(|m| {
+            let cols = m.columns.iter().map(|c| (c.name.clone(), c.primary_key, c.auto)).collect();
+            (m.table, cols, m.primary_key)
+        });
+        match cx.check() {
+            Ok(()) => Ok(model.unwrap()),
+            Err(e) => Err(e.into_iter().map(|e| e.to_string()).collect()),
+        }
+    }
+
+    fn errors(input: DeriveInput) -> Vec<String> {
+        run(input).err().unwrap_or_default()
+    }
+
+    #[test]
+    fn snake_case_of_type_names() {
+        assert_eq!(snake_case("OrderItem"), "order_item");
+        assert_eq!(snake_case("Order"), "order");
+        assert_eq!(snake_case("HTTPRequest"), "http_request");
+        assert_eq!(snake_case("Order2Item"), "order2_item");
+        assert_eq!(snake_case("already_snake"), "already_snake");
+        assert_eq!(snake_case("ABC"), "abc");
+        assert_eq!(snake_case("Item_Line"), "item_line");
+    }
+
+    #[test]
+    fn table_and_columns_default_to_the_rust_names() {
+        let (table, cols, key) = run(syn::parse_quote! {
+            struct OrderItem { id: i64, r#group: String, #[orm(column = "qty")] quantity: i32 }
+        })
+        .unwrap();
+        assert_eq!(table, "order_item");
+        let names: Vec<&str> = cols.iter().map(|c| c.0.as_str()).collect();
+        assert_eq!(names, ["id", "group", "qty"]);
+        assert_eq!(key, [0]);
+        assert!(cols[0].1 && cols[0].2, "an i64 `id` is an auto key");
+    }
+
+    #[test]
+    fn explicit_table_name() {
+        let (table, ..) = run(syn::parse_quote! { #[orm(table = "products")] struct Product { id: i64 } }).unwrap();
+        assert_eq!(table, "products");
+    }
+
+    #[test]
+    fn marked_key_wins_over_id() {
+        let (_, cols, key) = run(syn::parse_quote! { struct T { id: i64, #[pk] code: String } }).unwrap();
+        assert_eq!(key, [1]);
+        assert!(!cols[0].1);
+        assert!(cols[1].1 && !cols[1].2, "a String key is not auto");
+    }
+
+    #[test]
+    fn composite_key_in_declaration_order_is_not_auto() {
+        let (_, cols, key) =
+            run(syn::parse_quote! { struct T { #[pk] a: i64, x: String, #[orm(pk)] b: i32 } }).unwrap();
+        assert_eq!(key, [0, 2]);
+        assert!(cols.iter().all(|c| !c.2));
+    }
+
+    #[test]
+    fn auto_false_turns_auto_off() {
+        let (_, cols, _) = run(syn::parse_quote! { struct T { #[pk(auto = false)] code: i32 } }).unwrap();
+        assert!(cols[0].1 && !cols[0].2);
+        let (_, cols, _) = run(syn::parse_quote! { struct T { #[orm(auto = false)] id: u64 } }).unwrap();
+        assert!(cols[0].1 && !cols[0].2);
+    }
+
+    #[test]
+    fn no_primary_key() {
+        assert_eq!(
+            errors(syn::parse_quote! { struct Thing { name: String } }),
+            ["entity `Thing` has no primary key: mark a field with #[pk] or name it `id`"]
+        );
+    }
+
+    #[test]
+    fn key_errors() {
+        assert_eq!(errors(syn::parse_quote! { struct T { id: Option<i64> } }), ["a primary-key field cannot be Option"]);
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { #[pk(auto = true)] code: String } }),
+            ["auto applies only to an integer primary key (i8 to i64, u8 to u64)"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { #[pk(auto = true)] a: i64, #[pk] b: i64 } }),
+            ["auto cannot be used on a composite primary key"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(auto = false)] n: i64 } }),
+            ["auto applies only to a primary-key field"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { #[pk] a: i8, #[pk] b: i8, #[pk] c: i8, #[pk] d: i8, #[pk] e: i8 } }),
+            ["a composite primary key has at most 4 fields"]
+        );
+    }
+
+    #[test]
+    fn max_len_errors() {
+        let (_, _, _) = run(syn::parse_quote! {
+            struct T { id: i64, #[orm(max_len = 3)] a: String, #[orm(max_len = 3)] b: Option<String>,
+                       #[orm(max_len = 3)] c: std::string::String }
+        })
+        .unwrap();
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(max_len = 3)] n: i32 } }),
+            ["max_len applies only to String fields"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(max_len = 0)] n: String } }),
+            ["max_len must be a positive integer"]
+        );
+    }
+
+    #[test]
+    fn decimal_errors() {
+        run(syn::parse_quote! {
+            struct T { id: i64, #[orm(precision = 12, scale = 2)] a: rust_decimal::Decimal,
+                       #[orm(precision = 65, scale = 65)] b: Option<Decimal> }
+        })
+        .unwrap();
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(precision = 12)] n: Decimal } }),
+            ["precision requires scale: give both, e.g. precision = 12, scale = 2"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(scale = 2)] n: Decimal } }),
+            ["scale requires precision: give both, e.g. precision = 12, scale = 2"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(precision = 12, scale = 2)] n: f64 } }),
+            ["precision and scale apply only to Decimal fields"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(precision = 66, scale = 2)] n: Decimal } }),
+            ["precision must be between 1 and 65"]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(precision = 2, scale = 3)] n: Decimal } }),
+            ["scale (3) cannot exceed precision (2)"]
+        );
+    }
+
+    #[test]
+    fn column_clash_names_both_fields() {
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, a: i32, #[orm(column = "a")] b: i32 } }),
+            ["fields `a` and `b` both map to column `a`"]
+        );
+    }
+
+    #[test]
+    fn composites_name_fields() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[orm(unique(name, sku), index(name = "idx", r#group, name))]
+            struct P { id: i64, name: String, #[orm(column = "product_sku")] sku: String, r#group: i32 }
+        };
+        let cx = Ctxt::new();
+        let parsed = parse(&cx, &input).unwrap();
+        let model = validate(&cx, &parsed).unwrap();
+        cx.check().unwrap();
+        assert_eq!(model.composites[0].columns, ["name", "product_sku"]);
+        assert!(model.composites[0].unique);
+        assert_eq!(model.composites[1].columns, ["group", "name"]);
+        assert_eq!(model.composites[1].name.as_deref(), Some("idx"));
+        assert!(!model.composites[1].unique);
+    }
+
+    #[test]
+    fn composite_errors() {
+        assert_eq!(
+            errors(syn::parse_quote! { #[orm(index(nmae), unique(id, id), index())] struct P { id: i64 } }),
+            [
+                "entity `P` has no field `nmae`",
+                "field `id` is listed twice in unique(...)",
+                "index(...) needs at least one field",
+            ]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! {
+                #[orm(index(name = "ix", id))] struct P { id: i64, #[orm(index = "ix")] a: i32 }
+            }),
+            ["index name `ix` is used twice"]
+        );
+    }
+
+    #[test]
+    fn all_errors_are_reported_together() {
+        let errs = errors(syn::parse_quote! {
+            #[orm(unknown)]
+            struct P { #[orm(max_len = 1)] n: i32, #[orm(bogus)] m: i32 }
+        });
+        assert_eq!(errs.len(), 4, "{errs:?}");
+    }
+}

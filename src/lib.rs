@@ -1,0 +1,66 @@
+//! # nextorm
+//!
+//! A PonyORM-style ORM for Rust: entities are plain structs with `#[derive(Entity)]`, one
+//! implementation serves a blocking [`Database`] and a tokio `AsyncDatabase`, and every statement
+//! is rendered for SQLite, PostgreSQL or MariaDB from one AST.
+//!
+//! ```
+//! use nextorm::prelude::*;
+//!
+//! #[derive(Entity, Debug, Clone, PartialEq)]
+//! pub struct Product {
+//!     #[pk]
+//!     pub id: i64,
+//!     #[orm(max_len = 64)]
+//!     pub name: String,
+//!     pub price: f64,
+//! }
+//!
+//! # fn main() -> nextorm::Result<()> {
+//! let db = Database::open("sqlite::memory:")?;
+//! db.generate_mapping(CreateTables::Yes)?;
+//! let mut widget = Product { id: 0, name: "Widget".into(), price: 9.99 };
+//! db.insert(&mut widget)?; // INSERT INTO "product" ("name", "price") VALUES (?, ?)
+//! assert_eq!(db.by_pk::<Product>(widget.id)?, widget);
+//! # Ok(()) }
+//! ```
+
+pub use nextorm_core::{
+    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, IntoParams, Key, Result, SqlField, SqlType,
+    ToValue, Value,
+};
+pub use nextorm_macros::{DbEnum, Entity};
+
+pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus};
+#[cfg(feature = "async")]
+pub use nextorm_async::AsyncDatabase;
+#[cfg(feature = "sync")]
+pub use nextorm_sync::{Database, Transaction};
+
+/// Every entity linked into the program, ordered by table name.
+pub use nextorm_core::registered_entities;
+
+/// The SQL AST and renderer, for inspecting what nextorm sends.
+pub mod sql {
+    pub use nextorm_core::ast;
+    pub use nextorm_core::{Sql, render};
+}
+
+/// The types most programs need: `use nextorm::prelude::*;`.
+pub mod prelude {
+    #[cfg(feature = "async")]
+    pub use crate::AsyncDatabase;
+    #[cfg(feature = "sync")]
+    pub use crate::Database;
+    pub use crate::{CreateTables, DbEnum, Entity, Error, ErrorKind, OpenOptions, Result};
+}
+
+/// Used by the code the derives generate. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use nextorm_core::inventory;
+    pub use nextorm_core::{
+        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Result, RowRead,
+        SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,
+    };
+}

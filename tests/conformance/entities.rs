@@ -1,0 +1,148 @@
+//! The entities the conformance suite maps.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use nextorm::prelude::*;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Product {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 64)]
+    pub name: String,
+    pub price: f64,
+    #[orm(column = "product_sku", unique, max_len = 32)]
+    pub sku: String,
+    pub summary: Option<String>,
+    #[orm(default = 5)]
+    pub stock: i32,
+}
+
+impl Product {
+    pub fn new(name: &str, sku: &str) -> Product {
+        Product { name: name.into(), sku: sku.into(), price: 9.5, ..Default::default() }
+    }
+}
+
+/// An explicit text key.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Country {
+    #[pk]
+    #[orm(max_len = 2)]
+    pub code: String,
+    #[orm(max_len = 64)]
+    pub name: String,
+}
+
+/// A composite key, as in the university oracle.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Course {
+    #[pk]
+    #[orm(max_len = 100)]
+    pub name: String,
+    #[pk]
+    pub semester: i32,
+    pub credits: i32,
+}
+
+/// Reserved words everywhere: table `order`, columns `group`, `select`, `from`, `where`.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(index(select, from))]
+pub struct Order {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 20)]
+    pub r#group: String,
+    #[orm(index)]
+    pub select: i32,
+    pub from: Option<i64>,
+    #[orm(column = "where")]
+    pub condition: bool,
+}
+
+#[derive(DbEnum, Debug, Clone, Copy, PartialEq)]
+pub enum Status {
+    Active,
+    #[orm(rename = "on_hold")]
+    OnHold,
+    Closed,
+}
+
+#[derive(DbEnum, Debug, Clone, Copy, PartialEq)]
+#[orm(int)]
+pub enum Priority {
+    Low = 1,
+    High = 5,
+}
+
+/// One field of every supported type.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct AllTypes {
+    #[pk]
+    pub id: i64,
+    pub flag: bool,
+    pub small: i16,
+    pub int: i32,
+    pub big: i64,
+    pub unsigned: u64,
+    pub real: f32,
+    pub double: f64,
+    pub text: String,
+    pub bytes: Vec<u8>,
+    pub dec: Decimal,
+    pub day: NaiveDate,
+    pub moment: NaiveDateTime,
+    pub instant: DateTime<Utc>,
+    pub uuid: Uuid,
+    pub json: serde_json::Value,
+    pub status: Status,
+    pub priority: Priority,
+    pub maybe_text: Option<String>,
+    pub maybe_int: Option<i64>,
+    pub maybe_dec: Option<Decimal>,
+    pub maybe_day: Option<NaiveDate>,
+    pub maybe_instant: Option<DateTime<Utc>>,
+    pub maybe_uuid: Option<Uuid>,
+    pub maybe_json: Option<serde_json::Value>,
+    pub maybe_bytes: Option<Vec<u8>>,
+}
+
+/// A composite unique key, a composite index, an SQL default and a bounded decimal.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(unique(maker, code), index(maker, rank))]
+pub struct Part {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub maker: String,
+    #[orm(max_len = 40)]
+    pub code: String,
+    pub rank: i32,
+    #[orm(sql_default = "7")]
+    pub hits: i64,
+    #[orm(precision = 7, scale = 2)]
+    pub cost: Decimal,
+}
+
+/// Not mapped by the suite: its table is created by hand with a nullable column.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "loose_rows")]
+pub struct Loose {
+    #[pk]
+    pub id: i64,
+    pub note: String,
+}
+
+/// Not mapped by the suite: its table name is 64 bytes long.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "a_table_name_that_is_exactly_sixty_four_bytes_long_xxxxxxxxxxxxx")]
+pub struct LongName {
+    #[pk]
+    pub id: i64,
+}
+
+/// The entities every scratch database gets.
+pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
+    vec![Product::meta(), Country::meta(), Course::meta(), Order::meta(), AllTypes::meta(), Part::meta()]
+}

@@ -1,0 +1,176 @@
+#![allow(unreachable_pub, missing_docs)]
+//! The conformance suite: every case in `cases.rs` is written once and runs on SQLite, PostgreSQL
+//! and MariaDB, through the blocking `Database` and through `AsyncDatabase`.
+//!
+//! `cases.rs` is included into two modules that differ only in how a call is awaited (`aw!`) and
+//! how a transaction body is written (`transaction!`).
+
+mod entities;
+mod harness;
+
+use nextorm::{Dialect, OpenOptions};
+
+/// The blocking facade.
+mod blocking {
+    #![allow(unused_macros)]
+    pub type Db = nextorm::Database;
+    pub const FACADE: &str = "blocking";
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e
+        };
+    }
+    macro_rules! transaction {
+        ($db:expr, |$tx:ident| $body:expr) => {
+            $db.transaction(|$tx| $body)
+        };
+    }
+
+    pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
+        Db::open_with(url, options)
+    }
+
+    /// Runs a transaction whose body panics after inserting a row; returns whether it panicked.
+    pub async fn panic_in_transaction(db: &Db, mut row: crate::entities::Product) -> bool {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = db.transaction(|tx| -> nextorm::Result<()> {
+                tx.insert(&mut row)?;
+                panic!("boom inside the transaction");
+            });
+        }));
+        result.is_err()
+    }
+
+    /// Polls a transaction future `polls` times and drops it. The blocking facade has no future
+    /// to drop; its equivalent is the panic above.
+    pub async fn drop_transaction_after(_db: &Db, _polls: usize) -> Option<bool> {
+        None
+    }
+
+    include!("cases.rs");
+}
+
+/// The async facade.
+mod asynchronous {
+    #![allow(unused_macros)]
+    pub type Db = nextorm::AsyncDatabase;
+    pub const FACADE: &str = "async";
+
+    macro_rules! aw {
+        ($e:expr) => {
+            $e.await
+        };
+    }
+    macro_rules! transaction {
+        ($db:expr, |$tx:ident| $body:expr) => {
+            $db.transaction(async |$tx| $body).await
+        };
+    }
+
+    pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
+        Db::open_with(url, options).await
+    }
+
+    pub async fn panic_in_transaction(db: &Db, mut row: crate::entities::Product) -> bool {
+        let db = db.clone();
+        let task = tokio::spawn(async move {
+            let _ = db
+                .transaction(async |tx| -> nextorm::Result<()> {
+                    tx.insert(&mut row).await?;
+                    panic!("boom inside the transaction");
+                })
+                .await;
+        });
+        task.await.is_err_and(|e| e.is_panic())
+    }
+
+    /// Polls a transaction that inserts a row `polls` times, then drops it. Returns whether it
+    /// had already finished.
+    pub async fn drop_transaction_after(db: &Db, polls: usize) -> Option<bool> {
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let mut row = crate::entities::Product::new("dropped", &format!("DROP-{polls}"));
+        let mut fut = std::pin::pin!(db.transaction(async |tx| {
+            tx.insert(&mut row).await?;
+            tx.execute("UPDATE product SET stock = stock + 1 WHERE product_sku = ?", (format!("DROP-{polls}"),)).await?;
+            Ok(())
+        }));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..polls {
+            if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+                r.unwrap();
+                return Some(true);
+            }
+            tokio::task::yield_now().await;
+        }
+        Some(false)
+    }
+
+    include!("cases.rs");
+}
+
+fn run_blocking(dialect: Dialect, case: impl AsyncFnOnce(&blocking::Ctx) -> nextorm::Result<()>) {
+    if !harness::enabled(dialect) {
+        return;
+    }
+    let scratch = harness::Scratch::new(dialect);
+    futures_executor::block_on(async {
+        let ctx = blocking::Ctx::new(&scratch).await;
+        case(&ctx).await.unwrap();
+    });
+}
+
+fn run_async(dialect: Dialect, case: impl AsyncFnOnce(&asynchronous::Ctx) -> nextorm::Result<()>) {
+    if !harness::enabled(dialect) {
+        return;
+    }
+    let scratch = harness::Scratch::new(dialect);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let ctx = asynchronous::Ctx::new(&scratch).await;
+        case(&ctx).await.unwrap();
+    });
+}
+
+fn mapped_options() -> OpenOptions {
+    OpenOptions::new().entities(entities::mapped())
+}
+
+/// One `#[test]` per case, dialect and facade: `sqlite::blocking::crud_roundtrip`, …
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            mod blocking { $( #[test] fn $case() { crate::run_blocking(nextorm::Dialect::Sqlite, crate::blocking::$case) } )* }
+            mod asynchronous { $( #[test] fn $case() { crate::run_async(nextorm::Dialect::Sqlite, crate::asynchronous::$case) } )* }
+        }
+        mod postgres {
+            mod blocking { $( #[test] fn $case() { crate::run_blocking(nextorm::Dialect::Postgres, crate::blocking::$case) } )* }
+            mod asynchronous { $( #[test] fn $case() { crate::run_async(nextorm::Dialect::Postgres, crate::asynchronous::$case) } )* }
+        }
+        mod mariadb {
+            mod blocking { $( #[test] fn $case() { crate::run_blocking(nextorm::Dialect::MariaDb, crate::blocking::$case) } )* }
+            mod asynchronous { $( #[test] fn $case() { crate::run_async(nextorm::Dialect::MariaDb, crate::asynchronous::$case) } )* }
+        }
+    };
+}
+
+conformance!(
+    crud_roundtrip,
+    explicit_and_composite_keys,
+    reserved_words_everywhere,
+    constraint_violations_have_kinds,
+    types_round_trip_with_edge_values,
+    unfaithful_values_are_refused,
+    null_into_non_option_is_a_decode_error,
+    schema_is_idempotent_and_droppable,
+    identifier_limits_are_enforced_at_mapping,
+    raw_sql_binds_never_splice,
+    raw_sql_lookups_and_errors,
+    transactions_commit_and_roll_back,
+    panicking_transaction_leaves_nothing,
+    dropped_transaction_future_leaves_nothing,
+    pool_timeout_is_its_own_kind,
+    dead_server_and_bad_urls,
+    connection_settings_per_dialect,
+);
