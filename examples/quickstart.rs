@@ -1,0 +1,100 @@
+//! The quick start, on embedded SQLite: declare entities, create their tables, and insert, read,
+//! update and delete them, alone and inside a transaction. Run it with
+//! `cargo run --example quickstart`.
+
+use nextorm::prelude::*;
+
+#[derive(DbEnum, Debug, Clone, Copy, PartialEq, Default)]
+pub enum Status {
+    #[default]
+    Draft,
+    Live,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(unique(maker, name))]
+pub struct Product {
+    #[pk]
+    pub id: i64, // auto-increment: 0 means "let the database choose"
+    #[orm(max_len = 64)]
+    pub name: String,
+    #[orm(max_len = 32, index)]
+    pub maker: String,
+    pub price: f64,
+    pub summary: Option<String>,
+    #[orm(default = 10)]
+    pub stock: i32,
+    pub status: Status,
+}
+
+/// A composite primary key.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Course {
+    #[pk]
+    #[orm(max_len = 100)]
+    pub name: String,
+    #[pk]
+    pub semester: i32,
+    pub credits: i32,
+}
+
+fn main() -> nextorm::Result<()> {
+    let db = Database::open("sqlite::memory:")?;
+    db.generate_mapping(CreateTables::Yes)?; // every #[derive(Entity)] in the program
+    for statement in db.ddl()? {
+        println!("{statement};");
+    }
+
+    // Insert: the generated key is stored back into the object.
+    let mut widget = Product { name: "Widget".into(), maker: "Acme".into(), price: 9.99, ..Default::default() };
+    db.insert(&mut widget)?;
+    println!("\ninserted {} with id {} (stock defaulted to {})", widget.name, widget.id, widget.stock);
+
+    // Several inserts in one transaction: all or nothing.
+    db.transaction(|tx| {
+        for (name, price) in [("Gadget", 24.5), ("Gizmo", 3.25), ("Doohickey", 12.0)] {
+            let mut p = Product { name: name.into(), maker: "Acme".into(), price, ..Default::default() };
+            tx.insert(&mut p)?;
+        }
+        Ok(())
+    })?;
+
+    // Read by primary key: `by_pk` is Pony's `Product[id]`, `find` returns an Option.
+    let mut loaded = db.by_pk::<Product>(&widget.id)?;
+    assert_eq!(loaded, widget);
+    assert!(db.find::<Product>(&999)?.is_none());
+
+    // Update and delete.
+    loaded.price = 8.49;
+    loaded.status = Status::Live;
+    loaded.summary = Some("now on sale".into());
+    db.update(&loaded)?;
+    println!("updated: {:?}", db.by_pk::<Product>(&widget.id)?);
+
+    // Raw SQL: `?` placeholders on every dialect, values always bound.
+    let cheap: Vec<(String, f64)> =
+        db.select("SELECT name, price FROM product WHERE price < ? ORDER BY price", (10.0,))?;
+    println!("under 10: {cheap:?}");
+    let count: i64 = db.get("SELECT COUNT(*) FROM product", ())?;
+    println!("{count} products");
+
+    // Composite keys.
+    let mut calculus = Course { name: "Calculus".into(), semester: 1, credits: 5 };
+    db.insert(&mut calculus)?;
+    println!("{:?}", db.by_pk::<Course>(&("Calculus".into(), 1))?);
+
+    // Errors have kinds you can match on.
+    let mut clash = Product { name: "Widget".into(), maker: "Acme".into(), price: 1.0, ..Default::default() };
+    match db.insert(&mut clash) {
+        Err(e) if e.kind() == ErrorKind::UniqueViolation => println!("refused as expected: {e}"),
+        other => panic!("expected a unique violation, got {other:?}"),
+    }
+    let mut too_long = Product { name: "x".repeat(65), ..clash };
+    let e = db.insert(&mut too_long).unwrap_err();
+    println!("refused as expected: {e}");
+
+    db.delete(&loaded)?;
+    assert_eq!(db.by_pk::<Product>(&widget.id).unwrap_err().kind(), ErrorKind::NotFound);
+    println!("done: {} products left", db.all::<Product>()?.len());
+    Ok(())
+}

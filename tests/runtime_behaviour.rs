@@ -1,0 +1,155 @@
+//! How the facades behave around runtimes and locks: the async facade keeps its runtime serving
+//! while an SQLite file is locked by another writer, the blocking facade waits and then reports
+//! `Busy`, SQLite transactions take the write lock up front, and the blocking facade refuses to
+//! run server drivers inside an async runtime instead of panicking.
+
+#![allow(missing_docs)]
+
+use nextorm::{AsyncDatabase, CreateTables, Database, ErrorKind, OpenOptions};
+use std::cell::Cell;
+use std::time::Duration;
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Note {
+    #[pk]
+    id: i64,
+    body: String,
+}
+
+struct TempFile(std::path::PathBuf);
+
+impl TempFile {
+    fn new(tag: &str) -> TempFile {
+        TempFile(std::env::temp_dir().join(format!("nextorm_rt_{tag}_{}.db", std::process::id())))
+    }
+    fn url(&self) -> String {
+        format!("sqlite://{}", self.0.display())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn options() -> OpenOptions {
+    OpenOptions::new().entities([<Note as nextorm::Entity>::meta()])
+}
+
+/// Another process's writer: a raw rusqlite connection holding the write lock.
+fn lock_holder(file: &TempFile) -> rusqlite::Connection {
+    let raw = rusqlite::Connection::open(&file.0).unwrap();
+    raw.execute_batch("BEGIN IMMEDIATE").unwrap();
+    raw
+}
+
+#[test]
+fn async_facade_keeps_the_runtime_serving_while_sqlite_is_locked() {
+    let file = TempFile::new("async_lock");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = AsyncDatabase::open_with(&file.url(), options()).await.unwrap();
+        db.generate_mapping(CreateTables::Yes).await.unwrap();
+        let holder = lock_holder(&file);
+        let ticks = Cell::new(0u32);
+        let ticks_when_done = Cell::new(None);
+
+        let writer = async {
+            let mut note = Note { id: 0, body: "waited".into() };
+            db.insert(&mut note).await.unwrap();
+            ticks_when_done.set(Some(ticks.get()));
+        };
+        // Another task on the same single-threaded runtime: it only runs if the writer yields
+        // while it waits for the lock. It releases the lock after 50 of its own turns.
+        let other = async {
+            while ticks.get() < 50 {
+                ticks.set(ticks.get() + 1);
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            holder.execute_batch("COMMIT").unwrap();
+        };
+        tokio::join!(writer, other);
+        assert!(
+            ticks_when_done.get().is_some_and(|t| t >= 50),
+            "the insert finished only after the other task ran 50 turns: {:?}",
+            ticks_when_done.get()
+        );
+        assert_eq!(db.all::<Note>().await.unwrap().len(), 1);
+    });
+}
+
+#[test]
+fn async_facade_reports_busy_after_the_busy_timeout() {
+    let file = TempFile::new("async_busy");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let db = AsyncDatabase::open_with(&file.url(), options().busy_timeout(Duration::from_millis(100))).await.unwrap();
+        db.generate_mapping(CreateTables::Yes).await.unwrap();
+        let holder = lock_holder(&file);
+        let err = db.insert(&mut Note { id: 0, body: "x".into() }).await.unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+        assert!(err.is_retryable());
+        holder.execute_batch("ROLLBACK").unwrap();
+        db.insert(&mut Note { id: 0, body: "x".into() }).await.unwrap();
+    });
+}
+
+#[test]
+fn blocking_facade_waits_then_reports_busy() {
+    let file = TempFile::new("sync_busy");
+    let db = Database::open_with(&file.url(), options().busy_timeout(Duration::from_millis(100))).unwrap();
+    db.generate_mapping(CreateTables::Yes).unwrap();
+    let holder = lock_holder(&file);
+    let err = db.insert(&mut Note { id: 0, body: "x".into() }).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Busy, "{err}");
+    holder.execute_batch("ROLLBACK").unwrap();
+    db.insert(&mut Note { id: 0, body: "x".into() }).unwrap();
+    assert_eq!(db.all::<Note>().unwrap().len(), 1);
+}
+
+#[test]
+fn sqlite_transactions_take_the_write_lock_up_front() {
+    let file = TempFile::new("immediate");
+    let db = Database::open_with(&file.url(), options()).unwrap();
+    db.generate_mapping(CreateTables::Yes).unwrap();
+    let other = rusqlite::Connection::open(&file.0).unwrap();
+    other.busy_timeout(Duration::ZERO).unwrap();
+    db.transaction(|tx| {
+        // Only a read so far, yet another writer is already locked out: BEGIN IMMEDIATE.
+        tx.all::<Note>()?;
+        let err = other.execute_batch("BEGIN IMMEDIATE").unwrap_err();
+        assert!(err.to_string().contains("locked"), "{err}");
+        tx.insert(&mut Note { id: 0, body: "in tx".into() })
+    })
+    .unwrap();
+    other.execute_batch("BEGIN IMMEDIATE; ROLLBACK").unwrap();
+}
+
+#[test]
+fn blocking_facade_inside_a_runtime_is_an_error_for_server_drivers() {
+    let pg = std::env::var("NEXTORM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = Database::open(&pg).expect("PostgreSQL is reachable");
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let err = rt.block_on(async { db.get::<i64>("SELECT 1", ()) }).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.message().contains("use AsyncDatabase"), "{err}");
+    // Outside the runtime it works, and SQLite works anywhere.
+    assert_eq!(db.get::<i64>("SELECT 1", ()).unwrap(), 1);
+    let lite = Database::open("sqlite::memory:").unwrap();
+    assert_eq!(rt.block_on(async { lite.get::<i64>("SELECT 2", ()) }).unwrap(), 2);
+}
+
+#[test]
+fn in_memory_sqlite_is_one_shared_database() {
+    let db = Database::open_with("sqlite::memory:", options().max_connections(8)).unwrap();
+    db.generate_mapping(CreateTables::Yes).unwrap();
+    db.insert(&mut Note { id: 0, body: "kept".into() }).unwrap();
+    // Every checkout sees the same in-memory database.
+    for _ in 0..3 {
+        assert_eq!(db.all::<Note>().unwrap().len(), 1);
+    }
+    assert_eq!(db.pool_status().open, 1);
+}
