@@ -5,7 +5,7 @@
 use nextorm::prelude::*;
 
 #[derive(DbEnum, Debug, Clone, Copy, PartialEq, Default)]
-pub enum Status {
+enum Status {
     #[default]
     Draft,
     Live,
@@ -13,29 +13,29 @@ pub enum Status {
 
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[orm(unique(maker, name))]
-pub struct Product {
+struct Product {
     #[pk]
-    pub id: i64, // auto-increment: 0 means "let the database choose"
+    id: i64, // auto-increment: 0 means "let the database choose"
     #[orm(max_len = 64)]
-    pub name: String,
+    name: String,
     #[orm(max_len = 32, index)]
-    pub maker: String,
-    pub price: f64,
-    pub summary: Option<String>,
+    maker: String,
+    price: f64,
+    summary: Option<String>,
     #[orm(default = 10)]
-    pub stock: i32,
-    pub status: Status,
+    stock: i32,
+    status: Status,
 }
 
 /// A composite primary key.
 #[derive(Entity, Debug, Clone, PartialEq)]
-pub struct Course {
+struct Course {
     #[pk]
     #[orm(max_len = 100)]
-    pub name: String,
+    name: String,
     #[pk]
-    pub semester: i32,
-    pub credits: i32,
+    semester: i32,
+    credits: i32,
 }
 
 fn main() -> nextorm::Result<()> {

@@ -31,9 +31,9 @@ pub use nextorm_core::{
 };
 pub use nextorm_macros::{DbEnum, Entity};
 
-pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus};
 #[cfg(feature = "async")]
 pub use nextorm_async::AsyncDatabase;
+pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus};
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Database, Transaction};
 

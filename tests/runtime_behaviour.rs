@@ -86,7 +86,8 @@ fn async_facade_reports_busy_after_the_busy_timeout() {
     let file = TempFile::new("async_busy");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let db = AsyncDatabase::open_with(&file.url(), options().busy_timeout(Duration::from_millis(100))).await.unwrap();
+        let db =
+            AsyncDatabase::open_with(&file.url(), options().busy_timeout(Duration::from_millis(100))).await.unwrap();
         db.generate_mapping(CreateTables::Yes).await.unwrap();
         let holder = lock_holder(&file);
         let err = db.insert(&mut Note { id: 0, body: "x".into() }).await.unwrap_err();

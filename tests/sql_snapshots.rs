@@ -52,11 +52,7 @@ struct Order {
 }
 
 fn side_by_side(render: impl Fn(Dialect) -> Vec<String>) -> String {
-    Dialect::ALL
-        .iter()
-        .map(|&d| format!("-- {}\n{}\n", d.name(), render(d).join(";\n")))
-        .collect::<Vec<_>>()
-        .join("\n")
+    Dialect::ALL.iter().map(|&d| format!("-- {}\n{}\n", d.name(), render(d).join(";\n"))).collect::<Vec<_>>().join("\n")
 }
 
 fn crud_statements(meta: &'static nextorm::EntityMeta, d: Dialect) -> Vec<String> {
@@ -106,7 +102,10 @@ fn values_are_binds_never_text() {
         }),
         limit: Some(1),
     });
-    let stmt2 = Statement::Delete(Delete { table: "product".into(), filter: Some(Expr::column("id").eq(Expr::Value(Value::Int(3)))) });
+    let stmt2 = Statement::Delete(Delete {
+        table: "product".into(),
+        filter: Some(Expr::column("id").eq(Expr::Value(Value::Int(3)))),
+    });
     insta::assert_snapshot!(side_by_side(|d| {
         [&stmt, &stmt2]
             .iter()

@@ -1,9 +1,9 @@
 //! The connection every statement runs on: one type over the three drivers, and the code that
 //! runs statements, written once as `async fn`s.
 
-pub(crate) mod pool;
 #[cfg(feature = "mariadb")]
 pub(crate) mod mariadb;
+pub(crate) mod pool;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 #[cfg(any(feature = "postgres", feature = "mariadb"))]
@@ -35,10 +35,7 @@ pub(crate) enum AnyPool {
 }
 
 fn not_built(dialect: Dialect) -> Error {
-    Error::new(
-        ErrorKind::Unsupported,
-        format!("nextorm was built without the `{}` feature", dialect.name()),
-    )
+    Error::new(ErrorKind::Unsupported, format!("nextorm was built without the `{}` feature", dialect.name()))
 }
 
 /// The URL with its password replaced, for messages.

@@ -97,7 +97,10 @@ impl Conn {
     pub async fn by_pk<E: Entity>(&mut self, key: &E::Key) -> Result<E> {
         match self.find::<E>(key).await? {
             Some(e) => Ok(e),
-            None => Err(Error::new(ErrorKind::NotFound, format!("{} was not found", describe_key(E::meta(), &key.key_values()?)))),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} was not found", describe_key(E::meta(), &key.key_values()?)),
+            )),
         }
     }
 
@@ -135,7 +138,10 @@ impl Conn {
         let n = self.execute_sql(crud::update_by_key(meta, dialect), &binds).await?;
         if n == 0 {
             let key = obj.key().key_values()?;
-            return Err(Error::new(ErrorKind::NotFound, format!("{} was not found for UPDATE", describe_key(meta, &key))));
+            return Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} was not found for UPDATE", describe_key(meta, &key)),
+            ));
         }
         Ok(())
     }
@@ -150,7 +156,10 @@ impl Conn {
         if self.delete_by_pk::<E>(&key).await? {
             Ok(())
         } else {
-            Err(Error::new(ErrorKind::NotFound, format!("{} was not found for DELETE", describe_key(E::meta(), &key.key_values()?))))
+            Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} was not found for DELETE", describe_key(E::meta(), &key.key_values()?)),
+            ))
         }
     }
 
@@ -185,7 +194,9 @@ impl Conn {
     /// Runs a raw query that must return exactly one row: [`ErrorKind::NotFound`] for none,
     /// [`ErrorKind::SeveralFound`] for more.
     pub async fn get<R: FromRow + Send>(&mut self, sql: &str, params: impl IntoParams) -> Result<R> {
-        self.get_optional(sql, params).await?.ok_or_else(|| Error::new(ErrorKind::NotFound, "the query returned no row"))
+        self.get_optional(sql, params)
+            .await?
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, "the query returned no row"))
     }
 
     /// Runs a raw query that returns at most one row: [`ErrorKind::SeveralFound`] for more.

@@ -105,9 +105,9 @@ impl Target {
     /// Parses `sqlite::memory:`, `sqlite://file.db`, `sqlite:///abs/file.db?mode=ro`,
     /// `postgres://…`, `postgresql://…`, `mysql://…` or `mariadb://…`.
     pub(crate) fn parse(url: &str) -> Result<Target> {
-        let (scheme, rest) = url
-            .split_once(':')
-            .ok_or_else(|| Error::config(format!("`{url}` is not a database URL (expected sqlite:, postgres:// or mariadb://)")))?;
+        let (scheme, rest) = url.split_once(':').ok_or_else(|| {
+            Error::config(format!("`{url}` is not a database URL (expected sqlite:, postgres:// or mariadb://)"))
+        })?;
         match scheme {
             "sqlite" => parse_sqlite(rest, url).map(Target::Sqlite),
             "postgres" | "postgresql" => Ok(Target::Postgres(url.to_owned())),
@@ -157,7 +157,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         match Target::parse("sqlite://data/app.db").unwrap() {
-            Target::Sqlite(SqliteTarget::File { path, create, .. }) => assert_eq!((path.as_str(), create), ("data/app.db", true)),
+            Target::Sqlite(SqliteTarget::File { path, create, .. }) => {
+                assert_eq!((path.as_str(), create), ("data/app.db", true))
+            }
             other => panic!("{other:?}"),
         }
         assert_eq!(Target::parse("postgresql://u@h/db").unwrap().dialect(), Dialect::Postgres);

@@ -188,18 +188,18 @@ impl Dialect {
     /// MariaDB (no NaN), a NUL byte in PostgreSQL text.
     pub fn check_value(self, value: &Value) -> Result<()> {
         match (self, value) {
-            (Dialect::Sqlite | Dialect::MariaDb, Value::Float(f)) if f.is_nan() => Err(Error::invalid_value(
-                format!("NaN cannot be stored in {} (it has no NaN)", self.name()),
-            )),
+            (Dialect::Sqlite | Dialect::MariaDb, Value::Float(f)) if f.is_nan() => {
+                Err(Error::invalid_value(format!("NaN cannot be stored in {} (it has no NaN)", self.name())))
+            }
             (Dialect::MariaDb, Value::Float(f)) if f.is_infinite() => {
                 Err(Error::invalid_value("an infinite float cannot be stored in MariaDB"))
             }
-            (Dialect::Postgres, Value::Text(s)) if s.contains('\0') => Err(Error::invalid_value(
-                "PostgreSQL text cannot hold a NUL byte (U+0000)",
-            )),
-            (Dialect::Postgres, Value::Json(j)) if json_has_nul(j) => Err(Error::invalid_value(
-                "PostgreSQL JSONB cannot hold a NUL character (\\u0000)",
-            )),
+            (Dialect::Postgres, Value::Text(s)) if s.contains('\0') => {
+                Err(Error::invalid_value("PostgreSQL text cannot hold a NUL byte (U+0000)"))
+            }
+            (Dialect::Postgres, Value::Json(j)) if json_has_nul(j) => {
+                Err(Error::invalid_value("PostgreSQL JSONB cannot hold a NUL character (\\u0000)"))
+            }
             _ => Ok(()),
         }
     }

@@ -156,8 +156,24 @@ macro_rules! scalar_key {
         }
     )*};
 }
-scalar_key!(bool, i8, u8, i16, u16, i32, u32, i64, u64, String, Vec<u8>, rust_decimal::Decimal,
-    chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc>, uuid::Uuid);
+scalar_key!(
+    bool,
+    i8,
+    u8,
+    i16,
+    u16,
+    i32,
+    u32,
+    i64,
+    u64,
+    String,
+    Vec<u8>,
+    rust_decimal::Decimal,
+    chrono::NaiveDate,
+    chrono::NaiveDateTime,
+    chrono::DateTime<chrono::Utc>,
+    uuid::Uuid
+);
 
 impl Key for &str {
     fn key_values(&self) -> Result<Vec<Value>> {
@@ -185,7 +201,8 @@ inventory::collect!(EntityRegistration);
 
 /// Every entity linked into the program, ordered by table name.
 pub fn registered_entities() -> Vec<&'static EntityMeta> {
-    let mut all: Vec<&'static EntityMeta> = inventory::iter::<EntityRegistration>.into_iter().map(|r| (r.0)()).collect();
+    let mut all: Vec<&'static EntityMeta> =
+        inventory::iter::<EntityRegistration>.into_iter().map(|r| (r.0)()).collect();
     all.sort_by_key(|m| m.table);
     all.dedup_by_key(|m| m.table);
     all
@@ -201,10 +218,8 @@ pub fn column_value<T: ToValue + ?Sized>(meta: &EntityMeta, index: usize, value:
             if let Some(max) = col.max_len {
                 let len = s.chars().count();
                 if len > max as usize {
-                    return Err(Error::invalid_value(format!(
-                        "the string is {len} characters long; max_len is {max}"
-                    ))
-                    .context(context()));
+                    return Err(Error::invalid_value(format!("the string is {len} characters long; max_len is {max}"))
+                        .context(context()));
                 }
             }
         }
@@ -222,7 +237,12 @@ pub fn column_value<T: ToValue + ?Sized>(meta: &EntityMeta, index: usize, value:
 
 /// Decodes one field at `row` column `idx`, naming the entity and field in the error. Called by
 /// the derive's `from_row_at`.
-pub fn decode_field<T: crate::value::FromSql>(meta: &EntityMeta, index: usize, row: &dyn RowRead, idx: usize) -> Result<T> {
+pub fn decode_field<T: crate::value::FromSql>(
+    meta: &EntityMeta,
+    index: usize,
+    row: &dyn RowRead,
+    idx: usize,
+) -> Result<T> {
     T::from_sql(row, idx).map_err(|e| {
         let col = &meta.columns[index];
         e.context(format_args!("{}.{} (column `{}`)", meta.name, col.field, col.name))
@@ -231,9 +251,8 @@ pub fn decode_field<T: crate::value::FromSql>(meta: &EntityMeta, index: usize, r
 
 /// Converts a generated key to the key field's type. Called by the derive.
 pub fn convert_key<T: TryFrom<i64>>(meta: &EntityMeta, key: i64) -> Result<T> {
-    T::try_from(key).map_err(|_| {
-        Error::decode(format!("the generated key {key} does not fit the key field of `{}`", meta.name))
-    })
+    T::try_from(key)
+        .map_err(|_| Error::decode(format!("the generated key {key} does not fit the key field of `{}`", meta.name)))
 }
 
 fn check_decimal(d: rust_decimal::Decimal, precision: u32, scale: u32) -> Result<()> {

@@ -142,10 +142,7 @@ impl Error {
     /// Whether retrying the whole transaction may succeed (optimistic conflict, serialization
     /// failure or deadlock, busy SQLite database).
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self.0.kind,
-            ErrorKind::OptimisticConflict | ErrorKind::SerializationFailure | ErrorKind::Busy
-        )
+        matches!(self.0.kind, ErrorKind::OptimisticConflict | ErrorKind::SerializationFailure | ErrorKind::Busy)
     }
 
     /// Shorthand for an [`ErrorKind::InvalidValue`] error.

@@ -173,7 +173,11 @@ mod tests {
     fn long_generated_names_are_hashed_not_truncated() {
         let cols = ["a_really_long_column_name_number_one", "another_long_column_name_two"];
         let a = generated_name("idx", "some_table", &cols);
-        let b = generated_name("idx", "some_table", &["a_really_long_column_name_number_one", "another_long_column_name_twx"]);
+        let b = generated_name(
+            "idx",
+            "some_table",
+            &["a_really_long_column_name_number_one", "another_long_column_name_twx"],
+        );
         assert!(a.len() <= 63 && b.len() <= 63);
         assert_ne!(a, b);
         assert_eq!(generated_name("idx", "t", &["c"]), "idx_t__c");

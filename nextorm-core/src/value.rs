@@ -402,10 +402,7 @@ tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
 /// Decodes column `idx`, naming the column in the error.
 pub fn decode_column<T: FromSql>(row: &dyn RowRead, idx: usize) -> Result<T> {
     if idx >= row.column_count() {
-        return Err(Error::decode(format!(
-            "the row has {} columns, column {idx} was asked for",
-            row.column_count()
-        )));
+        return Err(Error::decode(format!("the row has {} columns, column {idx} was asked for", row.column_count())));
     }
     T::from_sql(row, idx).map_err(|e| e.context(format_args!("column `{}`", row.column_name(idx))))
 }
@@ -419,8 +416,27 @@ macro_rules! scalar_row {
         }
     )*};
 }
-scalar_row!(bool, i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, String, Vec<u8>, Decimal, NaiveDate,
-    NaiveDateTime, DateTime<Utc>, Uuid, serde_json::Value);
+scalar_row!(
+    bool,
+    i8,
+    u8,
+    i16,
+    u16,
+    i32,
+    u32,
+    i64,
+    u64,
+    f32,
+    f64,
+    String,
+    Vec<u8>,
+    Decimal,
+    NaiveDate,
+    NaiveDateTime,
+    DateTime<Utc>,
+    Uuid,
+    serde_json::Value
+);
 impl<T: FromSql> FromRow for Option<T> {
     fn from_row(row: &dyn RowRead) -> Result<Self> {
         decode_column(row, 0)

@@ -559,6 +559,16 @@ pub async fn connection_settings_per_dialect(t: &Ctx) -> Result<()> {
             aw!(db.insert(&mut p))?;
             assert_eq!(aw!(db.execute("UPDATE product SET name = ? WHERE id = ?", ("same", p.id)))?, 1);
             aw!(db.update(&p))?;
+            // The statement cache: a repeated lookup on one connection is prepared once.
+            let prepares = transaction!(db, |tx| {
+                let before: i64 = aw!(tx.get::<String>("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_STMT_PREPARE'", ()))?.parse().unwrap();
+                for _ in 0..3 {
+                    aw!(tx.by_pk::<Product>(&p.id))?;
+                }
+                let after: i64 = aw!(tx.get::<String>("SELECT VARIABLE_VALUE FROM information_schema.SESSION_STATUS WHERE VARIABLE_NAME = 'COM_STMT_PREPARE'", ()))?.parse().unwrap();
+                Ok(after - before)
+            })?;
+            assert!(prepares <= 2, "three lookups prepared {prepares} statements");
         }
         Dialect::Postgres => {
             let mut p = Product::new("cached", "C-1");

@@ -31,13 +31,16 @@ pub fn enabled(dialect: Dialect) -> bool {
 fn unique_name() -> String {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("nextorm_t_{}_{n}_{nanos}", std::process::id())
 }
 
 fn admin(url: &str, what: &str) -> Database {
     Database::open(url).unwrap_or_else(|e| {
-        panic!("{what} at {url} is unreachable: {e}. Start it, or set NEXTORM_TEST_DIALECTS to leave it out (outside CI).")
+        panic!(
+            "{what} at {url} is unreachable: {e}. Start it, or set NEXTORM_TEST_DIALECTS to leave it out (outside CI)."
+        )
     })
 }
 

@@ -93,7 +93,8 @@ mod asynchronous {
         let mut row = crate::entities::Product::new("dropped", &format!("DROP-{polls}"));
         let mut fut = std::pin::pin!(db.transaction(async |tx| {
             tx.insert(&mut row).await?;
-            tx.execute("UPDATE product SET stock = stock + 1 WHERE product_sku = ?", (format!("DROP-{polls}"),)).await?;
+            tx.execute("UPDATE product SET stock = stock + 1 WHERE product_sku = ?", (format!("DROP-{polls}"),))
+                .await?;
             Ok(())
         }));
         let mut cx = Context::from_waker(Waker::noop());

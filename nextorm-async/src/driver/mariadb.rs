@@ -186,7 +186,8 @@ impl RowRead for MyRowRead<'_> {
             "FLOAT" => self.get::<f32>(idx).map(f64::from),
             "DECIMAL" => {
                 let d = self.get_decimal(idx)?;
-                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
+                rust_decimal::prelude::ToPrimitive::to_f64(&d)
+                    .ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
             }
             _ => self.get_i64(idx).map(|i| i as f64),
         }
@@ -235,9 +236,8 @@ impl RowRead for MyRowRead<'_> {
         if raw.len() == 16 {
             return Ok(Uuid::from_slice(raw).unwrap_or_default());
         }
-        Uuid::try_parse_ascii(raw).map_err(|e| {
-            Error::decode(format!("cannot read {:?} as a UUID: {e}", String::from_utf8_lossy(raw)))
-        })
+        Uuid::try_parse_ascii(raw)
+            .map_err(|e| Error::decode(format!("cannot read {:?} as a UUID: {e}", String::from_utf8_lossy(raw))))
     }
 
     fn get_json(&self, idx: usize) -> Result<serde_json::Value> {

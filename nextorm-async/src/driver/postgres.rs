@@ -167,7 +167,8 @@ impl RowRead for PgRowRead<'_> {
             "INT8" | "INT4" | "INT2" => self.get_i64(idx).map(|i| i as f64),
             "NUMERIC" => {
                 let d: Decimal = self.get(idx)?;
-                rust_decimal::prelude::ToPrimitive::to_f64(&d).ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
+                rust_decimal::prelude::ToPrimitive::to_f64(&d)
+                    .ok_or_else(|| Error::decode(format!("{d} does not fit in f64")))
             }
             _ => Err(self.wrong(idx, "a float")),
         }

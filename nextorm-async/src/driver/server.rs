@@ -4,7 +4,10 @@
 use nextorm_core::{Error, ErrorKind};
 
 /// Maps an sqlx error; `classify` turns the database's own code into a kind.
-pub(crate) fn map_error(e: sqlx::Error, classify: impl Fn(&dyn sqlx::error::DatabaseError) -> (ErrorKind, String)) -> Error {
+pub(crate) fn map_error(
+    e: sqlx::Error,
+    classify: impl Fn(&dyn sqlx::error::DatabaseError) -> (ErrorKind, String),
+) -> Error {
     let kind = match &e {
         sqlx::Error::Database(db) => {
             let (kind, code) = classify(db.as_ref());
@@ -38,6 +41,9 @@ pub(crate) async fn connect_within<T>(
 ) -> Result<T, Error> {
     match tokio::time::timeout(timeout, fut).await {
         Ok(r) => r.map_err(|e| e.context(format_args!("cannot connect to {what}"))),
-        Err(_) => Err(Error::new(ErrorKind::ConnectionLost, format!("cannot connect to {what}: no answer within {timeout:?}"))),
+        Err(_) => Err(Error::new(
+            ErrorKind::ConnectionLost,
+            format!("cannot connect to {what}: no answer within {timeout:?}"),
+        )),
     }
 }

@@ -211,7 +211,9 @@ impl SqliteRow<'_> {
 
 fn mismatch(v: ValueRef<'_>, what: &str) -> Error {
     match v {
-        ValueRef::Null => Error::decode(format!("unexpected NULL; expected {what} (use Option<_> for a nullable column)")),
+        ValueRef::Null => {
+            Error::decode(format!("unexpected NULL; expected {what} (use Option<_> for a nullable column)"))
+        }
         other => Error::decode(format!("expected {what}, found SQLite {}", other.data_type())),
     }
 }

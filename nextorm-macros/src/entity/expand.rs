@@ -5,10 +5,10 @@
 //! and is wrapped in `const _: () = { ... };` so it adds no names to the user's module.
 
 use super::validate::{Column, CompositeModel, Model};
-use proc_macro2::{Literal, TokenStream};
-use quote::{quote, quote_spanned};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit};
+use syn::{Expr, ExprLit, Lit, Type};
 
 /// `::core::option::Option::Some(x)` or `::core::option::Option::None`.
 fn option<T>(value: Option<T>, f: impl FnOnce(T) -> TokenStream) -> TokenStream {
@@ -60,6 +60,37 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
     }
 }
 
+/// The spans of the first and the last token of the user's type.
+fn type_bounds(ty: &Type) -> (Span, Span) {
+    let mut tokens = ty.to_token_stream().into_iter();
+    let first = tokens.next().map_or_else(Span::call_site, |t| t.span());
+    let last = tokens.last().map_or(first, |t| t.span());
+    (first, last)
+}
+
+/// `__n::<function>(<args>)`, every token spanned within the user's type: the call, its callee
+/// and its last argument all start at the type's first token and end at its last.
+///
+/// rustc reports an unsatisfied bound of a called function at the call, callee or argument span,
+/// and drops an error that another error at the same span implies. Each body that calls
+/// `decode_field` / `column_value` also names `<#ty as SqlField>` (see [`sql_field_check`]),
+/// whose error is reported at the type's span; since `SqlField: FromSql + ToValue`, an
+/// unsupported type then gets errors worded by `SqlField`'s `on_unimplemented`, pointing at the
+/// type, instead of extra `FromSql`/`ToValue` errors on `#[derive(Entity)]`.
+fn call_over_type(ty: &Type, function: &str, args: TokenStream) -> TokenStream {
+    let (first, last) = type_bounds(ty);
+    let function = Ident::new(function, last);
+    let mut group = proc_macro2::Group::new(proc_macro2::Delimiter::Parenthesis, args);
+    group.set_span(last);
+    quote_spanned!(first=> __n:: #function #group)
+}
+
+/// `let _ = <#ty as __n::SqlField>::NULLABLE;`: an explicit `SqlField` bound on the field type
+/// inside a method body (see [`path_over_type`]).
+fn sql_field_check(ty: &Type) -> TokenStream {
+    quote_spanned!(ty.span()=> let _ = <#ty as __n::SqlField>::NULLABLE;)
+}
+
 /// The `CompositeMeta { ... }` literal of one composite key or index.
 fn composite_meta(c: &CompositeModel) -> TokenStream {
     let name = option(c.name.as_ref(), |n| quote!(#n));
@@ -94,16 +125,20 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let composites = model.composites.iter().map(composite_meta);
 
     let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
-    let indexes: Vec<Literal> = (0..model.columns.len()).map(Literal::usize_unsuffixed).collect();
-    let offsets = (0..model.columns.len()).map(|i| {
-        if i == 0 {
-            quote!(offset)
-        } else {
-            let i = Literal::usize_unsuffixed(i);
-            quote!(offset + #i)
-        }
+    let checks: Vec<TokenStream> = model.columns.iter().map(|c| sql_field_check(c.ty)).collect();
+    let decodes = model.columns.iter().enumerate().map(|(i, c)| {
+        let index = Literal::usize_unsuffixed(i);
+        let offset = if i == 0 { quote!(offset) } else { quote!(offset + #index) };
+        let (first, _) = type_bounds(c.ty);
+        call_over_type(c.ty, "decode_field", quote_spanned!(first=> &META, #index, row, #offset))
     });
-
+    let encodes = model.columns.iter().enumerate().map(|(i, c)| {
+        let index = Literal::usize_unsuffixed(i);
+        let (first, last) = type_bounds(c.ty);
+        let mut field = c.ident.clone();
+        field.set_span(last);
+        call_over_type(c.ty, "column_value", quote_spanned!(first=> &META, #index, &self.#field))
+    });
     let key_columns: Vec<&Column<'_>> = model.primary_key.iter().map(|&i| &model.columns[i]).collect();
     let (key_type, key_value) = match key_columns.as_slice() {
         [single] => {
@@ -174,14 +209,16 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 }
 
                 fn from_row_at(row: &dyn __n::RowRead, offset: usize) -> __n::Result<Self> {
+                    #(#checks)*
                     ::core::result::Result::Ok(Self {
-                        #(#fields: __n::decode_field(&META, #indexes, row, #offsets)?),*
+                        #(#fields: #decodes?),*
                     })
                 }
 
                 fn column_values(&self) -> __n::Result<::std::vec::Vec<__n::Value>> {
+                    #(#checks)*
                     ::core::result::Result::Ok(::std::vec![
-                        #(__n::column_value(&META, #indexes, &self.#fields)?),*
+                        #(#encodes?),*
                     ])
                 }
 
