@@ -75,6 +75,8 @@ mod tests {
             "statements: __n::StatementCache::new(),",
             "#[automatically_derived] impl __n::Entity for Product { type Key = i64;",
             "fn meta() -> &'static __n::EntityMeta { &META }",
+            "fn from_row_at(row: &dyn __n::RowRead, offset: usize) -> __n::Result<Self> { \
+             let _ = <i64 as __n::SqlField>::NULLABLE; let _ = <String as __n::SqlField>::NULLABLE;",
             "id: __n::decode_field(&META, 0, row, offset)?, name: __n::decode_field(&META, 1, row, offset + 1)?",
             "::std::vec![__n::column_value(&META, 0, &self.id)?, __n::column_value(&META, 1, &self.name)?",
             "fn key(&self) -> Self::Key { ::core::clone::Clone::clone(&self.id) }",
@@ -97,9 +99,11 @@ mod tests {
             struct Line { #[pk] order: String, #[pk] line: i32, qty: i32 }
         });
         assert!(out.contains(&squash("type Key = (String, i32);")), "{out}");
-        assert!(out.contains(&squash(
-            "(::core::clone::Clone::clone(&self.order), ::core::clone::Clone::clone(&self.line))"
-        )));
+        assert!(
+            out.contains(&squash(
+                "(::core::clone::Clone::clone(&self.order), ::core::clone::Clone::clone(&self.line))"
+            ))
+        );
         assert!(out.contains(&squash("fn key_is_unset(&self) -> bool { false }")));
         assert!(out.contains(&squash(
             "fn set_generated_key(&mut self, _key: i64) -> __n::Result<()> { ::core::result::Result::Ok(()) }"

@@ -68,8 +68,8 @@ fn type_bounds(ty: &Type) -> (Span, Span) {
     (first, last)
 }
 
-/// `__n::<function>(<args>)`, every token spanned within the user's type: the call, its callee
-/// and its last argument all start at the type's first token and end at its last.
+/// `__n::<function>(<args>)`, spanned over the user's type: the callee path and the call start at
+/// the type's first token and end at its last (only the outer tokens of a span pair count).
 ///
 /// rustc reports an unsatisfied bound of a called function at the call, callee or argument span,
 /// and drops an error that another error at the same span implies. Each body that calls
@@ -129,15 +129,16 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let decodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
         let offset = if i == 0 { quote!(offset) } else { quote!(offset + #index) };
-        let (first, _) = type_bounds(c.ty);
-        call_over_type(c.ty, "decode_field", quote_spanned!(first=> &META, #index, row, #offset))
+        call_over_type(c.ty, "decode_field", quote!(&META, #index, row, #offset))
     });
     let encodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
         let (first, last) = type_bounds(c.ty);
+        // The argument spans the type too, with and without its `&`: rustc may point at either.
+        let self_dot = quote_spanned!(first=> &self.);
         let mut field = c.ident.clone();
         field.set_span(last);
-        call_over_type(c.ty, "column_value", quote_spanned!(first=> &META, #index, &self.#field))
+        call_over_type(c.ty, "column_value", quote!(&META, #index, #self_dot #field))
     });
     let key_columns: Vec<&Column<'_>> = model.primary_key.iter().map(|&i| &model.columns[i]).collect();
     let (key_type, key_value) = match key_columns.as_slice() {

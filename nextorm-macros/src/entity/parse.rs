@@ -163,13 +163,7 @@ fn set_once<T>(cx: &Ctxt, slot: &mut Option<T>, value: T, name: &str, span: Span
 fn option_name(meta: &ParseNestedMeta<'_>) -> String {
     match meta.path.get_ident() {
         Some(ident) => ident.unraw().to_string(),
-        None => meta
-            .path
-            .segments
-            .iter()
-            .map(|s| s.ident.unraw().to_string())
-            .collect::<Vec<_>>()
-            .join("::"),
+        None => meta.path.segments.iter().map(|s| s.ident.unraw().to_string()).collect::<Vec<_>>().join("::"),
     }
 }
 
@@ -507,10 +501,7 @@ mod tests {
                 #[orm(max_len = 1, max_len = 2)] name: String,
             }
         };
-        assert_eq!(
-            errors(input),
-            ["duplicate option `table`", "duplicate option `pk`", "duplicate option `max_len`"]
-        );
+        assert_eq!(errors(input), ["duplicate option `table`", "duplicate option `pk`", "duplicate option `max_len`"]);
     }
 
     #[test]

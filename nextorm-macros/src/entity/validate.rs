@@ -289,10 +289,7 @@ fn check_column_clash(cx: &Ctxt, input: &Input<'_>, columns: &[Column<'_>]) {
     for (f, col) in input.fields.iter().zip(columns) {
         if let Some(first) = seen.get(col.name.as_str()) {
             let span = f.column.as_ref().map_or_else(|| f.ident.span(), |lit| lit.span());
-            cx.error_at(
-                span,
-                format_args!("fields `{first}` and `{}` both map to column `{}`", col.field, col.name),
-            );
+            cx.error_at(span, format_args!("fields `{first}` and `{}` both map to column `{}`", col.field, col.name));
         } else {
             seen.insert(&col.name, &col.field);
         }
@@ -481,7 +478,10 @@ mod tests {
 
     #[test]
     fn key_errors() {
-        assert_eq!(errors(syn::parse_quote! { struct T { id: Option<i64> } }), ["a primary-key field cannot be Option"]);
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: Option<i64> } }),
+            ["a primary-key field cannot be Option"]
+        );
         assert_eq!(
             errors(syn::parse_quote! { struct T { #[pk(auto = true)] code: String } }),
             ["auto applies only to an integer primary key (i8 to i64, u8 to u64)"]

@@ -1,0 +1,9 @@
+use nextorm::Entity;
+
+#[derive(Entity)]
+struct Wrapper<T> {
+    id: i64,
+    value: T,
+}
+
+fn main() {}

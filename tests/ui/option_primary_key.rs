@@ -1,0 +1,9 @@
+use nextorm::Entity;
+
+#[derive(Entity)]
+struct Session {
+    #[pk]
+    token: Option<String>,
+}
+
+fn main() {}
