@@ -21,7 +21,7 @@
 //! db.generate_mapping(CreateTables::Yes)?;
 //! let mut widget = Product { id: 0, name: "Widget".into(), price: 9.99 };
 //! db.insert(&mut widget)?; // INSERT INTO "product" ("name", "price") VALUES (?, ?)
-//! assert_eq!(db.by_pk::<Product>(widget.id)?, widget);
+//! assert_eq!(db.by_pk::<Product>(&widget.id)?, widget);
 //! # Ok(()) }
 //! ```
 
@@ -32,13 +32,29 @@ pub use nextorm_core::{
 pub use nextorm_macros::{DbEnum, Entity};
 
 #[cfg(feature = "async")]
-pub use nextorm_async::AsyncDatabase;
+pub use nextorm_async::{AsyncDatabase, AsyncTransaction};
 pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus};
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Database, Transaction};
 
 /// Every entity linked into the program, ordered by table name.
 pub use nextorm_core::registered_entities;
+
+/// The typed query layer: expressions over entity handles, their operators and functions, and
+/// [`query::Query`]. `select!` expands to these; they also work without the macro:
+///
+/// ```
+/// # use nextorm::prelude::*;
+/// # #[derive(Entity)] struct Gadget { #[pk] id: i64, price: f64 }
+/// let cheap = Gadget::query().filter(|g| g.price.clone().lt(20)).order_by(|g| desc(g.price.clone()));
+/// assert_eq!(
+///     cheap.sql(nextorm::Dialect::Postgres).text,
+///     r#"SELECT "gadget"."id", "gadget"."price" FROM "gadget" "gadget" WHERE "gadget"."price" < $1 ORDER BY "gadget"."price" DESC"#
+/// );
+/// ```
+pub mod query {
+    pub use nextorm_core::query::*;
+}
 
 /// The SQL AST and renderer, for inspecting what nextorm sends.
 pub mod sql {
@@ -52,15 +68,18 @@ pub mod prelude {
     pub use crate::AsyncDatabase;
     #[cfg(feature = "sync")]
     pub use crate::Database;
+    pub use crate::query::{EntityQuery, desc};
     pub use crate::{CreateTables, DbEnum, Entity, Error, ErrorKind, OpenOptions, Result};
 }
 
 /// Used by the code the derives generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use nextorm_core::ast;
     pub use nextorm_core::inventory;
+    pub use nextorm_core::query as q;
     pub use nextorm_core::{
-        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Result, RowRead,
+        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result, RowRead,
         SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,
     };
 }

@@ -94,15 +94,17 @@ fn reserved_words_and_composite_key_crud() {
 fn values_are_binds_never_text() {
     let stmt = Statement::Select(Select {
         columns: vec![Expr::CountStar],
-        from: "product".into(),
+        from: vec![nextorm::sql::ast::FromItem { table: "product".into(), alias: None, query: None }],
         filter: Some(Expr::Binary {
             op: BinOp::Or,
             lhs: Box::new(Expr::column("name").eq(Expr::Value(Value::Text("x'; DROP TABLE product; --".into())))),
             rhs: Box::new(Expr::IsNull { expr: Box::new(Expr::column("summary")), negated: false }),
         }),
-        limit: Some(1),
+        limit: Some(Expr::Value(Value::Int(1))),
+        ..Select::default()
     });
     let stmt2 = Statement::Delete(Delete {
+        alias: None,
         table: "product".into(),
         filter: Some(Expr::column("id").eq(Expr::Value(Value::Int(3)))),
     });

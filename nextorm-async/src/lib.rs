@@ -10,7 +10,7 @@ mod driver;
 mod ops;
 mod options;
 
-pub use database::{AsyncDatabase, DbCore, PoolStatus};
+pub use database::{AsyncDatabase, AsyncTransaction, BoxFuture, DbCore, PoolStatus};
 pub use driver::{Conn, Facade};
 pub use ops::CreateTables;
 pub use options::OpenOptions;

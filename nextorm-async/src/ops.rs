@@ -2,8 +2,10 @@
 //! as `async fn`s on a [`Conn`].
 
 use crate::driver::Conn;
+use nextorm_core::query::Stmt;
 use nextorm_core::{
-    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, IntoParams, Key, Result, Value, crud, rawsql, schema,
+    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, IntoParams, Key, Result, RowRead, Value, crud, rawsql,
+    schema,
 };
 
 /// Whether `generate_mapping` also creates the tables.
@@ -213,6 +215,27 @@ impl Conn {
         })
         .await?;
         Ok(found)
+    }
+
+    /// Runs a rendered query, decodes every row with `decode` and hands the rows to `finish`.
+    pub async fn fetch_stmt<R: Send, T>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        finish: fn(Vec<R>) -> Result<T>,
+    ) -> Result<T> {
+        let mut rows = Vec::new();
+        self.fetch_sql(&stmt.text, &stmt.binds, &mut |row| {
+            rows.push(decode(row, 0)?);
+            Ok(())
+        })
+        .await?;
+        finish(rows)
+    }
+
+    /// Runs a rendered statement; the rows it affected.
+    pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
+        self.execute_sql(&stmt.text, &stmt.binds).await
     }
 
     /// Creates the tables and indexes of `entities` that do not exist yet.

@@ -4,6 +4,10 @@
 
 use crate::value::{SqlType, Value};
 
+/// An identifier: a table, alias or column name. Static names (from generated code) cost no
+/// allocation.
+pub type Name = std::borrow::Cow<'static, str>;
+
 /// A scalar SQL expression.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -11,9 +15,9 @@ pub enum Expr {
     /// A column, optionally qualified by a table name or alias.
     Column {
         /// The table or alias, if qualified.
-        table: Option<String>,
+        table: Option<Name>,
         /// The column name.
-        name: String,
+        name: Name,
     },
     /// A placeholder whose value is supplied when the statement runs (cached statements).
     Param,
@@ -28,6 +32,13 @@ pub enum Expr {
         /// Right operand.
         rhs: Box<Expr>,
     },
+    /// `NOT expr` or `-expr`.
+    Unary {
+        /// The operator.
+        op: UnOp,
+        /// The operand.
+        expr: Box<Expr>,
+    },
     /// `expr IS NULL` or `expr IS NOT NULL`.
     IsNull {
         /// The tested expression.
@@ -35,34 +46,182 @@ pub enum Expr {
         /// `IS NOT NULL` when true.
         negated: bool,
     },
+    /// `expr BETWEEN low AND high`.
+    Between {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// Lower bound (inclusive).
+        low: Box<Expr>,
+        /// Upper bound (inclusive).
+        high: Box<Expr>,
+    },
+    /// `expr [NOT] IN (values)`: short lists become placeholders, long ones one collection bind.
+    InValues {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The values, all of one kind.
+        values: Vec<Value>,
+        /// The values' kind (for an empty list or a collection bind).
+        kind: crate::value::Kind,
+        /// `NOT IN` when true.
+        negated: bool,
+    },
+    /// `expr [NOT] IN (SELECT ...)`.
+    InQuery {
+        /// The tested expression.
+        expr: Box<Expr>,
+        /// The subquery, projecting one column.
+        query: Box<Select>,
+        /// `NOT IN` when true.
+        negated: bool,
+    },
+    /// `[NOT] EXISTS (SELECT ...)`.
+    Exists {
+        /// The subquery.
+        query: Box<Select>,
+        /// `NOT EXISTS` when true.
+        negated: bool,
+    },
+    /// A scalar subquery `(SELECT ...)`.
+    Subquery(Box<Select>),
+    /// A prefix, suffix or substring test, rendered with `LIKE` and an explicit escape character.
+    Like {
+        /// The tested text.
+        expr: Box<Expr>,
+        /// The text searched for. A bound value is escaped in Rust; any other expression is
+        /// escaped in SQL with `REPLACE`.
+        needle: Box<Expr>,
+        /// Where the needle must occur.
+        mode: LikeMode,
+    },
+    /// A scalar function.
+    Func {
+        /// The function.
+        func: Func,
+        /// Its arguments.
+        args: Vec<Expr>,
+    },
+    /// An aggregate.
+    Agg {
+        /// The aggregate function.
+        func: AggFunc,
+        /// The argument; `None` for `COUNT(*)`.
+        arg: Option<Box<Expr>>,
+        /// `COUNT(DISTINCT x)` and the like.
+        distinct: bool,
+    },
+    /// `CASE WHEN c THEN a ... ELSE b END`.
+    Case {
+        /// The branches.
+        when: Vec<(Expr, Expr)>,
+        /// The `ELSE` value.
+        otherwise: Box<Expr>,
+    },
+    /// A raw SQL fragment: `parts[0] args[0] parts[1] args[1] ... parts[n]`. The parts come from
+    /// the program's text; every argument is an expression (values are bound).
+    Raw {
+        /// The literal SQL pieces, one more than `args`.
+        parts: Vec<Name>,
+        /// The expressions between them.
+        args: Vec<Expr>,
+    },
     /// `COUNT(*)`.
     CountStar,
 }
 
 impl Expr {
     /// An unqualified column.
-    pub fn column(name: impl Into<String>) -> Expr {
+    pub fn column(name: impl Into<Name>) -> Expr {
         Expr::Column { table: None, name: name.into() }
+    }
+
+    /// A column qualified by a table alias.
+    pub fn qualified(table: impl Into<Name>, name: impl Into<Name>) -> Expr {
+        Expr::Column { table: Some(table.into()), name: name.into() }
     }
 
     /// `self = rhs`.
     pub fn eq(self, rhs: Expr) -> Expr {
-        Expr::Binary { op: BinOp::Eq, lhs: Box::new(self), rhs: Box::new(rhs) }
+        Expr::binary(BinOp::Eq, self, rhs)
     }
 
     /// `self AND rhs`.
     pub fn and(self, rhs: Expr) -> Expr {
-        Expr::Binary { op: BinOp::And, lhs: Box::new(self), rhs: Box::new(rhs) }
+        Expr::binary(BinOp::And, self, rhs)
+    }
+
+    /// `lhs <op> rhs`.
+    pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
+        Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }
     }
 
     /// Joins conditions with `AND`; `None` for an empty list.
     pub fn all(conditions: impl IntoIterator<Item = Expr>) -> Option<Expr> {
         conditions.into_iter().reduce(Expr::and)
     }
+
+    /// Whether an aggregate occurs in this expression, outside any subquery.
+    pub fn has_aggregate(&self) -> bool {
+        let mut found = false;
+        self.visit(&mut |e| found |= matches!(e, Expr::Agg { .. } | Expr::CountStar));
+        found
+    }
+
+    /// Calls `f` on this expression and every sub-expression, not descending into subqueries.
+    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
+        f(self);
+        match self {
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.visit(f);
+                rhs.visit(f);
+            }
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::InValues { expr, .. }
+            | Expr::InQuery { expr, .. } => expr.visit(f),
+            Expr::Between { expr, low, high } => {
+                expr.visit(f);
+                low.visit(f);
+                high.visit(f);
+            }
+            Expr::Like { expr, needle, .. } => {
+                expr.visit(f);
+                needle.visit(f);
+            }
+            Expr::Func { args, .. } | Expr::Raw { args, .. } => args.iter().for_each(|a| a.visit(f)),
+            Expr::Agg { arg: Some(a), .. } => a.visit(f),
+            Expr::Case { when, otherwise } => {
+                for (c, v) in when {
+                    c.visit(f);
+                    v.visit(f);
+                }
+                otherwise.visit(f);
+            }
+            Expr::Agg { arg: None, .. }
+            | Expr::Column { .. }
+            | Expr::Param
+            | Expr::Value(_)
+            | Expr::Exists { .. }
+            | Expr::Subquery(_)
+            | Expr::CountStar => {}
+        }
+    }
+
+    /// Splits `a AND b AND c` into its conjuncts.
+    pub fn conjuncts(self) -> Vec<Expr> {
+        match self {
+            Expr::Binary { op: BinOp::And, lhs, rhs } => {
+                let mut v = lhs.conjuncts();
+                v.extend(rhs.conjuncts());
+                v
+            }
+            other => vec![other],
+        }
+    }
 }
 
 /// A binary operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BinOp {
     /// `=`
@@ -81,10 +240,24 @@ pub enum BinOp {
     And,
     /// `OR`
     Or,
+    /// `+`
+    Add,
+    /// `-`
+    Sub,
+    /// `*`
+    Mul,
+    /// `/` on non-integers.
+    Div,
+    /// Integer division, truncating (`DIV` on MariaDB, where `/` is exact).
+    IntDiv,
+    /// `%`
+    Rem,
+    /// String concatenation (`||`, `CONCAT` on MariaDB).
+    Concat,
 }
 
 impl BinOp {
-    /// The SQL operator text.
+    /// The SQL operator text (for `Concat` and `IntDiv`, the common spelling).
     pub fn sql(self) -> &'static str {
         match self {
             BinOp::Eq => "=",
@@ -95,43 +268,188 @@ impl BinOp {
             BinOp::Ge => ">=",
             BinOp::And => "AND",
             BinOp::Or => "OR",
+            BinOp::Add => "+",
+            BinOp::Sub => "-",
+            BinOp::Mul => "*",
+            BinOp::Div | BinOp::IntDiv => "/",
+            BinOp::Rem => "%",
+            BinOp::Concat => "||",
+        }
+    }
+
+    /// Binding strength: higher binds tighter.
+    pub fn precedence(self) -> u8 {
+        match self {
+            BinOp::Or => 1,
+            BinOp::And => 2,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge => 4,
+            BinOp::Concat => 5,
+            BinOp::Add | BinOp::Sub => 6,
+            BinOp::Mul | BinOp::Div | BinOp::IntDiv | BinOp::Rem => 7,
         }
     }
 }
 
-/// `SELECT columns FROM table [WHERE ...] [LIMIT n]`.
+/// A unary operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnOp {
+    /// `NOT`
+    Not,
+    /// `-`
+    Neg,
+}
+
+/// Where a [`Expr::Like`] needle must occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LikeMode {
+    /// At the start (`starts_with`).
+    Prefix,
+    /// At the end (`ends_with`).
+    Suffix,
+    /// Anywhere (`contains`).
+    Contains,
+}
+
+/// Scalar functions, rendered per dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Func {
+    /// Lower case.
+    Lower,
+    /// Upper case.
+    Upper,
+    /// Length in characters.
+    Length,
+    /// Strip surrounding spaces.
+    Trim,
+    /// `SUBSTR(x, start, len)`, 1-based start.
+    Substr,
+    /// `COALESCE(a, b, ...)`.
+    Coalesce,
+    /// Absolute value.
+    Abs,
+    /// The year of a date or time.
+    Year,
+    /// The month (1-12).
+    Month,
+    /// The day of the month.
+    Day,
+    /// The hour.
+    Hour,
+    /// The minute.
+    Minute,
+    /// The whole second.
+    Second,
+    /// A random number (for `ORDER BY`).
+    Random,
+}
+
+/// Aggregate functions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AggFunc {
+    /// `COUNT`
+    Count,
+    /// `SUM`, which is 0 rather than NULL over no rows (Pony's rule).
+    Sum,
+    /// `AVG`
+    Avg,
+    /// `MIN`
+    Min,
+    /// `MAX`
+    Max,
+    /// Text joined with a separator fixed in the program.
+    GroupConcat(Name),
+}
+
+/// A table in `FROM`, with its alias.
 #[derive(Debug, Clone, PartialEq)]
+pub struct FromItem {
+    /// The table (ignored when `query` is set).
+    pub table: Name,
+    /// The alias.
+    pub alias: Option<Name>,
+    /// A derived table: `(SELECT ...) alias`.
+    pub query: Option<Box<Select>>,
+}
+
+/// One `ORDER BY` key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderItem {
+    /// The key.
+    pub expr: Expr,
+    /// Descending.
+    pub desc: bool,
+    /// Whether the key may be NULL; nulls then sort first ascending and last descending on every
+    /// dialect (PostgreSQL is told so explicitly).
+    pub nullable: bool,
+}
+
+/// Row locking of a `SELECT`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lock {
+    /// `FOR UPDATE`: wait for other locks.
+    Wait,
+    /// `FOR UPDATE NOWAIT`: fail at once.
+    NoWait,
+    /// `FOR UPDATE SKIP LOCKED`: leave locked rows out.
+    SkipLocked,
+}
+
+/// `SELECT [DISTINCT] columns FROM ... [WHERE] [GROUP BY] [HAVING] [ORDER BY] [LIMIT] [OFFSET] [FOR UPDATE]`.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Select {
+    /// `SELECT DISTINCT`.
+    pub distinct: bool,
     /// The projected expressions.
     pub columns: Vec<Expr>,
-    /// The table.
-    pub from: String,
-    /// The condition.
+    /// The tables, cross-joined.
+    pub from: Vec<FromItem>,
+    /// The row condition.
     pub filter: Option<Expr>,
-    /// The row limit.
-    pub limit: Option<u64>,
+    /// Grouping keys.
+    pub group_by: Vec<Expr>,
+    /// The group condition.
+    pub having: Option<Expr>,
+    /// Ordering keys.
+    pub order_by: Vec<OrderItem>,
+    /// The row limit (a bound value).
+    pub limit: Option<Expr>,
+    /// Rows to skip (a bound value).
+    pub offset: Option<Expr>,
+    /// Row locking.
+    pub lock: Option<Lock>,
+}
+
+impl Select {
+    /// `SELECT columns FROM table [WHERE filter]`, unaliased.
+    pub fn simple(table: impl Into<Name>, columns: Vec<Expr>, filter: Option<Expr>) -> Select {
+        Select { columns, from: vec![FromItem { table: table.into(), alias: None, query: None }], filter, ..Select::default() }
+    }
 }
 
 /// `INSERT INTO table (columns) VALUES (...), (...) [RETURNING ...]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Insert {
     /// The table.
-    pub table: String,
+    pub table: Name,
     /// The column names.
-    pub columns: Vec<String>,
+    pub columns: Vec<Name>,
     /// One list of expressions per row.
     pub rows: Vec<Vec<Expr>>,
     /// Columns to return (rendered only where the dialect has `RETURNING`).
-    pub returning: Vec<String>,
+    pub returning: Vec<Name>,
 }
 
 /// `UPDATE table SET col = expr, ... [WHERE ...]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Update {
     /// The table.
-    pub table: String,
+    pub table: Name,
+    /// The table's alias, for conditions that name it.
+    pub alias: Option<Name>,
     /// The assignments.
-    pub set: Vec<(String, Expr)>,
+    pub set: Vec<(Name, Expr)>,
     /// The condition.
     pub filter: Option<Expr>,
 }
@@ -140,7 +458,9 @@ pub struct Update {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delete {
     /// The table.
-    pub table: String,
+    pub table: Name,
+    /// The table's alias, for conditions that name it.
+    pub alias: Option<Name>,
     /// The condition.
     pub filter: Option<Expr>,
 }
@@ -149,7 +469,7 @@ pub struct Delete {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnDef {
     /// The column name.
-    pub name: String,
+    pub name: Name,
     /// The column type.
     pub ty: SqlType,
     /// `VARCHAR(n)` bound for text.
@@ -163,33 +483,33 @@ pub struct ColumnDef {
     /// A single-column `UNIQUE`.
     pub unique: bool,
     /// A raw SQL `DEFAULT` expression, from the entity's `sql_default`.
-    pub sql_default: Option<String>,
+    pub sql_default: Option<Name>,
 }
 
 /// `CREATE TABLE [IF NOT EXISTS] ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateTable {
     /// The table.
-    pub name: String,
+    pub name: Name,
     /// Add `IF NOT EXISTS`.
     pub if_not_exists: bool,
     /// The columns.
     pub columns: Vec<ColumnDef>,
     /// The primary-key column names.
-    pub primary_key: Vec<String>,
+    pub primary_key: Vec<Name>,
     /// Named composite unique keys.
-    pub unique_keys: Vec<(String, Vec<String>)>,
+    pub unique_keys: Vec<(Name, Vec<Name>)>,
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateIndex {
     /// The index name.
-    pub name: String,
+    pub name: Name,
     /// The table.
-    pub table: String,
+    pub table: Name,
     /// The indexed columns.
-    pub columns: Vec<String>,
+    pub columns: Vec<Name>,
     /// A unique index.
     pub unique: bool,
     /// Add `IF NOT EXISTS`.
@@ -200,7 +520,7 @@ pub struct CreateIndex {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropTable {
     /// The table.
-    pub name: String,
+    pub name: Name,
     /// Add `IF EXISTS`.
     pub if_exists: bool,
 }

@@ -1,6 +1,6 @@
 //! The statements of single-entity CRUD, rendered once per entity and dialect.
 
-use crate::ast::{Delete, Expr, Insert, Select, Statement, Update};
+use crate::ast::{Delete, Expr, Insert, Name, Select, Statement, Update};
 use crate::dialect::Dialect;
 use crate::entity::{CachedStatement, EntityMeta};
 use crate::render::render;
@@ -25,10 +25,10 @@ pub fn insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> &str 
     let kind = if generated_key { CachedStatement::InsertGeneratedKey } else { CachedStatement::InsertAllColumns };
     meta.statements.get(dialect, kind, || {
         let skip = |c: &&crate::entity::ColumnMeta| !(generated_key && c.auto);
-        let columns: Vec<String> = meta.columns.iter().filter(skip).map(|c| c.name.to_owned()).collect();
+        let columns: Vec<Name> = meta.columns.iter().filter(skip).map(|c| Name::from(c.name)).collect();
         let row = vec![Expr::Param; columns.len()];
         let returning = match meta.auto_key() {
-            Some(k) if generated_key => vec![k.name.to_owned()],
+            Some(k) if generated_key => vec![Name::from(k.name)],
             _ => Vec::new(),
         };
         render(&Statement::Insert(Insert { table: meta.table.into(), columns, rows: vec![row], returning }), dialect)
@@ -39,7 +39,7 @@ pub fn insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> &str 
 /// `SELECT <every column> FROM t WHERE <key> = ?`.
 pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::SelectByKey, || {
-        let s = Select { columns: all_columns(meta), from: meta.table.into(), filter: key_filter(meta), limit: None };
+        let s = Select::simple(meta.table, all_columns(meta), key_filter(meta));
         render(&Statement::Select(s), dialect).text
     })
 }
@@ -47,7 +47,7 @@ pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
 /// `SELECT <every column> FROM t`.
 pub fn select_all(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::SelectAll, || {
-        let s = Select { columns: all_columns(meta), from: meta.table.into(), filter: None, limit: None };
+        let s = Select::simple(meta.table, all_columns(meta), None);
         render(&Statement::Select(s), dialect).text
     })
 }
@@ -56,14 +56,15 @@ pub fn select_all(meta: &EntityMeta, dialect: Dialect) -> &str {
 /// then the key.
 pub fn update_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::UpdateByKey, || {
-        let set = meta.columns.iter().filter(|c| !c.primary_key).map(|c| (c.name.to_owned(), Expr::Param)).collect();
-        render(&Statement::Update(Update { table: meta.table.into(), set, filter: key_filter(meta) }), dialect).text
+        let set = meta.columns.iter().filter(|c| !c.primary_key).map(|c| (Name::from(c.name), Expr::Param)).collect();
+        render(&Statement::Update(Update { table: meta.table.into(), alias: None, set, filter: key_filter(meta) }), dialect)
+            .text
     })
 }
 
 /// `DELETE FROM t WHERE <key> = ?`.
 pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::DeleteByKey, || {
-        render(&Statement::Delete(Delete { table: meta.table.into(), filter: key_filter(meta) }), dialect).text
+        render(&Statement::Delete(Delete { table: meta.table.into(), alias: None, filter: key_filter(meta) }), dialect).text
     })
 }

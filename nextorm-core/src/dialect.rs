@@ -188,6 +188,7 @@ impl Dialect {
     /// MariaDB (no NaN), a NUL byte in PostgreSQL text.
     pub fn check_value(self, value: &Value) -> Result<()> {
         match (self, value) {
+            (_, Value::Invalid(message)) => Err(Error::invalid_value(message.clone())),
             (Dialect::Sqlite | Dialect::MariaDb, Value::Float(f)) if f.is_nan() => {
                 Err(Error::invalid_value(format!("NaN cannot be stored in {} (it has no NaN)", self.name())))
             }

@@ -5,6 +5,7 @@ pub mod ast;
 pub mod crud;
 mod dialect;
 pub mod entity;
+pub mod query;
 mod error;
 pub mod rawsql;
 mod render;
@@ -17,7 +18,7 @@ pub use entity::{
     decode_field, registered_entities,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use render::{Sql, render};
+pub use render::{Sql, render, render_select};
 pub use value::{
     FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, decode_column, kind_of,
     truncate_micros,

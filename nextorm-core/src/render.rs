@@ -3,7 +3,43 @@
 
 use crate::ast::*;
 use crate::dialect::Dialect;
-use crate::value::{SqlType, Value};
+use crate::value::{Kind, SqlType, Value};
+
+/// Lists up to this length become one placeholder per value; longer ones one collection bind.
+pub(crate) const INLINE_LIST_MAX: usize = 64;
+
+/// A JSON array of the values, in the text forms the database stores.
+fn json_list(values: &[Value]) -> String {
+    let items: Vec<serde_json::Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Null(_) => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::from(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Value::from(*f),
+            Value::Text(s) => serde_json::Value::from(s.as_str()),
+            Value::Decimal(d) => serde_json::Value::from(d.to_string()),
+            Value::Date(d) => serde_json::Value::from(d.format("%Y-%m-%d").to_string()),
+            Value::DateTime(t) => serde_json::Value::from(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+            Value::Timestamp(t) => serde_json::Value::from(format!("{}+00:00", t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f"))),
+            Value::Uuid(u) => serde_json::Value::from(u.hyphenated().to_string()),
+            Value::Json(j) => serde_json::Value::from(j.to_string()),
+            Value::Bytes(_) | Value::Array(..) | Value::Invalid(_) => serde_json::Value::Null,
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+fn mariadb_json_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Bool | Kind::Int => "BIGINT",
+        Kind::Float => "DOUBLE",
+        Kind::Decimal => "DECIMAL(65, 28)",
+        Kind::Date => "DATE",
+        Kind::DateTime | Kind::Timestamp => "DATETIME(6)",
+        Kind::Text | Kind::Uuid | Kind::Json | Kind::Bytes => "LONGTEXT COLLATE utf8mb4_nopad_bin",
+    }
+}
 
 /// Rendered SQL: the text and the values bound to its placeholders, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +58,7 @@ pub struct Sql {
 /// use nextorm_core::ast::*;
 /// use nextorm_core::{render, Dialect, Value};
 /// let stmt = Statement::Delete(Delete {
+///     alias: None,
 ///     table: "order".into(),
 ///     filter: Some(Expr::column("id").eq(Expr::Value(Value::Int(7)))),
 /// });
@@ -29,7 +66,7 @@ pub struct Sql {
 /// assert_eq!(render(&stmt, Dialect::MariaDb).text, "DELETE FROM `order` WHERE `id` = ?");
 /// ```
 pub fn render(stmt: &Statement, dialect: Dialect) -> Sql {
-    let mut w = Writer { dialect, text: String::with_capacity(128), binds: Vec::new(), placeholders: 0 };
+    let mut w = Writer { dialect, text: String::with_capacity(128), binds: Vec::new(), placeholders: 0, hash: None };
     match stmt {
         Statement::Select(s) => w.select(s),
         Statement::Insert(s) => w.insert(s),
@@ -42,23 +79,74 @@ pub fn render(stmt: &Statement, dialect: Dialect) -> Sql {
     Sql { text: w.text, binds: w.binds, placeholders: w.placeholders }
 }
 
-struct Writer {
+/// Renders a query for a dialect.
+pub fn render_select(select: &Select, dialect: Dialect) -> Sql {
+    let mut w = Writer { dialect, text: String::with_capacity(256), binds: Vec::new(), placeholders: 0, hash: None };
+    w.select(select);
+    Sql { text: w.text, binds: w.binds, placeholders: w.placeholders }
+}
+
+/// Walks a query as [`render_select`] would, but feeds the text it would write into `hasher`
+/// instead of building it: the hash identifies the text, and the binds come out in order.
+pub(crate) fn binds_and_shape(select: &Select, dialect: Dialect, hasher: &mut ShapeHasher) -> Vec<Value> {
+    let mut w = Writer { dialect, text: String::new(), binds: Vec::new(), placeholders: 0, hash: Some(hasher) };
+    w.select(select);
+    w.binds
+}
+
+/// FNV-1a over the pieces of SQL text a render would write.
+#[derive(Debug)]
+pub(crate) struct ShapeHasher(u64);
+
+impl Default for ShapeHasher {
+    fn default() -> Self {
+        ShapeHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl ShapeHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// The hash.
+    pub(crate) fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+struct Writer<'h> {
     dialect: Dialect,
     text: String,
     binds: Vec<Value>,
     placeholders: usize,
+    /// Set in shape mode: text goes to the hasher instead of `text`.
+    hash: Option<&'h mut ShapeHasher>,
 }
 
-impl Writer {
+impl Writer<'_> {
     fn sql(&mut self, s: &str) {
-        self.text.push_str(s);
+        match &mut self.hash {
+            Some(h) => h.write(s.as_bytes()),
+            None => self.text.push_str(s),
+        }
     }
 
     fn ident(&mut self, name: &str) {
-        self.dialect.write_ident(&mut self.text, name);
+        match &mut self.hash {
+            // Quoting is a function of the name: hashing the name and a marker identifies it.
+            Some(h) => {
+                h.write(&[0xff]);
+                h.write(name.as_bytes());
+                h.write(&[0xfe]);
+            }
+            None => self.dialect.write_ident(&mut self.text, name),
+        }
     }
 
-    fn idents(&mut self, names: &[String]) {
+    fn idents(&mut self, names: &[Name]) {
         for (i, n) in names.iter().enumerate() {
             if i > 0 {
                 self.sql(", ");
@@ -69,7 +157,15 @@ impl Writer {
 
     fn placeholder(&mut self) {
         self.placeholders += 1;
-        self.dialect.write_placeholder(&mut self.text, self.placeholders);
+        match &mut self.hash {
+            Some(h) => h.write(&[0xfd]),
+            None => self.dialect.write_placeholder(&mut self.text, self.placeholders),
+        }
+    }
+
+    fn bind(&mut self, v: Value) {
+        self.placeholder();
+        self.binds.push(v);
     }
 
     fn expr(&mut self, e: &Expr) {
@@ -82,34 +178,400 @@ impl Writer {
                 self.ident(name);
             }
             Expr::Param => self.placeholder(),
-            Expr::Value(v) => {
-                self.placeholder();
-                self.binds.push(v.clone());
+            Expr::Value(v) => self.bind(v.clone()),
+            Expr::Binary { op, lhs, rhs } => self.binary(*op, lhs, rhs),
+            Expr::Unary { op, expr } => {
+                self.sql(match op {
+                    UnOp::Not => "NOT ",
+                    UnOp::Neg => "-",
+                });
+                self.operand(expr, 8);
             }
-            Expr::Binary { op, lhs, rhs } => {
-                let wrap = |e: &Expr| matches!(e, Expr::Binary { op: BinOp::Or, .. });
-                let nested = *op == BinOp::And;
-                for (i, side) in [lhs, rhs].into_iter().enumerate() {
-                    if i == 1 {
-                        self.sql(" ");
-                        self.sql(op.sql());
-                        self.sql(" ");
-                    }
-                    let paren = nested && wrap(side);
-                    if paren {
-                        self.sql("(");
-                    }
-                    self.expr(side);
-                    if paren {
-                        self.sql(")");
+            Expr::IsNull { expr, negated } => {
+                self.operand(expr, 5);
+                self.sql(if *negated { " IS NOT NULL" } else { " IS NULL" });
+            }
+            Expr::Between { expr, low, high } => {
+                self.operand(expr, 5);
+                self.sql(" BETWEEN ");
+                self.operand(low, 5);
+                self.sql(" AND ");
+                self.operand(high, 5);
+            }
+            Expr::InValues { expr, values, kind, negated } => self.in_values(expr, values, *kind, *negated),
+            Expr::InQuery { expr, query, negated } => {
+                self.operand(expr, 5);
+                self.sql(if *negated { " NOT IN (" } else { " IN (" });
+                self.select(query);
+                self.sql(")");
+            }
+            Expr::Exists { query, negated } => {
+                self.sql(if *negated { "NOT EXISTS (" } else { "EXISTS (" });
+                self.select(query);
+                self.sql(")");
+            }
+            Expr::Subquery(query) => {
+                self.sql("(");
+                self.select(query);
+                self.sql(")");
+            }
+            Expr::Like { expr, needle, mode } => self.like(expr, needle, *mode),
+            Expr::Func { func, args } => self.func(*func, args),
+            Expr::Agg { func, arg, distinct } => self.aggregate(func, arg.as_deref(), *distinct),
+            Expr::Case { when, otherwise } => {
+                self.sql("CASE");
+                for (c, v) in when {
+                    self.sql(" WHEN ");
+                    self.expr(c);
+                    self.sql(" THEN ");
+                    self.expr(v);
+                }
+                self.sql(" ELSE ");
+                self.expr(otherwise);
+                self.sql(" END");
+            }
+            Expr::Raw { parts, args } => {
+                for (i, part) in parts.iter().enumerate() {
+                    self.sql(part);
+                    if let Some(a) = args.get(i) {
+                        self.operand(a, 8);
                     }
                 }
             }
-            Expr::IsNull { expr, negated } => {
-                self.expr(expr);
-                self.sql(if *negated { " IS NOT NULL" } else { " IS NULL" });
-            }
             Expr::CountStar => self.sql("COUNT(*)"),
+        }
+    }
+
+    /// Writes `e` as the operand of an operator binding with strength `strength`, in parentheses
+    /// when it binds more loosely.
+    fn operand(&mut self, e: &Expr, strength: u8) {
+        let own = match e {
+            Expr::Binary { op, .. } => op.precedence(),
+            Expr::Unary { op: UnOp::Not, .. } => 3,
+            Expr::Unary { op: UnOp::Neg, .. } => 8,
+            Expr::IsNull { .. }
+            | Expr::Between { .. }
+            | Expr::InValues { .. }
+            | Expr::InQuery { .. }
+            | Expr::Like { .. } => 4,
+            Expr::Raw { .. } => 0,
+            _ => 9,
+        };
+        if own < strength {
+            self.sql("(");
+            self.expr(e);
+            self.sql(")");
+        } else {
+            self.expr(e);
+        }
+    }
+
+    fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) {
+        let p = op.precedence();
+        // Comparisons never chain; the right operand of a non-associative operator needs
+        // parentheses at equal strength (`a - (b - c)`).
+        let associative = matches!(op, BinOp::And | BinOp::Or | BinOp::Add | BinOp::Mul | BinOp::Concat);
+        let left = if p == 4 { p + 1 } else { p };
+        let right = if associative { p } else { p + 1 };
+        match (self.dialect, op) {
+            (Dialect::MariaDb, BinOp::Concat) => {
+                self.sql("CONCAT(");
+                self.expr(lhs);
+                self.sql(", ");
+                self.expr(rhs);
+                self.sql(")");
+            }
+            (Dialect::MariaDb, BinOp::IntDiv) => {
+                self.operand(lhs, left);
+                self.sql(" DIV ");
+                self.operand(rhs, right);
+            }
+            _ => {
+                self.operand(lhs, left);
+                self.sql(" ");
+                self.sql(op.sql());
+                self.sql(" ");
+                self.operand(rhs, right);
+            }
+        }
+    }
+
+    fn in_values(&mut self, expr: &Expr, values: &[Value], kind: Kind, negated: bool) {
+        if values.is_empty() {
+            // `x IN ()` is not SQL: nothing is in an empty list.
+            self.sql(if negated { "1 = 1" } else { "1 = 0" });
+            return;
+        }
+        self.operand(expr, 5);
+        if values.len() <= INLINE_LIST_MAX {
+            self.sql(if negated { " NOT IN (" } else { " IN (" });
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    self.sql(", ");
+                }
+                self.bind(v.clone());
+            }
+            self.sql(")");
+            return;
+        }
+        // A long list is one bind whatever its length: an array on PostgreSQL, a JSON array
+        // unpacked by the database elsewhere.
+        self.sql(if negated { " NOT IN (" } else { " IN (" });
+        match self.dialect {
+            Dialect::Postgres => {
+                self.sql("SELECT UNNEST(");
+                self.bind(Value::Array(kind, values.to_vec()));
+                self.sql("))");
+            }
+            Dialect::Sqlite => {
+                self.sql("SELECT value FROM json_each(");
+                self.bind(Value::Text(json_list(values)));
+                self.sql("))");
+            }
+            Dialect::MariaDb => {
+                self.sql("SELECT jt.v FROM JSON_TABLE(");
+                self.bind(Value::Text(json_list(values)));
+                self.sql(", '$[*]' COLUMNS (v ");
+                self.sql(mariadb_json_type(kind));
+                self.sql(" PATH '$')) AS jt)");
+            }
+        }
+    }
+
+    fn like(&mut self, expr: &Expr, needle: &Expr, mode: LikeMode) {
+        self.operand(expr, 5);
+        self.sql(" LIKE ");
+        match needle {
+            Expr::Value(Value::Text(s)) => {
+                let escaped = s.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+                let pattern = match mode {
+                    LikeMode::Prefix => format!("{escaped}%"),
+                    LikeMode::Suffix => format!("%{escaped}"),
+                    LikeMode::Contains => format!("%{escaped}%"),
+                };
+                self.bind(Value::Text(pattern));
+            }
+            other => {
+                // Escape in SQL: the needle comes from a column.
+                let mut parts: Vec<&dyn Fn(&mut Self)> = Vec::new();
+                let percent = |w: &mut Self| w.sql("'%'");
+                let escaped = |w: &mut Self| {
+                    w.sql("REPLACE(REPLACE(REPLACE(");
+                    w.expr(other);
+                    w.sql(", '!', '!!'), '%', '!%'), '_', '!_')");
+                };
+                if mode != LikeMode::Prefix {
+                    parts.push(&percent);
+                }
+                parts.push(&escaped);
+                if mode != LikeMode::Suffix {
+                    parts.push(&percent);
+                }
+                if self.dialect == Dialect::MariaDb {
+                    self.sql("CONCAT(");
+                    for (i, p) in parts.iter().enumerate() {
+                        if i > 0 {
+                            self.sql(", ");
+                        }
+                        p(self);
+                    }
+                    self.sql(")");
+                } else {
+                    for (i, p) in parts.iter().enumerate() {
+                        if i > 0 {
+                            self.sql(" || ");
+                        }
+                        p(self);
+                    }
+                }
+            }
+        }
+        self.sql(" ESCAPE '!'");
+    }
+
+    fn args(&mut self, args: &[Expr]) {
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.expr(a);
+        }
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr]) {
+        self.sql(name);
+        self.sql("(");
+        self.args(args);
+        self.sql(")");
+    }
+
+    fn func(&mut self, func: Func, args: &[Expr]) {
+        use Dialect::*;
+        let part = |f: Func| match f {
+            Func::Year => ("%Y", "YEAR", "YEAR"),
+            Func::Month => ("%m", "MONTH", "MONTH"),
+            Func::Day => ("%d", "DAY", "DAYOFMONTH"),
+            Func::Hour => ("%H", "HOUR", "HOUR"),
+            Func::Minute => ("%M", "MINUTE", "MINUTE"),
+            _ => ("%S", "SECOND", "SECOND"),
+        };
+        match (self.dialect, func) {
+            (_, Func::Lower) => self.call("LOWER", args),
+            (_, Func::Upper) => self.call("UPPER", args),
+            (_, Func::Trim) => self.call("TRIM", args),
+            (_, Func::Abs) => self.call("ABS", args),
+            (_, Func::Coalesce) => self.call("COALESCE", args),
+            (_, Func::Substr) => self.call("SUBSTR", args),
+            (MariaDb, Func::Length) => self.call("CHAR_LENGTH", args),
+            (_, Func::Length) => self.call("LENGTH", args),
+            (MariaDb, Func::Random) => self.sql("RAND()"),
+            (_, Func::Random) => self.sql("RANDOM()"),
+            (Sqlite, f) => {
+                self.sql("CAST(strftime('");
+                self.sql(part(f).0);
+                self.sql("', ");
+                self.args(args);
+                self.sql(") AS INTEGER)");
+            }
+            (Postgres, f) => {
+                self.sql("CAST(FLOOR(EXTRACT(");
+                self.sql(part(f).1);
+                self.sql(" FROM ");
+                self.args(args);
+                self.sql(")) AS INTEGER)");
+            }
+            (MariaDb, f) => self.call(part(f).2, args),
+        }
+    }
+
+    fn aggregate(&mut self, func: &AggFunc, arg: Option<&Expr>, distinct: bool) {
+        let Some(arg) = arg else {
+            self.sql("COUNT(*)");
+            return;
+        };
+        let name = match func {
+            AggFunc::Count => "COUNT",
+            AggFunc::Sum => "SUM",
+            AggFunc::Avg => "AVG",
+            AggFunc::Min => "MIN",
+            AggFunc::Max => "MAX",
+            AggFunc::GroupConcat(sep) => {
+                match self.dialect {
+                    Dialect::Sqlite => {
+                        self.sql("GROUP_CONCAT(");
+                        self.expr(arg);
+                        self.sql(", ");
+                        self.string_literal(sep);
+                    }
+                    Dialect::Postgres => {
+                        self.sql("STRING_AGG(CAST(");
+                        self.expr(arg);
+                        self.sql(" AS TEXT), ");
+                        self.string_literal(sep);
+                    }
+                    Dialect::MariaDb => {
+                        self.sql("GROUP_CONCAT(");
+                        self.expr(arg);
+                        self.sql(" SEPARATOR ");
+                        self.string_literal(sep);
+                    }
+                }
+                self.sql(")");
+                return;
+            }
+        };
+        if *func == AggFunc::Sum {
+            self.sql("COALESCE(");
+        }
+        self.sql(name);
+        self.sql(if distinct { "(DISTINCT " } else { "(" });
+        self.expr(arg);
+        self.sql(")");
+        if *func == AggFunc::Sum {
+            self.sql(", 0)");
+        }
+    }
+
+    fn from_item(&mut self, f: &FromItem) {
+        match &f.query {
+            Some(q) => {
+                self.sql("(");
+                self.select(q);
+                self.sql(")");
+            }
+            None => self.ident(&f.table),
+        }
+        if let Some(a) = &f.alias {
+            self.sql(" ");
+            self.ident(a);
+        }
+    }
+
+    fn select(&mut self, s: &Select) {
+        self.sql(if s.distinct { "SELECT DISTINCT " } else { "SELECT " });
+        self.args(&s.columns);
+        if !s.from.is_empty() {
+            self.sql(" FROM ");
+            for (i, f) in s.from.iter().enumerate() {
+                if i > 0 {
+                    self.sql(", ");
+                }
+                self.from_item(f);
+            }
+        }
+        self.filter(&s.filter);
+        if !s.group_by.is_empty() {
+            self.sql(" GROUP BY ");
+            self.args(&s.group_by);
+        }
+        if let Some(h) = &s.having {
+            self.sql(" HAVING ");
+            self.expr(h);
+        }
+        if !s.order_by.is_empty() {
+            self.sql(" ORDER BY ");
+            for (i, o) in s.order_by.iter().enumerate() {
+                if i > 0 {
+                    self.sql(", ");
+                }
+                self.expr(&o.expr);
+                if o.desc {
+                    self.sql(" DESC");
+                }
+                // SQLite and MariaDB sort NULL lowest; make PostgreSQL agree.
+                if o.nullable && self.dialect == Dialect::Postgres {
+                    self.sql(if o.desc { " NULLS LAST" } else { " NULLS FIRST" });
+                }
+            }
+        }
+        match (&s.limit, &s.offset) {
+            (Some(l), offset) => {
+                self.sql(" LIMIT ");
+                self.expr(l);
+                if let Some(o) = offset {
+                    self.sql(" OFFSET ");
+                    self.expr(o);
+                }
+            }
+            (None, Some(o)) => {
+                self.sql(match self.dialect {
+                    Dialect::Sqlite => " LIMIT -1 OFFSET ",
+                    Dialect::Postgres => " OFFSET ",
+                    Dialect::MariaDb => " LIMIT 18446744073709551615 OFFSET ",
+                });
+                self.expr(o);
+            }
+            (None, None) => {}
+        }
+        if let Some(lock) = s.lock
+            && self.dialect != Dialect::Sqlite
+        {
+            // SQLite has no row locks; its write transactions already hold the database lock.
+            self.sql(match lock {
+                Lock::Wait => " FOR UPDATE",
+                Lock::NoWait => " FOR UPDATE NOWAIT",
+                Lock::SkipLocked => " FOR UPDATE SKIP LOCKED",
+            });
         }
     }
 
@@ -117,23 +579,6 @@ impl Writer {
         if let Some(f) = filter {
             self.sql(" WHERE ");
             self.expr(f);
-        }
-    }
-
-    fn select(&mut self, s: &Select) {
-        self.sql("SELECT ");
-        for (i, c) in s.columns.iter().enumerate() {
-            if i > 0 {
-                self.sql(", ");
-            }
-            self.expr(c);
-        }
-        self.sql(" FROM ");
-        self.ident(&s.from);
-        self.filter(&s.filter);
-        if let Some(n) = s.limit {
-            self.sql(" LIMIT ");
-            self.sql(&n.to_string());
         }
     }
 
@@ -173,6 +618,10 @@ impl Writer {
     fn update(&mut self, s: &Update) {
         self.sql("UPDATE ");
         self.ident(&s.table);
+        if let Some(a) = &s.alias {
+            self.sql(if self.dialect == Dialect::MariaDb { " " } else { " AS " });
+            self.ident(a);
+        }
         self.sql(" SET ");
         for (i, (col, e)) in s.set.iter().enumerate() {
             if i > 0 {
@@ -186,8 +635,27 @@ impl Writer {
     }
 
     fn delete(&mut self, s: &Delete) {
-        self.sql("DELETE FROM ");
-        self.ident(&s.table);
+        match (&s.alias, self.dialect) {
+            (Some(a), Dialect::MariaDb) => {
+                // MariaDB takes an alias only in the multi-table form.
+                self.sql("DELETE ");
+                self.ident(a);
+                self.sql(" FROM ");
+                self.ident(&s.table);
+                self.sql(" ");
+                self.ident(a);
+            }
+            (Some(a), _) => {
+                self.sql("DELETE FROM ");
+                self.ident(&s.table);
+                self.sql(" AS ");
+                self.ident(a);
+            }
+            (None, _) => {
+                self.sql("DELETE FROM ");
+                self.ident(&s.table);
+            }
+        }
         self.filter(&s.filter);
     }
 
@@ -329,6 +797,7 @@ mod tests {
     #[test]
     fn values_become_binds_and_placeholders_are_numbered() {
         let stmt = Statement::Update(Update {
+            alias: None,
             table: "t".into(),
             set: vec![("a".into(), Expr::Value(Value::Text("x'; DROP".into()))), ("b".into(), Expr::Param)],
             filter: Some(Expr::column("id").eq(Expr::Value(Value::Int(1)))),
@@ -342,7 +811,7 @@ mod tests {
     #[test]
     fn or_inside_and_is_parenthesised() {
         let or = Expr::Binary { op: BinOp::Or, lhs: Box::new(Expr::column("a")), rhs: Box::new(Expr::column("b")) };
-        let stmt = Statement::Delete(Delete { table: "t".into(), filter: Some(or.and(Expr::column("c"))) });
+        let stmt = Statement::Delete(Delete { table: "t".into(), alias: None, filter: Some(or.and(Expr::column("c"))) });
         assert_eq!(render(&stmt, Dialect::Sqlite).text, r#"DELETE FROM "t" WHERE ("a" OR "b") AND "c""#);
     }
 }

@@ -1,6 +1,6 @@
 //! Mapping entities to tables: validation and DDL, per dialect.
 
-use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Statement};
+use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Name, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
@@ -107,15 +107,15 @@ fn create_table(meta: &EntityMeta) -> CreateTable {
                 nullable: c.nullable,
                 auto_increment: c.auto && single_key,
                 unique: c.unique && !(c.primary_key && single_key),
-                sql_default: c.sql_default.map(str::to_owned),
+                sql_default: c.sql_default.map(Name::from),
             })
             .collect(),
-        primary_key: meta.key_columns().map(|c| c.name.to_owned()).collect(),
+        primary_key: meta.key_columns().map(|c| Name::from(c.name)).collect(),
         unique_keys: meta
             .composites
             .iter()
             .filter(|c| c.unique)
-            .map(|c| (composite_name(meta, c.name, "uq", c.columns), c.columns.iter().map(|s| s.to_string()).collect()))
+            .map(|c| (composite_name(meta, c.name, "uq", c.columns).into(), c.columns.iter().map(|s| Name::from(*s)).collect()))
             .collect(),
     }
 }
@@ -123,25 +123,25 @@ fn create_table(meta: &EntityMeta) -> CreateTable {
 fn indexes(meta: &EntityMeta) -> Vec<CreateIndex> {
     let single = meta.columns.iter().filter_map(|c| {
         c.index.map(|name| CreateIndex {
-            name: name.map(str::to_owned).unwrap_or_else(|| generated_name("idx", meta.table, &[c.name])),
+            name: name.map(Name::from).unwrap_or_else(|| generated_name("idx", meta.table, &[c.name]).into()),
             table: meta.table.into(),
-            columns: vec![c.name.into()],
+            columns: vec![Name::from(c.name)],
             unique: false,
             if_not_exists: true,
         })
     });
     let composite = meta.composites.iter().filter(|c| !c.unique).map(|c| CreateIndex {
-        name: composite_name(meta, c.name, "idx", c.columns),
+        name: composite_name(meta, c.name, "idx", c.columns).into(),
         table: meta.table.into(),
-        columns: c.columns.iter().map(|s| s.to_string()).collect(),
+        columns: c.columns.iter().map(|s| Name::from(*s)).collect(),
         unique: false,
         if_not_exists: true,
     });
     single.chain(composite).collect()
 }
 
-fn index_names(meta: &EntityMeta) -> Vec<String> {
-    let mut names: Vec<String> = indexes(meta).into_iter().map(|i| i.name).collect();
+fn index_names(meta: &EntityMeta) -> Vec<Name> {
+    let mut names: Vec<Name> = indexes(meta).into_iter().map(|i| i.name).collect();
     names.extend(create_table(meta).unique_keys.into_iter().map(|(n, _)| n));
     names
 }

@@ -61,6 +61,11 @@ pub enum Value {
     Uuid(Uuid),
     /// A JSON document.
     Json(serde_json::Value),
+    /// A list of values of one kind, bound as one array (PostgreSQL `UNNEST`).
+    Array(Kind, Vec<Value>),
+    /// A Rust value that could not be converted (a `u64` above `i64::MAX` in a query). It is
+    /// refused with [`crate::ErrorKind::InvalidValue`] before the statement is sent.
+    Invalid(String),
 }
 
 impl Value {
@@ -78,7 +83,8 @@ impl Value {
             Value::DateTime(_) => Kind::DateTime,
             Value::Timestamp(_) => Kind::Timestamp,
             Value::Uuid(_) => Kind::Uuid,
-            Value::Json(_) => Kind::Json,
+            Value::Json(_) | Value::Array(..) => Kind::Json,
+            Value::Invalid(_) => Kind::Text,
         }
     }
 

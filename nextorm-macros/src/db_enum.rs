@@ -223,6 +223,7 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
     let ident = model.ident;
     let variants = &model.variants;
     let unknown = format!("unknown value {{v:?}} for enum `{}`", model.name);
+    let kind = if model.texts.is_some() { quote!(__n::Kind::Text) } else { quote!(__n::Kind::Int) };
     let (to_value, from_sql, sql_type) = match &model.texts {
         Some(texts) => (
             quote! {
@@ -274,6 +275,27 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
             #[automatically_derived]
             impl __n::SqlField for #ident {
                 const SQL_TYPE: __n::SqlType = #sql_type;
+            }
+
+            #[automatically_derived]
+            impl __n::q::SqlType for #ident {
+                const KIND: __n::Kind = #kind;
+                type Class = __n::q::class::Enum<#ident>;
+                type Null = __n::q::null::No;
+                type NotNull = #ident;
+            }
+
+            #[automatically_derived]
+            impl __n::q::BindAs for #ident {
+                type Ty = #ident;
+            }
+
+            #[automatically_derived]
+            impl __n::q::Operand for #ident {
+                type Ty = #ident;
+                fn into_node(self) -> __n::ast::Expr {
+                    __n::ast::Expr::Value(#to_value)
+                }
             }
         };
     }

@@ -8,6 +8,7 @@
 mod db_enum;
 mod diag;
 mod entity;
+mod select;
 
 use proc_macro::TokenStream;
 
@@ -30,4 +31,37 @@ pub fn derive_entity(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(DbEnum, attributes(orm))]
 pub fn derive_db_enum(input: TokenStream) -> TokenStream {
     db_enum::derive_db_enum_inner(input.into()).into()
+}
+
+/// A PonyORM-style generator query: `select!(<projection> for <var> in <Entity> [for ...]* [if <condition>]*)`.
+///
+/// ```ignore
+/// let cheap = select!(p.name for p in Product if p.price < max_price && p.name.starts_with("W"));
+/// let per_customer = select!((c.name, count()) for c in Customer for o in Order if o.customer == c.id);
+/// let enrolled = select!(s for s in Student if exists(e for e in Enrollment if e.student == s.id));
+/// ```
+///
+/// The projection and the conditions are Rust expressions over the loop variables: fields
+/// (`p.name`), comparisons, `&&` `||` `!`, arithmetic, methods of the column handles
+/// (`p.name.starts_with(x)`), slices (`p.name[0..3]`), `if c { a } else { b }`, the aggregates
+/// `count()`, `count(x)`, `sum`, `avg`, `min`, `max`, `group_concat(x[, "sep"])`, and
+/// `between(x, a, b)`, `coalesce(a, b, ...)`, `exists(<generator>)`, `x.is_in(<generator>)`,
+/// `raw_sql::<T>("f({})", x)`. A generator inside an aggregate or `exists` is a subquery, which
+/// may refer to the outer loop variables. Any sub-expression that mentions no loop variable (and
+/// any block `{ ... }`) is a Rust value, evaluated once and sent as a parameter.
+///
+/// Closures, `match`, loops, casts, references and macro calls over loop variables are compile
+/// errors, all reported at once on the offending token; unknown fields and type mismatches are
+/// reported by rustc on the user's token.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::select_inner(input.into()).into()
+}
+
+/// A condition over a query's loop variables, as a closure for `Query::filter`:
+/// `cond!(|p| p.price > 10.0)`, or `cond!(|(p, c)| p.id == c.product)` for several. The body
+/// follows the rules of [`select!`] conditions.
+#[proc_macro]
+pub fn cond(input: TokenStream) -> TokenStream {
+    select::cond_inner(input.into()).into()
 }

@@ -438,6 +438,16 @@ pub async fn raw_sql_lookups_and_errors(t: &Ctx) -> Result<()> {
     assert_eq!(aw!(db.execute("UPDATE product SET price = ? WHERE name = ? AND price = ?", (5.0, "a", 0.0)))?, 1);
     assert_eq!(aw!(db.select::<i64>("SELECT stock FROM product WHERE name = ? AND price <> ?", dyn_params))?, vec![5]);
     expect_kind(aw!(db.execute("SELEC nonsense", ())), ErrorKind::Database, "a syntax error");
+
+    // Past the dialect's bind limit: a clear error before anything is sent, never a panic.
+    let limit = t.dialect.max_binds();
+    let sql = format!("SELECT COUNT(*) FROM product WHERE id IN ({})", vec!["?"; limit + 1].join(", "));
+    let params: Vec<nextorm::Value> = (0..=limit as i64).map(nextorm::Value::Int).collect();
+    let e = expect_kind(aw!(db.get::<i64>(&sql, params)), ErrorKind::InvalidValue, "too many binds");
+    assert!(e.message().contains(&format!("at most {limit}")), "{e}");
+    let sql = format!("SELECT COUNT(*) FROM product WHERE id IN ({})", vec!["?"; limit].join(", "));
+    let params: Vec<nextorm::Value> = (0..limit as i64).map(nextorm::Value::Int).collect();
+    assert_eq!(aw!(db.get::<i64>(&sql, params))?, 3, "exactly at the limit works");
     assert_pool_idle(db);
     Ok(())
 }

@@ -19,7 +19,7 @@ pub(crate) struct MariaDbDriver {
 }
 
 /// Strict mode: an over-long string or an out-of-range number is an error, never truncated.
-const SESSION_SETUP: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO')";
+const SESSION_SETUP: &str = "SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO'), group_concat_max_len = 4294967295";
 
 impl Connect for MariaDbDriver {
     type Conn = MySqlConnection;
@@ -77,6 +77,9 @@ fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
             Value::Timestamp(t) => args.add(t.naive_utc()),
             Value::Uuid(u) => args.add(u.hyphenated().to_string()),
             Value::Json(j) => args.add(j.to_string()),
+            Value::Array(..) | Value::Invalid(_) => {
+                return Err(Error::invalid_value(format!("{v:?} cannot be bound on MariaDB")));
+            }
         };
         added.map_err(|e| Error::invalid_value(format!("cannot bind {v:?}: {e}")))?;
     }

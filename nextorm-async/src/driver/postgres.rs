@@ -74,10 +74,34 @@ fn arguments(binds: &[Value]) -> Result<PgArguments> {
             Value::Timestamp(t) => args.add(*t),
             Value::Uuid(u) => args.add(*u),
             Value::Json(j) => args.add(sqlx::types::Json(j)),
+            Value::Array(kind, items) => add_array(&mut args, *kind, items),
+            Value::Invalid(_) => return Err(Error::invalid_value(format!("{v:?} cannot be bound"))),
         };
         added.map_err(|e| Error::invalid_value(format!("cannot bind {v:?}: {e}")))?;
     }
     Ok(args)
+}
+
+/// Binds a list as one PostgreSQL array of the list's kind (NULLs left out: they match nothing).
+fn add_array(args: &mut PgArguments, kind: Kind, items: &[Value]) -> Result<(), sqlx::error::BoxDynError> {
+    macro_rules! collect {
+        ($variant:ident, $t:ty, |$x:ident| $conv:expr) => {{
+            let list: Vec<$t> = items.iter().filter_map(|v| match v { Value::$variant($x) => Some($conv), _ => None }).collect();
+            args.add(list)
+        }};
+    }
+    match kind {
+        Kind::Bool => collect!(Bool, bool, |b| *b),
+        Kind::Int => collect!(Int, i64, |i| *i),
+        Kind::Float => collect!(Float, f64, |f| *f),
+        Kind::Text | Kind::Json => collect!(Text, String, |s| s.clone()),
+        Kind::Bytes => collect!(Bytes, Vec<u8>, |b| b.clone()),
+        Kind::Decimal => collect!(Decimal, Decimal, |d| *d),
+        Kind::Date => collect!(Date, NaiveDate, |d| *d),
+        Kind::DateTime => collect!(DateTime, NaiveDateTime, |t| *t),
+        Kind::Timestamp => collect!(Timestamp, DateTime<Utc>, |t| *t),
+        Kind::Uuid => collect!(Uuid, Uuid, |u| *u),
+    }
 }
 
 pub(crate) async fn execute(conn: &mut PgConnection, sql: &str, binds: &[Value]) -> Result<u64> {

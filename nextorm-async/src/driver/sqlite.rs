@@ -57,7 +57,9 @@ impl Connect for SqliteDriver {
         raw.busy_timeout(Duration::ZERO).map_err(map_error)?;
         raw.set_prepared_statement_cache_capacity(256);
         let mut conn = SqliteConn { raw, busy_timeout: self.busy_timeout, wait: self.wait };
-        conn.batch("PRAGMA foreign_keys = ON").await?;
+        // LIKE is case-sensitive, as on PostgreSQL and MariaDB's binary collation: starts_with and
+        // contains match exactly what Rust's str methods match.
+        conn.batch("PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON").await?;
         if let SqliteTarget::File { read_only: false, .. } = self.target {
             conn.batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL").await?;
         }
@@ -190,6 +192,9 @@ impl rusqlite::ToSql for Bind<'_> {
             }
             Value::Uuid(u) => ToSqlOutput::Owned(Owned::Text(u.hyphenated().to_string())),
             Value::Json(j) => ToSqlOutput::Owned(Owned::Text(j.to_string())),
+            Value::Array(..) | Value::Invalid(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure("this value cannot be bound on SQLite".into()));
+            }
         })
     }
 }

@@ -188,9 +188,52 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         }
     });
 
+    let tys: Vec<&Type> = model.columns.iter().map(|c| c.ty).collect();
+    let column_names: Vec<_> = model.columns.iter().map(|c| &c.name).collect();
+    let width = Literal::usize_unsuffixed(model.columns.len());
+    let vis = model.vis;
+    let fields_doc = format!("The typed column handles of `{name}` in a query.");
+
     quote! {
         const _: () = {
             use #private as __n;
+
+            #[doc = #fields_doc]
+            #[derive(::core::clone::Clone)]
+            #[allow(missing_docs, non_camel_case_types)]
+            #vis struct __NextormFields {
+                #(#vis #fields: __n::q::Expr<#tys>,)*
+            }
+
+            #[automatically_derived]
+            impl __n::q::Projection for __NextormFields {
+                type Output = #ident;
+
+                fn push_columns(self, out: &mut ::std::vec::Vec<__n::ast::Expr>) {
+                    #(out.push(self.#fields.into_node());)*
+                }
+
+                fn decode(row: &dyn __n::RowRead, offset: usize) -> __n::Result<#ident> {
+                    <#ident as __n::Entity>::from_row_at(row, offset)
+                }
+
+                fn width() -> usize {
+                    #width
+                }
+
+                fn is_entity() -> bool {
+                    true
+                }
+            }
+
+            #[automatically_derived]
+            impl __n::q::Source for #ident {
+                type Fields = __NextormFields;
+
+                fn fields(alias: &'static str) -> __NextormFields {
+                    __NextormFields { #(#fields: __n::q::Expr::column(alias, #column_names),)* }
+                }
+            }
 
             static META: __n::EntityMeta = __n::EntityMeta {
                 name: #name,

@@ -22,6 +22,8 @@ pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index";
 pub(crate) struct Input<'a> {
     /// The struct's name.
     pub(crate) ident: &'a Ident,
+    /// The struct's visibility, which its generated handles share.
+    pub(crate) vis: &'a syn::Visibility,
     /// The struct-level `#[orm(...)]` options.
     pub(crate) attrs: EntityAttrs,
     /// The named fields, in declaration order.
@@ -147,7 +149,7 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
             field
         })
         .collect();
-    usable.then_some(Input { ident: &input.ident, attrs, fields })
+    usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields })
 }
 
 /// Records "duplicate option" unless `slot` is empty, then fills it.

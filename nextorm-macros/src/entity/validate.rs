@@ -17,6 +17,8 @@ const MAX_KEY_FIELDS: usize = 4;
 pub(crate) struct Model<'a> {
     /// The struct's name, as written.
     pub(crate) ident: &'a Ident,
+    /// The struct's visibility.
+    pub(crate) vis: &'a syn::Visibility,
     /// The struct's name without `r#`.
     pub(crate) name: String,
     /// The table name.
@@ -172,7 +174,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
     if cx.has_errors() {
         return None;
     }
-    Some(Model { ident: input.ident, name, table, private, columns, primary_key, composites })
+    Some(Model { ident: input.ident, vis: input.vis, name, table, private, columns, primary_key, composites })
 }
 
 /// A positive `u32` literal, or an error on it.

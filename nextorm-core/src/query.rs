@@ -1,0 +1,21 @@
+//! The typed query layer `select!` expands to: typed expressions over entity handles, the
+//! operators and functions of Pony's query language, and [`Query`], which renders once per call
+//! site and dialect and runs through any [`Executor`].
+//!
+//! ```text
+//! select!(p.name for p in Product if p.price < limit)
+//! // expands to, roughly:
+//! let mut b = Builder::new(&SITE);
+//! let p = b.source::<Product>("p");
+//! b.filter(lt(p.price.clone(), val(&(limit))));
+//! b.finish(p.clone(), p.name.clone())            // Query<String, ProductFields>
+//! // SQLite: SELECT DISTINCT "p"."name" FROM "product" "p" WHERE "p"."price" < ?
+//! ```
+
+mod builder;
+mod expr;
+mod types;
+
+pub use builder::*;
+pub use expr::*;
+pub use types::*;

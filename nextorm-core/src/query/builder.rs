@@ -1,0 +1,737 @@
+//! Queries: what `select!` builds, the per-call-site SQL cache, and the terminals that run a
+//! query through any [`Executor`] (a blocking or an async database, a transaction).
+
+use super::expr::{Condition, Expr, OrderKeys};
+use super::types::{Nullness, Numeric, SqlType};
+use crate::ast::{self, FromItem, Lock, Name};
+use crate::dialect::Dialect;
+use crate::entity::{Entity, Key};
+use crate::error::{Error, ErrorKind, Result};
+use crate::render::{ShapeHasher, render_select};
+use crate::value::{FromSql, RowRead, Value, decode_column};
+use std::sync::{Arc, RwLock};
+
+/// An entity that queries can range over. Implemented by `#[derive(Entity)]`.
+pub trait Source: Entity {
+    /// The typed column handles of one occurrence of the entity in a query.
+    type Fields: Clone + Projection<Output = Self> + Send + Sync + 'static;
+    /// The handles for the occurrence aliased `alias`.
+    fn fields(alias: &'static str) -> Self::Fields;
+}
+
+/// What a query returns per row: an entity (its handles), an expression, or a tuple of them.
+pub trait Projection {
+    /// The Rust value of one row.
+    type Output: Send + 'static;
+    /// Appends the projected expressions.
+    fn push_columns(self, out: &mut Vec<ast::Expr>);
+    /// Decodes one row from column `offset` on.
+    fn decode(row: &dyn RowRead, offset: usize) -> Result<Self::Output>;
+    /// The number of columns.
+    fn width() -> usize;
+    /// Whether this is exactly one whole entity.
+    fn is_entity() -> bool {
+        false
+    }
+}
+
+impl<T: SqlType + FromSql + Send> Projection for Expr<T> {
+    type Output = T;
+    fn push_columns(self, out: &mut Vec<ast::Expr>) {
+        out.push(self.into_node());
+    }
+    fn decode(row: &dyn RowRead, offset: usize) -> Result<T> {
+        decode_column(row, offset)
+    }
+    fn width() -> usize {
+        1
+    }
+}
+
+macro_rules! projection_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Projection),+> Projection for ($($t,)+) {
+            type Output = ($($t::Output,)+);
+            fn push_columns(self, out: &mut Vec<ast::Expr>) {
+                $(self.$i.push_columns(out);)+
+            }
+            #[allow(unused_assignments)]
+            fn decode(row: &dyn RowRead, offset: usize) -> Result<Self::Output> {
+                let mut at = offset;
+                Ok(($({
+                    let v = $t::decode(row, at)?;
+                    at += $t::width();
+                    v
+                },)+))
+            }
+            fn width() -> usize {
+                0 $(+ $t::width())+
+            }
+        }
+    };
+}
+projection_tuple!(A 0);
+projection_tuple!(A 0, B 1);
+projection_tuple!(A 0, B 1, C 2);
+projection_tuple!(A 0, B 1, C 2, D 3);
+projection_tuple!(A 0, B 1, C 2, D 3, E 4);
+projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
+projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+
+/// The SQL cache of one `select!` call site: the text rendered once per dialect and query shape.
+pub struct Site {
+    entries: RwLock<Vec<(Dialect, u64, Arc<str>)>>,
+}
+
+/// Shapes kept per site; a site whose shape keeps changing (lists of many lengths) stops caching.
+const SITE_CAPACITY: usize = 32;
+
+impl Site {
+    /// An empty cache, for the `static` that `select!` emits.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Site {
+        Site { entries: RwLock::new(Vec::new()) }
+    }
+
+    fn get(&self, dialect: Dialect, shape: u64) -> Option<Arc<str>> {
+        let entries = self.entries.read().unwrap_or_else(|p| p.into_inner());
+        entries.iter().find(|(d, s, _)| *d == dialect && *s == shape).map(|(_, _, t)| t.clone())
+    }
+
+    fn put(&self, dialect: Dialect, shape: u64, text: Arc<str>) {
+        let mut entries = self.entries.write().unwrap_or_else(|p| p.into_inner());
+        if entries.len() < SITE_CAPACITY {
+            entries.push((dialect, shape, text));
+        }
+    }
+
+    /// Cached texts, for tests and diagnostics.
+    pub fn len(&self) -> usize {
+        self.entries.read().unwrap_or_else(|p| p.into_inner()).len()
+    }
+
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A rendered statement ready to run: its text for one dialect and its binds.
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    /// The SQL text.
+    pub text: Arc<str>,
+    /// The values of its placeholders, in order.
+    pub binds: Vec<Value>,
+}
+
+/// Collects the generators and the condition of a `select!`, then fixes the projection.
+pub struct Builder {
+    site: Option<&'static Site>,
+    from: Vec<FromItem>,
+    conditions: Vec<ast::Expr>,
+}
+
+impl Builder {
+    /// A builder for a top-level `select!`, caching its SQL in `site`.
+    pub fn new(site: &'static Site) -> Builder {
+        Builder { site: Some(site), from: Vec::new(), conditions: Vec::new() }
+    }
+
+    /// A builder for a nested generator (a subquery).
+    pub fn sub() -> Builder {
+        Builder { site: None, from: Vec::new(), conditions: Vec::new() }
+    }
+
+    /// Adds `for alias in E` and returns the handles of that occurrence.
+    pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
+        self.from.push(FromItem { table: E::meta().table.into(), alias: Some(alias.into()), query: None });
+        E::fields(alias)
+    }
+
+    /// Adds the `if` condition.
+    pub fn filter<C: Condition>(&mut self, condition: C) {
+        self.conditions.push(condition.into_node());
+    }
+
+    /// Fixes the projection: the query returns one `P::Output` per row. Aggregates group by the
+    /// other projected expressions and move conditions on them to `HAVING`; `DISTINCT` is added
+    /// where duplicates are possible (anything but one whole entity of one generator).
+    pub fn finish<V, P: Projection>(self, vars: V, projection: P) -> Query<P::Output, V> {
+        let mut columns = Vec::new();
+        projection.push_columns(&mut columns);
+        let aggregated = columns.iter().any(ast::Expr::has_aggregate);
+        let group_by =
+            if aggregated { columns.iter().filter(|c| !c.has_aggregate()).cloned().collect() } else { Vec::new() };
+        let mut query = Query {
+            select: ast::Select {
+                distinct: !aggregated && (!P::is_entity() || self.from.len() > 1),
+                columns,
+                from: self.from,
+                group_by,
+                ..ast::Select::default()
+            },
+            vars,
+            site: self.site,
+            decode: P::decode,
+            explicit_distinct: None,
+        };
+        for c in self.conditions {
+            query.add_condition(c);
+        }
+        query
+    }
+}
+
+/// A query returning rows of `R`, ranging over the loop variables `V`. Lazy: nothing runs until a
+/// terminal (`fetch_all`, `count`, ...) is given an executor.
+pub struct Query<R, V = ()> {
+    select: ast::Select,
+    vars: V,
+    site: Option<&'static Site>,
+    decode: fn(&dyn RowRead, usize) -> Result<R>,
+    explicit_distinct: Option<bool>,
+}
+
+impl<R, V: Clone> Clone for Query<R, V> {
+    fn clone(&self) -> Self {
+        Query {
+            select: self.select.clone(),
+            vars: self.vars.clone(),
+            site: self.site,
+            decode: self.decode,
+            explicit_distinct: self.explicit_distinct,
+        }
+    }
+}
+
+/// What runs statements: a blocking or an async database, or a transaction. `Out<T>` is
+/// `Result<T>` for the blocking facade and a future of it for the async one.
+pub trait Executor: Copy {
+    /// The result of running something that yields `T`.
+    type Out<T: Send + 'static>;
+    /// The dialect statements must be rendered for.
+    fn dialect(self) -> Dialect;
+    /// Runs a query, decodes every row, then applies `finish` to the rows.
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Self::Out<T>;
+    /// Runs a statement; the rows it affected.
+    fn execute(self, stmt: Stmt) -> Self::Out<u64>;
+    /// An `Out` that is already this error.
+    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
+}
+
+fn all_rows<T>(rows: Vec<T>) -> Result<Vec<T>> {
+    Ok(rows)
+}
+
+fn exactly_one<T>(mut rows: Vec<T>) -> Result<T> {
+    match rows.len() {
+        1 => Ok(rows.remove(0)),
+        0 => Err(Error::new(ErrorKind::NotFound, "the query returned no row")),
+        n => Err(Error::new(ErrorKind::SeveralFound, format!("the query returned {n} rows, expected one"))),
+    }
+}
+
+fn at_most_one<T>(mut rows: Vec<T>) -> Result<Option<T>> {
+    match rows.len() {
+        0 => Ok(None),
+        1 => Ok(Some(rows.remove(0))),
+        n => Err(Error::new(ErrorKind::SeveralFound, format!("the query returned {n} rows, expected at most one"))),
+    }
+}
+
+fn first_row<T>(mut rows: Vec<T>) -> Result<Option<T>> {
+    Ok(if rows.is_empty() { None } else { Some(rows.swap_remove(0)) })
+}
+
+fn any_row(rows: Vec<i64>) -> Result<bool> {
+    Ok(!rows.is_empty())
+}
+
+fn decode_first<T: FromSql>(row: &dyn RowRead, _offset: usize) -> Result<T> {
+    decode_column(row, 0)
+}
+
+impl<R: Send + 'static, V> Query<R, V> {
+    fn add_condition(&mut self, c: ast::Expr) {
+        for conjunct in c.conjuncts() {
+            let slot = if conjunct.has_aggregate() { &mut self.select.having } else { &mut self.select.filter };
+            *slot = Some(match slot.take() {
+                Some(prev) => prev.and(conjunct),
+                None => conjunct,
+            });
+        }
+    }
+
+    /// Adds a condition on the loop variables: `.filter(|p| p.price.lt(20))`, or with the macro
+    /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`.
+    pub fn filter<C: Condition>(mut self, f: impl FnOnce(&V) -> C) -> Self {
+        let c = f(&self.vars).into_node();
+        self.add_condition(c);
+        self
+    }
+
+    /// Adds ordering keys: `.order_by(|p| (desc(p.price.clone()), p.id.clone()))`. Keys of
+    /// successive calls follow each other. NULLs sort first ascending on every dialect.
+    pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(&V) -> K) -> Self {
+        f(&self.vars).push_keys(&mut self.select.order_by);
+        self
+    }
+
+    /// At most `n` rows (a bound `LIMIT`).
+    pub fn limit(mut self, n: u64) -> Self {
+        self.select.limit = Some(ast::Expr::Value(Value::Int(i64::try_from(n).unwrap_or(i64::MAX))));
+        self
+    }
+
+    /// Skips `n` rows (a bound `OFFSET`).
+    pub fn offset(mut self, n: u64) -> Self {
+        self.select.offset = Some(ast::Expr::Value(Value::Int(i64::try_from(n).unwrap_or(i64::MAX))));
+        self
+    }
+
+    /// Page `n` (1-based) of `size` rows: Pony's `page(n, pagesize)`.
+    pub fn page(self, n: u64, size: u64) -> Self {
+        let n = n.max(1);
+        self.limit(size).offset((n - 1).saturating_mul(size))
+    }
+
+    /// `SELECT DISTINCT`, whatever the projection.
+    pub fn distinct(mut self) -> Self {
+        self.select.distinct = true;
+        self.explicit_distinct = Some(true);
+        self
+    }
+
+    /// No `DISTINCT`, even where nextorm would add it: duplicates are kept.
+    pub fn without_distinct(mut self) -> Self {
+        self.select.distinct = false;
+        self.explicit_distinct = Some(false);
+        self
+    }
+
+    /// `FOR UPDATE`: lock the rows until the transaction ends (no effect on SQLite, whose write
+    /// transactions lock the whole database).
+    pub fn for_update(mut self) -> Self {
+        self.select.lock = Some(Lock::Wait);
+        self
+    }
+
+    /// `FOR UPDATE NOWAIT`: fail at once on a locked row.
+    pub fn for_update_nowait(mut self) -> Self {
+        self.select.lock = Some(Lock::NoWait);
+        self
+    }
+
+    /// `FOR UPDATE SKIP LOCKED`: leave locked rows out.
+    pub fn for_update_skip_locked(mut self) -> Self {
+        self.select.lock = Some(Lock::SkipLocked);
+        self
+    }
+
+    /// `n` random rows (`ORDER BY RANDOM() LIMIT n`).
+    pub fn random(mut self, n: u64) -> Self {
+        self.select.order_by = vec![ast::OrderItem {
+            expr: ast::Expr::Func { func: ast::Func::Random, args: Vec::new() },
+            desc: false,
+            nullable: false,
+        }];
+        self.limit(n)
+    }
+
+    /// The SQL and binds for `dialect`, as they would be sent.
+    ///
+    /// ```text
+    /// select!(p.name for p in Product if p.price < 20).sql(Dialect::Postgres)
+    ///   SELECT DISTINCT "p"."name" FROM "product" "p" WHERE "p"."price" < $1   binds: [Int(20)]
+    /// ```
+    pub fn sql(&self, dialect: Dialect) -> crate::render::Sql {
+        render_select(&self.select, dialect)
+    }
+
+    /// The statement for `dialect`: from the site's cache when this shape was rendered before,
+    /// else rendered (and cached).
+    pub fn statement(&self, dialect: Dialect) -> Stmt {
+        statement(self.site, &self.select, dialect)
+    }
+
+    fn run_with<X: Executor, Row: Send + 'static, T: Send + 'static>(
+        &self,
+        x: X,
+        select: &ast::Select,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> X::Out<T> {
+        x.fetch(statement(self.site, select, x.dialect()), decode, finish)
+    }
+
+    /// Every row.
+    pub fn fetch_all<X: Executor>(&self, x: X) -> X::Out<Vec<R>> {
+        self.run_with(x, &self.select, self.decode, all_rows)
+    }
+
+    /// Exactly one row: [`ErrorKind::NotFound`] for none, [`ErrorKind::SeveralFound`] for more.
+    pub fn fetch_one<X: Executor>(&self, x: X) -> X::Out<R> {
+        self.run_with(x, &self.select, self.decode, exactly_one)
+    }
+
+    /// At most one row: `None` for none, [`ErrorKind::SeveralFound`] for more (Pony's `get`).
+    pub fn fetch_optional<X: Executor>(&self, x: X) -> X::Out<Option<R>> {
+        self.run_with(x, &self.select, self.decode, at_most_one)
+    }
+
+    /// The first row in the query's order, if any (`LIMIT 1`).
+    pub fn first<X: Executor>(&self, x: X) -> X::Out<Option<R>> {
+        let mut select = self.select.clone();
+        select.limit = Some(ast::Expr::Value(Value::Int(1)));
+        self.run_with(x, &select, self.decode, first_row)
+    }
+
+    /// The number of rows the query returns.
+    ///
+    /// ```text
+    /// SELECT COUNT(*) FROM "product" "p" WHERE ...                      -- plain
+    /// SELECT COUNT(*) FROM (SELECT DISTINCT ... ) "q"                   -- distinct, grouped or paged
+    /// ```
+    pub fn count<X: Executor>(&self, x: X) -> X::Out<i64> {
+        let s = &self.select;
+        let select = if s.distinct || !s.group_by.is_empty() || s.limit.is_some() || s.offset.is_some() {
+            let mut inner = s.clone();
+            inner.order_by.clear();
+            ast::Select {
+                columns: vec![ast::Expr::CountStar],
+                from: vec![FromItem { table: "".into(), alias: Some("q".into()), query: Some(Box::new(inner)) }],
+                ..ast::Select::default()
+            }
+        } else {
+            ast::Select {
+                columns: vec![ast::Expr::CountStar],
+                order_by: Vec::new(),
+                lock: None,
+                distinct: false,
+                ..s.clone()
+            }
+        };
+        self.run_with(x, &select, decode_first::<i64>, exactly_one)
+    }
+
+    /// Whether the query returns any row (`SELECT 1 ... LIMIT 1`).
+    pub fn exists<X: Executor>(&self, x: X) -> X::Out<bool> {
+        let mut select = self.select.clone();
+        select.columns = vec![ast::Expr::Value(Value::Int(1))];
+        select.distinct = false;
+        select.order_by.clear();
+        select.limit = Some(ast::Expr::Value(Value::Int(1)));
+        self.run_with(x, &select, decode_first::<i64>, any_row)
+    }
+
+    /// The query with its one projected expression wrapped in an aggregate. The automatic
+    /// `DISTINCT` of an attribute projection does not apply (Pony's `sum(x for x in ...)` sums
+    /// every row); an explicit `.distinct()` does.
+    fn aggregate_select(&self, wrap: impl FnOnce(ast::Expr) -> ast::Expr) -> Result<ast::Select> {
+        let s = &self.select;
+        if s.columns.len() != 1 || !s.group_by.is_empty() {
+            return Err(Error::new(ErrorKind::Unsupported, "sum/avg/min/max need a query projecting one ungrouped expression"));
+        }
+        let mut select = s.clone();
+        let column = select.columns.remove(0);
+        let distinct = self.explicit_distinct == Some(true);
+        select.columns = vec![wrap(column)];
+        select.distinct = false;
+        select.order_by.clear();
+        if distinct {
+            if let Some(ast::Expr::Agg { distinct, .. }) = select.columns.first_mut() {
+                *distinct = true;
+            }
+        }
+        Ok(select)
+    }
+
+    fn aggregate<X: Executor, T: FromSql + Send + 'static>(&self, x: X, func: ast::AggFunc) -> X::Out<T> {
+        match self.aggregate_select(|c| ast::Expr::Agg { func, arg: Some(Box::new(c)), distinct: false }) {
+            Ok(select) => self.run_with(x, &select, decode_first::<T>, exactly_one),
+            Err(e) => x.fail(e),
+        }
+    }
+
+    /// The sum of the projected values; 0 over no rows.
+    pub fn sum<X: Executor>(&self, x: X) -> X::Out<super::expr::SumOf<R>>
+    where
+        R: Numeric,
+        super::expr::SumOf<R>: FromSql + Send,
+    {
+        self.aggregate(x, ast::AggFunc::Sum)
+    }
+
+    /// The average of the projected values; `None` over no rows.
+    pub fn avg<X: Executor>(&self, x: X) -> X::Out<super::expr::AvgOf<R>>
+    where
+        R: Numeric,
+        super::expr::AvgOf<R>: FromSql + Send,
+    {
+        self.aggregate(x, ast::AggFunc::Avg)
+    }
+
+    /// The smallest projected value; `None` over no rows.
+    pub fn min<X: Executor>(&self, x: X) -> X::Out<Option<R::NotNull>>
+    where
+        R: SqlType,
+        Option<R::NotNull>: FromSql + Send,
+    {
+        self.aggregate(x, ast::AggFunc::Min)
+    }
+
+    /// The largest projected value; `None` over no rows.
+    pub fn max<X: Executor>(&self, x: X) -> X::Out<Option<R::NotNull>>
+    where
+        R: SqlType,
+        Option<R::NotNull>: FromSql + Send,
+    {
+        self.aggregate(x, ast::AggFunc::Max)
+    }
+
+    /// The single table this query ranges over, for bulk statements.
+    fn single_table(&self) -> Result<(Name, Option<Name>)> {
+        let s = &self.select;
+        match s.from.as_slice() {
+            [f] if f.query.is_none()
+                && s.group_by.is_empty()
+                && s.having.is_none()
+                && s.limit.is_none()
+                && s.offset.is_none() =>
+            {
+                Ok((f.table.clone(), f.alias.clone()))
+            }
+            _ => Err(Error::new(
+                ErrorKind::Unsupported,
+                "bulk delete and update need a query over one entity without grouping, limit or offset",
+            )),
+        }
+    }
+
+    /// Deletes every row the query selects, in one statement (no hooks, no objects loaded);
+    /// the number deleted.
+    ///
+    /// ```text
+    /// DELETE FROM "product" AS "p" WHERE "p"."price" < ?          -- SQLite, PostgreSQL
+    /// DELETE `p` FROM `product` `p` WHERE `p`.`price` < ?          -- MariaDB
+    /// ```
+    pub fn delete<X: Executor>(&self, x: X) -> X::Out<u64> {
+        match self.single_table() {
+            Ok((table, alias)) => {
+                let stmt = ast::Statement::Delete(ast::Delete { table, alias, filter: self.select.filter.clone() });
+                let sql = crate::render::render(&stmt, x.dialect());
+                x.execute(Stmt { text: sql.text.into(), binds: sql.binds })
+            }
+            Err(e) => x.fail(e),
+        }
+    }
+
+    /// Updates every row the query selects, in one statement: `.update(&db, |p| (set(&p.price,
+    /// mul(p.price.clone(), 2)),))`; the number of rows matched.
+    ///
+    /// ```text
+    /// UPDATE "product" AS "p" SET "price" = "p"."price" * ? WHERE ...
+    /// ```
+    pub fn update<X: Executor, A: Assignments>(&self, x: X, f: impl FnOnce(&V) -> A) -> X::Out<u64> {
+        let (table, alias) = match self.single_table() {
+            Ok(t) => t,
+            Err(e) => return x.fail(e),
+        };
+        let mut set = Vec::new();
+        f(&self.vars).push_assignments(&mut set);
+        if set.is_empty() {
+            return x.fail(Error::new(ErrorKind::Config, "update needs at least one assignment"));
+        }
+        let stmt = ast::Statement::Update(ast::Update { table, alias, set, filter: self.select.filter.clone() });
+        let sql = crate::render::render(&stmt, x.dialect());
+        x.execute(Stmt { text: sql.text.into(), binds: sql.binds })
+    }
+
+    /// The underlying `SELECT`, for nesting this query in another one.
+    pub fn into_select(self) -> ast::Select {
+        self.select
+    }
+
+    /// The loop variables' handles.
+    pub fn vars(&self) -> &V {
+        &self.vars
+    }
+}
+
+/// One `SET column = value` of a bulk update.
+pub struct Assignment(Name, ast::Expr);
+
+/// `SET column = value`: the column must be a field handle (`&p.price`).
+pub fn set<T: SqlType, O: super::expr::Operand>(column: &Expr<T>, value: O) -> Assignment
+where
+    O::Ty: SqlType<Class = T::Class>,
+{
+    let name = match column.node() {
+        ast::Expr::Column { name, .. } => name.clone(),
+        _ => Name::from(""),
+    };
+    Assignment(name, value.into_node())
+}
+
+/// The assignments of a bulk update: one [`Assignment`] or a tuple of them.
+pub trait Assignments {
+    /// Appends the `SET` items.
+    fn push_assignments(self, out: &mut Vec<(Name, ast::Expr)>);
+}
+
+impl Assignments for Assignment {
+    fn push_assignments(self, out: &mut Vec<(Name, ast::Expr)>) {
+        out.push((self.0, self.1));
+    }
+}
+
+macro_rules! assignment_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: Assignments),+> Assignments for ($($t,)+) {
+            fn push_assignments(self, out: &mut Vec<(Name, ast::Expr)>) {
+                $(self.$i.push_assignments(out);)+
+            }
+        }
+    };
+}
+assignment_tuple!(A 0);
+assignment_tuple!(A 0, B 1);
+assignment_tuple!(A 0, B 1, C 2);
+assignment_tuple!(A 0, B 1, C 2, D 3);
+
+fn statement(site: Option<&'static Site>, select: &ast::Select, dialect: Dialect) -> Stmt {
+    let Some(site) = site else {
+        let sql = render_select(select, dialect);
+        return Stmt { text: sql.text.into(), binds: sql.binds };
+    };
+    // One walk in hashing mode yields the shape (the hash of the text it would write) and the
+    // binds; the text itself is rendered only the first time.
+    let mut hasher = ShapeHasher::default();
+    let binds = crate::render::binds_and_shape(select, dialect, &mut hasher);
+    let shape = hasher.finish();
+    match site.get(dialect, shape) {
+        Some(text) => Stmt { text, binds },
+        None => {
+            let sql = render_select(select, dialect);
+            let text: Arc<str> = sql.text.into();
+            site.put(dialect, shape, text.clone());
+            Stmt { text, binds: sql.binds }
+        }
+    }
+}
+
+/// A membership test or an `EXISTS` over a subquery.
+impl<R, V> super::expr::InList<<R as SqlType>::Class> for Query<R, V>
+where
+    R: SqlType,
+{
+    fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
+        let mut select = self.select;
+        select.order_by.clear();
+        ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(select), negated }
+    }
+}
+
+/// `EXISTS (subquery)`.
+pub fn exists<R, V>(query: Query<R, V>) -> Expr<bool> {
+    let mut select = query.select;
+    select.distinct = false;
+    select.order_by.clear();
+    Expr::from_node(ast::Expr::Exists { query: Box::new(select), negated: false })
+}
+
+fn scalar_aggregate<T, R, V>(query: Query<R, V>, func: ast::AggFunc) -> Expr<T> {
+    let mut select = query.select;
+    let column = if select.columns.len() == 1 { select.columns.remove(0) } else { ast::Expr::CountStar };
+    select.columns = vec![ast::Expr::Agg { func, arg: Some(Box::new(column)), distinct: false }];
+    select.distinct = false;
+    select.order_by.clear();
+    Expr::from_node(ast::Expr::Subquery(Box::new(select)))
+}
+
+/// `(SELECT COALESCE(SUM(x), 0) FROM ...)`: the sum over a nested generator.
+pub fn sum_of<R: Numeric, V>(query: Query<R, V>) -> Expr<super::expr::SumOf<R>> {
+    scalar_aggregate(query, ast::AggFunc::Sum)
+}
+
+/// `(SELECT AVG(x) FROM ...)`.
+pub fn avg_of<R: Numeric, V>(query: Query<R, V>) -> Expr<super::expr::AvgOf<R>> {
+    scalar_aggregate(query, ast::AggFunc::Avg)
+}
+
+/// `(SELECT MIN(x) FROM ...)`.
+pub fn min_of<R: SqlType, V>(query: Query<R, V>) -> Expr<Option<R::NotNull>> {
+    scalar_aggregate(query, ast::AggFunc::Min)
+}
+
+/// `(SELECT MAX(x) FROM ...)`.
+pub fn max_of<R: SqlType, V>(query: Query<R, V>) -> Expr<Option<R::NotNull>> {
+    scalar_aggregate(query, ast::AggFunc::Max)
+}
+
+/// `(SELECT COUNT(*) FROM ...)`: the rows of a nested generator.
+pub fn count_rows<R, V>(query: Query<R, V>) -> Expr<i64> {
+    let mut select = query.select;
+    select.columns = vec![ast::Expr::CountStar];
+    select.distinct = false;
+    select.order_by.clear();
+    Expr::from_node(ast::Expr::Subquery(Box::new(select)))
+}
+
+/// `(SELECT GROUP_CONCAT(x) FROM ...)`.
+pub fn group_concat_of<R, V>(query: Query<R, V>, separator: &'static str) -> Expr<Option<String>> {
+    scalar_aggregate(query, ast::AggFunc::GroupConcat(separator.into()))
+}
+
+/// Queries and lookups on an entity, without the macro.
+pub trait EntityQuery: Source {
+    /// Every row of the entity, as a query to refine: `Product::query().filter(|p| p.price.lt(20))`.
+    fn query() -> Query<Self, Self::Fields> {
+        let mut b = Builder::sub();
+        let fields = b.source::<Self>(Self::meta().table);
+        b.finish(fields.clone(), fields)
+    }
+
+    /// The one entity matching the condition, or `None`; [`ErrorKind::SeveralFound`] when
+    /// several match: `Product::get(&db, |p| p.name.eq("Widget"))`.
+    fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(&Self::Fields) -> C) -> X::Out<Option<Self>> {
+        Self::query().filter(f).fetch_optional(x)
+    }
+
+    /// Whether any entity matches the condition.
+    fn exists<X: Executor, C: Condition>(x: X, f: impl FnOnce(&Self::Fields) -> C) -> X::Out<bool> {
+        Self::query().filter(f).exists(x)
+    }
+
+    /// The entity with this key (Pony's `Product[key]`); [`ErrorKind::NotFound`] when none.
+    fn by_pk<X: Executor>(x: X, key: &Self::Key) -> X::Out<Self> {
+        let binds = match key.key_values() {
+            Ok(b) => b,
+            Err(e) => return x.fail(e),
+        };
+        let text = crate::crud::select_by_key(Self::meta(), x.dialect());
+        x.fetch(Stmt { text: text.into(), binds }, Self::from_row_at, exactly_one_entity::<Self>)
+    }
+}
+
+fn exactly_one_entity<E: Entity>(rows: Vec<E>) -> Result<E> {
+    exactly_one(rows).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            Error::new(ErrorKind::NotFound, format!("{} was not found", E::meta().name))
+        } else {
+            e
+        }
+    })
+}
+
+impl<E: Source> EntityQuery for E {}
+
+#[allow(dead_code)]
+fn _assert_nullness_usable<N: Nullness>() {}
