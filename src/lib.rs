@@ -29,7 +29,7 @@ pub use nextorm_core::{
     Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, IntoParams, Key, Result, SqlField, SqlType,
     ToValue, Value,
 };
-pub use nextorm_macros::{DbEnum, Entity};
+pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
 #[cfg(feature = "async")]
 pub use nextorm_async::{AsyncDatabase, AsyncTransaction};
@@ -46,7 +46,7 @@ pub use nextorm_core::registered_entities;
 /// ```
 /// # use nextorm::prelude::*;
 /// # #[derive(Entity)] struct Gadget { #[pk] id: i64, price: f64 }
-/// let cheap = Gadget::query().filter(|g| g.price.clone().lt(20)).order_by(|g| desc(g.price.clone()));
+/// let cheap = Gadget::query().filter(|g| g.price.lt(20)).order_by(|g| desc(g.price));
 /// assert_eq!(
 ///     cheap.sql(nextorm::Dialect::Postgres).text,
 ///     r#"SELECT "gadget"."id", "gadget"."price" FROM "gadget" "gadget" WHERE "gadget"."price" < $1 ORDER BY "gadget"."price" DESC"#
@@ -69,7 +69,7 @@ pub mod prelude {
     #[cfg(feature = "sync")]
     pub use crate::Database;
     pub use crate::query::{EntityQuery, desc};
-    pub use crate::{CreateTables, DbEnum, Entity, Error, ErrorKind, OpenOptions, Result};
+    pub use crate::{CreateTables, DbEnum, Entity, Error, ErrorKind, OpenOptions, Result, cond, select};
 }
 
 /// Used by the code the derives generate. Not a public API.

@@ -39,6 +39,7 @@ fn not_built(dialect: Dialect) -> Error {
 }
 
 /// The URL with its password replaced, for messages.
+#[cfg(any(feature = "postgres", feature = "mariadb"))]
 fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(s), Some(at)) if at > s => {

@@ -421,6 +421,20 @@ impl Writer<'_> {
             (_, Func::Trim) => self.call("TRIM", args),
             (_, Func::Abs) => self.call("ABS", args),
             (_, Func::Coalesce) => self.call("COALESCE", args),
+            // PostgreSQL has SUBSTR(text, integer, integer) only; binds are BIGINT.
+            (Postgres, Func::Substr) => {
+                self.sql("SUBSTR(");
+                for (i, a) in args.iter().enumerate() {
+                    if i == 0 {
+                        self.expr(a);
+                    } else {
+                        self.sql(", CAST(");
+                        self.expr(a);
+                        self.sql(" AS INTEGER)");
+                    }
+                }
+                self.sql(")");
+            }
             (_, Func::Substr) => self.call("SUBSTR", args),
             (MariaDb, Func::Length) => self.call("CHAR_LENGTH", args),
             (_, Func::Length) => self.call("LENGTH", args),

@@ -43,6 +43,7 @@
 //! | `!x` / `-x` | `q::not(x)` / `q::neg(x)` |
 //! | `x.m::<T>(args)` | `x'.m::<T>(args')` |
 //! | `x.is_in(<gen>)`, `x.not_in(<gen>)` | `x'.is_in(<subquery>)`, `x'.not_in(<subquery>)` |
+//! | `x.is_in(list)`, `x.not_in(list)` (a Rust value) | `x'.is_in(list)`: the list as written (`&vec`, `[1, 2]`) |
 //! | `x[a..b]` / `x[a..]` / `x[..b]` / `x[a..=b]` | `q::substr(x, a, b)` / `q::substr_from(x, a)` / `q::substr(x, q::lit_int(0 as i64), b)` / `q::substr(x, a, q::add(b, q::lit_int(1 as i64)))` |
 //! | `if c { a } else { b }` | `q::case(c, a, b)` (`else if` nests) |
 //! | `count()` / `count(x)` / `count(<gen>)` | `q::count()` / `q::count_of(x)` / `q::count_rows(<subquery>)` |
@@ -50,7 +51,7 @@
 //! | `group_concat(x)` / `group_concat(x, ";")` | `q::group_concat(x, ",")` / `q::group_concat(x, ";")` (`group_concat_of` for a generator) |
 //! | `between(x, a, b)` / `coalesce(a, b, c)` | `q::between(x, a, b)` / `q::coalesce(a, q::coalesce(b, c))` |
 //! | `exists(<gen>)` | `q::exists(<subquery>)` |
-//! | `raw_sql::<T>("f({}, {})", a, b)` | `q::raw_sql::<T>("f({}, {})", (a', b'))` (`{{`/`}}` escape a brace) |
+//! | `raw_sql::<T>("f({}, {})", a, b)` | `q::raw_sql::<T>("f({}, {})", (a', b'))`; a one-operand tuple is `(a',)` |
 //! | a tuple | a tuple of the translations |
 
 mod expand;

@@ -3,6 +3,8 @@
 
 use crate::entities::*;
 use chrono::{DateTime, NaiveDate, Utc};
+use nextorm::query::EntityQuery;
+use nextorm::select;
 use nextorm::{CreateTables, Dialect, Entity, ErrorKind, OpenOptions, Result};
 use rust_decimal::Decimal;
 use std::str::FromStr;

@@ -7,6 +7,7 @@
 
 mod entities;
 mod harness;
+mod university;
 
 use nextorm::{Dialect, OpenOptions};
 
@@ -49,6 +50,7 @@ mod blocking {
     }
 
     include!("cases.rs");
+    include!("queries.rs");
 }
 
 /// The async facade.
@@ -109,6 +111,7 @@ mod asynchronous {
     }
 
     include!("cases.rs");
+    include!("queries.rs");
 }
 
 fn run_blocking(dialect: Dialect, case: impl AsyncFnOnce(&blocking::Ctx) -> nextorm::Result<()>) {
@@ -174,4 +177,5 @@ conformance!(
     pool_timeout_is_its_own_kind,
     dead_server_and_bad_urls,
     connection_settings_per_dialect,
+    university_oracle,
 );

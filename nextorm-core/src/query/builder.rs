@@ -258,7 +258,7 @@ fn decode_first<T: FromSql>(row: &dyn RowRead, _offset: usize) -> Result<T> {
     decode_column(row, 0)
 }
 
-impl<R: Send + 'static, V> Query<R, V> {
+impl<R, V> Query<R, V> {
     fn add_condition(&mut self, c: ast::Expr) {
         for conjunct in c.conjuncts() {
             let slot = if conjunct.has_aggregate() { &mut self.select.having } else { &mut self.select.filter };
@@ -268,19 +268,23 @@ impl<R: Send + 'static, V> Query<R, V> {
             });
         }
     }
+}
+
+impl<R: Send + 'static, V: Clone> Query<R, V> {
 
     /// Adds a condition on the loop variables: `.filter(|p| p.price.lt(20))`, or with the macro
     /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`.
-    pub fn filter<C: Condition>(mut self, f: impl FnOnce(&V) -> C) -> Self {
-        let c = f(&self.vars).into_node();
+    pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
+        let c = f(self.vars.clone()).into_node();
         self.add_condition(c);
         self
     }
 
-    /// Adds ordering keys: `.order_by(|p| (desc(p.price.clone()), p.id.clone()))`. Keys of
-    /// successive calls follow each other. NULLs sort first ascending on every dialect.
-    pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(&V) -> K) -> Self {
-        f(&self.vars).push_keys(&mut self.select.order_by);
+    /// Adds ordering keys: `.order_by(|p| (desc(p.price), p.id))`, also by aggregates
+    /// (`desc(count())`). Keys of successive calls follow each other. NULLs sort first ascending
+    /// on every dialect.
+    pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(V) -> K) -> Self {
+        f(self.vars.clone()).push_keys(&mut self.select.order_by);
         self
     }
 
@@ -533,19 +537,19 @@ impl<R: Send + 'static, V> Query<R, V> {
         }
     }
 
-    /// Updates every row the query selects, in one statement: `.update(&db, |p| (set(&p.price,
-    /// mul(p.price.clone(), 2)),))`; the number of rows matched.
+    /// Updates every row the query selects, in one statement:
+    /// `.update(&db, |p| set(&p.price, mul(p.price.clone(), 2)))`; the number of rows matched.
     ///
     /// ```text
     /// UPDATE "product" AS "p" SET "price" = "p"."price" * ? WHERE ...
     /// ```
-    pub fn update<X: Executor, A: Assignments>(&self, x: X, f: impl FnOnce(&V) -> A) -> X::Out<u64> {
+    pub fn update<X: Executor, A: Assignments>(&self, x: X, f: impl FnOnce(V) -> A) -> X::Out<u64> {
         let (table, alias) = match self.single_table() {
             Ok(t) => t,
             Err(e) => return x.fail(e),
         };
         let mut set = Vec::new();
-        f(&self.vars).push_assignments(&mut set);
+        f(self.vars.clone()).push_assignments(&mut set);
         if set.is_empty() {
             return x.fail(Error::new(ErrorKind::Config, "update needs at least one assignment"));
         }
@@ -701,12 +705,12 @@ pub trait EntityQuery: Source {
 
     /// The one entity matching the condition, or `None`; [`ErrorKind::SeveralFound`] when
     /// several match: `Product::get(&db, |p| p.name.eq("Widget"))`.
-    fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(&Self::Fields) -> C) -> X::Out<Option<Self>> {
+    fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(Self::Fields) -> C) -> X::Out<Option<Self>> {
         Self::query().filter(f).fetch_optional(x)
     }
 
     /// Whether any entity matches the condition.
-    fn exists<X: Executor, C: Condition>(x: X, f: impl FnOnce(&Self::Fields) -> C) -> X::Out<bool> {
+    fn exists<X: Executor, C: Condition>(x: X, f: impl FnOnce(Self::Fields) -> C) -> X::Out<bool> {
         Self::query().filter(f).exists(x)
     }
 

@@ -182,9 +182,23 @@ pub fn or<L: Condition, R: Condition>(l: L, r: R) -> Expr<BoolOf<L::Ty, R::Ty>> 
     binary(BinOp::Or, l, r)
 }
 
-/// `NOT x`.
+/// `NOT x`. Negating a text test on a nullable column keeps the NULL rows, as Pony's
+/// `'x' not in s.email` does: `NOT (email LIKE ...) OR email IS NULL`.
 pub fn not<C: Condition>(x: C) -> Expr<C::Ty> {
-    typed(ast::Expr::Unary { op: UnOp::Not, expr: Box::new(x.into_node()) })
+    let node = x.into_node();
+    let tested = match &node {
+        ast::Expr::Like { expr, .. } if nullable::<C::Ty>() => Some((**expr).clone()),
+        _ => None,
+    };
+    let negated = ast::Expr::Unary { op: UnOp::Not, expr: Box::new(node) };
+    match tested {
+        Some(column) => typed(ast::Expr::binary(
+            BinOp::Or,
+            negated,
+            ast::Expr::IsNull { expr: Box::new(column), negated: false },
+        )),
+        None => typed(negated),
+    }
 }
 
 /// `-x`.

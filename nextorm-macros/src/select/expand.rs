@@ -86,6 +86,7 @@ fn node(n: &Node) -> TokenStream {
             let q = q(e.span());
             quote_spanned!(e.span()=> #q::val(&(#e)))
         }
+        Node::Plain(e) => e.to_token_stream(),
         Node::Str(s) => s.to_token_stream(),
         Node::Call { func, span, turbofish, args } => {
             let q = q(*span);

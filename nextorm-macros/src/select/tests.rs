@@ -71,7 +71,7 @@ fn values_literals_and_functions() {
           coalesce(p.nickname, p.name, \"?\"), raw_sql::<i64>(\"abs({}) + {}\", p.stock, 1),
           raw_sql(\"random()\"), between(p.price, lo, hi + 1.0), p.price * -1.5,
           prefix.starts_with(p.name), { p.name }, config.limit + offset(), 'x', true)
-        for p in Product if p.name != \"\" && p.id % 2 == 0"
+        for p in Product if p.name != \"\" && p.id % 2 == 0 && p.id.is_in(&ids) && p.id.not_in([1, 2])"
     ));
 }
 

@@ -155,6 +155,8 @@ pub(crate) enum Node {
     Lit(Lit),
     /// A Rust value: `q::val(&(<expr>))`.
     Value(Expr),
+    /// A Rust value passed as is: the list of `.is_in(list)` / `.not_in(list)`.
+    Plain(Expr),
     /// A string literal passed as is (a separator, a raw SQL template).
     Str(LitStr),
     /// `q::<func>(<args>)`, spanned on `span`.
@@ -357,23 +359,10 @@ fn value(e: &Expr) -> Node {
     }
 }
 
-/// The number of `{}` holes in a raw SQL template (`{{` and `}}` are escapes).
+/// The number of `{}` holes in a raw SQL template (there is no escape: `q::raw_sql` splits the
+/// template on every `{}`).
 fn holes(template: &str) -> usize {
-    let mut count = 0;
-    let mut chars = template.chars().peekable();
-    while let Some(c) = chars.next() {
-        match (c, chars.peek()) {
-            ('{', Some('{')) | ('}', Some('}')) => {
-                chars.next();
-            }
-            ('{', Some('}')) => {
-                chars.next();
-                count += 1;
-            }
-            _ => {}
-        }
-    }
-    count
+    template.matches("{}").count()
 }
 
 struct Validator<'a> {
@@ -498,6 +487,13 @@ impl<'a> Validator<'a> {
     fn nodes<'e>(&mut self, exprs: impl IntoIterator<Item = &'e Expr>, scope: &Scope) -> Option<Vec<Node>> {
         let nodes: Vec<Option<Node>> = exprs.into_iter().map(|e| self.node(e, scope)).collect();
         nodes.into_iter().collect()
+    }
+
+    /// Whether `e` is a plain Rust value.
+    fn is_pure(&self, e: &Expr, scope: &Scope) -> bool {
+        let mut found = Mentions::default();
+        mentions(e.to_token_stream(), &scope.vars, &mut found);
+        found.is_pure() && !matches!(e, Expr::Closure(_))
     }
 
     /// Translates one expression.
@@ -629,6 +625,8 @@ impl<'a> Validator<'a> {
             .iter()
             .map(|a| match self.generator_arg(a) {
                 Some(index) if takes_subquery => self.subquery(index, scope),
+                // A list of values (a `Vec`, an array, a slice) is not one bound value.
+                None if takes_subquery && self.is_pure(a, scope) => Some(Node::Plain(a.clone())),
                 _ => self.node(a, scope),
             })
             .collect();
@@ -944,7 +942,7 @@ mod tests {
     #[test]
     fn raw_sql_holes() {
         assert_eq!(holes("abs({}) > {}"), 2);
-        assert_eq!(holes("{{}} {}"), 1);
+        assert_eq!(holes("{{}} {}"), 2);
         assert_eq!(holes("none"), 0);
     }
 
