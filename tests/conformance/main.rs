@@ -178,4 +178,9 @@ conformance!(
     dead_server_and_bad_urls,
     connection_settings_per_dialect,
     university_oracle,
+    query_text_tests_escape_like_patterns,
+    query_aggregates_group_and_having,
+    query_membership_lists_and_subqueries,
+    query_terminals_paging_and_bulk,
+    query_dates_and_values_are_bound,
 );

@@ -100,3 +100,240 @@ pub async fn university_oracle(t: &Ctx) -> Result<()> {
     check_value("u53_composite_pk", &label, object_of(&la2));
     Ok(())
 }
+
+/// Products named `names`, priced 1.0, 2.0, ... in order; returns them with their keys.
+async fn seed_products(db: &Db, names: &[&str]) -> Result<Vec<Product>> {
+    let mut out = Vec::new();
+    transaction!(db, |tx| {
+        for (i, n) in names.iter().enumerate() {
+            let mut p = Product { price: (i + 1) as f64, ..Product::new(n, &format!("S{i}")) };
+            aw!(tx.insert(&mut p))?;
+            out.push(p);
+        }
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+pub async fn query_text_tests_escape_like_patterns(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let names = [
+        "100%", "100 percent", "a_b", "axb", "wild!card", "wild card", "back\\slash", "backslash", "it's", "quote\"d",
+        "ünïcødé", "Mixed Case", "mixed case", "%_!", "", "end_", "_start",
+    ];
+    seed_products(db, &names).await?;
+    let needles = ["%", "_", "!", "\\", "'", "\"", "ü", "Mixed", "mixed", "%_!", "a_b", "_", "0%", "wild!", "e_"];
+    for needle in needles {
+        let starts = aw!(select!(p.name for p in Product if p.name.starts_with(needle)).fetch_all(db))?;
+        let ends = aw!(select!(p.name for p in Product if p.name.ends_with(needle)).fetch_all(db))?;
+        let contains = aw!(select!(p.name for p in Product if p.name.contains(needle)).fetch_all(db))?;
+        let expect = |f: fn(&str, &str) -> bool| {
+            sorted(names.iter().filter(|n| f(n, needle)).map(|n| n.to_string()).collect())
+        };
+        assert_eq!(sorted(starts), expect(|n, s| n.starts_with(s)), "starts_with({needle:?}) on {}", t.label());
+        assert_eq!(sorted(ends), expect(|n, s| n.ends_with(s)), "ends_with({needle:?}) on {}", t.label());
+        assert_eq!(sorted(contains), expect(|n, s| n.contains(s)), "contains({needle:?}) on {}", t.label());
+    }
+    // A needle from another column is escaped in SQL: `sku` is "S<i>", and no name contains it
+    // except where we make it so.
+    aw!(db.execute("UPDATE product SET summary = name WHERE product_sku IN (?, ?)", ("S0", "S2")))?;
+    let self_match = aw!(select!(p.name for p in Product if p.summary.is_some() && p.name.contains(p.summary)).fetch_all(db))?;
+    assert_eq!(sorted(self_match), vec!["100%".to_string(), "a_b".to_string()]);
+    let near_miss = aw!(select!(p.name for p in Product if p.name == "axb" && p.name.contains(p.summary)).fetch_all(db))?;
+    assert!(near_miss.is_empty(), "a NULL needle matches nothing");
+
+    // Case functions, length, trim, concatenation.
+    let shouted = aw!(select!(p.name.to_uppercase() for p in Product if p.name.to_lowercase() == "mixed case").fetch_all(db))?;
+    assert_eq!(shouted, vec!["MIXED CASE".to_string()]);
+    let lengths = aw!(select!((p.name, p.name.len()) for p in Product if p.name.len() <= 3).fetch_all(db))?;
+    let mut want: Vec<(String, i64)> =
+        names.iter().filter(|n| n.chars().count() <= 3).map(|n| (n.to_string(), n.chars().count() as i64)).collect();
+    want.sort();
+    let mut lengths = lengths;
+    lengths.sort();
+    assert_eq!(lengths, want, "len() counts characters");
+    let joined = aw!(select!(p.name + "/" + p.sku for p in Product if p.name == "axb").fetch_all(db))?;
+    assert_eq!(joined, vec!["axb/S3".to_string()]);
+    let padded = aw!(select!(p.name for p in Product if p.name.trim() == p.name && p.name == "it's").fetch_all(db))?;
+    assert_eq!(padded, vec!["it's".to_string()]);
+    let sliced = aw!(select!(p.name[0..4] for p in Product if p.name == "backslash").fetch_all(db))?;
+    assert_eq!(sliced, vec!["back".to_string()]);
+    Ok(())
+}
+
+pub async fn query_aggregates_group_and_having(t: &Ctx) -> Result<()> {
+    use nextorm::query::{count as count_all, desc};
+    let db = &t.db;
+    // stock: 5 by default; three makers via the summary column.
+    let products = seed_products(db, &["a", "b", "c", "d", "e", "f"]).await?;
+    for (p, maker) in products.iter().zip(["x", "x", "y", "y", "y", "z"]) {
+        aw!(db.execute("UPDATE product SET summary = ?, stock = ? WHERE id = ?", (maker, p.price as i64 * 10, p.id)))?;
+    }
+    // Implicit GROUP BY on the non-aggregated items, HAVING from the condition on an aggregate.
+    let groups = aw!(select!((p.summary, count(), sum(p.stock), min(p.price), max(p.price), avg(p.price)) for p in Product if count() >= 2)
+        .order_by(|_| desc(count_all()))
+        .fetch_all(db))?;
+    assert_eq!(
+        groups,
+        vec![
+            (Some("y".to_string()), 3, 120, Some(3.0), Some(5.0), Some(4.0)),
+            (Some("x".to_string()), 2, 30, Some(1.0), Some(2.0), Some(1.5)),
+        ]
+    );
+    // count(x) counts distinct values; group_concat joins them.
+    let distinct_makers = aw!(select!(count(p.summary) for p in Product).fetch_one(db))?;
+    assert_eq!(distinct_makers, 3);
+    let mut joined = aw!(select!(group_concat(p.name, "|") for p in Product if p.summary == "x").fetch_one(db))?
+        .expect("two names")
+        .split('|')
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    joined.sort();
+    assert_eq!(joined, vec!["a", "b"]);
+    // Terminal aggregates: the sum of nothing is 0, the average of nothing is None.
+    let nothing = select!(p.price for p in Product if p.price > 100.0);
+    assert_eq!(aw!(nothing.sum(db))?, 0.0);
+    assert_eq!(aw!(nothing.avg(db))?, None);
+    assert_eq!(aw!(nothing.min(db))?, None);
+    let prices = select!(p.price for p in Product);
+    assert_eq!(aw!(prices.sum(db))?, 21.0);
+    assert_eq!(aw!(prices.max(db))?, Some(6.0));
+    assert_eq!(aw!(select!(p.stock for p in Product).sum(db))?, 210);
+    // An aggregate projection without grouping keys is one row.
+    let (n, total) = aw!(select!((count(), sum(p.price)) for p in Product if p.summary != "z").fetch_one(db))?;
+    assert_eq!((n, total), (5, 15.0));
+    // Arithmetic, CASE, COALESCE and BETWEEN in projections.
+    let priced = aw!(select!((p.name, if p.price > 3.0 { "dear" } else { "cheap" }, coalesce(p.summary, "?"), p.stock * 2 + 1, p.stock / 20)
+        for p in Product if between(p.price, 2, 4))
+        .order_by(|p| p.name)
+        .fetch_all(db))?;
+    assert_eq!(
+        priced,
+        vec![
+            ("b".to_string(), "cheap".to_string(), "x".to_string(), 41, 1),
+            ("c".to_string(), "cheap".to_string(), "y".to_string(), 61, 1),
+            ("d".to_string(), "dear".to_string(), "y".to_string(), 81, 2),
+        ],
+        "integer division truncates on every dialect"
+    );
+    let raw = aw!(select!(p.name for p in Product if raw_sql::<bool>("ABS({}) > {}", p.price - 3.5, 2)).fetch_all(db))?;
+    assert_eq!(sorted(raw), vec!["a".to_string(), "f".to_string()]);
+    Ok(())
+}
+
+pub async fn query_membership_lists_and_subqueries(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let products = seed_products(db, &["a", "b", "c", "d", "e"]).await?;
+    let ids: Vec<i64> = products.iter().map(|p| p.id).collect();
+    let small = aw!(select!(p.name for p in Product if p.id.is_in(&ids[1..3])).fetch_all(db))?;
+    assert_eq!(sorted(small), vec!["b".to_string(), "c".to_string()]);
+    let empty: Vec<i64> = Vec::new();
+    assert!(aw!(select!(p for p in Product if p.id.is_in(&empty)).fetch_all(db))?.is_empty(), "IN () matches nothing");
+    assert_eq!(aw!(select!(p for p in Product if p.id.not_in(&empty)).count(db))?, 5, "NOT IN () matches all");
+    // Lists longer than any dialect's bind limit: one collection bind, and duplicates are fine.
+    let mut many: Vec<i64> = (1_000_000..1_100_000).collect();
+    many.extend(&ids[..2]);
+    many.extend(&ids[..2]);
+    assert_eq!(aw!(select!(p for p in Product if p.id.is_in(&many)).count(db))?, 2);
+    let page = aw!(select!(p.name for p in Product if p.id.not_in(&many)).order_by(|p| p.name).limit(2).fetch_all(db))?;
+    assert_eq!(page, vec!["c".to_string(), "d".to_string()], "NOT IN with a long list, ordered and limited");
+    let names: Vec<String> = (0..5000).map(|i| format!("n{i}")).chain(["e".to_string()]).collect();
+    assert_eq!(aw!(select!(p.name for p in Product if p.name.is_in(&names)).fetch_all(db))?, vec!["e".to_string()]);
+    // Subqueries: IN, correlated EXISTS and NOT EXISTS, scalar aggregates.
+    aw!(db.insert(&mut Country { code: "AB".into(), name: "b".into() }))?;
+    aw!(db.insert(&mut Country { code: "CD".into(), name: "d".into() }))?;
+    let named = aw!(select!(p.name for p in Product if p.name.is_in(c.name for c in Country)).fetch_all(db))?;
+    assert_eq!(sorted(named), vec!["b".to_string(), "d".to_string()]);
+    let unnamed = aw!(select!(p.name for p in Product if !exists(c for c in Country if c.name == p.name)).fetch_all(db))?;
+    assert_eq!(sorted(unnamed), vec!["a".to_string(), "c".to_string(), "e".to_string()]);
+    let above_average = aw!(select!(p.name for p in Product if p.price > avg(q.price for q in Product)).fetch_all(db))?;
+    assert_eq!(sorted(above_average), vec!["d".to_string(), "e".to_string()]);
+    let with_counts = aw!(select!((p.name, count(c for c in Country if c.name <= p.name)) for p in Product if p.name <= "c")
+        .order_by(|p| p.name)
+        .fetch_all(db))?;
+    assert_eq!(with_counts, vec![("a".to_string(), 0), ("b".to_string(), 1), ("c".to_string(), 1)]);
+    Ok(())
+}
+
+pub async fn query_terminals_paging_and_bulk(t: &Ctx) -> Result<()> {
+    use nextorm::query::{desc, mul, set};
+    let db = &t.db;
+    seed_products(db, &["a", "b", "c", "d", "e", "f", "g"]).await?;
+    let all = select!(p for p in Product);
+    assert_eq!(aw!(all.count(db))?, 7);
+    assert!(aw!(all.exists(db))?);
+    let by_price = || select!(p.name for p in Product).order_by(|p| desc(p.price));
+    assert_eq!(aw!(by_price().first(db))?, Some("g".to_string()));
+    assert_eq!(aw!(by_price().page(2, 3).fetch_all(db))?, vec!["d", "c", "b"]);
+    assert_eq!(aw!(by_price().offset(5).fetch_all(db))?, vec!["b", "a"], "OFFSET without LIMIT");
+    assert_eq!(aw!(by_price().limit(2).count(db))?, 2, "count honours the limit");
+    let one = select!(p for p in Product if p.name == "c");
+    assert_eq!(aw!(one.fetch_one(db))?.name, "c");
+    assert_eq!(aw!(select!(p for p in Product if p.name == "zz").fetch_optional(db))?, None);
+    expect_kind(aw!(select!(p for p in Product if p.name == "zz").fetch_one(db)), ErrorKind::NotFound, "fetch_one of none");
+    expect_kind(aw!(all.fetch_one(db)), ErrorKind::SeveralFound, "fetch_one of several");
+    expect_kind(aw!(all.fetch_optional(db)), ErrorKind::SeveralFound, "fetch_optional of several");
+    assert_eq!(aw!(all.clone().random(3).fetch_all(db))?.len(), 3);
+    // Automatic DISTINCT for an attribute, and its override.
+    aw!(db.execute("UPDATE product SET stock = 1", ()))?;
+    assert_eq!(aw!(select!(p.stock for p in Product).fetch_all(db))?, vec![1]);
+    assert_eq!(aw!(select!(p.stock for p in Product).without_distinct().fetch_all(db))?.len(), 7);
+    assert_eq!(aw!(select!(p.stock for p in Product).count(db))?, 1);
+    // Locking reads inside a transaction.
+    let locked = transaction!(db, |tx| aw!(select!(p for p in Product if p.price < 3.0).for_update().fetch_all(tx)))?;
+    assert_eq!(locked.len(), 2);
+    // Bulk update and delete return the rows affected.
+    let cheap = select!(p for p in Product if p.price < 4.0);
+    let updated = aw!(cheap.update(db, |p| (set(&p.stock, 9), set(&p.price, mul(p.price.clone(), 10)))))?;
+    assert_eq!(updated, 3);
+    assert_eq!(aw!(select!(p.price for p in Product if p.stock == 9).sum(db))?, 60.0);
+    let deleted = aw!(select!(p for p in Product if p.stock == 9).delete(db))?;
+    assert_eq!(deleted, 3);
+    assert_eq!(aw!(all.count(db))?, 4);
+    // The entity helpers.
+    assert!(aw!(Product::exists(db, |p| p.name.eq("g")))?);
+    assert_eq!(aw!(Product::get(db, |p| p.name.eq("g")))?.map(|p| p.name), Some("g".to_string()));
+    expect_kind(aw!(Product::get(db, |p| p.stock.eq(1))), ErrorKind::SeveralFound, "get of several");
+    let g = aw!(Product::query().filter(|p| p.name.eq("g")).fetch_one(db))?;
+    assert_eq!(aw!(Product::by_pk(db, &g.id))?, g);
+    expect_kind(aw!(Product::by_pk(db, &-5)), ErrorKind::NotFound, "by_pk of none");
+    Ok(())
+}
+
+pub async fn query_dates_and_values_are_bound(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let mut row = sample_all_types();
+    aw!(db.insert(&mut row))?;
+    let parts = aw!(select!((a.day.year(), a.day.month(), a.day.day(), a.moment.hour(), a.moment.minute(), a.moment.second())
+        for a in AllTypes).fetch_one(db))?;
+    assert_eq!(parts, (2024, 2, 29, 13, 14, 15));
+    let instant_year = aw!(select!(a.instant.year() for a in AllTypes).fetch_one(db))?;
+    assert_eq!(instant_year, 2023);
+    let since = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+    assert_eq!(aw!(select!(a for a in AllTypes if a.day >= since && a.day.year() == 2024).count(db))?, 1);
+    assert_eq!(aw!(select!(a for a in AllTypes if a.status == Status::OnHold && a.priority == Priority::High).count(db))?, 1);
+
+    // Values never become SQL text: every one round-trips exactly as a bind.
+    let nasty = ["'", "\"", "%", "_", "!", "\\", "' OR '1'='1", "--", "ünï😀", "a\0b"];
+    for s in nasty {
+        let echoed = aw!(select!(a.text for a in AllTypes if a.text != s && s == s).fetch_all(db));
+        match (t.dialect, s.contains('\0')) {
+            (Dialect::Postgres, true) => {
+                expect_kind(echoed, ErrorKind::InvalidValue, "NUL on PostgreSQL");
+            }
+            _ => assert_eq!(echoed?, vec!["plain".to_string()], "{s:?} on {}", t.label()),
+        }
+        // The text does not depend on the value: it is the same for a harmless one.
+        let q = select!(a.text for a in AllTypes if a.text == s);
+        let sql = q.sql(t.dialect);
+        let harmless = "x";
+        assert_eq!(sql.text, select!(a.text for a in AllTypes if a.text == harmless).sql(t.dialect).text);
+        assert_eq!(sql.binds, vec![nextorm::Value::Text(s.to_string())]);
+    }
+    Ok(())
+}

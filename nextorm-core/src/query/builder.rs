@@ -283,9 +283,21 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// Adds ordering keys: `.order_by(|p| (desc(p.price), p.id))`, also by aggregates
     /// (`desc(count())`). Keys of successive calls follow each other. NULLs sort first ascending
     /// on every dialect.
+    ///
+    /// Ordering by an expression outside the projection drops the automatic `DISTINCT` (an
+    /// explicit `.distinct()` stays), since which duplicate's key would order the row is
+    /// undefined; PostgreSQL refuses such a query outright.
     pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(V) -> K) -> Self {
         f(self.vars.clone()).push_keys(&mut self.select.order_by);
+        self.settle_distinct();
         self
+    }
+
+    fn settle_distinct(&mut self) {
+        let s = &mut self.select;
+        if s.distinct && self.explicit_distinct.is_none() && s.order_by.iter().any(|o| !s.columns.contains(&o.expr)) {
+            s.distinct = false;
+        }
     }
 
     /// At most `n` rows (a bound `LIMIT`).
@@ -346,6 +358,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
             desc: false,
             nullable: false,
         }];
+        self.settle_distinct();
         self.limit(n)
     }
 
