@@ -119,3 +119,132 @@ fn values_are_binds_never_text() {
             .collect()
     }));
 }
+
+mod queries {
+    //! One snapshot of every `select!` construct, three dialects side by side.
+
+    use nextorm::query::{EntityQuery, count as count_all, desc, set};
+    use nextorm::{Dialect, select};
+
+    #[derive(nextorm::Entity)]
+    struct Item {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 40)]
+        name: String,
+        price: f64,
+        qty: i32,
+        note: Option<String>,
+        added: chrono::NaiveDate,
+    }
+
+    #[derive(nextorm::Entity)]
+    struct Tag {
+        #[pk]
+        id: i64,
+        item_id: i64,
+        #[orm(max_len = 20)]
+        label: String,
+    }
+
+    macro_rules! render_all {
+        ($($name:literal => $q:expr;)*) => {{
+            let mut out = String::new();
+            $(
+                out.push_str(concat!("## ", $name, "\n"));
+                for d in Dialect::ALL {
+                    let sql = $q.sql(d);
+                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
+                    if d == Dialect::Postgres {
+                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
+                    }
+                }
+                out.push('\n');
+            )*
+            out
+        }};
+    }
+
+    #[test]
+    fn select_constructs() {
+        let limit = 20.0;
+        let ids = vec![1_i64, 2, 3];
+        let long: Vec<i64> = (0..100).collect();
+        let prefix = "50%_off!";
+        let out = render_all! {
+            "entity, comparison with a bound value" => select!(i for i in Item if i.price < limit);
+            "attribute projection adds DISTINCT" => select!(i.name for i in Item);
+            "without_distinct" => select!(i.name for i in Item).without_distinct();
+            "tuple projection" => select!((i.name, i.price * 2) for i in Item if i.qty > 0);
+            "two generators" => select!((i.name, t.label) for i in Item for t in Tag if t.item_id == i.id);
+            "and, or, not, parentheses" => select!(i for i in Item if (i.qty == 1 || i.qty == 2) && !(i.price > 3.0 || i.note.is_none()));
+            "arithmetic precedence, unary minus, integer division" => select!(i for i in Item if i.qty - 2 * i.qty > -i.qty / 2 % 3);
+            "is_none, is_some" => select!(i for i in Item if i.note.is_none() || i.note.is_some());
+            "between, case, coalesce" => select!((if i.price > 10.0 { "dear" } else { "cheap" }, coalesce(i.note, "")) for i in Item if between(i.qty, 1, 5));
+            "in short list, in long list, not in" => select!(i for i in Item if i.id.is_in(&ids) || i.id.is_in(&long) || i.id.not_in([7, 8]));
+            "in subquery" => select!(i for i in Item if i.id.is_in(t.item_id for t in Tag if t.label == "x"));
+            "exists, correlated" => select!(i for i in Item if exists(t for t in Tag if t.item_id == i.id) && !exists(t for t in Tag if t.label == i.name));
+            "starts_with, ends_with, contains (escaped)" => select!(i for i in Item if i.name.starts_with(prefix) || i.name.ends_with("_") || i.name.contains("%"));
+            "needle from a column" => select!(i for i in Item if i.name.contains(i.note));
+            "not contains on a nullable column keeps NULL" => select!(i for i in Item if !i.note.contains("x"));
+            "case, length, trim, concatenation, slice" => select!((i.name.to_lowercase(), i.name.to_uppercase(), i.name.len(), i.name.trim(), i.name + "!", i.name[1..3]) for i in Item);
+            "date parts" => select!((i.added.year(), i.added.month(), i.added.day()) for i in Item);
+            "aggregates with implicit GROUP BY and HAVING" => select!((i.qty, count(), count(i.name), sum(i.price), avg(i.price), min(i.name), max(i.added)) for i in Item if sum(i.price) > 10.0 && i.qty > 0);
+            "group_concat" => select!((i.qty, group_concat(i.name, ", ")) for i in Item);
+            "scalar subquery aggregate" => select!(i for i in Item if i.price > avg(j.price for j in Item) && count(t for t in Tag if t.item_id == i.id) > 1);
+            "raw SQL fragment" => select!(i for i in Item if raw_sql::<bool>("ABS({}) > {}", i.price, limit));
+            "order, limit, offset" => select!(i for i in Item).order_by(|i| (desc(i.price), i.note, i.id)).limit(10).offset(20);
+            "page" => select!(i for i in Item).order_by(|i| i.name).page(3, 25);
+            "offset alone" => select!(i for i in Item).offset(5);
+            "order by aggregate" => select!((i.qty, count()) for i in Item).order_by(|_| desc(count_all()));
+            "for update, nowait, skip locked" => select!(i for i in Item if i.qty > 0).for_update_skip_locked();
+            "random" => select!(i for i in Item).random(3);
+            "closure form" => Item::query().filter(|i| i.price.lt(20)).order_by(|i| desc(i.price));
+        };
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn terminals_and_bulk_statements() {
+        // The SQL of terminals, rendered through a recording executor.
+        let mut out = String::new();
+        for d in Dialect::ALL {
+            let rec = Recorder(d, std::cell::RefCell::new(Vec::new()));
+            let q = select!(i for i in Item if i.qty > 1);
+            q.count(&rec);
+            q.exists(&rec);
+            q.first(&rec);
+            select!(i.name for i in Item).count(&rec);
+            select!(i.price for i in Item).sum(&rec);
+            select!(i.price for i in Item).avg(&rec);
+            q.delete(&rec);
+            q.update(&rec, |i| (set(&i.qty, 0), set(&i.note, None::<String>)));
+            out.push_str(&format!("-- {}\n{}\n\n", d.name(), rec.1.borrow().join("\n")));
+        }
+        insta::assert_snapshot!(out);
+    }
+
+    /// An executor that records the SQL it is given.
+    struct Recorder(Dialect, std::cell::RefCell<Vec<String>>);
+
+    impl nextorm::query::Executor for &Recorder {
+        type Out<T: Send + 'static> = ();
+        fn dialect(self) -> Dialect {
+            self.0
+        }
+        fn fetch<Row: Send + 'static, T: Send + 'static>(
+            self,
+            stmt: nextorm::query::Stmt,
+            _: fn(&dyn nextorm::__private::RowRead, usize) -> nextorm::Result<Row>,
+            _: fn(Vec<Row>) -> nextorm::Result<T>,
+        ) {
+            self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
+        }
+        fn execute(self, stmt: nextorm::query::Stmt) {
+            self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
+        }
+        fn fail<T: Send + 'static>(self, error: nextorm::Error) {
+            self.1.borrow_mut().push(format!("error: {error}"));
+        }
+    }
+}

@@ -441,7 +441,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// Whether the query returns any row (`SELECT 1 ... LIMIT 1`).
     pub fn exists<X: Executor>(&self, x: X) -> X::Out<bool> {
         let mut select = self.select.clone();
-        select.columns = vec![ast::Expr::Value(Value::Int(1))];
+        select.columns = vec![ast::Expr::Raw { parts: vec!["1".into()], args: Vec::new() }];
         select.distinct = false;
         select.order_by.clear();
         select.limit = Some(ast::Expr::Value(Value::Int(1)));
@@ -659,6 +659,7 @@ where
 /// `EXISTS (subquery)`.
 pub fn exists<R, V>(query: Query<R, V>) -> Expr<bool> {
     let mut select = query.select;
+    select.columns = vec![ast::Expr::Raw { parts: vec!["1".into()], args: Vec::new() }];
     select.distinct = false;
     select.order_by.clear();
     Expr::from_node(ast::Expr::Exists { query: Box::new(select), negated: false })

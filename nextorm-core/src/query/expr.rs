@@ -357,15 +357,24 @@ pub fn raw_sql<T: SqlType>(template: &'static str, args: impl RawArgs) -> Expr<T
 }
 
 /// `SUBSTR`: the characters from `start` (0-based) to `end` (exclusive), like `s[start..end]`.
+/// Bounds known in Rust are folded into the 1-based start and the length.
 pub fn substr<S: Operand, A: Operand, B: Operand>(s: S, start: A, end: B) -> Expr<S::Ty>
 where
     S::Ty: Textual,
     A::Ty: Numeric,
     B::Ty: Numeric,
 {
-    let start = start.into_node();
-    let from = ast::Expr::binary(BinOp::Add, start.clone(), ast::Expr::Value(Value::Int(1)));
-    let len = ast::Expr::binary(BinOp::Sub, end.into_node(), start);
+    let (start, end) = (start.into_node(), end.into_node());
+    let (from, len) = match (&start, &end) {
+        (ast::Expr::Value(Value::Int(a)), ast::Expr::Value(Value::Int(b))) => (
+            ast::Expr::Value(Value::Int(a.saturating_add(1))),
+            ast::Expr::Value(Value::Int(b.saturating_sub(*a).max(0))),
+        ),
+        _ => (
+            ast::Expr::binary(BinOp::Add, start.clone(), ast::Expr::Value(Value::Int(1))),
+            ast::Expr::binary(BinOp::Sub, end, start),
+        ),
+    };
     typed(ast::Expr::Func { func: Func::Substr, args: vec![s.into_node(), from, len] })
 }
 
@@ -375,7 +384,10 @@ where
     S::Ty: Textual,
     A::Ty: Numeric,
 {
-    let from = ast::Expr::binary(BinOp::Add, start.into_node(), ast::Expr::Value(Value::Int(1)));
+    let from = match start.into_node() {
+        ast::Expr::Value(Value::Int(a)) => ast::Expr::Value(Value::Int(a.saturating_add(1))),
+        other => ast::Expr::binary(BinOp::Add, other, ast::Expr::Value(Value::Int(1))),
+    };
     let len = ast::Expr::Value(Value::Int(i64::from(i32::MAX)));
     typed(ast::Expr::Func { func: Func::Substr, args: vec![s.into_node(), from, len] })
 }

@@ -192,6 +192,9 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let column_names: Vec<_> = model.columns.iter().map(|c| &c.name).collect();
     let width = Literal::usize_unsuffixed(model.columns.len());
     let vis = model.vis;
+    // Named after the entity, so rustc's messages read "no field `nmae` on type `ProductFields`";
+    // it lives inside `const _`, so it adds no name to the user's module.
+    let fields_ident = quote::format_ident!("{}Fields", model.name);
     let fields_doc = format!("The typed column handles of `{name}` in a query.");
 
     quote! {
@@ -201,12 +204,12 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[doc = #fields_doc]
             #[derive(::core::clone::Clone)]
             #[allow(missing_docs, non_camel_case_types)]
-            #vis struct __NextormFields {
+            #vis struct #fields_ident {
                 #(#vis #fields: __n::q::Expr<#tys>,)*
             }
 
             #[automatically_derived]
-            impl __n::q::Projection for __NextormFields {
+            impl __n::q::Projection for #fields_ident {
                 type Output = #ident;
 
                 fn push_columns(self, out: &mut ::std::vec::Vec<__n::ast::Expr>) {
@@ -228,10 +231,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl __n::q::Source for #ident {
-                type Fields = __NextormFields;
+                type Fields = #fields_ident;
 
-                fn fields(alias: &'static str) -> __NextormFields {
-                    __NextormFields { #(#fields: __n::q::Expr::column(alias, #column_names),)* }
+                fn fields(alias: &'static str) -> #fields_ident {
+                    #fields_ident { #(#fields: __n::q::Expr::column(alias, #column_names),)* }
                 }
             }
 

@@ -130,6 +130,7 @@ struct Pulled {
     extracted: TokenStream,
 }
 
+/// Parses each pulled-out generator.
 fn parse_nested(cx: &Ctxt, pulled: Vec<Pulled>) -> Vec<Nested> {
     pulled.into_iter().map(|p| Nested { generator: parse_generator(cx, p.extracted), tokens: p.original }).collect()
 }
@@ -146,6 +147,7 @@ fn parse_generator(cx: &Ctxt, tokens: TokenStream) -> Option<Generator> {
     }
 }
 
+/// `<projection> (for ... | if ...)*`, up to the end of `input`.
 fn generator(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<Generator> {
     let projection = if input.peek(Token![for]) {
         cx.error_at(input.span(), EMPTY_PROJECTION);
@@ -193,6 +195,7 @@ fn condition(input: ParseStream<'_>) -> syn::Result<Option<Expr>> {
     input.parse().map(Some)
 }
 
+/// `for <var> in <source>`, recording what is missing and going on.
 fn for_clause(cx: &Ctxt, input: ParseStream<'_>) -> syn::Result<Clause> {
     let for_token: Token![for] = input.parse()?;
     let var = if input.peek(Token![in]) {

@@ -11,10 +11,12 @@ fn pretty(tokens: TokenStream) -> String {
     prettyplease::unparse(&file)
 }
 
+/// The pretty-printed expansion of `select!(<input>)`.
 fn select(input: &str) -> String {
     pretty(select_inner(TokenStream::from_str(input).unwrap()))
 }
 
+/// The pretty-printed expansion of `cond!(<input>)`.
 fn cond(input: &str) -> String {
     pretty(cond_inner(TokenStream::from_str(input).unwrap()))
 }
@@ -153,10 +155,10 @@ fn errors_are_all_reported_in_one_block() {
     assert_eq!(
         errors,
         [
+            (message(super::validate::CAST), at(input, "p.a as", 0)),
             (message("the loop variable `p` is already bound by an earlier `for`"), at(input, "p in Q", 0)),
             (message(super::validate::MATCH), at(input, "match", 0)),
             (message(super::validate::DESC), at(input, "desc", 0)),
-            (message(super::validate::CAST), at(input, "p.a as", 0)),
         ]
     );
     let out = select_inner(TokenStream::from_str(input).unwrap()).to_string();

@@ -193,6 +193,7 @@ pub(crate) enum Node {
 }
 
 impl Node {
+    /// `q::<func>(<args>)` spanned on `span`.
     fn call(func: &'static str, span: Span, args: Vec<Node>) -> Node {
         Node::Call { func, span, turbofish: None, args }
     }
@@ -273,6 +274,7 @@ struct Scope {
 }
 
 impl Scope {
+    /// Whether `ident` names a loop variable in scope.
     fn is_var(&self, ident: &Ident) -> bool {
         let name = ident.unraw().to_string();
         self.vars.contains(&name)
@@ -365,6 +367,7 @@ fn holes(template: &str) -> usize {
     template.matches("{}").count()
 }
 
+/// The state of one validation: the nested generators and the aliases handed out.
 struct Validator<'a> {
     cx: &'a Ctxt,
     nested: &'a [Nested],
@@ -375,18 +378,35 @@ struct Validator<'a> {
 impl<'a> Validator<'a> {
     /// Checks one generator.
     fn query(&mut self, g: &Generator, outer: &Scope, level: usize) -> Option<Query> {
+        if !g.clauses.iter().any(|c| matches!(c, Clause::For { .. })) {
+            // Reported by the parser as a missing generator.
+            return None;
+        }
+        // The loop variables, their aliases reserved first so that they keep their names.
+        let mut bound: Vec<(String, String)> = Vec::new();
+        for clause in &g.clauses {
+            if let Clause::For { var: Some(var), .. } = clause {
+                let name = var.unraw().to_string();
+                if !bound.iter().any(|(n, _)| *n == name) {
+                    let alias = self.alias(var);
+                    bound.push((name, alias));
+                }
+            }
+        }
+        // The projection sees every loop variable. It comes first in the source, so its errors
+        // are reported first.
+        let mut all = Scope { vars: outer.vars.clone(), level, aggregate: None };
+        all.vars.extend(bound.iter().map(|(n, _)| n.clone()));
+        let projection = g.projection.as_ref().and_then(|p| self.node(p, &all));
+        // A condition sees the variables bound before it.
         let mut scope = Scope { vars: outer.vars.clone(), level, aggregate: None };
         let mut steps = Vec::new();
         let mut vars: Vec<Ident> = Vec::new();
         let mut ok = true;
         let mut saw_for = false;
-        if !g.clauses.iter().any(|c| matches!(c, Clause::For { .. })) {
-            // Reported by the parser as a missing generator.
-            return None;
-        }
         for clause in &g.clauses {
             match clause {
-                Clause::For { var, source, .. } => {
+                Clause::For { var, source } => {
                     saw_for = true;
                     let entity = source.as_ref().and_then(|s| self.source(s, &scope));
                     ok &= entity.is_some() && var.is_some();
@@ -401,11 +421,12 @@ impl<'a> Validator<'a> {
                         continue;
                     }
                     vars.push(var.clone());
-                    scope.vars.push(name);
                     if let Some(entity) = entity {
-                        let alias = self.alias(var);
+                        let alias = bound.iter().find(|(n, _)| *n == name).map(|(_, a)| a.clone());
+                        let alias = alias.expect("every loop variable has a reserved alias");
                         steps.push(Step::Source { var: var.clone(), entity, alias });
                     }
+                    scope.vars.push(name);
                 }
                 Clause::If { if_token, condition } => {
                     if !saw_for {
@@ -419,7 +440,6 @@ impl<'a> Validator<'a> {
                 }
             }
         }
-        let projection = g.projection.as_ref().and_then(|p| self.node(p, &scope));
         if !ok || vars.is_empty() {
             return None;
         }
@@ -1063,12 +1083,12 @@ mod tests {
                     if match p.a {} && exists(c for c in C if c.x == &p.a) && sum(count()) > 1
             )),
             [
+                CAST,
+                CLOSURE,
                 "the loop variable `p` is already bound by an earlier `for`",
                 MATCH,
                 REFERENCE,
                 "aggregates cannot be nested: `count(...)` inside `sum(...)`",
-                CAST,
-                CLOSURE,
             ]
         );
     }

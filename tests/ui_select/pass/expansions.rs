@@ -22,7 +22,7 @@ pub struct Sale {
     pub code: String,
 }
 
-fn sql<R: Send + 'static, V>(q: &nextorm::query::Query<R, V>) -> String {
+fn sql<R: Send + 'static, V: Clone>(q: &nextorm::query::Query<R, V>) -> String {
     q.sql(Dialect::Sqlite).text.to_string()
 }
 

@@ -1,0 +1,14 @@
+use nextorm::prelude::*;
+use nextorm_macros::select;
+
+#[derive(Entity)]
+pub struct Product {
+    #[pk]
+    pub id: i64,
+    pub name: String,
+    pub price: f64,
+}
+
+fn main() {
+    let _ = select!(if p.price > 10.0 { p.name } for p in Product);
+}

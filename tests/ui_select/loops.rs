@@ -1,0 +1,15 @@
+use nextorm::prelude::*;
+use nextorm_macros::select;
+
+#[derive(Entity)]
+pub struct Product {
+    #[pk]
+    pub id: i64,
+    pub name: String,
+    pub price: f64,
+}
+
+fn main() {
+    let _ = select!(p for p in Product if for c in p.name {});
+    let _ = select!(p for p in Product if while p.price > 1.0 {});
+}

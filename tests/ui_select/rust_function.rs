@@ -1,0 +1,17 @@
+use nextorm::prelude::*;
+use nextorm_macros::select;
+
+#[derive(Entity)]
+pub struct Product {
+    #[pk]
+    pub id: i64,
+    pub name: String,
+    pub price: f64,
+}
+
+fn main() {
+    fn shout(s: String) -> String {
+        s
+    }
+    let _ = select!(p for p in Product if shout(p.name) == "X");
+}
