@@ -219,6 +219,11 @@ impl Conn {
     /// Runs a statement and returns the number of rows it affected (matched, on MariaDB).
     pub(crate) async fn execute_sql(&mut self, sql: &str, binds: &[Value]) -> Result<u64> {
         self.check_binds(binds)?;
+        self.execute_checked(sql, binds).await
+    }
+
+    /// [`Conn::execute_sql`] for binds already checked (with the entity's context).
+    pub(crate) async fn execute_checked(&mut self, sql: &str, binds: &[Value]) -> Result<u64> {
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().execute(sql, binds).await,
@@ -230,9 +235,9 @@ impl Conn {
         self.track(r)
     }
 
-    /// Runs an `INSERT` rendered for this dialect and returns the key the database generated.
-    pub(crate) async fn insert_sql(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
-        self.check_binds(binds)?;
+    /// Runs an `INSERT` rendered for this dialect, with binds already checked, and returns the
+    /// key the database generated.
+    pub(crate) async fn insert_checked(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().insert(sql, binds).await,

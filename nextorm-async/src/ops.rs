@@ -67,12 +67,12 @@ impl Conn {
             Some(i) if obj.key_is_unset() => {
                 values.remove(i);
                 checked(dialect, meta, &values, (0..meta.columns.len()).filter(|&c| c != i))?;
-                let key = self.insert_sql(crud::insert(meta, dialect, true), &values).await?;
+                let key = self.insert_checked(crud::insert(meta, dialect, true), &values).await?;
                 obj.set_generated_key(key)
             }
             _ => {
                 checked(dialect, meta, &values, 0..meta.columns.len())?;
-                self.execute_sql(crud::insert(meta, dialect, false), &values).await.map(drop)
+                self.execute_checked(crud::insert(meta, dialect, false), &values).await.map(drop)
             }
         }
     }
@@ -137,7 +137,7 @@ impl Conn {
         let mut binds: Vec<Value> =
             meta.columns.iter().zip(&mut slots).filter(|(c, _)| !c.primary_key).filter_map(|(_, v)| v.take()).collect();
         binds.extend(meta.primary_key.iter().filter_map(|&i| slots[i].take()));
-        let n = self.execute_sql(crud::update_by_key(meta, dialect), &binds).await?;
+        let n = self.execute_checked(crud::update_by_key(meta, dialect), &binds).await?;
         if n == 0 {
             let key = obj.key().key_values()?;
             return Err(Error::new(

@@ -22,9 +22,12 @@ impl Wake for Unpark {
 }
 
 /// Polls `fut` on this thread until it completes, parking between polls. SQLite futures complete
-/// on the first poll, so this costs one poll.
+/// on the first poll, which costs no allocation: the parking waker is made only if it pends.
 pub(crate) fn block_now<F: Future>(fut: F) -> F::Output {
     let mut fut = pin!(fut);
+    if let Poll::Ready(out) = fut.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return out;
+    }
     let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
     let mut cx = Context::from_waker(&waker);
     loop {
