@@ -79,7 +79,7 @@ pub mod __private {
     pub use nextorm_core::inventory;
     pub use nextorm_core::query as q;
     pub use nextorm_core::{
-        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result, RowRead,
-        SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,
+        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result,
+        RowRead, SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,
     };
 }

@@ -246,5 +246,19 @@ mod queries {
         fn fail<T: Send + 'static>(self, error: nextorm::Error) {
             self.1.borrow_mut().push(format!("error: {error}"));
         }
+        type Each<'f>
+            = ()
+        where
+            Self: 'f;
+        fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> nextorm::Result<()> + Send + 'f>(
+            self,
+            stmt: nextorm::query::Stmt,
+            _: fn(&dyn nextorm::__private::RowRead, usize) -> nextorm::Result<Row>,
+            _: F,
+        ) where
+            Self: 'f,
+        {
+            self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
+        }
     }
 }

@@ -4,7 +4,9 @@ use crate::driver::{AnyPool, Conn, Facade};
 use crate::ops::CreateTables;
 use crate::options::OpenOptions;
 use nextorm_core::query::{Executor, Stmt};
-use nextorm_core::{Dialect, Entity, EntityMeta, Error, FromRow, IntoParams, Result, RowRead, registered_entities, schema};
+use nextorm_core::{
+    Dialect, Entity, EntityMeta, Error, FromRow, IntoParams, Result, RowRead, registered_entities, schema,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -168,6 +170,25 @@ macro_rules! async_executor {
 
             fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
                 Box::pin(async move { Err(error) })
+            }
+
+            type Each<'f>
+                = BoxFuture<'f, ()>
+            where
+                Self: 'f;
+
+            fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+                self,
+                stmt: Stmt,
+                decode: fn(&dyn RowRead, usize) -> Result<Row>,
+                each: F,
+            ) -> Self::Each<'f>
+            where
+                Self: 'f,
+            {
+                Box::pin(async move {
+                    self.with_conn(async move |c| c.for_each_stmt(&stmt, decode, each).await).await
+                })
             }
         }
     };

@@ -54,6 +54,7 @@ fn redact(url: &str) -> String {
 }
 
 impl AnyPool {
+    #[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
     pub(crate) fn open(url: &str, options: &OpenOptions, facade: Facade) -> Result<AnyPool> {
         let target = Target::parse(url)?;
         let max = options.max_connections_or_default();
@@ -350,7 +351,7 @@ impl Drop for Conn {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "postgres", feature = "mariadb")))]
 mod tests {
     #[test]
     fn passwords_are_redacted() {

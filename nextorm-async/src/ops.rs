@@ -233,6 +233,16 @@ impl Conn {
         finish(rows)
     }
 
+    /// Runs a rendered query and hands each decoded row to `each` as it arrives.
+    pub async fn for_each_stmt<R, F: FnMut(R) -> Result<()> + Send>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        mut each: F,
+    ) -> Result<()> {
+        self.fetch_sql(&stmt.text, &stmt.binds, &mut |row| each(decode(row, 0)?)).await
+    }
+
     /// Runs a rendered statement; the rows it affected.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
         self.execute_sql(&stmt.text, &stmt.binds).await

@@ -86,6 +86,7 @@ pub(crate) enum SqliteTarget {
 /// A parsed database URL.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     Sqlite(SqliteTarget),
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     Postgres(String),

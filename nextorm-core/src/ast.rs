@@ -424,7 +424,12 @@ pub struct Select {
 impl Select {
     /// `SELECT columns FROM table [WHERE filter]`, unaliased.
     pub fn simple(table: impl Into<Name>, columns: Vec<Expr>, filter: Option<Expr>) -> Select {
-        Select { columns, from: vec![FromItem { table: table.into(), alias: None, query: None }], filter, ..Select::default() }
+        Select {
+            columns,
+            from: vec![FromItem { table: table.into(), alias: None, query: None }],
+            filter,
+            ..Select::default()
+        }
     }
 }
 

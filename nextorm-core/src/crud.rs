@@ -57,14 +57,18 @@ pub fn select_all(meta: &EntityMeta, dialect: Dialect) -> &str {
 pub fn update_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::UpdateByKey, || {
         let set = meta.columns.iter().filter(|c| !c.primary_key).map(|c| (Name::from(c.name), Expr::Param)).collect();
-        render(&Statement::Update(Update { table: meta.table.into(), alias: None, set, filter: key_filter(meta) }), dialect)
-            .text
+        render(
+            &Statement::Update(Update { table: meta.table.into(), alias: None, set, filter: key_filter(meta) }),
+            dialect,
+        )
+        .text
     })
 }
 
 /// `DELETE FROM t WHERE <key> = ?`.
 pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::DeleteByKey, || {
-        render(&Statement::Delete(Delete { table: meta.table.into(), alias: None, filter: key_filter(meta) }), dialect).text
+        render(&Statement::Delete(Delete { table: meta.table.into(), alias: None, filter: key_filter(meta) }), dialect)
+            .text
     })
 }

@@ -215,7 +215,8 @@ pub fn column_value<T: ToValue + ?Sized>(meta: &EntityMeta, index: usize, value:
     let v = value.to_value().map_err(|e| e.context(context()))?;
     match &v {
         Value::Text(s) => {
-            if let Some(max) = col.max_len {
+            // Counting characters is needed only when the bytes alone could exceed the limit.
+            if let Some(max) = col.max_len.filter(|&m| s.len() > m as usize) {
                 let len = s.chars().count();
                 if len > max as usize {
                     return Err(Error::invalid_value(format!("the string is {len} characters long; max_len is {max}"))

@@ -115,7 +115,12 @@ fn create_table(meta: &EntityMeta) -> CreateTable {
             .composites
             .iter()
             .filter(|c| c.unique)
-            .map(|c| (composite_name(meta, c.name, "uq", c.columns).into(), c.columns.iter().map(|s| Name::from(*s)).collect()))
+            .map(|c| {
+                (
+                    composite_name(meta, c.name, "uq", c.columns).into(),
+                    c.columns.iter().map(|s| Name::from(*s)).collect(),
+                )
+            })
             .collect(),
     }
 }

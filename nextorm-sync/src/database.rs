@@ -238,6 +238,23 @@ macro_rules! blocking_executor {
             fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
                 Err(error)
             }
+
+            type Each<'f>
+                = Result<()>
+            where
+                Self: 'f;
+
+            fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+                self,
+                stmt: Stmt,
+                decode: fn(&dyn RowRead, usize) -> Result<Row>,
+                each: F,
+            ) -> Result<()>
+            where
+                Self: 'f,
+            {
+                self.$run(async |c| c.for_each_stmt(&stmt, decode, each).await)
+            }
         }
     };
 }

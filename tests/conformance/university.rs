@@ -69,8 +69,7 @@ fn dir() -> std::path::PathBuf {
 pub fn statements() -> Vec<String> {
     let path = dir().join("university.sql");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let body: String =
-        text.lines().filter(|l| !l.trim_start().starts_with("--")).map(|l| format!("{l}\n")).collect();
+    let body: String = text.lines().filter(|l| !l.trim_start().starts_with("--")).map(|l| format!("{l}\n")).collect();
     body.split(";\n").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }
 
@@ -81,7 +80,12 @@ pub fn expected(id: &str) -> &'static Json {
         let path = dir().join("expected.json");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
         let doc: Json = serde_json::from_str(&text).expect("expected.json is JSON");
-        doc["queries"].as_array().expect("queries").iter().map(|q| (q["id"].as_str().unwrap().to_owned(), q["result"].clone())).collect()
+        doc["queries"]
+            .as_array()
+            .expect("queries")
+            .iter()
+            .map(|q| (q["id"].as_str().unwrap().to_owned(), q["result"].clone()))
+            .collect()
     });
     all.get(id).unwrap_or_else(|| panic!("no oracle query {id}"))
 }
@@ -183,7 +187,9 @@ fn same(a: &Json, b: &Json) -> bool {
             x.parse::<Decimal>().ok() == y.parse::<Decimal>().ok()
         }
         (Json::Array(x), Json::Array(y)) => x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b)),
-        (Json::Object(x), Json::Object(y)) => x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w))),
+        (Json::Object(x), Json::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
         _ => a == b,
     }
 }
@@ -192,8 +198,7 @@ fn same(a: &Json, b: &Json) -> bool {
 pub fn check_rows(id: &str, label: &str, got: Vec<Json>) {
     let expected = expected(id);
     // A one-column row is a one-element list in the oracle.
-    let mut got: Vec<Json> =
-        got.into_iter().map(|r| if r.is_array() { r } else { Json::Array(vec![r]) }).collect();
+    let mut got: Vec<Json> = got.into_iter().map(|r| if r.is_array() { r } else { Json::Array(vec![r]) }).collect();
     let mut want: Vec<Json> = expected["rows"].as_array().expect("rows").clone();
     if expected["ordered"] != Json::Bool(true) {
         canonical(&mut got);

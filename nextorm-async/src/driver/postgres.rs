@@ -86,7 +86,13 @@ fn arguments(binds: &[Value]) -> Result<PgArguments> {
 fn add_array(args: &mut PgArguments, kind: Kind, items: &[Value]) -> Result<(), sqlx::error::BoxDynError> {
     macro_rules! collect {
         ($variant:ident, $t:ty, |$x:ident| $conv:expr) => {{
-            let list: Vec<$t> = items.iter().filter_map(|v| match v { Value::$variant($x) => Some($conv), _ => None }).collect();
+            let list: Vec<$t> = items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::$variant($x) => Some($conv),
+                    _ => None,
+                })
+                .collect();
             args.add(list)
         }};
     }

@@ -222,6 +222,19 @@ pub trait Executor: Copy {
     ) -> Self::Out<T>;
     /// Runs a statement; the rows it affected.
     fn execute(self, stmt: Stmt) -> Self::Out<u64>;
+    /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
+    type Each<'f>
+    where
+        Self: 'f;
+    /// Runs a query and hands each decoded row to `each` as it arrives, without collecting them.
+    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        each: F,
+    ) -> Self::Each<'f>
+    where
+        Self: 'f;
     /// An `Out` that is already this error.
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
 }
@@ -271,7 +284,6 @@ impl<R, V> Query<R, V> {
 }
 
 impl<R: Send + 'static, V: Clone> Query<R, V> {
-
     /// Adds a condition on the loop variables: `.filter(|p| p.price.lt(20))`, or with the macro
     /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`.
     pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
@@ -393,6 +405,16 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         self.run_with(x, &self.select, self.decode, all_rows)
     }
 
+    /// A row stream: hands each row to `each` as the database delivers it, without collecting the
+    /// result; an error from `each` stops the query.
+    ///
+    /// ```text
+    /// select!(p for p in Product).for_each(&db, |p| { total += p.price; Ok(()) })?;
+    /// ```
+    pub fn for_each<'f, X: Executor + 'f, F: FnMut(R) -> Result<()> + Send + 'f>(&self, x: X, each: F) -> X::Each<'f> {
+        x.for_each(statement(self.site, &self.select, x.dialect()), self.decode, each)
+    }
+
     /// Exactly one row: [`ErrorKind::NotFound`] for none, [`ErrorKind::SeveralFound`] for more.
     pub fn fetch_one<X: Executor>(&self, x: X) -> X::Out<R> {
         self.run_with(x, &self.select, self.decode, exactly_one)
@@ -454,7 +476,10 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     fn aggregate_select(&self, wrap: impl FnOnce(ast::Expr) -> ast::Expr) -> Result<ast::Select> {
         let s = &self.select;
         if s.columns.len() != 1 || !s.group_by.is_empty() {
-            return Err(Error::new(ErrorKind::Unsupported, "sum/avg/min/max need a query projecting one ungrouped expression"));
+            return Err(Error::new(
+                ErrorKind::Unsupported,
+                "sum/avg/min/max need a query projecting one ungrouped expression",
+            ));
         }
         let mut select = s.clone();
         let column = select.columns.remove(0);
@@ -462,10 +487,8 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         select.columns = vec![wrap(column)];
         select.distinct = false;
         select.order_by.clear();
-        if distinct {
-            if let Some(ast::Expr::Agg { distinct, .. }) = select.columns.first_mut() {
-                *distinct = true;
-            }
+        if distinct && let Some(ast::Expr::Agg { distinct, .. }) = select.columns.first_mut() {
+            *distinct = true;
         }
         Ok(select)
     }

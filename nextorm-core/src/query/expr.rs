@@ -110,8 +110,25 @@ macro_rules! plain_operand {
     )*};
 }
 // Plain values in the closure form: `p.price.lt(20)`, `p.name.eq("Widget")`.
-plain_operand!(i8, u8, i16, u16, i32, u32, i64, u64, f32, f64, rust_decimal::Decimal, bool, String,
-    chrono::NaiveDate, chrono::NaiveDateTime, chrono::DateTime<chrono::Utc>, uuid::Uuid);
+plain_operand!(
+    i8,
+    u8,
+    i16,
+    u16,
+    i32,
+    u32,
+    i64,
+    u64,
+    f32,
+    f64,
+    rust_decimal::Decimal,
+    bool,
+    String,
+    chrono::NaiveDate,
+    chrono::NaiveDateTime,
+    chrono::DateTime<chrono::Utc>,
+    uuid::Uuid
+);
 
 impl Operand for &str {
     type Ty = String;
@@ -134,9 +151,8 @@ type NullOr<L, R> = <<L as SqlType>::Null as Nullness>::Or<<R as SqlType>::Null>
 /// `bool`, or `Option<bool>` when either side may be NULL.
 pub type BoolOf<L, R> = <NullOr<L, R> as Nullness>::Apply<bool>;
 /// The type of `l + r` and the like.
-pub type ArithOf<L, R> = <NullOr<L, R> as Nullness>::Apply<
-    <<<L as Numeric>::Rank as Rank>::With<<R as Numeric>::Rank> as Rank>::Out,
->;
+pub type ArithOf<L, R> =
+    <NullOr<L, R> as Nullness>::Apply<<<<L as Numeric>::Rank as Rank>::With<<R as Numeric>::Rank> as Rank>::Out>;
 
 fn typed<T>(node: ast::Expr) -> Expr<T> {
     Expr::from_node(node)
@@ -192,11 +208,9 @@ pub fn not<C: Condition>(x: C) -> Expr<C::Ty> {
     };
     let negated = ast::Expr::Unary { op: UnOp::Not, expr: Box::new(node) };
     match tested {
-        Some(column) => typed(ast::Expr::binary(
-            BinOp::Or,
-            negated,
-            ast::Expr::IsNull { expr: Box::new(column), negated: false },
-        )),
+        Some(column) => {
+            typed(ast::Expr::binary(BinOp::Or, negated, ast::Expr::IsNull { expr: Box::new(column), negated: false }))
+        }
         None => typed(negated),
     }
 }
@@ -236,12 +250,15 @@ impl<L: Numeric, R: Numeric> ClassPlus<L, R> for class::Numeric {
 }
 
 impl<L: Textual, R: Textual> ClassPlus<L, R> for class::Text {
-    type Output = <NullOr<L, R> as Nullness>::Apply<String>;
+    type Output = TextOf<L, R>;
     const CONCAT: bool = true;
 }
 
+/// `String`, or `Option<String>` when either side may be NULL.
+pub type TextOf<L, R> = <NullOr<L, R> as Nullness>::Apply<String>;
+
 /// Text concatenation (`+` on two text operands).
-pub fn concat<L: Operand, R: Operand>(l: L, r: R) -> Expr<<NullOr<L::Ty, R::Ty> as Nullness>::Apply<String>>
+pub fn concat<L: Operand, R: Operand>(l: L, r: R) -> Expr<TextOf<L::Ty, R::Ty>>
 where
     L::Ty: Textual,
     R::Ty: Textual,
@@ -631,6 +648,24 @@ impl<T: Textual> Expr<T> {
     /// Whether the text is empty (`self = ''`).
     pub fn is_empty(self) -> Expr<<T::Null as Nullness>::Apply<bool>> {
         typed(ast::Expr::binary(BinOp::Eq, self.node, ast::Expr::Value(Value::Text(String::new()))))
+    }
+}
+
+impl<T: SqlType<Class = class::Boolean>> Expr<T> {
+    /// `self AND rhs`, in the closure form: `p.price.lt(20).and(p.qty.gt(0))`.
+    pub fn and<R: Condition>(self, rhs: R) -> Expr<BoolOf<T, R::Ty>> {
+        and(self, rhs)
+    }
+
+    /// `self OR rhs`.
+    pub fn or<R: Condition>(self, rhs: R) -> Expr<BoolOf<T, R::Ty>> {
+        or(self, rhs)
+    }
+
+    /// `NOT self` (with Pony's NULL rule for text tests, see [`not`]).
+    #[allow(clippy::should_implement_trait)]
+    pub fn not(self) -> Expr<T> {
+        not(self)
     }
 }
 

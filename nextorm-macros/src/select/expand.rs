@@ -72,11 +72,21 @@ fn node(n: &Node) -> TokenStream {
         Node::Field(f) => quote_spanned!(f.member.span()=> #f.clone()),
         Node::Int(lit) => {
             let q = q(lit.span());
-            quote_spanned!(lit.span()=> #q::lit_int(#lit as i64))
+            // The cast makes any integer literal an i64; the `let` carries the allow, since a
+            // cast of an unsuffixed literal trips clippy in the user's crate.
+            quote_spanned!(lit.span()=> #q::lit_int({
+                #[allow(clippy::unnecessary_cast)]
+                let v = #lit as i64;
+                v
+            }))
         }
         Node::Float(lit) => {
             let q = q(lit.span());
-            quote_spanned!(lit.span()=> #q::lit_float(#lit as f64))
+            quote_spanned!(lit.span()=> #q::lit_float({
+                #[allow(clippy::unnecessary_cast)]
+                let v = #lit as f64;
+                v
+            }))
         }
         Node::Lit(lit) => {
             let q = q(lit.span());
