@@ -3,6 +3,7 @@
 //! `cargo run --example quickstart`.
 
 use nextorm::prelude::*;
+use nextorm::query::set;
 
 #[derive(DbEnum, Debug, Clone, Copy, PartialEq, Default)]
 enum Status {
@@ -70,6 +71,23 @@ fn main() -> nextorm::Result<()> {
     loaded.summary = Some("now on sale".into());
     db.update(&loaded)?;
     println!("updated: {:?}", db.by_pk::<Product>(&widget.id)?);
+
+    // Queries in PonyORM's generator language, checked by rustc; Rust values are always bound.
+    let limit = 10.0;
+    let cheap: Vec<String> = select!(p.name for p in Product if p.price < limit).fetch_all(&db)?;
+    println!("cheap: {cheap:?}");
+    let per_maker: Vec<(String, i64, f64)> =
+        select!((p.maker, count(), sum(p.price)) for p in Product if p.stock > 0).fetch_all(&db)?;
+    println!("per maker: {per_maker:?}");
+    let g = select!(p for p in Product if p.name.starts_with("G")).order_by(|p| desc(p.price)).first(&db)?;
+    println!("dearest G: {g:?}");
+    let gadget = Product::get(&db, |p| p.name.eq("Gadget"))?; // closure form, no macro
+    println!("Product::get: {:?}", gadget.map(|p| p.id));
+    db.transaction(|tx| {
+        let restocked = select!(p for p in Product if p.price < 5.0).update(tx, |p| set(&p.stock, 100))?;
+        println!("restocked {restocked} product(s)");
+        Ok(())
+    })?;
 
     // Raw SQL: `?` placeholders on every dialect, values always bound.
     let cheap: Vec<(String, f64)> =
