@@ -156,24 +156,7 @@ macro_rules! scalar_key {
         }
     )*};
 }
-scalar_key!(
-    bool,
-    i8,
-    u8,
-    i16,
-    u16,
-    i32,
-    u32,
-    i64,
-    u64,
-    String,
-    Vec<u8>,
-    rust_decimal::Decimal,
-    chrono::NaiveDate,
-    chrono::NaiveDateTime,
-    chrono::DateTime<chrono::Utc>,
-    uuid::Uuid
-);
+crate::value::scalar_types!(scalar_key);
 
 impl Key for &str {
     fn key_values(&self) -> Result<Vec<Value>> {

@@ -196,6 +196,34 @@ pub trait SqlField: ToValue + FromSql {
     const NULLABLE: bool = false;
 }
 
+/// Calls `$m!` with every scalar column type, so each impl list names them once.
+macro_rules! scalar_types {
+    ($m:ident) => {
+        $m!(
+            i8,
+            u8,
+            i16,
+            u16,
+            i32,
+            u32,
+            i64,
+            u64,
+            f32,
+            f64,
+            ::rust_decimal::Decimal,
+            bool,
+            String,
+            Vec<u8>,
+            ::chrono::NaiveDate,
+            ::chrono::NaiveDateTime,
+            ::chrono::DateTime<::chrono::Utc>,
+            ::uuid::Uuid,
+            ::serde_json::Value
+        );
+    };
+}
+pub(crate) use scalar_types;
+
 macro_rules! scalar {
     ($ty:ty, $sql:expr, $get:ident, |$v:ident| $to:expr, |$x:ident| $from:expr) => {
         impl ToValue for $ty {
@@ -422,27 +450,7 @@ macro_rules! scalar_row {
         }
     )*};
 }
-scalar_row!(
-    bool,
-    i8,
-    u8,
-    i16,
-    u16,
-    i32,
-    u32,
-    i64,
-    u64,
-    f32,
-    f64,
-    String,
-    Vec<u8>,
-    Decimal,
-    NaiveDate,
-    NaiveDateTime,
-    DateTime<Utc>,
-    Uuid,
-    serde_json::Value
-);
+scalar_types!(scalar_row);
 impl<T: FromSql> FromRow for Option<T> {
     fn from_row(row: &dyn RowRead) -> Result<Self> {
         decode_column(row, 0)

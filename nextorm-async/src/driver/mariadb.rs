@@ -93,24 +93,7 @@ pub(crate) async fn execute(conn: &mut MySqlConnection, sql: &str, binds: &[Valu
     Ok((done.rows_affected(), done.last_insert_id()))
 }
 
-pub(crate) async fn batch(conn: &mut MySqlConnection, sql: &str) -> Result<()> {
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await.map_err(map_error)?;
-    Ok(())
-}
-
-pub(crate) async fn fetch(
-    conn: &mut MySqlConnection,
-    sql: &str,
-    binds: &[Value],
-    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
-) -> Result<()> {
-    let args = arguments(binds)?;
-    let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
-    while let Some(row) = rows.try_next().await.map_err(map_error)? {
-        each(&MyRowRead(&row))?;
-    }
-    Ok(())
-}
+super::server::sqlx_statements!(MySqlConnection, MyRowRead);
 
 struct MyRowRead<'a>(&'a MySqlRow);
 

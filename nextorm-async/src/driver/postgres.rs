@@ -116,24 +116,7 @@ pub(crate) async fn execute(conn: &mut PgConnection, sql: &str, binds: &[Value])
     Ok(done.rows_affected())
 }
 
-pub(crate) async fn batch(conn: &mut PgConnection, sql: &str) -> Result<()> {
-    sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await.map_err(map_error)?;
-    Ok(())
-}
-
-pub(crate) async fn fetch(
-    conn: &mut PgConnection,
-    sql: &str,
-    binds: &[Value],
-    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
-) -> Result<()> {
-    let args = arguments(binds)?;
-    let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
-    while let Some(row) = rows.try_next().await.map_err(map_error)? {
-        each(&PgRowRead(&row))?;
-    }
-    Ok(())
-}
+super::server::sqlx_statements!(PgConnection, PgRowRead);
 
 struct PgRowRead<'a>(&'a PgRow);
 

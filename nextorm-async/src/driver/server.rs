@@ -47,3 +47,30 @@ pub(crate) async fn connect_within<T>(
         )),
     }
 }
+
+/// The statement glue both sqlx drivers share: `batch` (unprepared statements) and `fetch` (a
+/// prepared query whose rows stream into a callback). The driver module supplies `arguments`,
+/// `map_error` and its row reader.
+macro_rules! sqlx_statements {
+    ($conn:ty, $row:ident) => {
+        pub(crate) async fn batch(conn: &mut $conn, sql: &str) -> Result<()> {
+            sqlx::raw_sql(AssertSqlSafe(sql)).execute(conn).await.map_err(map_error)?;
+            Ok(())
+        }
+
+        pub(crate) async fn fetch(
+            conn: &mut $conn,
+            sql: &str,
+            binds: &[Value],
+            each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
+        ) -> Result<()> {
+            let args = arguments(binds)?;
+            let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
+            while let Some(row) = rows.try_next().await.map_err(map_error)? {
+                each(&$row(&row))?;
+            }
+            Ok(())
+        }
+    };
+}
+pub(crate) use sqlx_statements;

@@ -110,25 +110,7 @@ macro_rules! plain_operand {
     )*};
 }
 // Plain values in the closure form: `p.price.lt(20)`, `p.name.eq("Widget")`.
-plain_operand!(
-    i8,
-    u8,
-    i16,
-    u16,
-    i32,
-    u32,
-    i64,
-    u64,
-    f32,
-    f64,
-    rust_decimal::Decimal,
-    bool,
-    String,
-    chrono::NaiveDate,
-    chrono::NaiveDateTime,
-    chrono::DateTime<chrono::Utc>,
-    uuid::Uuid
-);
+crate::value::scalar_types!(plain_operand);
 
 impl Operand for &str {
     type Ty = String;

@@ -241,27 +241,7 @@ macro_rules! bind_as_self {
         }
     )*};
 }
-bind_as_self!(
-    i8,
-    u8,
-    i16,
-    u16,
-    i32,
-    u32,
-    i64,
-    u64,
-    f32,
-    f64,
-    Decimal,
-    bool,
-    String,
-    Vec<u8>,
-    NaiveDate,
-    NaiveDateTime,
-    DateTime<Utc>,
-    Uuid,
-    serde_json::Value
-);
+crate::value::scalar_types!(bind_as_self);
 
 impl<T: BindAs + crate::value::SqlField> BindAs for Option<T>
 where
