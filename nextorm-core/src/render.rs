@@ -574,7 +574,12 @@ impl Writer<'_> {
                 if i > 0 {
                     self.sql(", ");
                 }
-                self.expr(&o.expr);
+                // A key that is also projected is named by its position: the same expression
+                // would get other placeholder numbers, which PostgreSQL treats as another key.
+                match s.columns.iter().position(|c| c == &o.expr) {
+                    Some(i) if !matches!(o.expr, Expr::Column { .. }) => self.sql_dyn(&(i + 1).to_string()),
+                    _ => self.expr(&o.expr),
+                }
                 if o.desc {
                     self.sql(" DESC");
                 }

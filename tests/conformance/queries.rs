@@ -223,6 +223,24 @@ pub async fn query_aggregates_group_and_having(t: &Ctx) -> Result<()> {
     );
     let raw = aw!(select!(p.name for p in Product if raw_sql::<bool>("ABS({}) > {}", p.price - 3.5, 2)).fetch_all(db))?;
     assert_eq!(sorted(raw), vec!["a".to_string(), "f".to_string()]);
+    // A raw fragment as a projection and as an order key.
+    let distance = aw!(select!((p.name, raw_sql::<f64>("ABS({})", p.price - 3.5)) for p in Product if p.price < 3.0)
+        .order_by(|p| nextorm::query::raw_sql::<f64>("ABS({})", (nextorm::query::sub(p.price, 3.5),)))
+        .fetch_all(db))?;
+    assert_eq!(distance, vec![("b".to_string(), 1.5), ("a".to_string(), 2.5)]);
+    // Outside values are evaluated once in Rust, whatever their form.
+    struct Cfg(&'static str);
+    impl Cfg {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+    }
+    let (limit, cfg) = (2.0_f64, Cfg("e"));
+    let outside = aw!(select!(p.name for p in Product if p.price <= limit * 2.0 || p.name == cfg.name()).fetch_all(db))?;
+    assert_eq!(sorted(outside), vec!["a", "b", "c", "d", "e"]);
+    // A select! value as a subquery.
+    let x_names = aw!(select!(p.name for p in Product if p.id.is_in(select!(q.id for q in Product if q.summary == "x"))).fetch_all(db))?;
+    assert_eq!(sorted(x_names), vec!["a", "b"]);
     Ok(())
 }
 
