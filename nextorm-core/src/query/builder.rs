@@ -136,7 +136,7 @@ pub struct Builder {
 impl Builder {
     /// A builder for a top-level `select!`, caching its SQL in `site`.
     pub fn new(site: &'static Site) -> Builder {
-        Builder { site: Some(site), from: Vec::new(), conditions: Vec::new() }
+        Builder { site: Some(site), from: Vec::with_capacity(1), conditions: Vec::with_capacity(1) }
     }
 
     /// A builder for a nested generator (a subquery).
@@ -159,7 +159,7 @@ impl Builder {
     /// other projected expressions and move conditions on them to `HAVING`; `DISTINCT` is added
     /// where duplicates are possible (anything but one whole entity of one generator).
     pub fn finish<V, P: Projection>(self, vars: V, projection: P) -> Query<P::Output, V> {
-        let mut columns = Vec::new();
+        let mut columns = Vec::with_capacity(P::width());
         projection.push_columns(&mut columns);
         let aggregated = columns.iter().any(ast::Expr::has_aggregate);
         let group_by =
@@ -273,6 +273,13 @@ fn decode_first<T: FromSql>(row: &dyn RowRead, _offset: usize) -> Result<T> {
 
 impl<R, V> Query<R, V> {
     fn add_condition(&mut self, c: ast::Expr) {
+        if !c.has_aggregate() {
+            self.select.filter = Some(match self.select.filter.take() {
+                Some(prev) => prev.and(c),
+                None => c,
+            });
+            return;
+        }
         for conjunct in c.conjuncts() {
             let slot = if conjunct.has_aggregate() { &mut self.select.having } else { &mut self.select.filter };
             *slot = Some(match slot.take() {
