@@ -10,6 +10,7 @@ pub mod query;
 pub mod rawsql;
 mod render;
 pub mod schema;
+pub mod session;
 mod value;
 
 pub use dialect::Dialect;

@@ -1,0 +1,19 @@
+//! The pure part of a session: object handles that track what was read and written, the
+//! identity map (one object per row), and the planning of a flush into statements with Pony's
+//! optimistic checks. The facades run the statements; nothing here does IO.
+//!
+//! ```text
+//! handle.read(price)          marks `price` read: an UPDATE or DELETE of this row will check it
+//! handle.write(price, 9.5)    marks it written (dirty); the UPDATE sets only written columns
+//! plan()                      UPDATE "product" SET "price" = ? WHERE "id" = ? AND "name" = ?
+//!                             -- "name" was read, so a concurrent change to it is a conflict;
+//!                             -- floats are never checked (they compare inexactly)
+//! ```
+
+mod handle;
+mod map;
+mod plan;
+
+pub use handle::{Bits, Handle, ObjState, Status};
+pub use map::{IdentityMap, Tracked, key_bytes};
+pub use plan::{Change, change_sql};

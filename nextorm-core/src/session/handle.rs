@@ -1,0 +1,183 @@
+//! Object handles: an entity value shared by every holder in one session, with the bookkeeping a
+//! flush needs.
+
+use crate::entity::Entity;
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::Value;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A set of column indexes (up to 128 columns per entity).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bits([u64; 2]);
+
+impl Bits {
+    /// The most columns an entity may have in a session.
+    pub const CAPACITY: usize = 128;
+
+    /// Adds column `i`.
+    pub fn set(&mut self, i: usize) {
+        if i < Self::CAPACITY {
+            self.0[i / 64] |= 1 << (i % 64);
+        }
+    }
+
+    /// Whether column `i` is in the set.
+    pub fn has(&self, i: usize) -> bool {
+        i < Self::CAPACITY && self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0 == [0, 0]
+    }
+
+    /// Both sets.
+    pub fn union(self, other: Bits) -> Bits {
+        Bits([self.0[0] | other.0[0], self.0[1] | other.0[1]])
+    }
+}
+
+/// Where an object stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Created in this session, not inserted yet.
+    New,
+    /// In the database; `saved` holds its column values as last read or written.
+    Persistent,
+    /// Deleted in this session, not flushed yet.
+    Deleting,
+    /// Deleted and flushed.
+    Gone,
+}
+
+/// The state behind a handle.
+#[derive(Debug)]
+pub struct ObjState<E> {
+    /// The current value.
+    pub value: E,
+    /// Where it stands.
+    pub status: Status,
+    /// Column values as the database holds them, for persistent objects.
+    pub saved: Option<Vec<Value>>,
+    /// Columns this session read.
+    pub read: Bits,
+    /// Columns this session changed since the last flush.
+    pub written: Bits,
+    /// Set when the session ended: the object stays readable and refuses writes.
+    pub detached: bool,
+}
+
+/// A handle to an entity object in a session. Clones share the object: a change made through
+/// one is seen through every other, as Pony's identity map promises.
+pub struct Handle<E: Entity> {
+    cell: Arc<Mutex<ObjState<E>>>,
+}
+
+impl<E: Entity> Clone for Handle<E> {
+    fn clone(&self) -> Self {
+        Handle { cell: self.cell.clone() }
+    }
+}
+
+impl<E: Entity> PartialEq for Handle<E> {
+    /// Two handles are equal when they are the same object.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+}
+
+impl<E: Entity + std::fmt::Debug> std::fmt::Debug for Handle<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.lock().value.fmt(f)
+    }
+}
+
+impl<E: Entity> Handle<E> {
+    fn from_state(state: ObjState<E>) -> Self {
+        Handle { cell: Arc::new(Mutex::new(state)) }
+    }
+
+    /// A new object, to be inserted at the next flush.
+    pub fn new_object(value: E) -> Self {
+        Handle::from_state(ObjState {
+            value,
+            status: Status::New,
+            saved: None,
+            read: Bits::default(),
+            written: Bits::default(),
+            detached: false,
+        })
+    }
+
+    /// An object loaded from the database with these column values.
+    pub fn loaded(value: E, saved: Vec<Value>) -> Self {
+        Handle::from_state(ObjState {
+            value,
+            status: Status::Persistent,
+            saved: Some(saved),
+            read: Bits::default(),
+            written: Bits::default(),
+            detached: false,
+        })
+    }
+
+    /// The state, locked. A poisoned lock (a panic while holding it) still yields the state:
+    /// the bookkeeping stays consistent because no method panics halfway.
+    pub fn lock(&self) -> MutexGuard<'_, ObjState<E>> {
+        self.cell.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Reads through `f`, marking column `column` read (it joins the optimistic check).
+    pub fn read<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> T {
+        let mut s = self.lock();
+        s.read.set(column);
+        f(&s.value)
+    }
+
+    /// Writes through `f`, marking column `column` changed. Refused for a deleted object and
+    /// after the session ended.
+    pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
+        let mut s = self.lock();
+        if s.detached {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("{} belongs to a session that has ended; it is read-only", E::meta().name),
+            ));
+        }
+        if matches!(s.status, Status::Deleting | Status::Gone) {
+            return Err(Error::new(ErrorKind::Config, format!("{} has been deleted", E::meta().name)));
+        }
+        f(&mut s.value);
+        s.written.set(column);
+        Ok(())
+    }
+
+    /// Marks the object for deletion at the next flush (a new object is simply dropped).
+    pub fn mark_deleted(&self) -> Result<()> {
+        let mut s = self.lock();
+        if s.detached {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("{} belongs to a session that has ended", E::meta().name),
+            ));
+        }
+        s.status = match s.status {
+            Status::New | Status::Gone => Status::Gone,
+            Status::Persistent | Status::Deleting => Status::Deleting,
+        };
+        Ok(())
+    }
+
+    /// A copy of the current value.
+    pub fn snapshot(&self) -> E
+    where
+        E: Clone,
+    {
+        self.lock().value.clone()
+    }
+
+    /// Whether both handles are the same object.
+    pub fn same(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.cell, &other.cell)
+    }
+}

@@ -1,0 +1,258 @@
+//! The identity map: one object per (entity, key) in a session, and the list of objects a flush
+//! walks.
+
+use super::handle::{Bits, Handle, Status};
+use super::plan::Change;
+use crate::entity::{Entity, EntityMeta, Key};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::{SqlType, Value};
+use std::any::Any;
+use std::collections::HashMap;
+
+/// A canonical byte string of a key, for hashing (values hold floats, which are not `Hash`).
+pub fn key_bytes(values: &[Value]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(16 * values.len());
+    for v in values {
+        match v {
+            Value::Int(i) => {
+                out.push(1);
+                out.extend_from_slice(&i.to_be_bytes());
+            }
+            Value::Text(s) => {
+                out.push(2);
+                out.extend_from_slice(&(s.len() as u64).to_be_bytes());
+                out.extend_from_slice(s.as_bytes());
+            }
+            Value::Uuid(u) => {
+                out.push(3);
+                out.extend_from_slice(u.as_bytes());
+            }
+            other => {
+                let text = format!("{other:?}");
+                out.push(4);
+                out.extend_from_slice(&(text.len() as u64).to_be_bytes());
+                out.extend_from_slice(text.as_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// What the session needs of any object, whatever its entity.
+pub trait Tracked: Send + Sync {
+    /// The entity.
+    fn meta(&self) -> &'static EntityMeta;
+    /// The statement a flush must send for this object, if any.
+    fn pending(&self) -> Result<Option<Change>>;
+    /// Records that `change` reached the database (with the generated key of an insert).
+    fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()>;
+    /// The object's key, encoded for the map; `None` while an auto key is still unset.
+    fn map_key(&self) -> Result<Option<Vec<u8>>>;
+    /// Makes the object read-only: its session has ended.
+    fn detach(&self);
+    /// For downcasting to the typed handle.
+    fn as_any(&self) -> &dyn Any;
+}
+
+fn float(ty: SqlType) -> bool {
+    matches!(ty, SqlType::Real | SqlType::Double)
+}
+
+/// Pony's optimistic check: the columns this session read or wrote, with the values it saw.
+/// Keys are matched anyway; floats compare inexactly, so they are left out.
+fn checks(meta: &EntityMeta, seen: Bits, saved: &[Value]) -> Vec<(usize, Value)> {
+    (0..meta.columns.len())
+        .filter(|&i| seen.has(i) && !meta.columns[i].primary_key && !float(meta.columns[i].ty))
+        .map(|i| (i, saved[i].clone()))
+        .collect()
+}
+
+fn key_of(meta: &EntityMeta, values: &[Value]) -> Vec<Value> {
+    meta.primary_key.iter().map(|&i| values[i].clone()).collect()
+}
+
+impl<E: Entity> Tracked for Handle<E> {
+    fn meta(&self) -> &'static EntityMeta {
+        E::meta()
+    }
+
+    fn pending(&self) -> Result<Option<Change>> {
+        let meta = E::meta();
+        let s = self.lock();
+        match s.status {
+            Status::Gone => Ok(None),
+            Status::New => {
+                let generated_key = meta.auto_key().is_some() && s.value.key_is_unset();
+                Ok(Some(Change::Insert { meta, values: s.value.column_values()?, generated_key }))
+            }
+            Status::Persistent if s.written.is_empty() => Ok(None),
+            Status::Persistent => {
+                let saved = s.saved.as_deref().unwrap_or_default();
+                let current = s.value.column_values()?;
+                // Only columns written *and* changed: assigning the value it had sends nothing.
+                let set: Vec<(usize, Value)> = (0..meta.columns.len())
+                    .filter(|&i| s.written.has(i) && saved.get(i) != Some(&current[i]))
+                    .map(|i| (i, current[i].clone()))
+                    .collect();
+                if let Some((i, _)) = set.iter().find(|(i, _)| meta.columns[*i].primary_key) {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{}.{} is part of the primary key, which cannot change",
+                            meta.name, meta.columns[*i].field
+                        ),
+                    ));
+                }
+                if set.is_empty() {
+                    return Ok(None);
+                }
+                Ok(Some(Change::Update {
+                    meta,
+                    set,
+                    key: key_of(meta, saved),
+                    checks: checks(meta, s.read.union(s.written), saved),
+                }))
+            }
+            Status::Deleting => {
+                let saved = s.saved.as_deref().unwrap_or_default();
+                Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, s.read, saved) }))
+            }
+        }
+    }
+
+    fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()> {
+        let mut s = self.lock();
+        match change {
+            Change::Insert { .. } => {
+                if let Some(key) = generated_key {
+                    s.value.set_generated_key(key)?;
+                }
+                s.saved = Some(s.value.column_values()?);
+                s.status = Status::Persistent;
+                s.read = Bits::default();
+                s.written = Bits::default();
+            }
+            Change::Update { set, .. } => {
+                if let Some(saved) = s.saved.as_mut() {
+                    for (i, v) in set {
+                        saved[*i] = v.clone();
+                    }
+                }
+                s.written = Bits::default();
+            }
+            Change::Delete { .. } => s.status = Status::Gone,
+        }
+        Ok(())
+    }
+
+    fn map_key(&self) -> Result<Option<Vec<u8>>> {
+        let s = self.lock();
+        if s.status == Status::New && E::meta().auto_key().is_some() && s.value.key_is_unset() {
+            return Ok(None);
+        }
+        Ok(Some(key_bytes(&s.value.key().key_values()?)))
+    }
+
+    fn detach(&self) {
+        self.lock().detached = true;
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+type MapKey = (usize, Vec<u8>);
+
+fn meta_id(meta: &'static EntityMeta) -> usize {
+    meta as *const EntityMeta as usize
+}
+
+/// One object per row: the session's identity map, and the objects in the order they joined
+/// the session (the order a flush writes them in).
+#[derive(Default)]
+pub struct IdentityMap {
+    by_key: HashMap<MapKey, usize>,
+    objects: Vec<Box<dyn Tracked>>,
+}
+
+impl IdentityMap {
+    /// An empty map.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The object of `E` with this key, if the session holds it.
+    pub fn get<E: Entity>(&self, key: &[Value]) -> Option<Handle<E>> {
+        let i = *self.by_key.get(&(meta_id(E::meta()), key_bytes(key)))?;
+        self.objects[i].as_any().downcast_ref::<Handle<E>>().cloned()
+    }
+
+    /// The session's object for a loaded row: the one it already holds (whose state wins: a row
+    /// is one object), or a new persistent object with these column values.
+    pub fn attach_loaded<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+        let key = (meta_id(E::meta()), key_bytes(&value.key().key_values()?));
+        if let Some(&i) = self.by_key.get(&key)
+            && let Some(h) = self.objects[i].as_any().downcast_ref::<Handle<E>>()
+        {
+            return Ok(h.clone());
+        }
+        let saved = value.column_values()?;
+        let handle = Handle::loaded(value, saved);
+        self.by_key.insert(key, self.objects.len());
+        self.objects.push(Box::new(handle.clone()));
+        Ok(handle)
+    }
+
+    /// Registers a new object; it is inserted at the next flush. A key already in the map is a
+    /// [`ErrorKind::UniqueViolation`], caught before the database sees it.
+    pub fn add_new<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+        let handle = Handle::new_object(value);
+        if let Some(bytes) = handle.map_key()? {
+            let key = (meta_id(E::meta()), bytes);
+            if self.by_key.contains_key(&key) {
+                return Err(Error::new(
+                    ErrorKind::UniqueViolation,
+                    format!("the session already holds a {} with this key", E::meta().name),
+                ));
+            }
+            self.by_key.insert(key, self.objects.len());
+        }
+        self.objects.push(Box::new(handle.clone()));
+        Ok(handle)
+    }
+
+    /// Every object, in the order it joined the session.
+    pub fn objects(&self) -> impl Iterator<Item = &dyn Tracked> {
+        self.objects.iter().map(|o| o.as_ref())
+    }
+
+    /// Enters objects whose key became known at flush (generated keys) into the map.
+    pub fn rekey(&mut self) -> Result<()> {
+        for (i, o) in self.objects.iter().enumerate() {
+            if let Some(bytes) = o.map_key()? {
+                self.by_key.entry((meta_id(o.meta()), bytes)).or_insert(i);
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of objects.
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    /// Whether the map is empty.
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+
+    /// Forgets every object (after a rollback), detaching them so that they refuse writes.
+    pub fn clear(&mut self) {
+        for o in &self.objects {
+            o.detach();
+        }
+        self.objects.clear();
+        self.by_key.clear();
+    }
+}

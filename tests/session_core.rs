@@ -1,0 +1,157 @@
+//! The pure session core: handles track reads and writes, the identity map keeps one object per
+//! row, and a flush plan carries Pony's optimistic checks. No database is involved.
+
+#![allow(missing_docs)]
+
+use nextorm::{Dialect, ErrorKind, Value};
+use nextorm_core::session::{Change, IdentityMap, Tracked, change_sql};
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Account {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 40)]
+    owner: String,
+    balance: i64,
+    rate: f64,
+    note: Option<String>,
+}
+
+const OWNER: usize = 1;
+const BALANCE: usize = 2;
+const RATE: usize = 3;
+const NOTE: usize = 4;
+
+fn account(id: i64) -> Account {
+    Account { id, owner: "ann".into(), balance: 100, rate: 0.5, note: None }
+}
+
+fn sql(change: &Change, d: Dialect) -> String {
+    let s = change_sql(change, d);
+    format!("{}  {:?}", s.text, s.binds)
+}
+
+#[test]
+fn an_update_sets_written_columns_and_checks_what_was_seen() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(1)).unwrap();
+    let owner = a.read(OWNER, |v| v.owner.clone());
+    assert_eq!(owner, "ann");
+    a.read(RATE, |v| v.rate); // floats never join the check
+    a.write(BALANCE, |v| v.balance += 50).unwrap();
+    let change = a.pending().unwrap().expect("an update");
+    assert_eq!(
+        sql(&change, Dialect::Postgres),
+        r#"UPDATE "account" SET "balance" = $1 WHERE "id" = $2 AND "owner" = $3 AND "balance" = $4  [Int(150), Int(1), Text("ann"), Int(100)]"#
+    );
+    assert_eq!(
+        sql(&change, Dialect::MariaDb),
+        "UPDATE `account` SET `balance` = ? WHERE `id` = ? AND `owner` = ? AND `balance` = ?  [Int(150), Int(1), Text(\"ann\"), Int(100)]"
+    );
+    a.applied(&change, None).unwrap();
+    assert!(a.pending().unwrap().is_none(), "nothing left after the flush");
+    // The next update checks against the value the database now holds.
+    a.write(BALANCE, |v| v.balance = 10).unwrap();
+    match a.pending().unwrap() {
+        Some(Change::Update { checks, .. }) => {
+            assert!(checks.contains(&(BALANCE, Value::Int(150))));
+            assert!(checks.contains(&(OWNER, Value::Text("ann".into()))));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn writing_the_same_value_sends_nothing_and_null_checks_are_is_null() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(2)).unwrap();
+    a.write(OWNER, |v| v.owner = "ann".into()).unwrap();
+    assert!(a.pending().unwrap().is_none());
+    a.read(NOTE, |v| v.note.clone());
+    a.write(OWNER, |v| v.owner = "bob".into()).unwrap();
+    let change = a.pending().unwrap().unwrap();
+    assert_eq!(
+        sql(&change, Dialect::Sqlite),
+        r#"UPDATE "account" SET "owner" = ? WHERE "id" = ? AND "owner" = ? AND "note" IS NULL  [Text("bob"), Int(2), Text("ann")]"#
+    );
+}
+
+#[test]
+fn one_object_per_row() {
+    let mut map = IdentityMap::new();
+    let first = map.attach_loaded(account(3)).unwrap();
+    let mut stale = account(3);
+    stale.balance = -1;
+    let second = map.attach_loaded(stale).unwrap();
+    assert!(first.same(&second), "the same row is the same object");
+    assert_eq!(second.read(BALANCE, |v| v.balance), 100, "the session's object wins over a reloaded row");
+    first.write(BALANCE, |v| v.balance = 7).unwrap();
+    assert_eq!(second.read(BALANCE, |v| v.balance), 7, "a change through one handle shows through the other");
+    assert!(map.get::<Account>(&[Value::Int(3)]).unwrap().same(&first));
+    assert!(map.get::<Account>(&[Value::Int(4)]).is_none());
+}
+
+#[test]
+fn new_objects_are_inserted_then_keyed() {
+    let mut map = IdentityMap::new();
+    let a = map.add_new(account(0)).unwrap();
+    let change = a.pending().unwrap().unwrap();
+    assert!(matches!(change, Change::Insert { generated_key: true, .. }));
+    assert_eq!(
+        sql(&change, Dialect::Postgres),
+        r#"INSERT INTO "account" ("owner", "balance", "rate", "note") VALUES ($1, $2, $3, $4) RETURNING "id"  [Text("ann"), Int(100), Float(0.5), Null(Text)]"#
+    );
+    assert!(map.get::<Account>(&[Value::Int(9)]).is_none());
+    a.applied(&change, Some(9)).unwrap();
+    map.rekey().unwrap();
+    assert!(map.get::<Account>(&[Value::Int(9)]).unwrap().same(&a), "the generated key finds the object");
+    assert_eq!(a.read(0, |v| v.id), 9);
+    let err = map.add_new(account(9)).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::UniqueViolation);
+}
+
+#[test]
+fn deletes_check_what_was_read_and_deleted_objects_refuse_writes() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(5)).unwrap();
+    a.read(OWNER, |v| v.owner.clone());
+    a.mark_deleted().unwrap();
+    let change = a.pending().unwrap().unwrap();
+    assert_eq!(
+        sql(&change, Dialect::Sqlite),
+        r#"DELETE FROM "account" WHERE "id" = ? AND "owner" = ?  [Int(5), Text("ann")]"#
+    );
+    assert_eq!(a.write(BALANCE, |v| v.balance = 1).unwrap_err().kind(), ErrorKind::Config);
+    a.applied(&change, None).unwrap();
+    assert!(a.pending().unwrap().is_none());
+    // A new object deleted before any flush never reaches the database.
+    let b = map.add_new(account(0)).unwrap();
+    b.mark_deleted().unwrap();
+    assert!(b.pending().unwrap().is_none());
+}
+
+#[test]
+fn key_changes_are_refused_and_cleared_sessions_detach_objects() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(6)).unwrap();
+    a.write(0, |v| v.id = 60).unwrap();
+    assert_eq!(a.pending().unwrap_err().kind(), ErrorKind::Unsupported);
+    let b = map.attach_loaded(account(7)).unwrap();
+    map.clear();
+    assert!(map.is_empty());
+    assert_eq!(b.read(BALANCE, |v| v.balance), 100, "still readable");
+    assert_eq!(b.write(BALANCE, |v| v.balance = 1).unwrap_err().kind(), ErrorKind::Config, "but read-only");
+}
+
+#[test]
+fn rendered_changes_never_splice_values() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(8)).unwrap();
+    a.write(OWNER, |v| v.owner = "x'); DROP TABLE account; --".into()).unwrap();
+    let change = a.pending().unwrap().unwrap();
+    for d in Dialect::ALL {
+        let s = change_sql(&change, d);
+        assert!(!s.text.contains("DROP"), "{}", s.text);
+        assert_eq!(s.placeholders, s.binds.len());
+    }
+}
