@@ -32,10 +32,11 @@ pub use nextorm_core::{
 pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
 #[cfg(feature = "async")]
-pub use nextorm_async::{AsyncDatabase, AsyncTransaction};
-pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus};
+pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction};
+pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
+pub use nextorm_core::session::Handle;
 #[cfg(feature = "sync")]
-pub use nextorm_sync::{Database, Transaction};
+pub use nextorm_sync::{Database, Session, Transaction};
 
 /// Every entity linked into the program, ordered by table name.
 pub use nextorm_core::registered_entities;
@@ -78,6 +79,7 @@ pub mod __private {
     pub use nextorm_core::ast;
     pub use nextorm_core::inventory;
     pub use nextorm_core::query as q;
+    pub use nextorm_core::session::Handle;
     pub use nextorm_core::{
         ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result,
         RowRead, SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,

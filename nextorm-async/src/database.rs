@@ -3,7 +3,9 @@
 use crate::driver::{AnyPool, Conn, Facade};
 use crate::ops::CreateTables;
 use crate::options::OpenOptions;
-use nextorm_core::query::{Executor, Stmt};
+use crate::session::{SessionCore, SessionOptions, SessionStats};
+use nextorm_core::query::{Executor, Query, Stmt};
+use nextorm_core::session::Handle;
 use nextorm_core::{
     Dialect, Entity, EntityMeta, Error, FromRow, IntoParams, Result, RowRead, registered_entities, schema,
 };
@@ -220,6 +222,117 @@ impl AsyncTransaction {
     statement_methods!();
 }
 
+/// A session of the async facade, given to the body of [`AsyncDatabase::session`]: PonyORM's
+/// `db_session`. Objects it loads or creates live in its identity map; changes are flushed before
+/// every query and at the end.
+pub struct AsyncSession {
+    core: tokio::sync::Mutex<SessionCore>,
+    dialect: Dialect,
+}
+
+impl AsyncSession {
+    /// The dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Registers a new object, inserted at the next flush (its generated key is set then).
+    pub async fn create<E: Entity>(&self, value: E) -> Result<Handle<E>> {
+        self.core.lock().await.create(value)
+    }
+
+    /// Marks an object for deletion at the next flush.
+    pub async fn delete<E: Entity>(&self, obj: &Handle<E>) -> Result<()> {
+        let _session = self.core.lock().await;
+        obj.mark_deleted()
+    }
+
+    /// The object with this key, from the identity map when the session holds it; NotFound else.
+    pub async fn by_pk<E: Entity>(&self, key: &E::Key) -> Result<Handle<E>> {
+        self.core.lock().await.by_pk(key).await
+    }
+
+    /// The object with this key, if there is one.
+    pub async fn find<E: Entity>(&self, key: &E::Key) -> Result<Option<Handle<E>>> {
+        self.core.lock().await.find(key).await
+    }
+
+    /// The session's objects for the rows of an entity query.
+    pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+        self.core.lock().await.select(query).await
+    }
+
+    /// Sends pending changes now.
+    pub async fn flush(&self) -> Result<()> {
+        self.core.lock().await.flush().await
+    }
+
+    /// Flushes and commits; the session goes on.
+    pub async fn commit(&self) -> Result<()> {
+        self.core.lock().await.commit().await
+    }
+
+    /// Rolls back and forgets every object.
+    pub async fn rollback(&self) -> Result<()> {
+        self.core.lock().await.rollback().await
+    }
+
+    /// What the session has sent so far.
+    pub async fn stats(&self) -> SessionStats {
+        self.core.lock().await.stats()
+    }
+
+    /// The last statement sent.
+    pub async fn last_sql(&self) -> Option<String> {
+        self.core.lock().await.last_sql().map(str::to_owned)
+    }
+}
+
+impl<'a> Executor for &'a AsyncSession {
+    type Out<T: Send + 'static> = BoxFuture<'a, T>;
+
+    fn dialect(self) -> Dialect {
+        self.dialect
+    }
+
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Self::Out<T> {
+        Box::pin(async move { self.core.lock().await.fetch(&stmt, decode, finish).await })
+    }
+
+    fn execute(self, stmt: Stmt) -> Self::Out<u64> {
+        Box::pin(async move { self.core.lock().await.execute(&stmt).await })
+    }
+
+    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
+        Box::pin(async move { Err(error) })
+    }
+
+    type Each<'f>
+        = BoxFuture<'f, ()>
+    where
+        Self: 'f;
+
+    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        mut each: F,
+    ) -> Self::Each<'f>
+    where
+        Self: 'f,
+    {
+        Box::pin(async move {
+            let rows = self.core.lock().await.fetch(&stmt, decode, Ok).await?;
+            rows.into_iter().try_for_each(&mut each)
+        })
+    }
+}
+
 /// A database driven by tokio: the async facade. Every method has the same name and meaning as on
 /// the blocking `Database`.
 ///
@@ -307,6 +420,35 @@ impl AsyncDatabase {
         f(&mut conn).await
     }
 
+    /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
+    /// identity map, changes are flushed before queries and at the end, with optimistic checks.
+    /// `Ok` commits; `Err`, a panic or a dropped future rolls back.
+    pub async fn session<T>(&self, body: impl AsyncFnOnce(&AsyncSession) -> Result<T>) -> Result<T> {
+        let conn = self.core.acquire().await?;
+        let session = AsyncSession { core: tokio::sync::Mutex::new(SessionCore::new(conn)), dialect: self.dialect };
+        let result = body(&session).await;
+        finish_session(session.core.into_inner(), result).await
+    }
+
+    /// [`AsyncDatabase::session`] with options: with `retry(n)` the body is re-run after an
+    /// optimistic conflict, a serialization failure or deadlock, or a busy database.
+    pub async fn session_with<T>(
+        &self,
+        options: SessionOptions,
+        mut body: impl AsyncFnMut(&AsyncSession) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let conn = self.core.acquire().await?;
+            let session = AsyncSession { core: tokio::sync::Mutex::new(SessionCore::new(conn)), dialect: self.dialect };
+            let result = body(&session).await;
+            match finish_session(session.core.into_inner(), result).await {
+                Err(e) if e.is_retryable() && attempt < options.retry => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
     /// Open and idle connections of the pool.
     pub fn pool_status(&self) -> PoolStatus {
         self.core.pool_status()
@@ -316,4 +458,23 @@ impl AsyncDatabase {
     pub async fn close(&self) {
         self.core.close().await
     }
+}
+
+/// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
+pub async fn finish_session<T>(mut core: SessionCore, result: Result<T>) -> Result<T> {
+    let outcome = match result {
+        Ok(value) => match core.commit().await {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = core.rollback().await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            let _ = core.rollback().await;
+            Err(e)
+        }
+    };
+    core.end();
+    outcome
 }

@@ -236,6 +236,12 @@ impl Conn {
         self.track(r)
     }
 
+    /// Runs an `INSERT` rendered for this dialect and returns the key the database generated.
+    pub(crate) async fn insert_sql(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
+        self.check_binds(binds)?;
+        self.insert_checked(sql, binds).await
+    }
+
     /// Runs an `INSERT` rendered for this dialect, with binds already checked, and returns the
     /// key the database generated.
     pub(crate) async fn insert_checked(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {

@@ -9,8 +9,10 @@ mod database;
 mod driver;
 mod ops;
 mod options;
+mod session;
 
-pub use database::{AsyncDatabase, AsyncTransaction, BoxFuture, DbCore, PoolStatus};
+pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, BoxFuture, DbCore, PoolStatus, finish_session};
 pub use driver::{Conn, Facade};
 pub use ops::CreateTables;
 pub use options::OpenOptions;
+pub use session::{SessionCore, SessionOptions, SessionStats};

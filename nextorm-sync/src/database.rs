@@ -1,8 +1,11 @@
 //! The blocking facade.
 
 use crate::runtime::Driver;
-use nextorm_async::{Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus};
-use nextorm_core::query::{Executor, Stmt};
+use nextorm_async::{
+    Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
+};
+use nextorm_core::query::{Executor, Query, Stmt};
+use nextorm_core::session::Handle;
 use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result, RowRead};
 use std::cell::RefCell;
 
@@ -160,6 +163,49 @@ impl Database {
         }
     }
 
+    /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
+    /// identity map, changes are flushed before queries and at the end, with optimistic checks.
+    /// `Ok` commits; `Err` or a panic rolls back.
+    ///
+    /// ```
+    /// # use nextorm_sync::Database;
+    /// # use nextorm_core::Result;
+    /// # fn demo(db: &Database) -> Result<()> {
+    /// db.session(|s| {
+    ///     // let p = s.by_pk::<Product>(&1)?;  p.set_price(p.price() * 0.9)?;
+    ///     s.flush()
+    /// })
+    /// # }
+    /// ```
+    pub fn session<T>(&self, body: impl FnOnce(&Session<'_>) -> Result<T>) -> Result<T> {
+        let session = self.open_session()?;
+        let result = body(&session);
+        session.finish(result)
+    }
+
+    /// [`Database::session`] with options: with `retry(n)` the body is re-run after an
+    /// optimistic conflict, a serialization failure or deadlock, or a busy database.
+    pub fn session_with<T>(
+        &self,
+        options: SessionOptions,
+        mut body: impl FnMut(&Session<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            let session = self.open_session()?;
+            let result = body(&session);
+            match session.finish(result) {
+                Err(e) if e.is_retryable() && attempt < options.retries() => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn open_session(&self) -> Result<Session<'_>> {
+        let conn = self.driver.block(self.core.acquire())?;
+        Ok(Session { driver: &self.driver, dialect: self.dialect(), core: RefCell::new(Some(SessionCore::new(conn))) })
+    }
+
     /// Open and idle connections of the pool.
     pub fn pool_status(&self) -> PoolStatus {
         self.core.pool_status()
@@ -209,6 +255,141 @@ impl Drop for Transaction<'_> {
         if let Some(conn) = self.conn.get_mut().take() {
             self.driver.drop_inside(conn);
         }
+    }
+}
+
+/// A session of the blocking facade, given to the body of [`Database::session`]: PonyORM's
+/// `db_session`. Objects it loads or creates live in its identity map; changes are flushed before
+/// every query and at the end.
+pub struct Session<'db> {
+    driver: &'db Driver,
+    dialect: Dialect,
+    core: RefCell<Option<SessionCore>>,
+}
+
+impl Session<'_> {
+    fn run<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        let mut slot = self.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
+        match slot.as_mut() {
+            Some(core) => self.driver.block(f(core)),
+            None => Err(Error::config("the session has ended")),
+        }
+    }
+
+    fn finish<T>(self, result: Result<T>) -> Result<T> {
+        let core = self.core.borrow_mut().take();
+        match core {
+            Some(core) => self.driver.block(nextorm_async::finish_session(core, result)),
+            None => result,
+        }
+    }
+
+    /// The dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Registers a new object, inserted at the next flush (its generated key is set then).
+    pub fn create<E: Entity>(&self, value: E) -> Result<Handle<E>> {
+        self.run(async |c| c.create(value))
+    }
+
+    /// Marks an object for deletion at the next flush.
+    pub fn delete<E: Entity>(&self, obj: &Handle<E>) -> Result<()> {
+        obj.mark_deleted()
+    }
+
+    /// The object with this key, from the identity map when the session holds it; NotFound else.
+    pub fn by_pk<E: Entity>(&self, key: &E::Key) -> Result<Handle<E>> {
+        self.run(async |c| c.by_pk(key).await)
+    }
+
+    /// The object with this key, if there is one.
+    pub fn find<E: Entity>(&self, key: &E::Key) -> Result<Option<Handle<E>>> {
+        self.run(async |c| c.find(key).await)
+    }
+
+    /// The session's objects for the rows of an entity query.
+    pub fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+        self.run(async |c| c.select(query).await)
+    }
+
+    /// Sends pending changes now.
+    pub fn flush(&self) -> Result<()> {
+        self.run(async |c| c.flush().await)
+    }
+
+    /// Flushes and commits; the session goes on.
+    pub fn commit(&self) -> Result<()> {
+        self.run(async |c| c.commit().await)
+    }
+
+    /// Rolls back and forgets every object.
+    pub fn rollback(&self) -> Result<()> {
+        self.run(async |c| c.rollback().await)
+    }
+
+    /// What the session has sent so far.
+    pub fn stats(&self) -> SessionStats {
+        self.core.borrow().as_ref().map(SessionCore::stats).unwrap_or_default()
+    }
+
+    /// The last statement sent.
+    pub fn last_sql(&self) -> Option<String> {
+        self.core.borrow().as_ref().and_then(|c| c.last_sql().map(str::to_owned))
+    }
+}
+
+impl Drop for Session<'_> {
+    fn drop(&mut self) {
+        // Reached with the session open only on a panic: its connection rolls itself back
+        // (SQLite) or is closed (servers), inside the runtime.
+        if let Some(core) = self.core.get_mut().take() {
+            self.driver.drop_inside(core);
+        }
+    }
+}
+
+impl<'a> Executor for &'a Session<'_> {
+    type Out<T: Send + 'static> = Result<T>;
+
+    fn dialect(self) -> Dialect {
+        self.dialect
+    }
+
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Result<T> {
+        self.run(async |c| c.fetch(&stmt, decode, finish).await)
+    }
+
+    fn execute(self, stmt: Stmt) -> Result<u64> {
+        self.run(async |c| c.execute(&stmt).await)
+    }
+
+    fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
+        Err(error)
+    }
+
+    type Each<'f>
+        = Result<()>
+    where
+        Self: 'f;
+
+    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        mut each: F,
+    ) -> Result<()>
+    where
+        Self: 'f,
+    {
+        let rows = self.run(async |c| c.fetch(&stmt, decode, Ok).await)?;
+        rows.into_iter().try_for_each(&mut each)
     }
 }
 

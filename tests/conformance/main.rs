@@ -27,6 +27,16 @@ mod blocking {
             $db.transaction(|$tx| $body)
         };
     }
+    macro_rules! session {
+        ($db:expr, |$s:ident| $body:expr) => {
+            $db.session(|$s| $body)
+        };
+    }
+    macro_rules! session_with {
+        ($db:expr, $options:expr, |$s:ident| $body:expr) => {
+            $db.session_with($options, |$s| $body)
+        };
+    }
 
     pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
         Db::open_with(url, options)
@@ -51,6 +61,7 @@ mod blocking {
 
     include!("cases.rs");
     include!("queries.rs");
+    include!("sessions.rs");
 }
 
 /// The async facade.
@@ -67,6 +78,16 @@ mod asynchronous {
     macro_rules! transaction {
         ($db:expr, |$tx:ident| $body:expr) => {
             $db.transaction(async |$tx| $body).await
+        };
+    }
+    macro_rules! session {
+        ($db:expr, |$s:ident| $body:expr) => {
+            $db.session(async |$s| $body).await
+        };
+    }
+    macro_rules! session_with {
+        ($db:expr, $options:expr, |$s:ident| $body:expr) => {
+            $db.session_with($options, async |$s| $body).await
         };
     }
 
@@ -112,6 +133,7 @@ mod asynchronous {
 
     include!("cases.rs");
     include!("queries.rs");
+    include!("sessions.rs");
 }
 
 fn run_blocking(dialect: Dialect, case: impl AsyncFnOnce(&blocking::Ctx) -> nextorm::Result<()>) {
@@ -183,4 +205,8 @@ conformance!(
     query_membership_lists_and_subqueries,
     query_terminals_paging_and_bulk,
     query_dates_and_values_are_bound,
+    session_identity_and_changed_columns,
+    session_flushes_before_queries_and_rolls_back,
+    session_optimistic_checks,
+    session_retry_reruns_the_body,
 );

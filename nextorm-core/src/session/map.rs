@@ -222,6 +222,11 @@ impl IdentityMap {
         Ok(handle)
     }
 
+    /// Object `i`, in the order objects joined the session.
+    pub fn object(&self, i: usize) -> &dyn Tracked {
+        self.objects[i].as_ref()
+    }
+
     /// Every object, in the order it joined the session.
     pub fn objects(&self) -> impl Iterator<Item = &dyn Tracked> {
         self.objects.iter().map(|o| o.as_ref())

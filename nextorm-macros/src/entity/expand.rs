@@ -197,7 +197,57 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let fields_ident = quote::format_ident!("{}Fields", model.name);
     let fields_doc = format!("The typed column handles of `{name}` in a query.");
 
+    let obj_trait = quote::format_ident!("{}Obj", model.name);
+    let obj_doc = format!(
+        "Field accessors of a `{name}` object in a session (`nextorm::Handle<{name}>`): reading a field marks it read, so the optimistic check of a later update covers it; a setter marks the field changed, and the next flush updates only changed fields."
+    );
+    let accessors: Vec<TokenStream> = model
+        .columns
+        .iter()
+        .map(|c| {
+            let (field, ty) = (c.ident, c.ty);
+            let setter = quote::format_ident!("set_{}", syn::ext::IdentExt::unraw(field));
+            let get_doc = format!("`{name}.{}`, marked read.", c.field);
+            let set_doc =
+                format!("Sets `{name}.{}`; refused once the object is deleted or its session has ended.", c.field);
+            quote! {
+                #[doc = #get_doc]
+                fn #field(&self) -> #ty;
+                #[doc = #set_doc]
+                fn #setter(&self, value: #ty) -> #private::Result<()>;
+            }
+        })
+        .collect();
+    let accessor_impls: Vec<TokenStream> = model
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let (field, ty) = (c.ident, c.ty);
+            let index = Literal::usize_unsuffixed(i);
+            let setter = quote::format_ident!("set_{}", syn::ext::IdentExt::unraw(field));
+            quote! {
+                fn #field(&self) -> #ty {
+                    self.read(#index, |e| ::core::clone::Clone::clone(&e.#field))
+                }
+                fn #setter(&self, value: #ty) -> #private::Result<()> {
+                    self.write(#index, move |e| e.#field = value)
+                }
+            }
+        })
+        .collect();
+
     quote! {
+        #[doc = #obj_doc]
+        #vis trait #obj_trait {
+            #(#accessors)*
+        }
+
+        #[automatically_derived]
+        impl #obj_trait for #private::Handle<#ident> {
+            #(#accessor_impls)*
+        }
+
         const _: () = {
             use #private as __n;
 

@@ -1,0 +1,271 @@
+//! Running a session: the one implementation both facades drive. It holds one connection for
+//! its whole life, reads in autocommit, and opens the transaction at the first flush that writes
+//! (`BEGIN IMMEDIATE` on SQLite), as PonyORM does.
+
+use crate::driver::Conn;
+use nextorm_core::query::{Query, Stmt};
+use nextorm_core::session::{Change, Handle, IdentityMap, change_sql};
+use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, crud};
+
+/// Counters of what a session sent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionStats {
+    /// Statements sent, `BEGIN`/`COMMIT`/`ROLLBACK` included.
+    pub statements: u64,
+    /// Objects inserted, updated or deleted by flushes.
+    pub writes: u64,
+}
+
+/// The state of one session over its connection.
+pub struct SessionCore {
+    conn: Conn,
+    map: IdentityMap,
+    /// A write transaction is open.
+    writing: bool,
+    /// Set by a database error: the session must roll back before anything else.
+    failed: Option<String>,
+    stats: SessionStats,
+    last_sql: Option<String>,
+}
+
+impl SessionCore {
+    /// A session on `conn`.
+    pub fn new(conn: Conn) -> SessionCore {
+        SessionCore {
+            conn,
+            map: IdentityMap::new(),
+            writing: false,
+            failed: None,
+            stats: SessionStats::default(),
+            last_sql: None,
+        }
+    }
+
+    /// The dialect.
+    pub fn dialect(&self) -> Dialect {
+        self.conn.dialect()
+    }
+
+    /// What the session has sent so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats
+    }
+
+    /// The last statement sent.
+    pub fn last_sql(&self) -> Option<&str> {
+        self.last_sql.as_deref()
+    }
+
+    /// The number of objects in the identity map.
+    pub fn objects(&self) -> usize {
+        self.map.len()
+    }
+
+    fn usable(&self) -> Result<()> {
+        match &self.failed {
+            Some(why) => {
+                Err(Error::new(ErrorKind::Config, format!("the session must roll back after an earlier error: {why}")))
+            }
+            None => Ok(()),
+        }
+    }
+
+    /// Records a database error: the session is rollback-only from now on.
+    fn poisoned<T>(&mut self, r: Result<T>) -> Result<T> {
+        if let Err(e) = &r
+            && !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::SeveralFound)
+        {
+            self.failed = Some(e.to_string());
+        }
+        r
+    }
+
+    fn sent(&mut self, sql: &str) {
+        self.stats.statements += 1;
+        self.last_sql = Some(sql.to_owned());
+    }
+
+    /// Registers a new object; it is inserted at the next flush.
+    pub fn create<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+        self.usable()?;
+        self.map.add_new(value)
+    }
+
+    /// Sends every pending change: inserts, updates of the changed columns and deletes, in the
+    /// order the objects joined the session, each update and delete guarded by the optimistic
+    /// check. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
+    pub async fn flush(&mut self) -> Result<()> {
+        self.usable()?;
+        let r = self.flush_inner().await;
+        self.poisoned(r)
+    }
+
+    async fn flush_inner(&mut self) -> Result<()> {
+        let mut changes = Vec::new();
+        for (i, o) in self.map.objects().enumerate() {
+            if let Some(change) = o.pending()? {
+                changes.push((i, change));
+            }
+        }
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if !self.writing {
+            self.sent("BEGIN");
+            self.conn.begin().await?;
+            self.writing = true;
+        }
+        let dialect = self.dialect();
+        for (i, change) in changes {
+            let sql = change_sql(&change, dialect);
+            self.sent(&sql.text);
+            let generated = match &change {
+                Change::Insert { generated_key: true, .. } => Some(self.conn.insert_sql(&sql.text, &sql.binds).await?),
+                Change::Insert { .. } => {
+                    self.conn.execute_sql(&sql.text, &sql.binds).await?;
+                    None
+                }
+                Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => {
+                    let n = self.conn.execute_sql(&sql.text, &sql.binds).await?;
+                    if n != 1 {
+                        let what = if matches!(change, Change::Update { .. }) { "updated" } else { "deleted" };
+                        return Err(Error::new(
+                            ErrorKind::OptimisticConflict,
+                            format!(
+                                "{}{key:?} was changed or deleted by another transaction since this session read it, so it was not {what}",
+                                meta.name
+                            ),
+                        ));
+                    }
+                    None
+                }
+            };
+            self.map.object(i).applied(&change, generated)?;
+            self.stats.writes += 1;
+        }
+        self.map.rekey()
+    }
+
+    /// Flushes, then commits; the session goes on (a later write opens a new transaction).
+    pub async fn commit(&mut self) -> Result<()> {
+        self.flush().await?;
+        if self.writing {
+            self.sent("COMMIT");
+            let r = self.conn.commit().await;
+            self.writing = false;
+            return self.poisoned(r);
+        }
+        Ok(())
+    }
+
+    /// Rolls back and forgets every object (they stay readable, and refuse writes).
+    pub async fn rollback(&mut self) -> Result<()> {
+        self.map.clear();
+        self.failed = None;
+        if self.writing {
+            self.writing = false;
+            self.sent("ROLLBACK");
+            self.conn.rollback().await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session: the objects stay readable and refuse writes.
+    pub fn end(&mut self) {
+        self.map.clear();
+    }
+
+    /// The object with this key: from the identity map without a query when the session holds
+    /// it, else loaded. [`ErrorKind::NotFound`] when there is none (Pony's `Product[key]`).
+    pub async fn by_pk<E: Entity>(&mut self, key: &E::Key) -> Result<Handle<E>> {
+        match self.find::<E>(key).await? {
+            Some(h) => Ok(h),
+            None => {
+                Err(Error::new(ErrorKind::NotFound, format!("{}{:?} was not found", E::meta().name, key.key_values()?)))
+            }
+        }
+    }
+
+    /// The object with this key, if there is one.
+    pub async fn find<E: Entity>(&mut self, key: &E::Key) -> Result<Option<Handle<E>>> {
+        self.usable()?;
+        let values = key.key_values()?;
+        if let Some(h) = self.map.get::<E>(&values) {
+            return Ok(Some(h));
+        }
+        self.flush().await?;
+        let sql = crud::select_by_key(E::meta(), self.dialect());
+        self.sent(sql);
+        let r = self.conn.find::<E>(key).await;
+        match self.poisoned(r)? {
+            Some(e) => self.map.attach_loaded(e).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs an entity query and returns the session's objects for its rows: a row the session
+    /// already holds is that object.
+    pub async fn select<E: Entity + Send, V: Clone>(&mut self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+        self.usable()?;
+        self.flush().await?;
+        let stmt = query.statement(self.dialect());
+        self.sent(&stmt.text);
+        let r = self.conn.fetch_stmt(&stmt, E::from_row_at, Ok).await;
+        let rows = self.poisoned(r)?;
+        rows.into_iter().map(|e| self.map.attach_loaded(e)).collect()
+    }
+
+    /// Runs any query after a flush (the `Executor` path: values, not objects).
+    pub async fn fetch<R: Send, T>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        finish: fn(Vec<R>) -> Result<T>,
+    ) -> Result<T> {
+        self.usable()?;
+        self.flush().await?;
+        self.sent(&stmt.text);
+        let r = self.conn.fetch_stmt(stmt, decode, finish).await;
+        self.poisoned(r)
+    }
+
+    /// Runs a statement after a flush, inside the session's transaction.
+    pub async fn execute(&mut self, stmt: &Stmt) -> Result<u64> {
+        self.usable()?;
+        self.flush().await?;
+        if !self.writing {
+            self.sent("BEGIN");
+            let r = self.conn.begin().await;
+            self.poisoned(r)?;
+            self.writing = true;
+        }
+        self.sent(&stmt.text);
+        let r = self.conn.execute_stmt(stmt).await;
+        self.poisoned(r)
+    }
+}
+
+/// Options of a session.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SessionOptions {
+    pub(crate) retry: u32,
+}
+
+impl SessionOptions {
+    /// The default: no retry.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Re-runs the whole session body up to `n` more times when it fails with an optimistic
+    /// conflict, a serialization failure or deadlock, or a busy SQLite database.
+    pub fn retry(mut self, n: u32) -> Self {
+        self.retry = n;
+        self
+    }
+
+    /// How many times the body may be re-run.
+    pub fn retries(&self) -> u32 {
+        self.retry
+    }
+}

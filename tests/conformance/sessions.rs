@@ -1,0 +1,156 @@
+// Session cases, written once; included into `blocking` and `asynchronous`.
+
+use crate::entities::ProductObj;
+
+/// Changes the row behind the session's back, on another connection.
+macro_rules! meddle {
+    ($db:expr, $sql:literal, $id:expr) => {
+        aw!($db.execute($sql, ($id,)))
+    };
+}
+
+pub async fn session_identity_and_changed_columns(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let id = session!(db, |s| {
+        let p = aw!(s.create(Product::new("Widget", "W-1")))?;
+        assert_eq!(p.id(), 0, "the key is generated at the flush");
+        aw!(s.flush())?;
+        Ok(p.id())
+    })?;
+    assert!(id > 0);
+    session!(db, |s| {
+        let a = aw!(s.by_pk::<Product>(&id))?;
+        let sent = aw!(s.stats()).statements;
+        let b = aw!(s.by_pk::<Product>(&id))?;
+        assert!(a == b, "one object per row");
+        assert_eq!(aw!(s.stats()).statements, sent, "by_pk of a held object sends nothing");
+        let all = aw!(s.select(&select!(p for p in Product)))?;
+        assert!(all.len() == 1 && all[0] == a, "a query returns the held object");
+        a.set_price(a.price() * 2.0)?;
+        assert_eq!(b.price(), 19.0, "a change through one handle shows through the other");
+        aw!(s.flush())?;
+        let sql = aw!(s.last_sql()).unwrap();
+        assert!(sql.starts_with("UPDATE") && sql.contains("price") && !sql.contains("product_sku"), "{sql}");
+        a.set_price(19.0)?;
+        let before = aw!(s.stats()).statements;
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, before, "setting the value it has sends nothing");
+        Ok(())
+    })?;
+    let (price, name): (f64, String) = aw!(db.get("SELECT price, name FROM product WHERE id = ?", (id,)))?;
+    assert_eq!((price, name.as_str()), (19.0, "Widget"));
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let r: Result<()> = session!(db, |s| {
+        aw!(s.create(Product::new("Gone", "G-1")))?;
+        let names = aw!(select!(p.name for p in Product).fetch_all(s))?;
+        assert_eq!(names, vec!["Gone".to_string()], "the query saw the pending insert");
+        Err(nextorm::Error::new(ErrorKind::Config, "changed my mind"))
+    });
+    assert_eq!(r.unwrap_err().message(), "changed my mind");
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 0, "Err rolled back");
+
+    session!(db, |s| {
+        aw!(s.create(Product::new("Kept", "K-1")))?;
+        aw!(s.commit())?;
+        let later = aw!(s.create(Product::new("Dropped", "D-1")))?;
+        aw!(s.rollback())?;
+        assert!(later.set_price(1.0).is_err(), "objects of a rolled-back session refuse writes");
+        Ok(())
+    })?;
+    let names: Vec<String> = aw!(db.select("SELECT name FROM product", ()))?;
+    assert_eq!(names, vec!["Kept".to_string()], "commit keeps, rollback drops, the session goes on");
+
+    // A database error makes the session rollback-only.
+    let r: Result<()> = session!(db, |s| {
+        aw!(s.create(Product::new("Twin", "K-1")))?;
+        let e = aw!(s.flush()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+        let after = aw!(s.find::<Product>(&1)).unwrap_err();
+        assert!(after.message().contains("must roll back"), "{after}");
+        Err(e)
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::UniqueViolation);
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 1);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn session_optimistic_checks(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let mut p = Product::new("Original", "O-1");
+    aw!(db.insert(&mut p))?;
+    let id = p.id;
+
+    // The session read `name`; another transaction changes it: the update is a conflict.
+    let r: Result<()> = session!(db, |s| {
+        let obj = aw!(s.by_pk::<Product>(&id))?;
+        assert_eq!(obj.name(), "Original");
+        meddle!(db, "UPDATE product SET name = 'Changed' WHERE id = ?", id)?;
+        obj.set_stock(obj.stock() + 1)?;
+        aw!(s.flush())
+    });
+    let e = r.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OptimisticConflict, "{e}");
+    assert!(e.is_retryable());
+    assert_eq!(aw!(db.get::<i64>("SELECT stock FROM product WHERE id = ?", (id,)))?, 5, "nothing was written");
+
+    // Disjoint columns: the session touched only `stock`; a concurrent change of `name` is fine.
+    session!(db, |s| {
+        let obj = aw!(s.by_pk::<Product>(&id))?;
+        obj.set_stock(obj.stock() + 1)?;
+        meddle!(db, "UPDATE product SET name = 'Again' WHERE id = ?", id)?;
+        aw!(s.flush())
+    })?;
+    let (name, stock): (String, i64) = aw!(db.get("SELECT name, stock FROM product WHERE id = ?", (id,)))?;
+    assert_eq!((name.as_str(), stock), ("Again", 6), "both writers' changes stand");
+
+    // A row deleted behind the session's back: the delete is a conflict too.
+    let r: Result<()> = session!(db, |s| {
+        let obj = aw!(s.by_pk::<Product>(&id))?;
+        meddle!(db, "DELETE FROM product WHERE id = ?", id)?;
+        aw!(s.delete(&obj))?;
+        aw!(s.flush())
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::OptimisticConflict);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn session_retry_reruns_the_body(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let mut p = Product::new("Counter", "C-1");
+    aw!(db.insert(&mut p))?;
+    let id = p.id;
+    let mut attempts = 0;
+    let stock = session_with!(db, nextorm::SessionOptions::new().retry(5), |s| {
+        attempts += 1;
+        let obj = aw!(s.by_pk::<Product>(&id))?;
+        let seen = obj.stock();
+        if attempts <= 2 {
+            // Another writer gets in between: the first two attempts conflict.
+            meddle!(db, "UPDATE product SET stock = stock + 100 WHERE id = ?", id)?;
+        }
+        obj.set_stock(seen + 1)?;
+        Ok(seen + 1)
+    })?;
+    assert_eq!(attempts, 3, "two conflicts, then success");
+    assert_eq!(stock, 206, "the third attempt read 205");
+    assert_eq!(aw!(db.get::<i64>("SELECT stock FROM product WHERE id = ?", (id,)))?, 206);
+    // Without retry the conflict surfaces.
+    let mut calls = 0;
+    let r: Result<i64> = session_with!(db, nextorm::SessionOptions::new(), |s| {
+        calls += 1;
+        let obj = aw!(s.by_pk::<Product>(&id))?;
+        meddle!(db, "UPDATE product SET stock = 0 WHERE id = ?", id)?;
+        obj.set_stock(obj.stock() + 1)?;
+        Ok(0)
+    });
+    assert_eq!((r.unwrap_err().kind(), calls), (ErrorKind::OptimisticConflict, 1));
+    assert_pool_idle(db);
+    Ok(())
+}
