@@ -350,7 +350,7 @@ impl Drop for Session<'_> {
     }
 }
 
-impl<'a> Executor for &'a Session<'_> {
+impl Executor for &Session<'_> {
     type Out<T: Send + 'static> = Result<T>;
 
     fn dialect(self) -> Dialect {
