@@ -82,6 +82,7 @@ pub mod __private {
     pub use nextorm_core::session::Handle;
     pub use nextorm_core::{
         ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result,
-        RowRead, SqlField, SqlType, StatementCache, ToValue, Value, column_value, convert_key, decode_field,
+        RowRead, SqlField, SqlType, StatementCache, ToValue, Value, clone_field, column_value, convert_key,
+        decode_field,
     };
 }

@@ -31,7 +31,7 @@ struct Product {
     status: Status,
 }
 
-#[derive(nextorm::DbEnum)]
+#[derive(nextorm::DbEnum, Clone, Copy)]
 enum Status {
     Draft,
     #[orm(rename = "live")]

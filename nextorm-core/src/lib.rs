@@ -21,8 +21,8 @@ pub use entity::{
 pub use error::{Error, ErrorKind, Result};
 pub use render::{Sql, render, render_select};
 pub use value::{
-    FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, decode_column, kind_of,
-    truncate_micros,
+    FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, clone_field, decode_column,
+    kind_of, truncate_micros,
 };
 
 /// Re-exported for generated code.

@@ -189,7 +189,7 @@ pub trait FromSql: Sized {
     label = "unsupported column type",
     note = "supported: bool, integers, f32, f64, String, Vec<u8>, Decimal, chrono dates and times, Uuid, serde_json::Value, #[derive(DbEnum)] enums, and Option of these"
 )]
-pub trait SqlField: ToValue + FromSql {
+pub trait SqlField: ToValue + FromSql + Clone {
     /// The column type.
     const SQL_TYPE: SqlType;
     /// Whether the column accepts `NULL` (true for `Option<T>`).
@@ -223,6 +223,11 @@ macro_rules! scalar_types {
     };
 }
 pub(crate) use scalar_types;
+
+/// A copy of a field's value, for the derive's session accessors.
+pub fn clone_field<T: SqlField>(value: &T) -> T {
+    value.clone()
+}
 
 macro_rules! scalar {
     ($ty:ty, $sql:expr, $get:ident, |$v:ident| $to:expr, |$x:ident| $from:expr) => {

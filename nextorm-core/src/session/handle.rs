@@ -134,6 +134,13 @@ impl<E: Entity> Handle<E> {
         f(&s.value)
     }
 
+    /// The state, with column `column` marked read: for the derive's getters.
+    pub fn read_state(&self, column: usize) -> MutexGuard<'_, ObjState<E>> {
+        let mut s = self.lock();
+        s.read.set(column);
+        s
+    }
+
     /// Writes through `f`, marking column `column` changed. Refused for a deleted object and
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {

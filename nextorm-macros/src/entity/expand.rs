@@ -226,11 +226,23 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let (field, ty) = (c.ident, c.ty);
             let index = Literal::usize_unsuffixed(i);
             let setter = quote::format_ident!("set_{}", syn::ext::IdentExt::unraw(field));
+            // `clone_field` needs only `SqlField` (which implies `Clone`): an unsupported type gets
+            // the one `SqlField` error, at its span.
+            // Every token of the `clone_field` call spans the user's type (as in `column_values`):
+            // an unsupported type then gets the one `SqlField` error.
+            let (first, last) = type_bounds(ty);
+            let state_dot = quote_spanned!(first=> &state.value.);
+            let mut field_token = field.clone();
+            field_token.set_span(last);
+            let clone = call_over_type(ty, "clone_field", quote!(#state_dot #field_token));
+            let check = sql_field_check(ty);
             quote! {
                 fn #field(&self) -> #ty {
-                    self.read(#index, |e| ::core::clone::Clone::clone(&e.#field))
+                    #check
+                    let state = self.read_state(#index);
+                    #clone
                 }
-                fn #setter(&self, value: #ty) -> #private::Result<()> {
+                fn #setter(&self, value: #ty) -> __n::Result<()> {
                     self.write(#index, move |e| e.#field = value)
                 }
             }
@@ -243,13 +255,13 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #(#accessors)*
         }
 
-        #[automatically_derived]
-        impl #obj_trait for #private::Handle<#ident> {
-            #(#accessor_impls)*
-        }
-
         const _: () = {
             use #private as __n;
+
+            #[automatically_derived]
+            impl #obj_trait for __n::Handle<#ident> {
+                #(#accessor_impls)*
+            }
 
             #[doc = #fields_doc]
             #[derive(::core::clone::Clone)]
