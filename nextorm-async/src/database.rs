@@ -224,13 +224,33 @@ impl AsyncTransaction {
 
 /// A session of the async facade, given to the body of [`AsyncDatabase::session`]: PonyORM's
 /// `db_session`. Objects it loads or creates live in its identity map; changes are flushed before
-/// every query and at the end.
+/// every query and at the end. A cheap handle: the body owns it, so its future is `Send` and can
+/// be spawned.
+#[derive(Clone)]
 pub struct AsyncSession {
-    core: tokio::sync::Mutex<SessionCore>,
+    core: Arc<tokio::sync::Mutex<Option<SessionCore>>>,
     dialect: Dialect,
 }
 
 impl AsyncSession {
+    fn open(core: SessionCore, dialect: Dialect) -> AsyncSession {
+        AsyncSession { core: Arc::new(tokio::sync::Mutex::new(Some(core))), dialect }
+    }
+
+    /// Runs `f` on the session's state; an error once the session has ended.
+    async fn with<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        let mut slot = self.core.lock().await;
+        match slot.as_mut() {
+            Some(core) => f(core).await,
+            None => Err(Error::config("the session has ended")),
+        }
+    }
+
+    /// Takes the state out to finish the session.
+    async fn take(&self) -> Option<SessionCore> {
+        self.core.lock().await.take()
+    }
+
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -238,53 +258,52 @@ impl AsyncSession {
 
     /// Registers a new object, inserted at the next flush (its generated key is set then).
     pub async fn create<E: Entity>(&self, value: E) -> Result<Handle<E>> {
-        self.core.lock().await.create(value)
+        self.with(async |c| c.create(value)).await
     }
 
     /// Marks an object for deletion at the next flush.
     pub async fn delete<E: Entity>(&self, obj: &Handle<E>) -> Result<()> {
-        let _session = self.core.lock().await;
         obj.mark_deleted()
     }
 
     /// The object with this key, from the identity map when the session holds it; NotFound else.
     pub async fn by_pk<E: Entity>(&self, key: &E::Key) -> Result<Handle<E>> {
-        self.core.lock().await.by_pk(key).await
+        self.with(async |c| c.by_pk(key).await).await
     }
 
     /// The object with this key, if there is one.
     pub async fn find<E: Entity>(&self, key: &E::Key) -> Result<Option<Handle<E>>> {
-        self.core.lock().await.find(key).await
+        self.with(async |c| c.find(key).await).await
     }
 
     /// The session's objects for the rows of an entity query.
     pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
-        self.core.lock().await.select(query).await
+        self.with(async |c| c.select(query).await).await
     }
 
     /// Sends pending changes now.
     pub async fn flush(&self) -> Result<()> {
-        self.core.lock().await.flush().await
+        self.with(async |c| c.flush().await).await
     }
 
     /// Flushes and commits; the session goes on.
     pub async fn commit(&self) -> Result<()> {
-        self.core.lock().await.commit().await
+        self.with(async |c| c.commit().await).await
     }
 
     /// Rolls back and forgets every object.
     pub async fn rollback(&self) -> Result<()> {
-        self.core.lock().await.rollback().await
+        self.with(async |c| c.rollback().await).await
     }
 
     /// What the session has sent so far.
     pub async fn stats(&self) -> SessionStats {
-        self.core.lock().await.stats()
+        self.core.lock().await.as_ref().map(SessionCore::stats).unwrap_or_default()
     }
 
     /// The last statement sent.
     pub async fn last_sql(&self) -> Option<String> {
-        self.core.lock().await.last_sql().map(str::to_owned)
+        self.core.lock().await.as_ref().and_then(|c| c.last_sql().map(str::to_owned))
     }
 }
 
@@ -301,11 +320,11 @@ impl<'a> Executor for &'a AsyncSession {
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Self::Out<T> {
-        Box::pin(async move { self.core.lock().await.fetch(&stmt, decode, finish).await })
+        Box::pin(async move { self.with(async move |c| c.fetch(&stmt, decode, finish).await).await })
     }
 
     fn execute(self, stmt: Stmt) -> Self::Out<u64> {
-        Box::pin(async move { self.core.lock().await.execute(&stmt).await })
+        Box::pin(async move { self.with(async move |c| c.execute(&stmt).await).await })
     }
 
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
@@ -327,7 +346,7 @@ impl<'a> Executor for &'a AsyncSession {
         Self: 'f,
     {
         Box::pin(async move {
-            let rows = self.core.lock().await.fetch(&stmt, decode, Ok).await?;
+            let rows = self.with(async move |c| c.fetch(&stmt, decode, Ok).await).await?;
             rows.into_iter().try_for_each(&mut each)
         })
     }
@@ -423,27 +442,47 @@ impl AsyncDatabase {
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
     /// identity map, changes are flushed before queries and at the end, with optimistic checks.
     /// `Ok` commits; `Err`, a panic or a dropped future rolls back.
-    pub async fn session<T>(&self, body: impl AsyncFnOnce(&AsyncSession) -> Result<T>) -> Result<T> {
-        let conn = self.core.acquire().await?;
-        let session = AsyncSession { core: tokio::sync::Mutex::new(SessionCore::new(conn)), dialect: self.dialect };
-        let result = body(&session).await;
-        finish_session(session.core.into_inner(), result).await
+    ///
+    /// ```no_run
+    /// # async fn demo(db: nextorm_async::AsyncDatabase) -> nextorm_core::Result<()> {
+    /// db.session(async |s| {
+    ///     // let p = s.by_pk::<Product>(&1).await?;  p.set_price(p.price() * 0.9)?;
+    ///     s.flush().await
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn session<T>(&self, body: impl AsyncFnOnce(AsyncSession) -> Result<T>) -> Result<T> {
+        let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect);
+        let result = body(session.clone()).await;
+        match session.take().await {
+            Some(core) => finish_session(core, result).await,
+            None => result,
+        }
     }
 
     /// [`AsyncDatabase::session`] with options: with `retry(n)` the body is re-run after an
-    /// optimistic conflict, a serialization failure or deadlock, or a busy database.
-    pub async fn session_with<T>(
-        &self,
-        options: SessionOptions,
-        mut body: impl AsyncFnMut(&AsyncSession) -> Result<T>,
-    ) -> Result<T> {
+    /// optimistic conflict, a serialization failure or deadlock, or a busy database. The body is
+    /// a closure returning a future that owns its session handle, so the whole call stays `Send`:
+    /// `db.session_with(opts, |s| async move { ... })`.
+    pub async fn session_with<T, F, Fut>(&self, options: SessionOptions, mut body: F) -> Result<T>
+    where
+        F: FnMut(AsyncSession) -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
         let mut attempt = 0;
         loop {
-            let conn = self.core.acquire().await?;
-            let session = AsyncSession { core: tokio::sync::Mutex::new(SessionCore::new(conn)), dialect: self.dialect };
-            let result = body(&session).await;
-            match finish_session(session.core.into_inner(), result).await {
-                Err(e) if e.is_retryable() && attempt < options.retry => attempt += 1,
+            let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect);
+            let result = body(session.clone()).await;
+            let outcome = match session.take().await {
+                Some(core) => finish_session(core, result).await,
+                None => result,
+            };
+            match outcome {
+                Err(e) if e.is_retryable() && attempt < options.retry => {
+                    attempt += 1;
+                    tokio::time::sleep(crate::session::retry_pause(attempt)).await;
+                }
                 other => return other,
             }
         }

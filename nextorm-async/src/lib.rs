@@ -15,4 +15,4 @@ pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, BoxFuture, DbC
 pub use driver::{Conn, Facade};
 pub use ops::CreateTables;
 pub use options::OpenOptions;
-pub use session::{SessionCore, SessionOptions, SessionStats};
+pub use session::{SessionCore, SessionOptions, SessionStats, retry_pause};

@@ -245,6 +245,17 @@ impl SessionCore {
     }
 }
 
+/// How long to wait before retry number `attempt` (1-based): a random time up to an exponential
+/// bound (1 ms, 2 ms, 4 ms ... 64 ms), so that sessions that collided do not collide again in step.
+pub fn retry_pause(attempt: u32) -> std::time::Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let bound_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    // A per-call random number without a dependency: the std hasher is seeded randomly.
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(attempt);
+    std::time::Duration::from_micros(h.finish() % (bound_us + 1))
+}
+
 /// Options of a session.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionOptions {

@@ -195,7 +195,10 @@ impl Database {
             let session = self.open_session()?;
             let result = body(&session);
             match session.finish(result) {
-                Err(e) if e.is_retryable() && attempt < options.retries() => attempt += 1,
+                Err(e) if e.is_retryable() && attempt < options.retries() => {
+                    attempt += 1;
+                    std::thread::sleep(nextorm_async::retry_pause(attempt));
+                }
                 other => return other,
             }
         }

@@ -37,6 +37,11 @@ mod blocking {
             $db.session_with($options, |$s| $body)
         };
     }
+    macro_rules! sref {
+        ($s:ident) => {
+            $s
+        };
+    }
 
     pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
         Db::open_with(url, options)
@@ -51,6 +56,31 @@ mod blocking {
             });
         }));
         result.is_err()
+    }
+
+    /// `workers` threads, each running `rounds` sessions that increment one counter. Returns the
+    /// successful sessions and the errors of the others.
+    pub async fn hammer(db: &Db, id: i64, workers: usize, rounds: usize, retry: u32) -> (usize, Vec<nextorm::Error>) {
+        use crate::entities::ProductObj;
+        let results: Vec<nextorm::Result<()>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        (0..rounds)
+                            .map(|_| {
+                                db.session_with(nextorm::SessionOptions::new().retry(retry), |s| {
+                                    let c = s.by_pk::<crate::entities::Product>(&id)?;
+                                    c.set_stock(c.stock() + 1)
+                                })
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().flat_map(|h| h.join().expect("a worker panicked")).collect()
+        });
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        (ok, results.into_iter().filter_map(|r| r.err()).collect())
     }
 
     /// Polls a transaction future `polls` times and drops it. The blocking facade has no future
@@ -87,7 +117,12 @@ mod asynchronous {
     }
     macro_rules! session_with {
         ($db:expr, $options:expr, |$s:ident| $body:expr) => {
-            $db.session_with($options, async |$s| $body).await
+            $db.session_with($options, |$s| async move { $body }).await
+        };
+    }
+    macro_rules! sref {
+        ($s:ident) => {
+            &$s
         };
     }
 
@@ -106,6 +141,34 @@ mod asynchronous {
                 .await;
         });
         task.await.is_err_and(|e| e.is_panic())
+    }
+
+    /// `workers` tasks, each running `rounds` sessions that increment one counter.
+    pub async fn hammer(db: &Db, id: i64, workers: usize, rounds: usize, retry: u32) -> (usize, Vec<nextorm::Error>) {
+        use crate::entities::ProductObj;
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..workers {
+            let db = db.clone();
+            tasks.spawn(async move {
+                let mut out = Vec::with_capacity(rounds);
+                for _ in 0..rounds {
+                    out.push(
+                        db.session_with(nextorm::SessionOptions::new().retry(retry), |s| async move {
+                            let c = s.by_pk::<crate::entities::Product>(&id).await?;
+                            c.set_stock(c.stock() + 1)
+                        })
+                        .await,
+                    );
+                }
+                out
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            results.extend(r.expect("a worker panicked"));
+        }
+        let ok = results.iter().filter(|r| r.is_ok()).count();
+        (ok, results.into_iter().filter_map(|r| r.err()).collect())
     }
 
     /// Polls a transaction that inserts a row `polls` times, then drops it. Returns whether it
@@ -209,4 +272,5 @@ conformance!(
     session_flushes_before_queries_and_rolls_back,
     session_optimistic_checks,
     session_retry_reruns_the_body,
+    session_concurrent_increments,
 );
