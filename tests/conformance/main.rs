@@ -58,6 +58,23 @@ mod blocking {
         result.is_err()
     }
 
+    /// A session that inserts and flushes a row, then panics; whether it panicked.
+    pub async fn panic_in_session(db: &Db, row: crate::entities::Product) -> bool {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = db.session(|s| -> nextorm::Result<()> {
+                s.create(row)?;
+                s.flush()?;
+                panic!("boom inside the session");
+            });
+        }))
+        .is_err()
+    }
+
+    /// The blocking facade has no session future to drop; see `panic_in_session`.
+    pub async fn drop_session_after(_db: &Db, _polls: usize) -> Option<bool> {
+        None
+    }
+
     /// `workers` threads, each running `rounds` sessions that increment one counter. Returns the
     /// successful sessions and the errors of the others.
     pub async fn hammer(db: &Db, id: i64, workers: usize, rounds: usize, retry: u32) -> (usize, Vec<nextorm::Error>) {
@@ -143,6 +160,45 @@ mod asynchronous {
         task.await.is_err_and(|e| e.is_panic())
     }
 
+    /// A session that inserts and flushes a row, then panics; whether it panicked.
+    pub async fn panic_in_session(db: &Db, row: crate::entities::Product) -> bool {
+        let db = db.clone();
+        let task = tokio::spawn(async move {
+            let _ = db
+                .session(async |s| -> nextorm::Result<()> {
+                    s.create(row).await?;
+                    s.flush().await?;
+                    panic!("boom inside the session");
+                })
+                .await;
+        });
+        task.await.is_err_and(|e| e.is_panic())
+    }
+
+    /// Polls a session that inserts and updates a row `polls` times, then drops it. Returns
+    /// whether it had already finished.
+    pub async fn drop_session_after(db: &Db, polls: usize) -> Option<bool> {
+        use crate::entities::ProductObj;
+        use std::future::Future;
+        use std::task::{Context, Poll, Waker};
+        let sku = format!("SDROP-{polls}");
+        let mut fut = std::pin::pin!(db.session(async |s| {
+            let p = s.create(crate::entities::Product::new("dropped", &sku)).await?;
+            s.flush().await?;
+            p.set_stock(6)?;
+            Ok(())
+        }));
+        let mut cx = Context::from_waker(Waker::noop());
+        for _ in 0..polls {
+            if let Poll::Ready(r) = fut.as_mut().poll(&mut cx) {
+                r.unwrap();
+                return Some(true);
+            }
+            tokio::task::yield_now().await;
+        }
+        Some(false)
+    }
+
     /// `workers` tasks, each running `rounds` sessions that increment one counter.
     pub async fn hammer(db: &Db, id: i64, workers: usize, rounds: usize, retry: u32) -> (usize, Vec<nextorm::Error>) {
         use crate::entities::ProductObj;
@@ -199,10 +255,26 @@ mod asynchronous {
     include!("sessions.rs");
 }
 
+/// Silences the panics the tests cause on purpose (thousands, with backtraces under
+/// `RUST_BACKTRACE=1`); every other panic is reported as usual.
+fn quiet_deliberate_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info.payload().downcast_ref::<&str>().copied().unwrap_or_default();
+            if !msg.starts_with("boom inside the") {
+                default(info);
+            }
+        }));
+    });
+}
+
 fn run_blocking(dialect: Dialect, case: impl AsyncFnOnce(&blocking::Ctx) -> nextorm::Result<()>) {
     if !harness::enabled(dialect) {
         return;
     }
+    quiet_deliberate_panics();
     let scratch = harness::Scratch::new(dialect);
     futures_executor::block_on(async {
         let ctx = blocking::Ctx::new(&scratch).await;
@@ -214,6 +286,7 @@ fn run_async(dialect: Dialect, case: impl AsyncFnOnce(&asynchronous::Ctx) -> nex
     if !harness::enabled(dialect) {
         return;
     }
+    quiet_deliberate_panics();
     let scratch = harness::Scratch::new(dialect);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
@@ -273,4 +346,6 @@ conformance!(
     session_optimistic_checks,
     session_retry_reruns_the_body,
     session_concurrent_increments,
+    session_panics_and_errors_leave_nothing,
+    dropped_session_future_leaves_nothing,
 );

@@ -179,3 +179,54 @@ pub async fn session_concurrent_increments(t: &Ctx) -> Result<()> {
     assert_pool_idle(db);
     Ok(())
 }
+
+/// 1000 sessions that panic and 1000 that return `Err`, on a pool of 4: nothing is committed,
+/// and every pooled connection is idle and outside a transaction afterwards.
+pub async fn session_panics_and_errors_leave_nothing(t: &Ctx) -> Result<()> {
+    let db = open(&t.url, crate::mapped_options().max_connections(4)).await?;
+    for i in 0..1000 {
+        assert!(panic_in_session(&db, Product::new("ghost", &format!("P-{i}"))).await, "the body panicked");
+    }
+    for i in 0..1000 {
+        let r: Result<()> = session!(db, |s| {
+            aw!(s.create(Product::new("ghost", &format!("E-{i}"))))?;
+            aw!(s.flush())?;
+            Err(nextorm::Error::new(ErrorKind::Config, "no"))
+        });
+        assert_eq!(r.unwrap_err().message(), "no");
+    }
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 0, "nothing committed");
+    assert_pool_idle(&db);
+    assert!(db.pool_status().open <= 4);
+    // Every pooled connection is outside a transaction: four sessions at once all commit.
+    for i in 0..4 {
+        session!(db, |s| {
+            aw!(s.create(Product::new("after", &format!("A-{i}"))))?;
+            Ok(())
+        })?;
+    }
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 4);
+    Ok(())
+}
+
+/// An async session future dropped after each possible number of polls: all or nothing, and
+/// the pool still serves.
+pub async fn dropped_session_future_leaves_nothing(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let mut polls = 0;
+    loop {
+        let Some(finished) = drop_session_after(db, polls).await else {
+            return Ok(());
+        };
+        let stock: Option<i64> =
+            aw!(db.get_optional("SELECT stock FROM product WHERE product_sku = ?", (format!("SDROP-{polls}"),)))?;
+        assert!(matches!(stock, None | Some(6)), "half a session after {polls} polls: stock {stock:?}");
+        assert_pool_idle(db);
+        if finished {
+            assert_eq!(stock, Some(6), "the completed session committed");
+            return Ok(());
+        }
+        polls += 1;
+        assert!(polls < 10_000, "the session never completed");
+    }
+}
