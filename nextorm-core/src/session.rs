@@ -15,5 +15,5 @@ mod map;
 mod plan;
 
 pub use handle::{Bits, Handle, ObjState, Status};
-pub use map::{IdentityMap, Tracked, key_bytes};
+pub use map::{IdentityMap, MapKey, Tracked, key_bytes};
 pub use plan::{Change, change_sql};

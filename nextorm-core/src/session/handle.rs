@@ -57,7 +57,8 @@ pub struct ObjState<E> {
     pub value: E,
     /// Where it stands.
     pub status: Status,
-    /// Column values as the database holds them, for persistent objects.
+    /// Column values as the database holds them, for persistent objects: taken at the first
+    /// write (until then the value itself is what the database holds), so loading costs no copy.
     pub saved: Option<Vec<Value>>,
     /// Columns this session read.
     pub read: Bits,
@@ -109,12 +110,12 @@ impl<E: Entity> Handle<E> {
         })
     }
 
-    /// An object loaded from the database with these column values.
-    pub fn loaded(value: E, saved: Vec<Value>) -> Self {
+    /// An object loaded from the database.
+    pub fn loaded(value: E) -> Self {
         Handle::from_state(ObjState {
             value,
             status: Status::Persistent,
-            saved: Some(saved),
+            saved: None,
             read: Bits::default(),
             written: Bits::default(),
             detached: false,
@@ -153,6 +154,9 @@ impl<E: Entity> Handle<E> {
         }
         if matches!(s.status, Status::Deleting | Status::Gone) {
             return Err(Error::new(ErrorKind::Config, format!("{} has been deleted", E::meta().name)));
+        }
+        if s.status == Status::Persistent && s.saved.is_none() {
+            s.saved = Some(s.value.column_values()?);
         }
         f(&mut s.value);
         s.written.set(column);

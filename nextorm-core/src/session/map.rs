@@ -9,6 +9,25 @@ use crate::value::{SqlType, Value};
 use std::any::Any;
 use std::collections::HashMap;
 
+/// A key in the map: integer keys (the common case) need no allocation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum MapKey {
+    /// A single integer key.
+    Int(i64),
+    /// Any other key, as canonical bytes.
+    Bytes(Vec<u8>),
+}
+
+impl MapKey {
+    /// The map key of key values.
+    pub fn of(values: &[Value]) -> MapKey {
+        match values {
+            [Value::Int(i)] => MapKey::Int(*i),
+            other => MapKey::Bytes(key_bytes(other)),
+        }
+    }
+}
+
 /// A canonical byte string of a key, for hashing (values hold floats, which are not `Hash`).
 pub fn key_bytes(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 * values.len());
@@ -47,7 +66,7 @@ pub trait Tracked: Send + Sync {
     /// Records that `change` reached the database (with the generated key of an insert).
     fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()>;
     /// The object's key, encoded for the map; `None` while an auto key is still unset.
-    fn map_key(&self) -> Result<Option<Vec<u8>>>;
+    fn map_key(&self) -> Result<Option<MapKey>>;
     /// Makes the object read-only: its session has ended.
     fn detach(&self);
     /// For downcasting to the typed handle.
@@ -87,8 +106,8 @@ impl<E: Entity> Tracked for Handle<E> {
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
-                let saved = s.saved.as_deref().unwrap_or_default();
                 let current = s.value.column_values()?;
+                let saved = s.saved.as_deref().unwrap_or(&current);
                 // Only columns written *and* changed: assigning the value it had sends nothing.
                 let set: Vec<(usize, Value)> = (0..meta.columns.len())
                     .filter(|&i| s.written.has(i) && saved.get(i) != Some(&current[i]))
@@ -114,7 +133,14 @@ impl<E: Entity> Tracked for Handle<E> {
                 }))
             }
             Status::Deleting => {
-                let saved = s.saved.as_deref().unwrap_or_default();
+                let current;
+                let saved = match s.saved.as_deref() {
+                    Some(saved) => saved,
+                    None => {
+                        current = s.value.column_values()?;
+                        &current
+                    }
+                };
                 Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, s.read, saved) }))
             }
         }
@@ -127,17 +153,15 @@ impl<E: Entity> Tracked for Handle<E> {
                 if let Some(key) = generated_key {
                     s.value.set_generated_key(key)?;
                 }
-                s.saved = Some(s.value.column_values()?);
+                s.saved = None;
                 s.status = Status::Persistent;
                 s.read = Bits::default();
                 s.written = Bits::default();
             }
-            Change::Update { set, .. } => {
-                if let Some(saved) = s.saved.as_mut() {
-                    for (i, v) in set {
-                        saved[*i] = v.clone();
-                    }
-                }
+            Change::Update { .. } => {
+                // The value is now what the database holds: the snapshot is taken afresh at the
+                // next write.
+                s.saved = None;
                 s.written = Bits::default();
             }
             Change::Delete { .. } => s.status = Status::Gone,
@@ -145,12 +169,12 @@ impl<E: Entity> Tracked for Handle<E> {
         Ok(())
     }
 
-    fn map_key(&self) -> Result<Option<Vec<u8>>> {
+    fn map_key(&self) -> Result<Option<MapKey>> {
         let s = self.lock();
         if s.status == Status::New && E::meta().auto_key().is_some() && s.value.key_is_unset() {
             return Ok(None);
         }
-        Ok(Some(key_bytes(&s.value.key().key_values()?)))
+        Ok(Some(MapKey::of(&s.value.key().key_values()?)))
     }
 
     fn detach(&self) {
@@ -162,7 +186,34 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 }
 
-type MapKey = (usize, Vec<u8>);
+type EntryKey = (usize, MapKey);
+
+/// FxHash-style hashing: the map's keys are small integers and short byte strings, and an
+/// attacker cannot choose which rows a session loads in a way that matters here.
+#[derive(Default, Clone, Copy)]
+struct FastHash(u64);
+
+impl std::hash::Hasher for FastHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHash>>;
 
 fn meta_id(meta: &'static EntityMeta) -> usize {
     meta as *const EntityMeta as usize
@@ -172,7 +223,7 @@ fn meta_id(meta: &'static EntityMeta) -> usize {
 /// the session (the order a flush writes them in).
 #[derive(Default)]
 pub struct IdentityMap {
-    by_key: HashMap<MapKey, usize>,
+    by_key: FastMap<EntryKey, usize>,
     objects: Vec<Box<dyn Tracked>>,
 }
 
@@ -184,21 +235,20 @@ impl IdentityMap {
 
     /// The object of `E` with this key, if the session holds it.
     pub fn get<E: Entity>(&self, key: &[Value]) -> Option<Handle<E>> {
-        let i = *self.by_key.get(&(meta_id(E::meta()), key_bytes(key)))?;
+        let i = *self.by_key.get(&(meta_id(E::meta()), MapKey::of(key)))?;
         self.objects[i].as_any().downcast_ref::<Handle<E>>().cloned()
     }
 
     /// The session's object for a loaded row: the one it already holds (whose state wins: a row
     /// is one object), or a new persistent object with these column values.
     pub fn attach_loaded<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
-        let key = (meta_id(E::meta()), key_bytes(&value.key().key_values()?));
+        let key = (meta_id(E::meta()), MapKey::of(&value.key().key_values()?));
         if let Some(&i) = self.by_key.get(&key)
             && let Some(h) = self.objects[i].as_any().downcast_ref::<Handle<E>>()
         {
             return Ok(h.clone());
         }
-        let saved = value.column_values()?;
-        let handle = Handle::loaded(value, saved);
+        let handle = Handle::loaded(value);
         self.by_key.insert(key, self.objects.len());
         self.objects.push(Box::new(handle.clone()));
         Ok(handle)

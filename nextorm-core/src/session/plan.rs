@@ -50,6 +50,26 @@ fn condition(meta: &EntityMeta, key: &[Value], checks: &[(usize, Value)]) -> Opt
     Expr::all(keys.chain(seen))
 }
 
+type UpdateShape = (usize, Dialect, Vec<u16>, Vec<(u16, bool)>);
+
+/// Rendered UPDATE texts by shape, for every session in the process.
+fn cached_update(shape: UpdateShape, render: impl FnOnce() -> String) -> std::sync::Arc<str> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, OnceLock, RwLock};
+    static CACHE: OnceLock<RwLock<HashMap<UpdateShape, Arc<str>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(text) = cache.read().unwrap_or_else(|p| p.into_inner()).get(&shape) {
+        return text.clone();
+    }
+    let text: Arc<str> = render().into();
+    let mut map = cache.write().unwrap_or_else(|p| p.into_inner());
+    // Bounded: a program has few update shapes; past this, render without caching.
+    if map.len() < 4096 {
+        map.insert(shape, text.clone());
+    }
+    text
+}
+
 /// The SQL of a change. An update or delete that matches no row means another session changed
 /// or deleted the row: an optimistic conflict.
 ///
@@ -69,9 +89,27 @@ pub fn change_sql(change: &Change, dialect: Dialect) -> Sql {
             Sql { placeholders: binds.len(), text, binds }
         }
         Change::Update { meta, set, key, checks } => {
-            let set = set.iter().map(|(i, v)| (Name::from(meta.columns[*i].name), Expr::Value(v.clone()))).collect();
-            let stmt = Update { table: meta.table.into(), alias: None, set, filter: condition(meta, key, checks) };
-            render(&Statement::Update(stmt), dialect)
+            // The text depends only on which columns are set and checked (and which checks are
+            // NULL): render each shape once.
+            let shape = (
+                *meta as *const EntityMeta as usize,
+                dialect,
+                set.iter().map(|(i, _)| *i as u16).collect::<Vec<_>>(),
+                checks.iter().map(|(i, v)| (*i as u16, v.is_null())).collect::<Vec<_>>(),
+            );
+            let binds: Vec<Value> = set
+                .iter()
+                .map(|(_, v)| v.clone())
+                .chain(key.iter().cloned())
+                .chain(checks.iter().filter(|(_, v)| !v.is_null()).map(|(_, v)| v.clone()))
+                .collect();
+            let text = cached_update(shape, || {
+                let set =
+                    set.iter().map(|(i, v)| (Name::from(meta.columns[*i].name), Expr::Value(v.clone()))).collect();
+                let stmt = Update { table: meta.table.into(), alias: None, set, filter: condition(meta, key, checks) };
+                render(&Statement::Update(stmt), dialect).text
+            });
+            Sql { placeholders: binds.len(), text: text.to_string(), binds }
         }
         Change::Delete { meta, key, checks } => {
             let stmt = Delete { table: meta.table.into(), alias: None, filter: condition(meta, key, checks) };
