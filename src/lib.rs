@@ -32,11 +32,11 @@ pub use nextorm_core::{
 pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
 #[cfg(feature = "async")]
-pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction};
+pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
 pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
 pub use nextorm_core::session::Handle;
 #[cfg(feature = "sync")]
-pub use nextorm_sync::{Database, Session, Transaction};
+pub use nextorm_sync::{Current, Database, Session, Transaction, current};
 
 /// Every entity linked into the program, ordered by table name.
 pub use nextorm_core::registered_entities;

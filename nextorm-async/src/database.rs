@@ -230,11 +230,86 @@ impl AsyncTransaction {
 pub struct AsyncSession {
     core: Arc<tokio::sync::Mutex<Option<SessionCore>>>,
     dialect: Dialect,
+    db: usize,
+}
+
+tokio::task_local! {
+    /// The session the current task runs in.
+    static CURRENT: AsyncSession;
+}
+
+/// The session the current task runs in, as an executor: `select!(...).fetch_all(current_async())`
+/// inside `db.session(...)` without passing the session along. Outside a session its methods
+/// fail with [`nextorm_core::ErrorKind::Config`].
+#[derive(Debug, Clone, Copy)]
+pub struct CurrentAsync;
+
+/// The session the current task runs in (see [`CurrentAsync`]).
+pub fn current_async() -> CurrentAsync {
+    CurrentAsync
+}
+
+fn innermost() -> Result<AsyncSession> {
+    CURRENT
+        .try_with(AsyncSession::clone)
+        .map_err(|_| Error::config("no session is running in this task: call this inside db.session(...)"))
+}
+
+impl Executor for CurrentAsync {
+    type Out<T: Send + 'static> = BoxFuture<'static, T>;
+
+    fn dialect(self) -> Dialect {
+        innermost().map(|s| s.dialect).unwrap_or(Dialect::Sqlite)
+    }
+
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Self::Out<T> {
+        Box::pin(async move {
+            let s = innermost()?;
+            s.with(async move |c| c.fetch(&stmt, decode, finish).await).await
+        })
+    }
+
+    fn execute(self, stmt: Stmt) -> Self::Out<u64> {
+        Box::pin(async move {
+            let s = innermost()?;
+            s.with(async move |c| c.execute(&stmt).await).await
+        })
+    }
+
+    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
+        Box::pin(async move { Err(error) })
+    }
+
+    type Each<'f>
+        = BoxFuture<'f, ()>
+    where
+        Self: 'f;
+
+    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        mut each: F,
+    ) -> Self::Each<'f>
+    where
+        Self: 'f,
+    {
+        Box::pin(async move {
+            let s = innermost()?;
+            let rows = s.with(async move |c| c.fetch(&stmt, decode, Ok).await).await?;
+            rows.into_iter().try_for_each(&mut each)
+        })
+    }
 }
 
 impl AsyncSession {
-    fn open(core: SessionCore, dialect: Dialect) -> AsyncSession {
-        AsyncSession { core: Arc::new(tokio::sync::Mutex::new(Some(core))), dialect }
+    fn open(core: SessionCore, dialect: Dialect, db: usize) -> AsyncSession {
+        AsyncSession { core: Arc::new(tokio::sync::Mutex::new(Some(core))), dialect, db }
     }
 
     /// Runs `f` on the session's state; an error once the session has ended.
@@ -360,6 +435,8 @@ impl<'a> Executor for &'a AsyncSession {
 pub struct AsyncDatabase {
     core: Arc<DbCore>,
     dialect: Dialect,
+    /// Tells this database's sessions from another's, for joining nested sessions.
+    id: usize,
 }
 
 impl AsyncDatabase {
@@ -374,7 +451,9 @@ impl AsyncDatabase {
         let core = DbCore::new(url, options, Facade::Async)?;
         drop(core.acquire().await?);
         let dialect = core.dialect();
-        Ok(AsyncDatabase { core: Arc::new(core), dialect })
+        static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(AsyncDatabase { core: Arc::new(core), dialect, id })
     }
 
     /// The shared state, for the crates built on this one.
@@ -441,7 +520,9 @@ impl AsyncDatabase {
 
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
     /// identity map, changes are flushed before queries and at the end, with optimistic checks.
-    /// `Ok` commits; `Err`, a panic or a dropped future rolls back.
+    /// `Ok` commits; `Err`, a panic or a dropped future rolls back. A session opened inside
+    /// another one of the same database, in the same task, joins it; inside,
+    /// [`current_async`] stands for the session.
     ///
     /// ```no_run
     /// # async fn demo(db: nextorm_async::AsyncDatabase) -> nextorm_core::Result<()> {
@@ -453,8 +534,13 @@ impl AsyncDatabase {
     /// # }
     /// ```
     pub async fn session<T>(&self, body: impl AsyncFnOnce(AsyncSession) -> Result<T>) -> Result<T> {
-        let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect);
-        let result = body(session.clone()).await;
+        if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
+            && outer.db == self.id
+        {
+            return body(outer).await;
+        }
+        let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect, self.id);
+        let result = CURRENT.scope(session.clone(), body(session.clone())).await;
         match session.take().await {
             Some(core) => finish_session(core, result).await,
             None => result,
@@ -470,10 +556,15 @@ impl AsyncDatabase {
         F: FnMut(AsyncSession) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
     {
+        if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
+            && outer.db == self.id
+        {
+            return body(outer).await;
+        }
         let mut attempt = 0;
         loop {
-            let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect);
-            let result = body(session.clone()).await;
+            let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect, self.id);
+            let result = CURRENT.scope(session.clone(), body(session.clone())).await;
             let outcome = match session.take().await {
                 Some(core) => finish_session(core, result).await,
                 None => result,

@@ -11,7 +11,10 @@ mod ops;
 mod options;
 mod session;
 
-pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, BoxFuture, DbCore, PoolStatus, finish_session};
+pub use database::{
+    AsyncDatabase, AsyncSession, AsyncTransaction, BoxFuture, CurrentAsync, DbCore, PoolStatus, current_async,
+    finish_session,
+};
 pub use driver::{Conn, Facade};
 pub use ops::CreateTables;
 pub use options::OpenOptions;

@@ -84,6 +84,26 @@ macro_rules! statement_methods {
 pub struct Database {
     core: DbCore,
     driver: Driver,
+    /// Tells this database's sessions from another's, for joining nested sessions.
+    id: usize,
+}
+
+thread_local! {
+    /// The sessions running on this thread, innermost last.
+    static CURRENT: RefCell<Vec<Session>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pops the current session when the body ends, by return or by panic.
+struct CurrentGuard;
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        CURRENT.with(|c| c.borrow_mut().pop());
+    }
+}
+
+fn current_for(db: usize) -> Option<Session> {
+    CURRENT.with(|c| c.borrow().iter().rev().find(|s| s.shared.db == db).cloned())
 }
 
 impl Database {
@@ -100,7 +120,9 @@ impl Database {
             Dialect::Sqlite => Driver::Inline,
             Dialect::Postgres | Dialect::MariaDb => Driver::for_server()?,
         };
-        let db = Database { core, driver };
+        static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let db = Database { core, driver, id };
         db.with_conn(async |_| Ok(()))?;
         Ok(db)
     }
@@ -165,7 +187,9 @@ impl Database {
 
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
     /// identity map, changes are flushed before queries and at the end, with optimistic checks.
-    /// `Ok` commits; `Err` or a panic rolls back.
+    /// `Ok` commits; `Err` or a panic rolls back. A session opened inside another one on the
+    /// same database joins it (no savepoint, as in Pony): the outer one commits or rolls back.
+    /// Inside, [`crate::current`] stands for the session.
     ///
     /// ```
     /// # use nextorm_sync::Database;
@@ -177,23 +201,34 @@ impl Database {
     /// })
     /// # }
     /// ```
-    pub fn session<T>(&self, body: impl FnOnce(&Session<'_>) -> Result<T>) -> Result<T> {
+    pub fn session<T>(&self, body: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+        if let Some(outer) = current_for(self.id) {
+            return body(&outer);
+        }
         let session = self.open_session()?;
-        let result = body(&session);
+        let result = {
+            CURRENT.with(|c| c.borrow_mut().push(session.clone()));
+            let _pop = CurrentGuard;
+            body(&session)
+        };
         session.finish(result)
     }
 
     /// [`Database::session`] with options: with `retry(n)` the body is re-run after an
-    /// optimistic conflict, a serialization failure or deadlock, or a busy database.
-    pub fn session_with<T>(
-        &self,
-        options: SessionOptions,
-        mut body: impl FnMut(&Session<'_>) -> Result<T>,
-    ) -> Result<T> {
+    /// optimistic conflict, a serialization failure or deadlock, or a busy database. Inside
+    /// another session on the same database it joins it and runs once.
+    pub fn session_with<T>(&self, options: SessionOptions, mut body: impl FnMut(&Session) -> Result<T>) -> Result<T> {
+        if let Some(outer) = current_for(self.id) {
+            return body(&outer);
+        }
         let mut attempt = 0;
         loop {
             let session = self.open_session()?;
-            let result = body(&session);
+            let result = {
+                CURRENT.with(|c| c.borrow_mut().push(session.clone()));
+                let _pop = CurrentGuard;
+                body(&session)
+            };
             match session.finish(result) {
                 Err(e) if e.is_retryable() && attempt < options.retries() => {
                     attempt += 1;
@@ -204,9 +239,16 @@ impl Database {
         }
     }
 
-    fn open_session(&self) -> Result<Session<'_>> {
+    fn open_session(&self) -> Result<Session> {
         let conn = self.driver.block(self.core.acquire())?;
-        Ok(Session { driver: &self.driver, dialect: self.dialect(), core: RefCell::new(Some(SessionCore::new(conn))) })
+        Ok(Session {
+            shared: std::rc::Rc::new(SessionShared {
+                driver: self.driver.clone(),
+                dialect: self.dialect(),
+                db: self.id,
+                core: RefCell::new(Some(SessionCore::new(conn))),
+            }),
+        })
     }
 
     /// Open and idle connections of the pool.
@@ -263,33 +305,49 @@ impl Drop for Transaction<'_> {
 
 /// A session of the blocking facade, given to the body of [`Database::session`]: PonyORM's
 /// `db_session`. Objects it loads or creates live in its identity map; changes are flushed before
-/// every query and at the end.
-pub struct Session<'db> {
-    driver: &'db Driver,
+/// every query and at the end. A cheap handle to the session's state.
+#[derive(Clone)]
+pub struct Session {
+    shared: std::rc::Rc<SessionShared>,
+}
+
+struct SessionShared {
+    driver: Driver,
     dialect: Dialect,
+    db: usize,
     core: RefCell<Option<SessionCore>>,
 }
 
-impl Session<'_> {
+impl Drop for SessionShared {
+    fn drop(&mut self) {
+        // Reached with the session open only on a panic: its connection rolls itself back
+        // (SQLite) or is closed (servers), inside the runtime.
+        if let Some(core) = self.core.get_mut().take() {
+            self.driver.drop_inside(core);
+        }
+    }
+}
+
+impl Session {
     fn run<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
-        let mut slot = self.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
+        let mut slot = self.shared.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
         match slot.as_mut() {
-            Some(core) => self.driver.block(f(core)),
+            Some(core) => self.shared.driver.block(f(core)),
             None => Err(Error::config("the session has ended")),
         }
     }
 
     fn finish<T>(self, result: Result<T>) -> Result<T> {
-        let core = self.core.borrow_mut().take();
+        let core = self.shared.core.borrow_mut().take();
         match core {
-            Some(core) => self.driver.block(nextorm_async::finish_session(core, result)),
+            Some(core) => self.shared.driver.block(nextorm_async::finish_session(core, result)),
             None => result,
         }
     }
 
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
-        self.dialect
+        self.shared.dialect
     }
 
     /// Registers a new object, inserted at the next flush (its generated key is set then).
@@ -334,30 +392,79 @@ impl Session<'_> {
 
     /// What the session has sent so far.
     pub fn stats(&self) -> SessionStats {
-        self.core.borrow().as_ref().map(SessionCore::stats).unwrap_or_default()
+        self.shared.core.borrow().as_ref().map(SessionCore::stats).unwrap_or_default()
     }
 
     /// The last statement sent.
     pub fn last_sql(&self) -> Option<String> {
-        self.core.borrow().as_ref().and_then(|c| c.last_sql().map(str::to_owned))
+        self.shared.core.borrow().as_ref().and_then(|c| c.last_sql().map(str::to_owned))
     }
 }
 
-impl Drop for Session<'_> {
-    fn drop(&mut self) {
-        // Reached with the session open only on a panic: its connection rolls itself back
-        // (SQLite) or is closed (servers), inside the runtime.
-        if let Some(core) = self.core.get_mut().take() {
-            self.driver.drop_inside(core);
-        }
-    }
+/// The session running on this thread, as an executor: `select!(...).fetch_all(current())`
+/// inside `db.session(...)` without passing the session along. Outside a session its methods
+/// fail with [`nextorm_core::ErrorKind::Config`].
+#[derive(Debug, Clone, Copy)]
+pub struct Current;
+
+/// The session running on this thread (see [`Current`]).
+pub fn current() -> Current {
+    Current
 }
 
-impl Executor for &Session<'_> {
+fn innermost() -> Result<Session> {
+    CURRENT
+        .with(|c| c.borrow().last().cloned())
+        .ok_or_else(|| Error::config("no session is running on this thread: call this inside db.session(...)"))
+}
+
+impl Executor for Current {
     type Out<T: Send + 'static> = Result<T>;
 
     fn dialect(self) -> Dialect {
-        self.dialect
+        innermost().map(|s| s.dialect()).unwrap_or(Dialect::Sqlite)
+    }
+
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Result<T> {
+        innermost()?.fetch(stmt, decode, finish)
+    }
+
+    fn execute(self, stmt: Stmt) -> Result<u64> {
+        innermost()?.execute(stmt)
+    }
+
+    fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
+        Err(error)
+    }
+
+    type Each<'f>
+        = Result<()>
+    where
+        Self: 'f;
+
+    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        each: F,
+    ) -> Result<()>
+    where
+        Self: 'f,
+    {
+        innermost()?.for_each(stmt, decode, each)
+    }
+}
+
+impl Executor for &Session {
+    type Out<T: Send + 'static> = Result<T>;
+
+    fn dialect(self) -> Dialect {
+        self.shared.dialect
     }
 
     fn fetch<Row: Send + 'static, T: Send + 'static>(

@@ -5,4 +5,4 @@
 mod database;
 mod runtime;
 
-pub use database::{Database, Session, Transaction};
+pub use database::{Current, Database, Session, Transaction, current};

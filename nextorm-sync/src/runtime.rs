@@ -38,12 +38,14 @@ pub(crate) fn block_now<F: Future>(fut: F) -> F::Output {
     }
 }
 
-/// Where the blocking facade runs futures.
+/// Where the blocking facade runs futures. Cloned into sessions, which outlive no database they
+/// need but may outlive the `Database` value itself.
+#[derive(Clone)]
 pub(crate) enum Driver {
     /// SQLite: on the caller's thread.
     Inline,
     /// PostgreSQL, MariaDB: on the owned runtime.
-    Runtime(tokio::runtime::Runtime),
+    Runtime(Arc<tokio::runtime::Runtime>),
 }
 
 impl Driver {
@@ -51,7 +53,7 @@ impl Driver {
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map(Driver::Runtime)
+            .map(|rt| Driver::Runtime(Arc::new(rt)))
             .map_err(|e| Error::config(format!("cannot start the runtime for the database driver: {e}")))
     }
 

@@ -42,6 +42,11 @@ mod blocking {
             $s
         };
     }
+    macro_rules! current {
+        () => {
+            nextorm::current()
+        };
+    }
 
     pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
         Db::open_with(url, options)
@@ -140,6 +145,11 @@ mod asynchronous {
     macro_rules! sref {
         ($s:ident) => {
             &$s
+        };
+    }
+    macro_rules! current {
+        () => {
+            nextorm::current_async()
         };
     }
 
@@ -348,4 +358,5 @@ conformance!(
     session_concurrent_increments,
     session_panics_and_errors_leave_nothing,
     dropped_session_future_leaves_nothing,
+    session_current_and_nested,
 );

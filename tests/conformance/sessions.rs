@@ -230,3 +230,39 @@ pub async fn dropped_session_future_leaves_nothing(t: &Ctx) -> Result<()> {
         assert!(polls < 10_000, "the session never completed");
     }
 }
+
+/// Inside a session, `current()` stands for it, and a nested session joins it.
+pub async fn session_current_and_nested(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let outside = aw!(select!(p for p in Product).count(current!()));
+    assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "no session outside one");
+
+    let r: Result<()> = session!(db, |s| {
+        aw!(s.create(Product::new("Outer", "O-1")))?;
+        // The current session flushes the pending insert before the query.
+        assert_eq!(aw!(select!(p for p in Product).count(current!()))?, 1);
+        let found = aw!(Product::get(current!(), |p| p.name.eq("Outer")))?;
+        assert!(found.is_some());
+        // A nested session joins: it sees the outer session's work and commits nothing itself.
+        let inner = session!(db, |n| {
+            aw!(n.create(Product::new("Inner", "I-1")))?;
+            aw!(select!(p.name for p in Product).fetch_all(sref!(n)))
+        })?;
+        assert_eq!(sorted(inner), vec!["Inner".to_string(), "Outer".to_string()]);
+        Err(nextorm::Error::new(ErrorKind::Config, "the outer session fails"))
+    });
+    assert!(r.is_err());
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 0, "the outer failure undid the inner work too");
+
+    session!(db, |s| {
+        session!(db, |n| {
+            aw!(n.create(Product::new("Nested", "N-1")))?;
+            Ok(())
+        })?;
+        assert_eq!(aw!(s.stats()).writes, 0, "nothing flushed yet: the outer session owns the commit");
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 1, "committed by the outer session");
+    assert_pool_idle(db);
+    Ok(())
+}
