@@ -26,7 +26,7 @@
 //! ```
 
 pub use nextorm_core::{
-    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, IntoParams, Key, Result, SqlField, SqlType,
+    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, Hooks, IntoParams, Key, Result, SqlField, SqlType,
     ToValue, Value,
 };
 pub use nextorm_macros::{DbEnum, Entity, cond, select};
@@ -81,8 +81,8 @@ pub mod __private {
     pub use nextorm_core::query as q;
     pub use nextorm_core::session::Handle;
     pub use nextorm_core::{
-        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Kind, Result,
-        RowRead, SqlField, SqlType, StatementCache, ToValue, Value, clone_field, column_value, convert_key,
+        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks, Kind,
+        Result, RowRead, SqlField, SqlType, StatementCache, ToValue, Value, clone_field, column_value, convert_key,
         decode_field,
     };
 }

@@ -116,10 +116,62 @@ impl EntityMeta {
     }
 }
 
+/// Lifecycle hooks of an entity in a session, called during a flush (PonyORM's `before_insert`
+/// and friends, plus `after_load`). Every method does nothing by default; declare the entity with
+/// `#[orm(hooks)]` and implement the ones you need. An error from a hook aborts the flush, and
+/// the session rolls back.
+///
+/// ```text
+/// #[derive(Entity)]
+/// #[orm(hooks)]
+/// struct Post { #[pk] id: i64, title: String, slug: String }
+///
+/// impl nextorm::Hooks for Post {
+///     fn before_insert(&mut self) -> nextorm::Result<()> {
+///         self.slug = self.title.to_lowercase().replace(' ', "-");
+///         Ok(())
+///     }
+/// }
+/// ```
+pub trait Hooks {
+    /// Before the object is inserted; it may change the object.
+    fn before_insert(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the insert; a generated key is set by then.
+    fn after_insert(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Before a changed object is updated; it may change the object further.
+    fn before_update(&mut self) -> Result<()> {
+        Ok(())
+    }
+    /// After the update.
+    fn after_update(&self) -> Result<()> {
+        Ok(())
+    }
+    /// Before the row is deleted.
+    fn before_delete(&self) -> Result<()> {
+        Ok(())
+    }
+    /// After the delete.
+    fn after_delete(&self) -> Result<()> {
+        Ok(())
+    }
+    /// When the object is loaded into a session.
+    fn after_load(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
 /// A mapped entity. Implemented by `#[derive(Entity)]`; not meant to be implemented by hand.
-pub trait Entity: FromRow + Sized + Send + Sync + 'static {
+pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// The primary key: a scalar, or a tuple for a composite key.
     type Key: Key;
+
+    /// Whether the entity implements its own [`Hooks`] (`#[orm(hooks)]`). A session then records
+    /// a loaded row's values before `after_load` may change the object.
+    const CUSTOM_HOOKS: bool = false;
 
     /// The entity's metadata.
     fn meta() -> &'static EntityMeta;

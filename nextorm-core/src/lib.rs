@@ -15,8 +15,8 @@ mod value;
 
 pub use dialect::Dialect;
 pub use entity::{
-    ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Key, StatementCache, column_value, convert_key,
-    decode_field, registered_entities,
+    ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, StatementCache, column_value,
+    convert_key, decode_field, registered_entities,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use render::{Sql, render, render_select};

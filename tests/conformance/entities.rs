@@ -142,7 +142,42 @@ pub struct LongName {
     pub id: i64,
 }
 
+/// An entity with lifecycle hooks.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(hooks)]
+pub struct Post {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 80)]
+    pub title: String,
+    #[orm(max_len = 80)]
+    pub slug: String,
+    pub revisions: i32,
+    pub loads: i32,
+}
+
+impl nextorm::Hooks for Post {
+    fn before_insert(&mut self) -> nextorm::Result<()> {
+        self.slug = self.title.to_lowercase().replace(' ', "-");
+        Ok(())
+    }
+    fn before_update(&mut self) -> nextorm::Result<()> {
+        self.revisions += 1;
+        Ok(())
+    }
+    fn before_delete(&self) -> nextorm::Result<()> {
+        if self.title == "Locked" {
+            return Err(nextorm::Error::new(nextorm::ErrorKind::CheckViolation, "locked posts cannot be deleted"));
+        }
+        Ok(())
+    }
+    fn after_load(&mut self) -> nextorm::Result<()> {
+        self.loads += 1;
+        Ok(())
+    }
+}
+
 /// The entities every scratch database gets.
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
-    vec![Product::meta(), Country::meta(), Course::meta(), Order::meta(), AllTypes::meta(), Part::meta()]
+    vec![Product::meta(), Country::meta(), Course::meta(), Order::meta(), AllTypes::meta(), Part::meta(), Post::meta()]
 }

@@ -359,4 +359,5 @@ conformance!(
     session_panics_and_errors_leave_nothing,
     dropped_session_future_leaves_nothing,
     session_current_and_nested,
+    session_hooks,
 );

@@ -1,6 +1,6 @@
 // Session cases, written once; included into `blocking` and `asynchronous`.
 
-use crate::entities::ProductObj;
+use crate::entities::{PostObj, ProductObj};
 
 /// Changes the row behind the session's back, on another connection.
 macro_rules! meddle {
@@ -263,6 +263,39 @@ pub async fn session_current_and_nested(t: &Ctx) -> Result<()> {
         Ok(())
     })?;
     assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 1, "committed by the outer session");
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// Hooks run during the flush and may change the object; a hook's error aborts the flush.
+pub async fn session_hooks(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let id = session!(db, |s| {
+        let post = aw!(s.create(Post { id: 0, title: "Hello World".into(), slug: String::new(), revisions: 0, loads: 0 }))?;
+        aw!(s.flush())?;
+        assert_eq!(post.slug(), "hello-world", "before_insert filled the slug");
+        Ok(post.id())
+    })?;
+    session!(db, |s| {
+        let post = aw!(s.by_pk::<Post>(&id))?;
+        assert_eq!(post.loads(), 1, "after_load ran once");
+        post.set_title("Hello Again".into())?;
+        aw!(s.flush())?;
+        assert_eq!(post.revisions(), 1, "before_update counted the revision");
+        Ok(())
+    })?;
+    let (title, revisions): (String, i64) = aw!(db.get("SELECT title, revisions FROM post WHERE id = ?", (id,)))?;
+    assert_eq!((title.as_str(), revisions), ("Hello Again", 1), "the hook's change was written with the user's");
+
+    aw!(db.execute("UPDATE post SET title = 'Locked' WHERE id = ?", (id,)))?;
+    let r: Result<()> = session!(db, |s| {
+        let post = aw!(s.by_pk::<Post>(&id))?;
+        aw!(s.delete(&post))?;
+        aw!(s.flush())
+    });
+    let e = r.unwrap_err();
+    assert_eq!((e.kind(), e.message()), (ErrorKind::CheckViolation, "locked posts cannot be deleted"));
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM post", ()))?, 1, "the hook's error kept the row");
     assert_pool_idle(db);
     Ok(())
 }

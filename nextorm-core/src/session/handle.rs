@@ -110,12 +110,13 @@ impl<E: Entity> Handle<E> {
         })
     }
 
-    /// An object loaded from the database.
-    pub fn loaded(value: E) -> Self {
+    /// An object loaded from the database; `saved` holds the row's values when the object may
+    /// already differ from them (a hook changed it).
+    pub fn loaded(value: E, saved: Option<Vec<Value>>) -> Self {
         Handle::from_state(ObjState {
             value,
             status: Status::Persistent,
-            saved: None,
+            saved,
             read: Bits::default(),
             written: Bits::default(),
             detached: false,

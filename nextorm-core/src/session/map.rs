@@ -97,20 +97,23 @@ impl<E: Entity> Tracked for Handle<E> {
 
     fn pending(&self) -> Result<Option<Change>> {
         let meta = E::meta();
-        let s = self.lock();
+        let mut s = self.lock();
         match s.status {
             Status::Gone => Ok(None),
             Status::New => {
+                s.value.before_insert()?;
                 let generated_key = meta.auto_key().is_some() && s.value.key_is_unset();
                 Ok(Some(Change::Insert { meta, values: s.value.column_values()?, generated_key }))
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
+                s.value.before_update()?;
                 let current = s.value.column_values()?;
                 let saved = s.saved.as_deref().unwrap_or(&current);
-                // Only columns written *and* changed: assigning the value it had sends nothing.
+                // The columns that differ from what the database holds: written ones (an
+                // assignment of the value it had sends nothing) and any the hook changed.
                 let set: Vec<(usize, Value)> = (0..meta.columns.len())
-                    .filter(|&i| s.written.has(i) && saved.get(i) != Some(&current[i]))
+                    .filter(|&i| saved.get(i) != Some(&current[i]))
                     .map(|i| (i, current[i].clone()))
                     .collect();
                 if let Some((i, _)) = set.iter().find(|(i, _)| meta.columns[*i].primary_key) {
@@ -133,6 +136,7 @@ impl<E: Entity> Tracked for Handle<E> {
                 }))
             }
             Status::Deleting => {
+                s.value.before_delete()?;
                 let current;
                 let saved = match s.saved.as_deref() {
                     Some(saved) => saved,
@@ -157,14 +161,19 @@ impl<E: Entity> Tracked for Handle<E> {
                 s.status = Status::Persistent;
                 s.read = Bits::default();
                 s.written = Bits::default();
+                s.value.after_insert()?;
             }
             Change::Update { .. } => {
                 // The value is now what the database holds: the snapshot is taken afresh at the
                 // next write.
                 s.saved = None;
                 s.written = Bits::default();
+                s.value.after_update()?;
             }
-            Change::Delete { .. } => s.status = Status::Gone,
+            Change::Delete { .. } => {
+                s.status = Status::Gone;
+                s.value.after_delete()?;
+            }
         }
         Ok(())
     }
@@ -241,14 +250,16 @@ impl IdentityMap {
 
     /// The session's object for a loaded row: the one it already holds (whose state wins: a row
     /// is one object), or a new persistent object with these column values.
-    pub fn attach_loaded<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+    pub fn attach_loaded<E: Entity>(&mut self, mut value: E) -> Result<Handle<E>> {
         let key = (meta_id(E::meta()), MapKey::of(&value.key().key_values()?));
         if let Some(&i) = self.by_key.get(&key)
             && let Some(h) = self.objects[i].as_any().downcast_ref::<Handle<E>>()
         {
             return Ok(h.clone());
         }
-        let handle = Handle::loaded(value);
+        let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
+        value.after_load()?;
+        let handle = Handle::loaded(value, saved);
         self.by_key.insert(key, self.objects.len());
         self.objects.push(Box::new(handle.clone()));
         Ok(handle)

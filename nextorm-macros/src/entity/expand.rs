@@ -197,6 +197,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let fields_ident = quote::format_ident!("{}Fields", model.name);
     let fields_doc = format!("The typed column handles of `{name}` in a query.");
 
+    // Without `#[orm(hooks)]` the entity gets the empty hooks; with it, the user implements them.
+    let custom_hooks = model.hooks;
+    let hooks_impl = (!model.hooks).then(|| {
+        quote! {
+            #[automatically_derived]
+            impl __n::Hooks for #ident {}
+        }
+    });
     let obj_trait = quote::format_ident!("{}Obj", model.name);
     let obj_doc = format!(
         "Field accessors of a `{name}` object in a session (`nextorm::Handle<{name}>`): reading a field marks it read, so the optimistic check of a later update covers it; a setter marks the field changed, and the next flush updates only changed fields."
@@ -313,6 +321,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             impl __n::Entity for #ident {
                 type Key = #key_type;
 
+                const CUSTOM_HOOKS: bool = #custom_hooks;
+
                 fn meta() -> &'static __n::EntityMeta {
                     &META
                 }
@@ -341,6 +351,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
                 #set_generated_key
             }
+
+            #hooks_impl
 
             #[automatically_derived]
             impl __n::FromRow for #ident {

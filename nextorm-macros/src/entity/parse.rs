@@ -16,7 +16,7 @@ pub(crate) const FIELD_OPTIONS: &str =
     "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale";
 
 /// The options accepted in the entity's `#[orm(...)]`.
-pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index";
+pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks";
 
 /// The derive input, as far as it could be parsed.
 pub(crate) struct Input<'a> {
@@ -47,6 +47,8 @@ pub(crate) struct EntityAttrs {
     pub(crate) krate: Option<Opt<syn::Path>>,
     /// `unique(...)` and `index(...)`, in declaration order.
     pub(crate) composites: Vec<Composite>,
+    /// `hooks`: the entity implements `nextorm::Hooks` itself.
+    pub(crate) hooks: Option<Span>,
 }
 
 /// One struct-level `unique(...)` or `index(...)`.
@@ -255,6 +257,10 @@ fn parse_entity_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EntityAttrs {
                     if let Some(lit) = str_value(cx, &meta, "table")? {
                         set_once(cx, &mut out.table, lit, "table", span);
                     }
+                }
+                "hooks" => {
+                    no_value(cx, &meta, "hooks")?;
+                    set_once(cx, &mut out.hooks, span, "hooks", span);
                 }
                 "crate" => {
                     if let Some(lit) = str_value(cx, &meta, "crate")? {
@@ -485,7 +491,7 @@ mod tests {
         assert_eq!(
             errors(input),
             [
-                "unknown option `tabel`; expected one of: table, unique, index",
+                "unknown option `tabel`; expected one of: table, unique, index, hooks",
                 "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",
                 "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",
                 "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",

@@ -19,6 +19,8 @@ pub(crate) struct Model<'a> {
     pub(crate) ident: &'a Ident,
     /// The struct's visibility.
     pub(crate) vis: &'a syn::Visibility,
+    /// The entity implements `Hooks` itself (`#[orm(hooks)]`).
+    pub(crate) hooks: bool,
     /// The struct's name without `r#`.
     pub(crate) name: String,
     /// The table name.
@@ -174,7 +176,17 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
     if cx.has_errors() {
         return None;
     }
-    Some(Model { ident: input.ident, vis: input.vis, name, table, private, columns, primary_key, composites })
+    Some(Model {
+        ident: input.ident,
+        vis: input.vis,
+        hooks: input.attrs.hooks.is_some(),
+        name,
+        table,
+        private,
+        columns,
+        primary_key,
+        composites,
+    })
 }
 
 /// A positive `u32` literal, or an error on it.
