@@ -38,8 +38,7 @@ pub use nextorm_core::session::Handle;
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Current, Database, Session, Transaction, current};
 
-/// Every entity linked into the program, ordered by table name.
-pub use nextorm_core::registered_entities;
+pub use nextorm_core::{registered_entities, to_dict};
 
 /// The typed query layer: expressions over entity handles, their operators and functions, and
 /// [`query::Query`]. `select!` expands to these; they also work without the macro:

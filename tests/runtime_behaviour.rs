@@ -154,3 +154,57 @@ fn in_memory_sqlite_is_one_shared_database() {
     }
     assert_eq!(db.pool_status().open, 1);
 }
+
+/// A subscriber that keeps the `sql` field of `nextorm::sql` events.
+struct SqlLog(std::sync::Mutex<Vec<String>>);
+
+struct SqlField<'a>(&'a mut Option<String>);
+
+impl tracing::field::Visit for SqlField<'_> {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        if field.name() == "sql" {
+            *self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl tracing::Subscriber for &'static SqlLog {
+    fn enabled(&self, meta: &tracing::Metadata<'_>) -> bool {
+        meta.target() == "nextorm::sql" && *meta.level() <= tracing::Level::DEBUG
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut sql = None;
+        event.record(&mut SqlField(&mut sql));
+        self.0.lock().unwrap().extend(sql);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+#[test]
+fn statements_are_logged_through_tracing() {
+    static LOG: SqlLog = SqlLog(std::sync::Mutex::new(Vec::new()));
+    let db = Database::open_with("sqlite::memory:", options()).unwrap();
+    db.generate_mapping(CreateTables::Yes).unwrap();
+    tracing::subscriber::with_default(&LOG, || {
+        db.insert(&mut Note { id: 0, body: "logged".into() }).unwrap();
+        db.session(|s| {
+            s.by_pk::<Note>(&1)?;
+            let stats = s.stats();
+            assert_eq!(stats.statements, 1);
+            assert!(stats.time > Duration::ZERO, "the session counts time spent");
+            Ok(())
+        })
+        .unwrap();
+    });
+    let log = LOG.0.lock().unwrap();
+    assert_eq!(log.len(), 2, "{log:?}");
+    assert!(log[0].starts_with("INSERT INTO \"note\""), "{log:?}");
+    assert!(log[1].starts_with("SELECT \"id\", \"body\" FROM \"note\""), "{log:?}");
+}

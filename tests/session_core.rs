@@ -155,3 +155,18 @@ fn rendered_changes_never_splice_values() {
         assert_eq!(s.placeholders, s.binds.len());
     }
 }
+
+#[test]
+fn to_dict_with_only_and_exclude() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(Account { note: Some("n".into()), ..account(11) }).unwrap();
+    let all = a.to_dict(&[], &[]).unwrap();
+    assert_eq!(
+        serde_json::Value::Object(all),
+        serde_json::json!({"id": 11, "owner": "ann", "balance": 100, "rate": 0.5, "note": "n"})
+    );
+    let some = a.to_dict(&["owner", "note"], &["note"]).unwrap();
+    assert_eq!(serde_json::Value::Object(some), serde_json::json!({"owner": "ann"}));
+    assert_eq!(a.to_dict(&["nope"], &[]).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(nextorm::to_dict(&account(12), &["id"], &[]).unwrap().get("id"), Some(&serde_json::json!(12)));
+}

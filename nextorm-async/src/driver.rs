@@ -174,6 +174,24 @@ pub struct Conn {
     broken: bool,
 }
 
+/// Starts timing a statement when SQL logging is on (`tracing` target `nextorm::sql`).
+fn log_start() -> Option<std::time::Instant> {
+    tracing::enabled!(target: "nextorm::sql", tracing::Level::DEBUG).then(std::time::Instant::now)
+}
+
+/// Logs a statement: text, bind count and duration at DEBUG; the bound values only at TRACE,
+/// since they may be private.
+fn log_end<T>(started: Option<std::time::Instant>, sql: &str, binds: &[Value], r: &Result<T>) {
+    let Some(started) = started else { return };
+    let elapsed_us = started.elapsed().as_micros() as u64;
+    let error = r.as_ref().err().map(|e| e.to_string());
+    if tracing::enabled!(target: "nextorm::sql", tracing::Level::TRACE) {
+        tracing::trace!(target: "nextorm::sql", sql, binds = ?binds, elapsed_us, error);
+    } else {
+        tracing::debug!(target: "nextorm::sql", sql, binds = binds.len(), elapsed_us, error);
+    }
+}
+
 /// A row callback.
 pub(crate) type EachRow<'a> = &'a mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send);
 
@@ -225,6 +243,7 @@ impl Conn {
 
     /// [`Conn::execute_sql`] for binds already checked (with the entity's context).
     pub(crate) async fn execute_checked(&mut self, sql: &str, binds: &[Value]) -> Result<u64> {
+        let started = log_start();
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().execute(sql, binds).await,
@@ -233,6 +252,7 @@ impl Conn {
             #[cfg(feature = "mariadb")]
             Inner::MariaDb(c) => mariadb::execute(c.get(), sql, binds).await.map(|(n, _)| n),
         };
+        log_end(started, sql, binds, &r);
         self.track(r)
     }
 
@@ -245,6 +265,7 @@ impl Conn {
     /// Runs an `INSERT` rendered for this dialect, with binds already checked, and returns the
     /// key the database generated.
     pub(crate) async fn insert_checked(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
+        let started = log_start();
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().insert(sql, binds).await,
@@ -263,12 +284,14 @@ impl Conn {
                 i64::try_from(id).map_err(|_| Error::decode(format!("generated key {id} does not fit in i64")))
             }),
         };
+        log_end(started, sql, binds, &r);
         self.track(r)
     }
 
     /// Runs a query and calls `each` on every row.
     pub(crate) async fn fetch_sql(&mut self, sql: &str, binds: &[Value], each: EachRow<'_>) -> Result<()> {
         self.check_binds(binds)?;
+        let started = log_start();
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().fetch(sql, binds, each).await,
@@ -277,11 +300,13 @@ impl Conn {
             #[cfg(feature = "mariadb")]
             Inner::MariaDb(c) => mariadb::fetch(c.get(), sql, binds, each).await,
         };
+        log_end(started, sql, binds, &r);
         self.track(r)
     }
 
     /// Runs statements without parameters (DDL, transaction control).
     pub(crate) async fn batch(&mut self, sql: &str) -> Result<()> {
+        let started = log_start();
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().batch(sql).await,
@@ -290,6 +315,7 @@ impl Conn {
             #[cfg(feature = "mariadb")]
             Inner::MariaDb(c) => mariadb::batch(c.get(), sql).await,
         };
+        log_end(started, sql, &[], &r);
         self.track(r)
     }
 

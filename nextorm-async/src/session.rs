@@ -14,6 +14,8 @@ pub struct SessionStats {
     pub statements: u64,
     /// Objects inserted, updated or deleted by flushes.
     pub writes: u64,
+    /// Time spent waiting for the database.
+    pub time: std::time::Duration,
 }
 
 /// The state of one session over its connection.
@@ -96,7 +98,9 @@ impl SessionCore {
     /// check. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
     pub async fn flush(&mut self) -> Result<()> {
         self.usable()?;
+        let started = std::time::Instant::now();
         let r = self.flush_inner().await;
+        self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 
@@ -151,7 +155,9 @@ impl SessionCore {
         self.flush().await?;
         if self.writing {
             self.sent("COMMIT");
+            let started = std::time::Instant::now();
             let r = self.conn.commit().await;
+            self.stats.time += started.elapsed();
             self.writing = false;
             return self.poisoned(r);
         }
@@ -196,7 +202,9 @@ impl SessionCore {
         self.flush().await?;
         let sql = crud::select_by_key(E::meta(), self.dialect());
         self.sent(sql);
+        let started = std::time::Instant::now();
         let r = self.conn.find::<E>(key).await;
+        self.stats.time += started.elapsed();
         match self.poisoned(r)? {
             Some(e) => self.map.attach_loaded(e).map(Some),
             None => Ok(None),
@@ -210,7 +218,9 @@ impl SessionCore {
         self.flush().await?;
         let stmt = query.statement(self.dialect());
         self.sent(&stmt.text);
+        let started = std::time::Instant::now();
         let r = self.conn.fetch_stmt(&stmt, E::from_row_at, Ok).await;
+        self.stats.time += started.elapsed();
         let rows = self.poisoned(r)?;
         rows.into_iter().map(|e| self.map.attach_loaded(e)).collect()
     }
@@ -225,7 +235,9 @@ impl SessionCore {
         self.usable()?;
         self.flush().await?;
         self.sent(&stmt.text);
+        let started = std::time::Instant::now();
         let r = self.conn.fetch_stmt(stmt, decode, finish).await;
+        self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 
@@ -240,7 +252,9 @@ impl SessionCore {
             self.writing = true;
         }
         self.sent(&stmt.text);
+        let started = std::time::Instant::now();
         let r = self.conn.execute_stmt(stmt).await;
+        self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 }

@@ -188,6 +188,11 @@ impl<E: Entity> Handle<E> {
         self.lock().value.clone()
     }
 
+    /// The object's fields as JSON, as [`crate::entity::to_dict`] does (PonyORM's `to_dict`).
+    pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
+        crate::entity::to_dict(&self.lock().value, only, exclude)
+    }
+
     /// Whether both handles are the same object.
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.cell, &other.cell)
