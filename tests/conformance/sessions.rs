@@ -21,6 +21,7 @@ pub async fn session_identity_and_changed_columns(t: &Ctx) -> Result<()> {
     session!(db, |s| {
         let a = aw!(s.by_pk::<Product>(&id))?;
         let sent = aw!(s.stats()).statements;
+        assert_eq!(sent, 1, "one SELECT loaded the object");
         let b = aw!(s.by_pk::<Product>(&id))?;
         assert!(a == b, "one object per row");
         assert_eq!(aw!(s.stats()).statements, sent, "by_pk of a held object sends nothing");
@@ -28,7 +29,9 @@ pub async fn session_identity_and_changed_columns(t: &Ctx) -> Result<()> {
         assert!(all.len() == 1 && all[0] == a, "a query returns the held object");
         a.set_price(a.price() * 2.0)?;
         assert_eq!(b.price(), 19.0, "a change through one handle shows through the other");
+        let before_flush = aw!(s.stats()).statements;
         aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, before_flush + 2, "BEGIN and one UPDATE");
         let sql = aw!(s.last_sql()).unwrap();
         assert!(sql.starts_with("UPDATE") && sql.contains("price") && !sql.contains("product_sku"), "{sql}");
         a.set_price(19.0)?;
@@ -47,8 +50,10 @@ pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()
     let db = &t.db;
     let r: Result<()> = session!(db, |s| {
         aw!(s.create(Product::new("Gone", "G-1")))?;
+        assert_eq!(aw!(s.stats()).statements, 0, "creating sends nothing");
         let names = aw!(select!(p.name for p in Product).fetch_all(sref!(s)))?;
         assert_eq!(names, vec!["Gone".to_string()], "the query saw the pending insert");
+        assert_eq!(aw!(s.stats()).statements, 3, "BEGIN and INSERT flushed before the SELECT");
         Err(nextorm::Error::new(ErrorKind::Config, "changed my mind"))
     });
     assert_eq!(r.unwrap_err().message(), "changed my mind");
@@ -57,6 +62,8 @@ pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()
     session!(db, |s| {
         aw!(s.create(Product::new("Kept", "K-1")))?;
         aw!(s.commit())?;
+        let stats = aw!(s.stats());
+        assert_eq!((stats.statements, stats.writes), (3, 1), "BEGIN, INSERT, COMMIT");
         let later = aw!(s.create(Product::new("Dropped", "D-1")))?;
         aw!(s.rollback())?;
         assert!(later.set_price(1.0).is_err(), "objects of a rolled-back session refuse writes");
