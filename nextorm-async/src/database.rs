@@ -149,8 +149,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>
 
 /// The executor implementation of an async type with a `with_conn`.
 macro_rules! async_executor {
-    ($($ty:tt)*) => {
-        impl<'a> Executor for &'a $($ty)* {
+    ($ty:ty, $with:ident) => {
+        impl<'a> Executor for &'a $ty {
             type Out<T: Send + 'static> = BoxFuture<'a, T>;
 
             fn dialect(self) -> Dialect {
@@ -163,11 +163,11 @@ macro_rules! async_executor {
                 decode: fn(&dyn RowRead, usize) -> Result<Row>,
                 finish: fn(Vec<Row>) -> Result<T>,
             ) -> Self::Out<T> {
-                Box::pin(async move { self.with_conn(async move |c| c.fetch_stmt(&stmt, decode, finish).await).await })
+                Box::pin(async move { self.$with(async move |c| c.fetch_stmt(&stmt, decode, finish).await).await })
             }
 
             fn execute(self, stmt: Stmt) -> Self::Out<u64> {
-                Box::pin(async move { self.with_conn(async move |c| c.execute_stmt(&stmt).await).await })
+                Box::pin(async move { self.$with(async move |c| c.execute_stmt(&stmt).await).await })
             }
 
             fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
@@ -188,16 +188,14 @@ macro_rules! async_executor {
             where
                 Self: 'f,
             {
-                Box::pin(async move {
-                    self.with_conn(async move |c| c.for_each_stmt(&stmt, decode, each).await).await
-                })
+                Box::pin(async move { self.$with(async move |c| c.for_each_stmt(&stmt, decode, each).await).await })
             }
         }
     };
 }
 
-async_executor!(AsyncDatabase);
-async_executor!(AsyncTransaction);
+async_executor!(AsyncDatabase, with_conn);
+async_executor!(AsyncTransaction, with_conn);
 
 /// A transaction of the async facade, given to the body of [`AsyncDatabase::transaction`]. It
 /// has the statement methods of [`AsyncDatabase`], all on the transaction's one connection, and
@@ -268,17 +266,11 @@ impl Executor for CurrentAsync {
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Self::Out<T> {
-        Box::pin(async move {
-            let s = innermost()?;
-            s.with(async move |c| c.fetch(&stmt, decode, finish).await).await
-        })
+        Box::pin(async move { (&innermost()?).fetch(stmt, decode, finish).await })
     }
 
     fn execute(self, stmt: Stmt) -> Self::Out<u64> {
-        Box::pin(async move {
-            let s = innermost()?;
-            s.with(async move |c| c.execute(&stmt).await).await
-        })
+        Box::pin(async move { (&innermost()?).execute(stmt).await })
     }
 
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
@@ -294,16 +286,12 @@ impl Executor for CurrentAsync {
         self,
         stmt: Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        mut each: F,
+        each: F,
     ) -> Self::Each<'f>
     where
         Self: 'f,
     {
-        Box::pin(async move {
-            let s = innermost()?;
-            let rows = s.with(async move |c| c.fetch(&stmt, decode, Ok).await).await?;
-            rows.into_iter().try_for_each(&mut each)
-        })
+        Box::pin(async move { (&innermost()?).for_each(stmt, decode, each).await })
     }
 }
 
@@ -382,50 +370,7 @@ impl AsyncSession {
     }
 }
 
-impl<'a> Executor for &'a AsyncSession {
-    type Out<T: Send + 'static> = BoxFuture<'a, T>;
-
-    fn dialect(self) -> Dialect {
-        self.dialect
-    }
-
-    fn fetch<Row: Send + 'static, T: Send + 'static>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        finish: fn(Vec<Row>) -> Result<T>,
-    ) -> Self::Out<T> {
-        Box::pin(async move { self.with(async move |c| c.fetch(&stmt, decode, finish).await).await })
-    }
-
-    fn execute(self, stmt: Stmt) -> Self::Out<u64> {
-        Box::pin(async move { self.with(async move |c| c.execute(&stmt).await).await })
-    }
-
-    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
-        Box::pin(async move { Err(error) })
-    }
-
-    type Each<'f>
-        = BoxFuture<'f, ()>
-    where
-        Self: 'f;
-
-    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        mut each: F,
-    ) -> Self::Each<'f>
-    where
-        Self: 'f,
-    {
-        Box::pin(async move {
-            let rows = self.with(async move |c| c.fetch(&stmt, decode, Ok).await).await?;
-            rows.into_iter().try_for_each(&mut each)
-        })
-    }
-}
+async_executor!(AsyncSession, with);
 
 /// A database driven by tokio: the async facade. Every method has the same name and meaning as on
 /// the blocking `Database`.

@@ -225,8 +225,9 @@ impl SessionCore {
         rows.into_iter().map(|e| self.map.attach_loaded(e)).collect()
     }
 
-    /// Runs any query after a flush (the `Executor` path: values, not objects).
-    pub async fn fetch<R: Send, T>(
+    /// Runs any query after a flush (the `Executor` path: values, not objects). The same
+    /// statement methods as [`Conn`], so the executor macros serve both.
+    pub async fn fetch_stmt<R: Send, T>(
         &mut self,
         stmt: &Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<R>,
@@ -241,8 +242,24 @@ impl SessionCore {
         self.poisoned(r)
     }
 
+    /// Runs a query after a flush and hands each row to `each` (see [`Conn::for_each_stmt`]).
+    pub async fn for_each_stmt<R, F: FnMut(R) -> Result<()> + Send>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        each: F,
+    ) -> Result<()> {
+        self.usable()?;
+        self.flush().await?;
+        self.sent(&stmt.text);
+        let started = std::time::Instant::now();
+        let r = self.conn.for_each_stmt(stmt, decode, each).await;
+        self.stats.time += started.elapsed();
+        self.poisoned(r)
+    }
+
     /// Runs a statement after a flush, inside the session's transaction.
-    pub async fn execute(&mut self, stmt: &Stmt) -> Result<u64> {
+    pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
         self.usable()?;
         self.flush().await?;
         if !self.writing {

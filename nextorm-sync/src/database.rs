@@ -431,11 +431,11 @@ impl Executor for Current {
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Result<T> {
-        innermost()?.fetch(stmt, decode, finish)
+        (&innermost()?).fetch(stmt, decode, finish)
     }
 
     fn execute(self, stmt: Stmt) -> Result<u64> {
-        innermost()?.execute(stmt)
+        (&innermost()?).execute(stmt)
     }
 
     fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
@@ -456,50 +456,7 @@ impl Executor for Current {
     where
         Self: 'f,
     {
-        innermost()?.for_each(stmt, decode, each)
-    }
-}
-
-impl Executor for &Session {
-    type Out<T: Send + 'static> = Result<T>;
-
-    fn dialect(self) -> Dialect {
-        self.shared.dialect
-    }
-
-    fn fetch<Row: Send + 'static, T: Send + 'static>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        finish: fn(Vec<Row>) -> Result<T>,
-    ) -> Result<T> {
-        self.run(async |c| c.fetch(&stmt, decode, finish).await)
-    }
-
-    fn execute(self, stmt: Stmt) -> Result<u64> {
-        self.run(async |c| c.execute(&stmt).await)
-    }
-
-    fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
-        Err(error)
-    }
-
-    type Each<'f>
-        = Result<()>
-    where
-        Self: 'f;
-
-    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        mut each: F,
-    ) -> Result<()>
-    where
-        Self: 'f,
-    {
-        let rows = self.run(async |c| c.fetch(&stmt, decode, Ok).await)?;
-        rows.into_iter().try_for_each(&mut each)
+        (&innermost()?).for_each(stmt, decode, each)
     }
 }
 
@@ -552,3 +509,4 @@ macro_rules! blocking_executor {
 
 blocking_executor!(Database, with_conn);
 blocking_executor!(Transaction<'_>, run);
+blocking_executor!(Session, run);
