@@ -15,6 +15,8 @@ struct Account {
     balance: i64,
     rate: f64,
     note: Option<String>,
+    #[orm(optimistic = false)]
+    seen: i64,
 }
 
 const OWNER: usize = 1;
@@ -23,7 +25,7 @@ const RATE: usize = 3;
 const NOTE: usize = 4;
 
 fn account(id: i64) -> Account {
-    Account { id, owner: "ann".into(), balance: 100, rate: 0.5, note: None }
+    Account { id, owner: "ann".into(), balance: 100, rate: 0.5, note: None, seen: 0 }
 }
 
 fn sql(change: &Change, d: Dialect) -> String {
@@ -99,7 +101,7 @@ fn new_objects_are_inserted_then_keyed() {
     assert!(matches!(change, Change::Insert { generated_key: true, .. }));
     assert_eq!(
         sql(&change, Dialect::Postgres),
-        r#"INSERT INTO "account" ("owner", "balance", "rate", "note") VALUES ($1, $2, $3, $4) RETURNING "id"  [Text("ann"), Int(100), Float(0.5), Null(Text)]"#
+        r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES ($1, $2, $3, $4, $5) RETURNING "id"  [Text("ann"), Int(100), Float(0.5), Null(Text), Int(0)]"#
     );
     assert!(map.get::<Account>(&[Value::Int(9)]).is_none());
     a.applied(&change, Some(9)).unwrap();
@@ -163,10 +165,24 @@ fn to_dict_with_only_and_exclude() {
     let all = a.to_dict(&[], &[]).unwrap();
     assert_eq!(
         serde_json::Value::Object(all),
-        serde_json::json!({"id": 11, "owner": "ann", "balance": 100, "rate": 0.5, "note": "n"})
+        serde_json::json!({"id": 11, "owner": "ann", "balance": 100, "rate": 0.5, "note": "n", "seen": 0})
     );
     let some = a.to_dict(&["owner", "note"], &["note"]).unwrap();
     assert_eq!(serde_json::Value::Object(some), serde_json::json!({"owner": "ann"}));
     assert_eq!(a.to_dict(&["nope"], &[]).unwrap_err().kind(), ErrorKind::Config);
     assert_eq!(nextorm::to_dict(&account(12), &["id"], &[]).unwrap().get("id"), Some(&serde_json::json!(12)));
+}
+
+#[test]
+fn fields_can_leave_the_optimistic_check() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(13)).unwrap();
+    a.read(5, |v| v.seen);
+    a.write(5, |v| v.seen = 7).unwrap();
+    let change = a.pending().unwrap().unwrap();
+    assert_eq!(
+        sql(&change, Dialect::Sqlite),
+        r#"UPDATE "account" SET "seen" = ? WHERE "id" = ?  [Int(7), Int(13)]"#,
+        "`seen` is set but not checked"
+    );
 }

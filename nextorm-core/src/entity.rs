@@ -20,6 +20,9 @@ pub struct ColumnMeta {
     pub primary_key: bool,
     /// The auto-increment key.
     pub auto: bool,
+    /// Part of a session's optimistic check (`#[orm(optimistic = false)]` leaves it out, for
+    /// columns other writers change by design, such as a last-seen time).
+    pub optimistic: bool,
     /// The longest string accepted, in characters (`max_len`).
     pub max_len: Option<u32>,
     /// Precision and scale of a decimal column.

@@ -20,7 +20,9 @@ use proc_macro::TokenStream;
 ///
 /// Field options: `#[pk]` / `#[orm(pk)]` (default: the field named `id`), `auto = false`,
 /// `column = "name"`, `max_len = N`, `unique`, `index` / `index = "name"`, `default = expr`
-/// (generates `impl Default`), `sql_default = "SQL"`, `precision = P, scale = S`.
+/// (generates `impl Default`), `sql_default = "SQL"`, `precision = P, scale = S`, and
+/// `optimistic = false` to leave a column out of the session's optimistic check (PonyORM's
+/// `optimistic=False`), for counters and timestamps that concurrent writers may change freely.
 #[proc_macro_derive(Entity, attributes(pk, orm))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     entity::derive_entity_inner(input.into()).into()

@@ -81,7 +81,10 @@ fn float(ty: SqlType) -> bool {
 /// Keys are matched anyway; floats compare inexactly, so they are left out.
 fn checks(meta: &EntityMeta, seen: Bits, saved: &[Value]) -> Vec<(usize, Value)> {
     (0..meta.columns.len())
-        .filter(|&i| seen.has(i) && !meta.columns[i].primary_key && !float(meta.columns[i].ty))
+        .filter(|&i| {
+            let c = &meta.columns[i];
+            seen.has(i) && c.optimistic && !c.primary_key && !float(c.ty)
+        })
         .map(|i| (i, saved[i].clone()))
         .collect()
 }

@@ -32,6 +32,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
     let nullable = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::NULLABLE);
     let primary_key = c.primary_key;
     let auto = c.auto;
+    let optimistic = c.optimistic;
     let unique = c.unique;
     let max_len = option(c.max_len, |n| {
         let n = Literal::u32_unsuffixed(n);
@@ -51,6 +52,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
             nullable: #nullable,
             primary_key: #primary_key,
             auto: #auto,
+            optimistic: #optimistic,
             max_len: #max_len,
             decimal: #decimal,
             unique: #unique,

@@ -13,7 +13,7 @@ use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBo
 
 /// The options accepted in a field's `#[orm(...)]`, in the order the error message lists them.
 pub(crate) const FIELD_OPTIONS: &str =
-    "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale";
+    "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic";
 
 /// The options accepted in the entity's `#[orm(...)]`.
 pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks";
@@ -73,6 +73,8 @@ pub(crate) struct Field<'a> {
     pub(crate) pk: Option<Span>,
     /// `auto = true|false` (a bare `auto` means `true`).
     pub(crate) auto: Option<Opt<bool>>,
+    /// `optimistic = false`: leave the field out of the optimistic check.
+    pub(crate) optimistic: Option<Opt<bool>>,
     /// `column = "..."`.
     pub(crate) column: Option<LitStr>,
     /// `max_len = N`.
@@ -98,6 +100,7 @@ impl<'a> Field<'a> {
             ty,
             pk: None,
             auto: None,
+            optimistic: None,
             column: None,
             max_len: None,
             unique: None,
@@ -358,6 +361,11 @@ fn parse_field_attrs(cx: &Ctxt, attrs: &[Attribute], field: &mut Field<'_>) {
                 "auto" => {
                     if let Some(value) = bool_value(cx, &meta, "auto")? {
                         set_once(cx, &mut field.auto, Opt { keyword: span, value }, "auto", span);
+                    }
+                }
+                "optimistic" => {
+                    if let Some(value) = bool_value(cx, &meta, "optimistic")? {
+                        set_once(cx, &mut field.optimistic, Opt { keyword: span, value }, "optimistic", span);
                     }
                 }
                 "column" => {

@@ -49,6 +49,8 @@ pub(crate) struct Column<'a> {
     pub(crate) primary_key: bool,
     /// The auto-increment key.
     pub(crate) auto: bool,
+    /// Part of the optimistic check (`optimistic = false` leaves it out).
+    pub(crate) optimistic: bool,
     /// `max_len`.
     pub(crate) max_len: Option<u32>,
     /// `(precision, scale)`.
@@ -287,6 +289,7 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         name,
         primary_key: false,
         auto: false,
+        optimistic: f.optimistic.as_ref().is_none_or(|o| o.value),
         max_len,
         decimal,
         unique: f.unique.is_some(),
