@@ -484,7 +484,8 @@ impl AsyncDatabase {
         {
             return body(outer).await;
         }
-        let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect, self.id);
+        let core = SessionCore::new(self.core.acquire().await?, SessionOptions::default());
+        let session = AsyncSession::open(core, self.dialect, self.id);
         let result = CURRENT.scope(session.clone(), body(session.clone())).await;
         match session.take().await {
             Some(core) => finish_session(core, result).await,
@@ -508,7 +509,8 @@ impl AsyncDatabase {
         }
         let mut attempt = 0;
         loop {
-            let session = AsyncSession::open(SessionCore::new(self.core.acquire().await?), self.dialect, self.id);
+            let core = SessionCore::new(self.core.acquire().await?, options);
+            let session = AsyncSession::open(core, self.dialect, self.id);
             let result = CURRENT.scope(session.clone(), body(session.clone())).await;
             let outcome = match session.take().await {
                 Some(core) => finish_session(core, result).await,

@@ -319,18 +319,21 @@ impl Conn {
         self.track(r)
     }
 
-    /// Begins a transaction. SQLite takes the write lock at once (`BEGIN IMMEDIATE`), so a
-    /// transaction never fails halfway on a lock it could not upgrade.
+    /// Begins a transaction (see [`begin_statements`]).
     pub async fn begin(&mut self) -> Result<()> {
+        self.begin_with(false).await
+    }
+
+    /// Begins a transaction, `SERIALIZABLE` if asked (see [`begin_statements`]).
+    pub async fn begin_with(&mut self, serializable: bool) -> Result<()> {
         if self.in_transaction {
             return Err(Error::config("a transaction is already open on this connection"));
         }
         self.in_transaction = true;
-        let sql = match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres | Dialect::MariaDb => "BEGIN",
-        };
-        self.batch(sql).await
+        for sql in begin_statements(self.dialect(), serializable) {
+            self.batch(sql).await?;
+        }
+        Ok(())
     }
 
     /// Commits the open transaction. If the connection fails during `COMMIT`, the outcome is
@@ -389,5 +392,18 @@ mod tests {
     fn passwords_are_redacted() {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact("mysql://root@h/db"), "mysql://root@h/db");
+    }
+}
+
+/// The statements that open a transaction. SQLite takes the write lock at once
+/// (`BEGIN IMMEDIATE`), so a transaction never fails halfway on a lock it could not upgrade, and
+/// its transactions are serializable anyway. MariaDB's `SET TRANSACTION` (without `SESSION`)
+/// applies to the next transaction only, so a pooled connection keeps its default level.
+pub(crate) fn begin_statements(dialect: Dialect, serializable: bool) -> &'static [&'static str] {
+    match (dialect, serializable) {
+        (Dialect::Sqlite, _) => &["BEGIN IMMEDIATE"],
+        (Dialect::Postgres, false) | (Dialect::MariaDb, false) => &["BEGIN"],
+        (Dialect::Postgres, true) => &["BEGIN ISOLATION LEVEL SERIALIZABLE"],
+        (Dialect::MariaDb, true) => &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"],
     }
 }

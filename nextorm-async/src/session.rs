@@ -22,8 +22,10 @@ pub struct SessionStats {
 pub struct SessionCore {
     conn: Conn,
     map: IdentityMap,
-    /// A write transaction is open.
-    writing: bool,
+    /// A transaction is open.
+    in_transaction: bool,
+    /// Reads run inside a `SERIALIZABLE` transaction too (see [`SessionOptions::serializable`]).
+    serializable: bool,
     /// Set by a database error: the session must roll back before anything else.
     failed: Option<String>,
     stats: SessionStats,
@@ -32,11 +34,12 @@ pub struct SessionCore {
 
 impl SessionCore {
     /// A session on `conn`.
-    pub fn new(conn: Conn) -> SessionCore {
+    pub fn new(conn: Conn, options: SessionOptions) -> SessionCore {
         SessionCore {
             conn,
             map: IdentityMap::new(),
-            writing: false,
+            in_transaction: false,
+            serializable: options.serializable,
             failed: None,
             stats: SessionStats::default(),
             last_sql: None,
@@ -87,6 +90,31 @@ impl SessionCore {
         self.last_sql = Some(sql.to_owned());
     }
 
+    /// Opens the session's transaction unless one is open.
+    async fn open_transaction(&mut self) -> Result<()> {
+        if self.in_transaction {
+            return Ok(());
+        }
+        for sql in crate::driver::begin_statements(self.dialect(), self.serializable) {
+            self.sent(sql);
+        }
+        let r = self.conn.begin_with(self.serializable).await;
+        self.poisoned(r)?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// What every query does first: refuse if rollback-only, flush pending changes, and in a
+    /// serializable session open the transaction so the read belongs to it.
+    async fn before_query(&mut self) -> Result<()> {
+        self.usable()?;
+        self.flush().await?;
+        if self.serializable {
+            self.open_transaction().await?;
+        }
+        Ok(())
+    }
+
     /// Registers a new object; it is inserted at the next flush.
     pub fn create<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
         self.usable()?;
@@ -114,11 +142,7 @@ impl SessionCore {
         if changes.is_empty() {
             return Ok(());
         }
-        if !self.writing {
-            self.sent("BEGIN");
-            self.conn.begin().await?;
-            self.writing = true;
-        }
+        self.open_transaction().await?;
         let dialect = self.dialect();
         for (i, change) in changes {
             let sql = change_sql(&change, dialect);
@@ -153,12 +177,12 @@ impl SessionCore {
     /// Flushes, then commits; the session goes on (a later write opens a new transaction).
     pub async fn commit(&mut self) -> Result<()> {
         self.flush().await?;
-        if self.writing {
+        if self.in_transaction {
             self.sent("COMMIT");
             let started = std::time::Instant::now();
             let r = self.conn.commit().await;
             self.stats.time += started.elapsed();
-            self.writing = false;
+            self.in_transaction = false;
             return self.poisoned(r);
         }
         Ok(())
@@ -168,8 +192,8 @@ impl SessionCore {
     pub async fn rollback(&mut self) -> Result<()> {
         self.map.clear();
         self.failed = None;
-        if self.writing {
-            self.writing = false;
+        if self.in_transaction {
+            self.in_transaction = false;
             self.sent("ROLLBACK");
             self.conn.rollback().await?;
         }
@@ -199,7 +223,7 @@ impl SessionCore {
         if let Some(h) = self.map.get::<E>(&values) {
             return Ok(Some(h));
         }
-        self.flush().await?;
+        self.before_query().await?;
         let sql = crud::select_by_key(E::meta(), self.dialect());
         self.sent(sql);
         let started = std::time::Instant::now();
@@ -214,8 +238,7 @@ impl SessionCore {
     /// Runs an entity query and returns the session's objects for its rows: a row the session
     /// already holds is that object.
     pub async fn select<E: Entity + Send, V: Clone>(&mut self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
-        self.usable()?;
-        self.flush().await?;
+        self.before_query().await?;
         let stmt = query.statement(self.dialect());
         self.sent(&stmt.text);
         let started = std::time::Instant::now();
@@ -233,8 +256,7 @@ impl SessionCore {
         decode: fn(&dyn RowRead, usize) -> Result<R>,
         finish: fn(Vec<R>) -> Result<T>,
     ) -> Result<T> {
-        self.usable()?;
-        self.flush().await?;
+        self.before_query().await?;
         self.sent(&stmt.text);
         let started = std::time::Instant::now();
         let r = self.conn.fetch_stmt(stmt, decode, finish).await;
@@ -249,8 +271,7 @@ impl SessionCore {
         decode: fn(&dyn RowRead, usize) -> Result<R>,
         each: F,
     ) -> Result<()> {
-        self.usable()?;
-        self.flush().await?;
+        self.before_query().await?;
         self.sent(&stmt.text);
         let started = std::time::Instant::now();
         let r = self.conn.for_each_stmt(stmt, decode, each).await;
@@ -262,12 +283,7 @@ impl SessionCore {
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
         self.usable()?;
         self.flush().await?;
-        if !self.writing {
-            self.sent("BEGIN");
-            let r = self.conn.begin().await;
-            self.poisoned(r)?;
-            self.writing = true;
-        }
+        self.open_transaction().await?;
         self.sent(&stmt.text);
         let started = std::time::Instant::now();
         let r = self.conn.execute_stmt(stmt).await;
@@ -291,6 +307,7 @@ pub fn retry_pause(attempt: u32) -> std::time::Duration {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SessionOptions {
     pub(crate) retry: u32,
+    pub(crate) serializable: bool,
 }
 
 impl SessionOptions {
@@ -303,6 +320,19 @@ impl SessionOptions {
     /// conflict, a serialization failure or deadlock, or a busy SQLite database.
     pub fn retry(mut self, n: u32) -> Self {
         self.retry = n;
+        self
+    }
+
+    /// Runs the whole session, reads included, in one `SERIALIZABLE` transaction opened before
+    /// its first statement (PonyORM's `db_session(serializable=True)`): PostgreSQL
+    /// `BEGIN ISOLATION LEVEL SERIALIZABLE`, MariaDB `SET TRANSACTION ISOLATION LEVEL
+    /// SERIALIZABLE` then `START TRANSACTION`, SQLite `BEGIN IMMEDIATE` (SQLite transactions are
+    /// serializable; taking the write lock up front keeps them from failing halfway). This catches
+    /// what optimistic checks cannot, such as two sessions that each read two rows and write a
+    /// different one; the loser fails with [`ErrorKind::SerializationFailure`], which `retry`
+    /// re-runs.
+    pub fn serializable(mut self) -> Self {
+        self.serializable = true;
         self
     }
 

@@ -205,7 +205,7 @@ impl Database {
         if let Some(outer) = current_for(self.id) {
             return body(&outer);
         }
-        let session = self.open_session()?;
+        let session = self.open_session(SessionOptions::default())?;
         let result = {
             CURRENT.with(|c| c.borrow_mut().push(session.clone()));
             let _pop = CurrentGuard;
@@ -223,7 +223,7 @@ impl Database {
         }
         let mut attempt = 0;
         loop {
-            let session = self.open_session()?;
+            let session = self.open_session(options)?;
             let result = {
                 CURRENT.with(|c| c.borrow_mut().push(session.clone()));
                 let _pop = CurrentGuard;
@@ -239,14 +239,14 @@ impl Database {
         }
     }
 
-    fn open_session(&self) -> Result<Session> {
+    fn open_session(&self, options: SessionOptions) -> Result<Session> {
         let conn = self.driver.block(self.core.acquire())?;
         Ok(Session {
             shared: std::rc::Rc::new(SessionShared {
                 driver: self.driver.clone(),
                 dialect: self.dialect(),
                 db: self.id,
-                core: RefCell::new(Some(SessionCore::new(conn))),
+                core: RefCell::new(Some(SessionCore::new(conn, options))),
             }),
         })
     }

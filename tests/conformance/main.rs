@@ -105,6 +105,38 @@ mod blocking {
         (ok, results.into_iter().filter_map(|r| r.err()).collect())
     }
 
+    /// Two sessions at once on rows `ids` (both on call: stock 1). Each reads both rows and,
+    /// seeing both on call, takes its own row off call (stock 0). With `meet`, both have read
+    /// before either writes (on its first attempt; a retry runs alone).
+    pub async fn on_call(
+        db: &Db,
+        ids: [i64; 2],
+        options: nextorm::SessionOptions,
+        meet: bool,
+    ) -> Vec<nextorm::Result<()>> {
+        use crate::entities::ProductObj;
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..2)
+                .map(|me| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        let mut first = true;
+                        db.session_with(options, |s| {
+                            let rows = [s.by_pk::<crate::entities::Product>(&ids[0])?, s.by_pk(&ids[1])?];
+                            let on_call = rows[0].stock() + rows[1].stock();
+                            if std::mem::take(&mut first) && meet {
+                                barrier.wait();
+                            }
+                            if on_call == 2 { rows[me].set_stock(0) } else { Ok(()) }
+                        })
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a worker panicked")).collect()
+        })
+    }
+
     /// Polls a transaction future `polls` times and drops it. The blocking facade has no future
     /// to drop; its equivalent is the panic above.
     pub async fn drop_transaction_after(_db: &Db, _polls: usize) -> Option<bool> {
@@ -207,6 +239,42 @@ mod asynchronous {
             tokio::task::yield_now().await;
         }
         Some(false)
+    }
+
+    /// Two sessions at once on rows `ids`; see the blocking twin.
+    pub async fn on_call(
+        db: &Db,
+        ids: [i64; 2],
+        options: nextorm::SessionOptions,
+        meet: bool,
+    ) -> Vec<nextorm::Result<()>> {
+        use crate::entities::ProductObj;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let mut tasks = tokio::task::JoinSet::new();
+        for me in 0..2 {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            let first = std::sync::Arc::new(AtomicBool::new(true));
+            tasks.spawn(async move {
+                db.session_with(options, |s| {
+                    let (barrier, first) = (barrier.clone(), first.clone());
+                    async move {
+                        let rows = [s.by_pk::<crate::entities::Product>(&ids[0]).await?, s.by_pk(&ids[1]).await?];
+                        let on_call = rows[0].stock() + rows[1].stock();
+                        if first.swap(false, Ordering::SeqCst) && meet {
+                            barrier.wait().await;
+                        }
+                        if on_call == 2 { rows[me].set_stock(0) } else { Ok(()) }
+                    }
+                })
+                .await
+            });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            results.push(r.expect("a worker panicked"));
+        }
+        results
     }
 
     /// `workers` tasks, each running `rounds` sessions that increment one counter.
@@ -356,6 +424,7 @@ conformance!(
     session_optimistic_checks,
     session_retry_reruns_the_body,
     session_concurrent_increments,
+    session_serializable,
     session_panics_and_errors_leave_nothing,
     dropped_session_future_leaves_nothing,
     session_current_and_nested,
