@@ -4,7 +4,7 @@
 #![allow(missing_docs)]
 
 use nextorm::{Dialect, ErrorKind, Value};
-use nextorm_core::session::{Change, IdentityMap, Tracked, change_sql};
+use nextorm_core::session::{Change, IdentityMap, Tracked, change_sql, insert_batch_len, insert_batch_sql};
 
 #[derive(nextorm::Entity, Debug, Clone, PartialEq)]
 struct Account {
@@ -17,6 +17,15 @@ struct Account {
     note: Option<String>,
     #[orm(optimistic = false)]
     seen: i64,
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Tag {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    #[orm(max_len = 20)]
+    label: String,
 }
 
 const OWNER: usize = 1;
@@ -185,4 +194,34 @@ fn fields_can_leave_the_optimistic_check() {
         r#"UPDATE "account" SET "seen" = ? WHERE "id" = ?  [Int(7), Int(13)]"#,
         "`seen` is set but not checked"
     );
+}
+
+#[test]
+fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
+    let mut map = IdentityMap::new();
+    let mut changes: Vec<Change> = Vec::new();
+    for id in 1..=3 {
+        let t = map.add_new(Tag { id, label: format!("t{id}") }).unwrap();
+        changes.push(t.pending().unwrap().unwrap());
+    }
+    changes.push(map.add_new(account(0)).unwrap().pending().unwrap().unwrap());
+    changes.push(map.add_new(Tag { id: 4, label: "t4".into() }).unwrap().pending().unwrap().unwrap());
+    assert_eq!(insert_batch_len(&changes, Dialect::Sqlite), 3, "the three tags, up to the account");
+    assert_eq!(insert_batch_len(&changes[3..], Dialect::Sqlite), 1, "a generated key goes alone");
+    assert_eq!(insert_batch_len(&changes[5..], Dialect::Sqlite), 0);
+    let batch = insert_batch_sql(&changes[..3], Dialect::Postgres).unwrap();
+    assert_eq!(
+        format!("{}  {:?}", batch.text, batch.binds),
+        r#"INSERT INTO "tag" ("id", "label") VALUES ($1, $2), ($3, $4), ($5, $6)  [Int(1), Text("t1"), Int(2), Text("t2"), Int(3), Text("t3")]"#
+    );
+    assert_eq!(
+        insert_batch_sql(&changes[..2], Dialect::MariaDb).unwrap().text,
+        "INSERT INTO `tag` (`id`, `label`) VALUES (?, ?), (?, ?)"
+    );
+    assert!(insert_batch_sql(&changes[2..4], Dialect::Sqlite).is_none(), "not one entity with given keys");
+    // A batch stops at 256 rows.
+    let many: Vec<Change> = (10..600)
+        .map(|id| map.add_new(Tag { id, label: String::new() }).unwrap().pending().unwrap().unwrap())
+        .collect();
+    assert_eq!(insert_batch_len(&many, Dialect::Postgres), 256);
 }

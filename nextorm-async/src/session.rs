@@ -4,7 +4,7 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::{Query, Stmt};
-use nextorm_core::session::{Change, Handle, IdentityMap, change_sql};
+use nextorm_core::session::{Change, Handle, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
 use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, crud};
 
 /// Counters of what a session sent.
@@ -123,7 +123,7 @@ impl SessionCore {
 
     /// Sends every pending change: inserts, updates of the changed columns and deletes, in the
     /// order the objects joined the session, each update and delete guarded by the optimistic
-    /// check. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
+    /// check. Consecutive new objects of one entity with given keys share one multi-row INSERT. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
     pub async fn flush(&mut self) -> Result<()> {
         self.usable()?;
         let started = std::time::Instant::now();
@@ -144,10 +144,27 @@ impl SessionCore {
         }
         self.open_transaction().await?;
         let dialect = self.dialect();
-        for (i, change) in changes {
-            let sql = change_sql(&change, dialect);
+        let mut at = 0;
+        while at < changes.len() {
+            let rows = insert_batch_len(changes[at..].iter().map(|(_, c)| c), dialect);
+            if rows > 1 {
+                let batch = &changes[at..at + rows];
+                let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), dialect)
+                    .ok_or_else(|| Error::new(ErrorKind::Config, "a flush grouped changes that are not inserts"))?;
+                self.sent(&sql.text);
+                self.conn.execute_sql(&sql.text, &sql.binds).await?;
+                for (i, change) in batch {
+                    self.map.object(*i).applied(change, None)?;
+                }
+                self.stats.writes += rows as u64;
+                at += rows;
+                continue;
+            }
+            let (i, change) = &changes[at];
+            at += 1;
+            let sql = change_sql(change, dialect);
             self.sent(&sql.text);
-            let generated = match &change {
+            let generated = match change {
                 Change::Insert { generated_key: true, .. } => Some(self.conn.insert_sql(&sql.text, &sql.binds).await?),
                 Change::Insert { .. } => {
                     self.conn.execute_sql(&sql.text, &sql.binds).await?;
@@ -168,7 +185,7 @@ impl SessionCore {
                     None
                 }
             };
-            self.map.object(i).applied(&change, generated)?;
+            self.map.object(*i).applied(change, generated)?;
             self.stats.writes += 1;
         }
         self.map.rekey()

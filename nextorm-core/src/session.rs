@@ -16,4 +16,4 @@ mod plan;
 
 pub use handle::{Bits, Handle, ObjState, Status};
 pub use map::{IdentityMap, MapKey, Tracked, key_bytes};
-pub use plan::{Change, change_sql};
+pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

@@ -425,6 +425,7 @@ conformance!(
     session_retry_reruns_the_body,
     session_concurrent_increments,
     session_serializable,
+    session_multi_row_inserts,
     session_panics_and_errors_leave_nothing,
     dropped_session_future_leaves_nothing,
     session_current_and_nested,

@@ -1,6 +1,6 @@
 // Session cases, written once; included into `blocking` and `asynchronous`.
 
-use crate::entities::{PostObj, ProductObj};
+use crate::entities::{CountryObj, PostObj, ProductObj};
 
 /// Changes the row behind the session's back, on another connection.
 macro_rules! meddle {
@@ -232,6 +232,48 @@ pub async fn session_serializable(t: &Ctx) -> Result<()> {
     let results = on_call(db, ids, nextorm::SessionOptions::new().serializable().retry(5), meet).await;
     assert!(results.iter().all(|r| r.is_ok()), "{results:?}");
     assert_eq!(still_on_call().await?, 1);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// New objects with given keys go in multi-row INSERTs, in the order they joined; generated keys
+/// are read back one row at a time.
+pub async fn session_multi_row_inserts(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let country = |code: &str| Country { code: code.into(), name: format!("Land {code}") };
+    session!(db, |s| {
+        for code in ["AA", "AB", "AC"] {
+            aw!(s.create(country(code)))?;
+        }
+        let p = aw!(s.create(Product::new("Globe", "GL-1")))?;
+        for code in ["AD", "AE"] {
+            aw!(s.create(country(code)))?;
+        }
+        aw!(s.flush())?;
+        let stats = aw!(s.stats());
+        assert_eq!((stats.statements, stats.writes), (4, 6), "BEGIN, 3 countries, the product, 2 countries");
+        assert!(aw!(s.last_sql()).unwrap().matches("), (").count() == 1, "the last INSERT carried two rows");
+        assert!(p.id() > 0, "the generated key was read back");
+        assert!(aw!(s.find::<Country>(&"AE".to_string()))?.is_some_and(|c| c.name() == "Land AE"));
+        for i in 0..300 {
+            aw!(s.create(Course { name: format!("Course {i}"), semester: i % 2, credits: i }))?;
+        }
+        let before = aw!(s.stats()).statements;
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, before + 2, "300 rows in two INSERTs (256 + 44)");
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM country", ()))?, 5);
+    assert_eq!(aw!(db.get::<i64>("SELECT SUM(credits) FROM course", ()))?, (0..300).sum::<i64>());
+
+    // A duplicate key inside a batch fails the whole flush, and nothing of the session stays.
+    let r: Result<()> = session!(db, |s| {
+        aw!(s.create(country("ZZ")))?;
+        aw!(s.create(country("AA")))?;
+        aw!(s.flush())
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::UniqueViolation);
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM country WHERE code = 'ZZ'", ()))?, 0);
     assert_pool_idle(db);
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Turning pending changes into statements.
 
-use crate::ast::{Delete, Expr, Name, Statement, Update};
+use crate::ast::{Delete, Expr, Insert, Name, Statement, Update};
 use crate::crud;
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
@@ -116,4 +116,50 @@ pub fn change_sql(change: &Change, dialect: Dialect) -> Sql {
             render(&Statement::Delete(stmt), dialect)
         }
     }
+}
+
+/// Most rows one multi-row INSERT of a flush carries.
+const MAX_BATCH_ROWS: usize = 256;
+
+/// How many of the leading `changes` one multi-row INSERT can carry: consecutive inserts of one
+/// entity whose keys are given (a generated key is read back per row, because no dialect
+/// promises the order of keys a multi-row INSERT generates), within the dialect's bind limit.
+/// Anything else goes alone: 1 (0 for no changes).
+pub fn insert_batch_len<'a>(changes: impl IntoIterator<Item = &'a Change>, dialect: Dialect) -> usize {
+    let mut changes = changes.into_iter();
+    let Some(first) = changes.next() else { return 0 };
+    let Change::Insert { meta: entity, generated_key: false, values } = first else { return 1 };
+    let limit = (dialect.max_binds() / values.len().max(1)).clamp(1, MAX_BATCH_ROWS);
+    1 + changes
+        .take(limit - 1)
+        .take_while(|c| matches!(c, Change::Insert { meta, generated_key: false, .. } if std::ptr::eq(*meta, *entity)))
+        .count()
+}
+
+/// One INSERT of several new objects of one entity with given keys, as grouped by
+/// [`insert_batch_len`]; `None` when the changes are not such inserts.
+///
+/// ```text
+/// INSERT INTO "tag" ("id", "name") VALUES (?, ?), (?, ?), (?, ?)
+/// ```
+pub fn insert_batch_sql<'a>(changes: impl IntoIterator<Item = &'a Change>, dialect: Dialect) -> Option<Sql> {
+    let mut binds = Vec::new();
+    let mut entity: Option<&'static EntityMeta> = None;
+    let mut rows = 0;
+    for change in changes {
+        match change {
+            Change::Insert { meta, values, generated_key: false } if entity.is_none_or(|e| std::ptr::eq(e, *meta)) => {
+                entity = Some(*meta);
+                binds.extend(values.iter().cloned());
+                rows += 1;
+            }
+            _ => return None,
+        }
+    }
+    let meta = entity?;
+    let columns: Vec<Name> = meta.columns.iter().map(|c| Name::from(c.name)).collect();
+    let rows = vec![vec![Expr::Param; columns.len()]; rows];
+    let insert = Insert { table: meta.table.into(), columns, rows, returning: Vec::new() };
+    let text = render(&Statement::Insert(insert), dialect).text;
+    Some(Sql { placeholders: binds.len(), text, binds })
 }
