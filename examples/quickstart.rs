@@ -1,5 +1,5 @@
 //! The quick start, on embedded SQLite: declare entities, create their tables, and insert, read,
-//! update and delete them, alone and inside a transaction. Run it with
+//! update and delete them, alone, inside a transaction and inside a session. Run it with
 //! `cargo run --example quickstart`.
 
 use nextorm::prelude::*;
@@ -110,6 +110,20 @@ fn main() -> nextorm::Result<()> {
     let mut too_long = Product { name: "x".repeat(65), ..clash };
     let e = db.insert(&mut too_long).unwrap_err();
     println!("refused as expected: {e}");
+
+    // A session, PonyORM's `db_session`: one object per row, changes tracked and flushed before
+    // each query and at the end, every UPDATE guarded by an optimistic check. Ok commits.
+    let stock = db.session(|s| {
+        let gizmo = Product::get(s, |p| p.name.eq("Gizmo"))?.expect("inserted above");
+        let same = select!(p for p in Product if p.name == "Gizmo").fetch_one(nextorm::current())?;
+        assert!(gizmo == same, "one object per row");
+        gizmo.set_stock(gizmo.stock() + 5)?; // UPDATE ... SET "stock" = ? WHERE "id" = ? AND "stock" = ?
+        s.create(Product { name: "Thingamajig".into(), maker: "Acme".into(), price: 7.0, ..Default::default() })?;
+        let cheap = select!(p.name for p in Product if p.price < 10.0).fetch_all(s)?; // flushes first
+        println!("in the session: {cheap:?}, {} statements sent", s.stats().statements);
+        Ok(gizmo.stock())
+    })?;
+    println!("Gizmo stock after the session: {stock}");
 
     db.delete(&loaded)?;
     assert_eq!(db.by_pk::<Product>(&widget.id).unwrap_err().kind(), ErrorKind::NotFound);

@@ -34,7 +34,7 @@ pub use nextorm_macros::{DbEnum, Entity, cond, select};
 #[cfg(feature = "async")]
 pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
 pub use nextorm_async::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
-pub use nextorm_core::session::Handle;
+pub use nextorm_core::session::{Attach, Handle};
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Current, Database, Session, Transaction, current};
 
@@ -78,7 +78,7 @@ pub mod __private {
     pub use nextorm_core::ast;
     pub use nextorm_core::inventory;
     pub use nextorm_core::query as q;
-    pub use nextorm_core::session::Handle;
+    pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks, Kind,
         Result, RowRead, SqlField, SqlType, StatementCache, ToValue, Value, clone_field, column_value, convert_key,

@@ -229,6 +229,7 @@ mod queries {
 
     impl nextorm::query::Executor for &Recorder {
         type Out<T: Send + 'static> = ();
+        type Obj<Row: nextorm::Attach> = Row;
         fn dialect(self) -> Dialect {
             self.0
         }
@@ -240,6 +241,17 @@ mod queries {
         ) {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
+        fn fetch_objects<Row: nextorm::Attach, T: Send + 'static>(
+            self,
+            stmt: nextorm::query::Stmt,
+            _: fn(&dyn nextorm::__private::RowRead, usize) -> nextorm::Result<Row>,
+            _: fn(Vec<Row>) -> nextorm::Result<T>,
+        ) {
+            self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
+        }
+        fn object_by_pk<E: nextorm::Entity>(self, key: &E::Key) {
+            nextorm::query::load_by_pk::<_, E>(self, key)
+        }
         fn execute(self, stmt: nextorm::query::Stmt) {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
@@ -250,7 +262,7 @@ mod queries {
             = ()
         where
             Self: 'f;
-        fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> nextorm::Result<()> + Send + 'f>(
+        fn for_each<'f, Row: nextorm::Attach, F: FnMut(Row) -> nextorm::Result<()> + Send + 'f>(
             self,
             stmt: nextorm::query::Stmt,
             _: fn(&dyn nextorm::__private::RowRead, usize) -> nextorm::Result<Row>,

@@ -4,8 +4,8 @@ use crate::driver::{AnyPool, Conn, Facade};
 use crate::ops::CreateTables;
 use crate::options::OpenOptions;
 use crate::session::{SessionCore, SessionOptions, SessionStats};
-use nextorm_core::query::{Executor, Query, Stmt};
-use nextorm_core::session::Handle;
+use nextorm_core::query::{Executor, Query, Stmt, load_by_pk};
+use nextorm_core::session::{Attach, Handle};
 use nextorm_core::{
     Dialect, Entity, EntityMeta, Error, FromRow, IntoParams, Result, RowRead, registered_entities, schema,
 };
@@ -147,11 +147,14 @@ macro_rules! statement_methods {
 /// A boxed future, the `Out` of the async executors.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>;
 
-/// The executor implementation of an async type with a `with_conn`.
+/// The executor implementation of an async type: `$with` runs a closure on its `Conn` or
+/// `SessionCore`; `$fetch`/`$each` are that type's row methods (plain rows on a connection,
+/// identity-mapped objects in a session), and `by_pk` answers `object_by_pk`.
 macro_rules! async_executor {
-    ($ty:ty, $with:ident) => {
+    ($ty:ty, $with:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr) => {
         impl<'a> Executor for &'a $ty {
             type Out<T: Send + 'static> = BoxFuture<'a, T>;
+            type Obj<Row: Attach> = $obj;
 
             fn dialect(self) -> Dialect {
                 self.dialect
@@ -164,6 +167,20 @@ macro_rules! async_executor {
                 finish: fn(Vec<Row>) -> Result<T>,
             ) -> Self::Out<T> {
                 Box::pin(async move { self.$with(async move |c| c.fetch_stmt(&stmt, decode, finish).await).await })
+            }
+
+            fn fetch_objects<Row: Attach, T: Send + 'static>(
+                self,
+                stmt: Stmt,
+                decode: fn(&dyn RowRead, usize) -> Result<Row>,
+                finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+            ) -> Self::Out<T> {
+                Box::pin(async move { self.$with(async move |c| c.$fetch(&stmt, decode, finish).await).await })
+            }
+
+            fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+                let ($x, $key) = (self, key);
+                $by_pk
             }
 
             fn execute(self, stmt: Stmt) -> Self::Out<u64> {
@@ -179,7 +196,7 @@ macro_rules! async_executor {
             where
                 Self: 'f;
 
-            fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+            fn for_each<'f, Row: Attach, F: FnMut(Self::Obj<Row>) -> Result<()> + Send + 'f>(
                 self,
                 stmt: Stmt,
                 decode: fn(&dyn RowRead, usize) -> Result<Row>,
@@ -188,9 +205,12 @@ macro_rules! async_executor {
             where
                 Self: 'f,
             {
-                Box::pin(async move { self.$with(async move |c| c.for_each_stmt(&stmt, decode, each).await).await })
+                Box::pin(async move { self.$with(async move |c| c.$each(&stmt, decode, each).await).await })
             }
         }
+    };
+    ($ty:ty, $with:ident) => {
+        async_executor!($ty, $with, Row, fetch_stmt, for_each_stmt, by_pk: |x, key| load_by_pk::<_, E>(x, key));
     };
 }
 
@@ -255,6 +275,7 @@ fn innermost() -> Result<AsyncSession> {
 
 impl Executor for CurrentAsync {
     type Out<T: Send + 'static> = BoxFuture<'static, T>;
+    type Obj<Row: Attach> = Row::Attached;
 
     fn dialect(self) -> Dialect {
         innermost().map(|s| s.dialect).unwrap_or(Dialect::Sqlite)
@@ -267,6 +288,20 @@ impl Executor for CurrentAsync {
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Self::Out<T> {
         Box::pin(async move { (&innermost()?).fetch(stmt, decode, finish).await })
+    }
+
+    fn fetch_objects<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Self::Out<T> {
+        Box::pin(async move { (&innermost()?).fetch_objects(stmt, decode, finish).await })
+    }
+
+    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
+        let key = nextorm_core::Key::key_values(key);
+        Box::pin(async move { innermost()?.with(async move |c| c.by_key_values::<E>(key?).await).await })
     }
 
     fn execute(self, stmt: Stmt) -> Self::Out<u64> {
@@ -282,7 +317,7 @@ impl Executor for CurrentAsync {
     where
         Self: 'f;
 
-    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+    fn for_each<'f, Row: Attach, F: FnMut(Row::Attached) -> Result<()> + Send + 'f>(
         self,
         stmt: Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
@@ -370,7 +405,10 @@ impl AsyncSession {
     }
 }
 
-async_executor!(AsyncSession, with);
+async_executor!(AsyncSession, with, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| {
+    let key = nextorm_core::Key::key_values(key);
+    Box::pin(async move { x.with(async move |c| c.by_key_values::<E>(key?).await).await })
+});
 
 /// A database driven by tokio: the async facade. Every method has the same name and meaning as on
 /// the blocking `Database`.

@@ -319,12 +319,12 @@ impl Conn {
         self.track(r)
     }
 
-    /// Begins a transaction (see [`begin_statements`]).
+    /// Begins a transaction: `BEGIN`, or `BEGIN IMMEDIATE` on SQLite.
     pub async fn begin(&mut self) -> Result<()> {
         self.begin_with(false).await
     }
 
-    /// Begins a transaction, `SERIALIZABLE` if asked (see [`begin_statements`]).
+    /// Begins a transaction, `SERIALIZABLE` if asked (on SQLite every transaction is).
     pub async fn begin_with(&mut self, serializable: bool) -> Result<()> {
         if self.in_transaction {
             return Err(Error::config("a transaction is already open on this connection"));

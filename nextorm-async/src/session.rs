@@ -4,8 +4,8 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::{Query, Stmt};
-use nextorm_core::session::{Change, Handle, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
-use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, crud};
+use nextorm_core::session::{Attach, Change, Handle, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
+use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, Value, crud};
 
 /// Counters of what a session sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -127,12 +127,15 @@ impl SessionCore {
     pub async fn flush(&mut self) -> Result<()> {
         self.usable()?;
         let started = std::time::Instant::now();
-        let r = self.flush_inner().await;
+        let r = self.flush_inner(false).await;
         self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 
-    async fn flush_inner(&mut self) -> Result<()> {
+    /// `committing`: a commit follows at once, so a flush of one statement outside a transaction
+    /// runs it alone in autocommit, which is as atomic and saves the `BEGIN` and `COMMIT` round
+    /// trips (the common session that changes one object).
+    async fn flush_inner(&mut self, committing: bool) -> Result<()> {
         let mut changes = Vec::new();
         for (i, o) in self.map.objects().enumerate() {
             if let Some(change) = o.pending()? {
@@ -142,8 +145,12 @@ impl SessionCore {
         if changes.is_empty() {
             return Ok(());
         }
-        self.open_transaction().await?;
         let dialect = self.dialect();
+        let one_statement =
+            changes.len() == 1 || insert_batch_len(changes.iter().map(|(_, c)| c), dialect) == changes.len();
+        if !(committing && one_statement) {
+            self.open_transaction().await?;
+        }
         let mut at = 0;
         while at < changes.len() {
             let rows = insert_batch_len(changes[at..].iter().map(|(_, c)| c), dialect);
@@ -193,7 +200,11 @@ impl SessionCore {
 
     /// Flushes, then commits; the session goes on (a later write opens a new transaction).
     pub async fn commit(&mut self) -> Result<()> {
-        self.flush().await?;
+        self.usable()?;
+        let started = std::time::Instant::now();
+        let r = self.flush_inner(true).await;
+        self.stats.time += started.elapsed();
+        self.poisoned(r)?;
         if self.in_transaction {
             self.sent("COMMIT");
             let started = std::time::Instant::now();
@@ -225,44 +236,63 @@ impl SessionCore {
     /// The object with this key: from the identity map without a query when the session holds
     /// it, else loaded. [`ErrorKind::NotFound`] when there is none (Pony's `Product[key]`).
     pub async fn by_pk<E: Entity>(&mut self, key: &E::Key) -> Result<Handle<E>> {
-        match self.find::<E>(key).await? {
+        self.by_key_values(key.key_values()?).await
+    }
+
+    /// [`SessionCore::by_pk`] with the key as column values.
+    pub async fn by_key_values<E: Entity>(&mut self, key: Vec<Value>) -> Result<Handle<E>> {
+        match self.find_by_values::<E>(&key).await? {
             Some(h) => Ok(h),
-            None => {
-                Err(Error::new(ErrorKind::NotFound, format!("{}{:?} was not found", E::meta().name, key.key_values()?)))
-            }
+            None => Err(Error::new(ErrorKind::NotFound, format!("{}{key:?} was not found", E::meta().name))),
         }
     }
 
     /// The object with this key, if there is one.
     pub async fn find<E: Entity>(&mut self, key: &E::Key) -> Result<Option<Handle<E>>> {
+        self.find_by_values(&key.key_values()?).await
+    }
+
+    async fn find_by_values<E: Entity>(&mut self, key: &[Value]) -> Result<Option<Handle<E>>> {
         self.usable()?;
-        let values = key.key_values()?;
-        if let Some(h) = self.map.get::<E>(&values) {
+        if let Some(h) = self.map.get::<E>(key) {
             return Ok(Some(h));
         }
-        self.before_query().await?;
-        let sql = crud::select_by_key(E::meta(), self.dialect());
-        self.sent(sql);
-        let started = std::time::Instant::now();
-        let r = self.conn.find::<E>(key).await;
-        self.stats.time += started.elapsed();
-        match self.poisoned(r)? {
-            Some(e) => self.map.attach_loaded(e).map(Some),
-            None => Ok(None),
-        }
+        let stmt = Stmt { text: crud::select_by_key(E::meta(), self.dialect()).into(), binds: key.to_vec() };
+        self.fetch_objects(&stmt, E::from_row_at, |mut rows: Vec<Handle<E>>| Ok(rows.pop())).await
     }
 
     /// Runs an entity query and returns the session's objects for its rows: a row the session
     /// already holds is that object.
     pub async fn select<E: Entity + Send, V: Clone>(&mut self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+        self.fetch_objects(&query.statement(self.dialect()), E::from_row_at, Ok).await
+    }
+
+    /// Runs a query after a flush; each row joins the identity map ([`Attach`]) before `finish`.
+    pub async fn fetch_objects<R: Attach, T>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        finish: fn(Vec<R::Attached>) -> Result<T>,
+    ) -> Result<T> {
+        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
+        let objects = rows.into_iter().map(|r| r.attach(&mut self.map)).collect::<Result<Vec<_>>>()?;
+        finish(objects)
+    }
+
+    /// Runs a query after a flush and hands each row, joined to the identity map, to `each`.
+    pub async fn for_each_object<R: Attach, F: FnMut(R::Attached) -> Result<()> + Send>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        mut each: F,
+    ) -> Result<()> {
         self.before_query().await?;
-        let stmt = query.statement(self.dialect());
         self.sent(&stmt.text);
         let started = std::time::Instant::now();
-        let r = self.conn.fetch_stmt(&stmt, E::from_row_at, Ok).await;
+        let map = &mut self.map;
+        let r = self.conn.for_each_stmt(stmt, decode, |row| each(row.attach(map)?)).await;
         self.stats.time += started.elapsed();
-        let rows = self.poisoned(r)?;
-        rows.into_iter().map(|e| self.map.attach_loaded(e)).collect()
+        self.poisoned(r)
     }
 
     /// Runs any query after a flush (the `Executor` path: values, not objects). The same

@@ -168,7 +168,9 @@ pub trait Hooks {
 }
 
 /// A mapped entity. Implemented by `#[derive(Entity)]`; not meant to be implemented by hand.
-pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
+pub trait Entity:
+    FromRow + Hooks + crate::session::Attach<Attached = crate::session::Handle<Self>> + Sized + Send + Sync + 'static
+{
     /// The primary key: a scalar, or a tuple for a composite key.
     type Key: Key;
 

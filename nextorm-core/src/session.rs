@@ -10,10 +10,12 @@
 //!                             -- floats are never checked (they compare inexactly)
 //! ```
 
+mod attach;
 mod handle;
 mod map;
 mod plan;
 
+pub use attach::{Attach, attach_entity};
 pub use handle::{Bits, Handle, ObjState, Status};
 pub use map::{IdentityMap, MapKey, Tracked, key_bytes};
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

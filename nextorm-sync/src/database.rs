@@ -4,8 +4,8 @@ use crate::runtime::Driver;
 use nextorm_async::{
     Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
 };
-use nextorm_core::query::{Executor, Query, Stmt};
-use nextorm_core::session::Handle;
+use nextorm_core::query::{Executor, Query, Stmt, load_by_pk};
+use nextorm_core::session::{Attach, Handle};
 use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result, RowRead};
 use std::cell::RefCell;
 
@@ -420,6 +420,7 @@ fn innermost() -> Result<Session> {
 
 impl Executor for Current {
     type Out<T: Send + 'static> = Result<T>;
+    type Obj<Row: Attach> = Row::Attached;
 
     fn dialect(self) -> Dialect {
         innermost().map(|s| s.dialect()).unwrap_or(Dialect::Sqlite)
@@ -432,6 +433,19 @@ impl Executor for Current {
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Result<T> {
         (&innermost()?).fetch(stmt, decode, finish)
+    }
+
+    fn fetch_objects<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Result<T> {
+        (&innermost()?).fetch_objects(stmt, decode, finish)
+    }
+
+    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Result<Handle<E>> {
+        innermost()?.by_pk::<E>(key)
     }
 
     fn execute(self, stmt: Stmt) -> Result<u64> {
@@ -447,7 +461,7 @@ impl Executor for Current {
     where
         Self: 'f;
 
-    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+    fn for_each<'f, Row: Attach, F: FnMut(Row::Attached) -> Result<()> + Send + 'f>(
         self,
         stmt: Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
@@ -460,11 +474,14 @@ impl Executor for Current {
     }
 }
 
-/// The executor implementation of a blocking type with a connection runner.
+/// The executor implementation of a blocking type: `$run` runs a closure on its `Conn` or
+/// `SessionCore`; `$fetch`/`$each` are that type's row methods (plain rows on a connection,
+/// identity-mapped objects in a session), and `by_pk` answers `object_by_pk`.
 macro_rules! blocking_executor {
-    ($ty:ty, $run:ident) => {
+    ($ty:ty, $run:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr) => {
         impl<'a> Executor for &'a $ty {
             type Out<T: Send + 'static> = Result<T>;
+            type Obj<Row: Attach> = $obj;
 
             fn dialect(self) -> Dialect {
                 self.dialect()
@@ -477,6 +494,20 @@ macro_rules! blocking_executor {
                 finish: fn(Vec<Row>) -> Result<T>,
             ) -> Result<T> {
                 self.$run(async |c| c.fetch_stmt(&stmt, decode, finish).await)
+            }
+
+            fn fetch_objects<Row: Attach, T: Send + 'static>(
+                self,
+                stmt: Stmt,
+                decode: fn(&dyn RowRead, usize) -> Result<Row>,
+                finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+            ) -> Result<T> {
+                self.$run(async |c| c.$fetch(&stmt, decode, finish).await)
+            }
+
+            fn object_by_pk<E: Entity>(self, key: &E::Key) -> Result<Self::Obj<E>> {
+                let ($x, $key) = (self, key);
+                $by_pk
             }
 
             fn execute(self, stmt: Stmt) -> Result<u64> {
@@ -492,7 +523,7 @@ macro_rules! blocking_executor {
             where
                 Self: 'f;
 
-            fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+            fn for_each<'f, Row: Attach, F: FnMut(Self::Obj<Row>) -> Result<()> + Send + 'f>(
                 self,
                 stmt: Stmt,
                 decode: fn(&dyn RowRead, usize) -> Result<Row>,
@@ -501,12 +532,15 @@ macro_rules! blocking_executor {
             where
                 Self: 'f,
             {
-                self.$run(async |c| c.for_each_stmt(&stmt, decode, each).await)
+                self.$run(async |c| c.$each(&stmt, decode, each).await)
             }
         }
+    };
+    ($ty:ty, $run:ident) => {
+        blocking_executor!($ty, $run, Row, fetch_stmt, for_each_stmt, by_pk: |x, key| load_by_pk::<_, E>(x, key));
     };
 }
 
 blocking_executor!(Database, with_conn);
 blocking_executor!(Transaction<'_>, run);
-blocking_executor!(Session, run);
+blocking_executor!(Session, run, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| x.by_pk::<E>(key));

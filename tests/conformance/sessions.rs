@@ -61,16 +61,17 @@ pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()
 
     session!(db, |s| {
         aw!(s.create(Product::new("Kept", "K-1")))?;
+        aw!(s.create(Product::new("Also kept", "K-2")))?;
         aw!(s.commit())?;
         let stats = aw!(s.stats());
-        assert_eq!((stats.statements, stats.writes), (3, 1), "BEGIN, INSERT, COMMIT");
+        assert_eq!((stats.statements, stats.writes), (4, 2), "BEGIN, INSERT, INSERT, COMMIT");
         let later = aw!(s.create(Product::new("Dropped", "D-1")))?;
         aw!(s.rollback())?;
         assert!(later.set_price(1.0).is_err(), "objects of a rolled-back session refuse writes");
         Ok(())
     })?;
     let names: Vec<String> = aw!(db.select("SELECT name FROM product", ()))?;
-    assert_eq!(names, vec!["Kept".to_string()], "commit keeps, rollback drops, the session goes on");
+    assert_eq!(sorted(names), vec!["Also kept".to_string(), "Kept".to_string()], "commit keeps, rollback drops, the session goes on");
 
     // A database error makes the session rollback-only.
     let r: Result<()> = session!(db, |s| {
@@ -82,7 +83,7 @@ pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()
         Err(e)
     });
     assert_eq!(r.unwrap_err().kind(), ErrorKind::UniqueViolation);
-    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 1);
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 2);
     assert_pool_idle(db);
     Ok(())
 }
@@ -361,6 +362,57 @@ pub async fn session_current_and_nested(t: &Ctx) -> Result<()> {
         Ok(())
     })?;
     assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 1, "committed by the outer session");
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// Inside a session, `Product::by_pk`, `Product::get` and `select!` hand out the session's
+/// objects, through `current()` as through the session itself; outside, plain values.
+pub async fn session_queries_return_session_objects(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let mut widget = Product::new("Widget", "W-1");
+    aw!(db.insert(&mut widget))?;
+    aw!(db.insert(&mut Product::new("Gadget", "G-1")))?;
+    let id = widget.id;
+    let plain: Product = aw!(Product::by_pk(db, &id))?;
+    assert_eq!(plain, widget, "outside a session a lookup is a value");
+    session!(db, |s| {
+        let a: nextorm::Handle<Product> = aw!(Product::by_pk(current!(), &id))?;
+        let b = aw!(Product::by_pk(sref!(s), &id))?;
+        assert!(a == b, "one object per row");
+        assert_eq!(aw!(s.stats()).statements, 1, "the second lookup was answered by the identity map");
+        let all = aw!(select!(p for p in Product).order_by(|p| p.id).fetch_all(current!()))?;
+        assert!(all.len() == 2 && all[0] == a, "a query returns the held object");
+        a.set_price(1.5)?;
+        let got = aw!(Product::get(sref!(s), |p| p.name.eq("Widget")))?.expect("found");
+        assert!(got == a && got.price() == 1.5, "the change was flushed before the query and shows through");
+        let first = aw!(select!(p for p in Product if p.price < 2.0).first(current!()))?;
+        assert!(first.is_some_and(|f| f == a));
+        let mut streamed = Vec::new();
+        aw!(select!(p for p in Product).for_each(sref!(s), |p| {
+            streamed.push(p);
+            Ok(())
+        }))?;
+        assert!(streamed.contains(&a), "streamed rows are the session's objects too");
+        let pairs = aw!(select!((p, p.name) for p in Product if p.id == id).fetch_one(current!()))?;
+        assert!(pairs.0 == a && pairs.1 == "Widget", "an entity inside a tuple is the session's object");
+        let names = aw!(select!(p.name for p in Product).fetch_all(current!()))?;
+        assert_eq!(sorted(names), vec!["Gadget".to_string(), "Widget".to_string()], "values stay values");
+        let missing = aw!(Product::by_pk(current!(), &(id + 100)));
+        assert_eq!(missing.unwrap_err().kind(), ErrorKind::NotFound);
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<f64>("SELECT price FROM product WHERE id = ?", (id,)))?, 1.5);
+    session!(db, |s| {
+        let a = aw!(Product::by_pk(sref!(s), &id))?;
+        a.set_price(2.5)?;
+        aw!(s.commit())?;
+        assert_eq!(aw!(s.stats()).statements, 2, "SELECT, then the UPDATE alone: no BEGIN or COMMIT for one statement");
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<f64>("SELECT price FROM product WHERE id = ?", (id,)))?, 2.5);
+    let outside = aw!(Product::by_pk(current!(), &id));
+    assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "no session outside one");
     assert_pool_idle(db);
     Ok(())
 }

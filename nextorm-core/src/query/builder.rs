@@ -8,6 +8,7 @@ use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::render::{ShapeHasher, render_select};
+use crate::session::Attach;
 use crate::value::{FromSql, RowRead, Value, decode_column};
 use std::sync::{Arc, RwLock};
 
@@ -21,8 +22,8 @@ pub trait Source: Entity {
 
 /// What a query returns per row: an entity (its handles), an expression, or a tuple of them.
 pub trait Projection {
-    /// The Rust value of one row.
-    type Output: Send + 'static;
+    /// The Rust value of one row (in a session, its [`Attach::Attached`] form).
+    type Output: Attach;
     /// Appends the projected expressions.
     fn push_columns(self, out: &mut Vec<ast::Expr>);
     /// Decodes one row from column `offset` on.
@@ -35,7 +36,7 @@ pub trait Projection {
     }
 }
 
-impl<T: SqlType + FromSql + Send> Projection for Expr<T> {
+impl<T: SqlType + FromSql + Send + 'static> Projection for Expr<T> {
     type Output = T;
     fn push_columns(self, out: &mut Vec<ast::Expr>) {
         out.push(self.into_node());
@@ -220,14 +221,27 @@ pub trait Executor: Copy {
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
         finish: fn(Vec<Row>) -> Result<T>,
     ) -> Self::Out<T>;
+    /// What a query row becomes: the row itself for a database or transaction, the session's
+    /// object ([`Attach::Attached`]) in a session.
+    type Obj<Row: Attach>: Send + 'static;
+    /// [`Executor::fetch`] for query rows: in a session each row joins the identity map first.
+    fn fetch_objects<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+    ) -> Self::Out<T>;
+    /// The entity with this key; a session answers from its identity map when it holds it.
+    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
     /// Runs a statement; the rows it affected.
     fn execute(self, stmt: Stmt) -> Self::Out<u64>;
     /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
     type Each<'f>
     where
         Self: 'f;
-    /// Runs a query and hands each decoded row to `each` as it arrives, without collecting them.
-    fn for_each<'f, Row: Send + 'f, F: FnMut(Row) -> Result<()> + Send + 'f>(
+    /// Runs a query and hands each decoded row (in a session, its object) to `each` as it
+    /// arrives, without collecting them.
+    fn for_each<'f, Row: Attach, F: FnMut(Self::Obj<Row>) -> Result<()> + Send + 'f>(
         self,
         stmt: Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
@@ -406,10 +420,21 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     ) -> X::Out<T> {
         x.fetch(statement(self.site, select, x.dialect()), decode, finish)
     }
+}
 
-    /// Every row.
-    pub fn fetch_all<X: Executor>(&self, x: X) -> X::Out<Vec<R>> {
-        self.run_with(x, &self.select, self.decode, all_rows)
+impl<R: Attach, V: Clone> Query<R, V> {
+    fn objects_with<X: Executor, T: Send + 'static>(
+        &self,
+        x: X,
+        select: &ast::Select,
+        finish: fn(Vec<X::Obj<R>>) -> Result<T>,
+    ) -> X::Out<T> {
+        x.fetch_objects(statement(self.site, select, x.dialect()), self.decode, finish)
+    }
+
+    /// Every row. In a session an entity row is the session's object (`Handle<E>`).
+    pub fn fetch_all<X: Executor>(&self, x: X) -> X::Out<Vec<X::Obj<R>>> {
+        self.objects_with(x, &self.select, all_rows)
     }
 
     /// A row stream: hands each row to `each` as the database delivers it, without collecting the
@@ -418,27 +443,33 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// ```text
     /// select!(p for p in Product).for_each(&db, |p| { total += p.price; Ok(()) })?;
     /// ```
-    pub fn for_each<'f, X: Executor + 'f, F: FnMut(R) -> Result<()> + Send + 'f>(&self, x: X, each: F) -> X::Each<'f> {
+    pub fn for_each<'f, X: Executor + 'f, F: FnMut(X::Obj<R>) -> Result<()> + Send + 'f>(
+        &self,
+        x: X,
+        each: F,
+    ) -> X::Each<'f> {
         x.for_each(statement(self.site, &self.select, x.dialect()), self.decode, each)
     }
 
     /// Exactly one row: [`ErrorKind::NotFound`] for none, [`ErrorKind::SeveralFound`] for more.
-    pub fn fetch_one<X: Executor>(&self, x: X) -> X::Out<R> {
-        self.run_with(x, &self.select, self.decode, exactly_one)
+    pub fn fetch_one<X: Executor>(&self, x: X) -> X::Out<X::Obj<R>> {
+        self.objects_with(x, &self.select, exactly_one)
     }
 
     /// At most one row: `None` for none, [`ErrorKind::SeveralFound`] for more (Pony's `get`).
-    pub fn fetch_optional<X: Executor>(&self, x: X) -> X::Out<Option<R>> {
-        self.run_with(x, &self.select, self.decode, at_most_one)
+    pub fn fetch_optional<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<R>>> {
+        self.objects_with(x, &self.select, at_most_one)
     }
 
     /// The first row in the query's order, if any (`LIMIT 1`).
-    pub fn first<X: Executor>(&self, x: X) -> X::Out<Option<R>> {
+    pub fn first<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<R>>> {
         let mut select = self.select.clone();
         select.limit = Some(ast::Expr::Value(Value::Int(1)));
-        self.run_with(x, &select, self.decode, first_row)
+        self.objects_with(x, &select, first_row)
     }
+}
 
+impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// The number of rows the query returns.
     ///
     /// ```text
@@ -748,8 +779,9 @@ pub trait EntityQuery: Source {
     }
 
     /// The one entity matching the condition, or `None`; [`ErrorKind::SeveralFound`] when
-    /// several match: `Product::get(&db, |p| p.name.eq("Widget"))`.
-    fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(Self::Fields) -> C) -> X::Out<Option<Self>> {
+    /// several match: `Product::get(&db, |p| p.name.eq("Widget"))`. In a session, the session's
+    /// object.
+    fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(Self::Fields) -> C) -> X::Out<Option<X::Obj<Self>>> {
         Self::query().filter(f).fetch_optional(x)
     }
 
@@ -758,18 +790,25 @@ pub trait EntityQuery: Source {
         Self::query().filter(f).exists(x)
     }
 
-    /// The entity with this key (Pony's `Product[key]`); [`ErrorKind::NotFound`] when none.
-    fn by_pk<X: Executor>(x: X, key: &Self::Key) -> X::Out<Self> {
-        let binds = match key.key_values() {
-            Ok(b) => b,
-            Err(e) => return x.fail(e),
-        };
-        let text = crate::crud::select_by_key(Self::meta(), x.dialect());
-        x.fetch(Stmt { text: text.into(), binds }, Self::from_row_at, exactly_one_entity::<Self>)
+    /// The entity with this key (Pony's `Product[key]`); [`ErrorKind::NotFound`] when none. A
+    /// session answers from its identity map without a query when it holds the object.
+    fn by_pk<X: Executor>(x: X, key: &Self::Key) -> X::Out<X::Obj<Self>> {
+        x.object_by_pk::<Self>(key)
     }
 }
 
-fn exactly_one_entity<E: Entity>(rows: Vec<E>) -> Result<E> {
+/// [`Executor::object_by_pk`] for executors outside a session: `SELECT ... WHERE <key> = ?`.
+pub fn load_by_pk<X: Executor, E: Entity>(x: X, key: &E::Key) -> X::Out<X::Obj<E>> {
+    let binds = match key.key_values() {
+        Ok(b) => b,
+        Err(e) => return x.fail(e),
+    };
+    let text = crate::crud::select_by_key(E::meta(), x.dialect());
+    x.fetch_objects(Stmt { text: text.into(), binds }, E::from_row_at, exactly_one_of::<E, X::Obj<E>>)
+}
+
+/// Exactly one row of entity `E`, whatever form the rows take; NotFound names the entity.
+pub fn exactly_one_of<E: Entity, T>(rows: Vec<T>) -> Result<T> {
     exactly_one(rows).map_err(|e| {
         if e.kind() == ErrorKind::NotFound {
             Error::new(ErrorKind::NotFound, format!("{} was not found", E::meta().name))

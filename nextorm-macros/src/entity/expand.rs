@@ -320,6 +320,15 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             };
 
             #[automatically_derived]
+            impl __n::Attach for #ident {
+                type Attached = __n::Handle<#ident>;
+
+                fn attach(self, map: &mut __n::IdentityMap) -> __n::Result<__n::Handle<#ident>> {
+                    __n::attach_entity(self, map)
+                }
+            }
+
+            #[automatically_derived]
             impl __n::Entity for #ident {
                 type Key = #key_type;
 
