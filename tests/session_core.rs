@@ -126,7 +126,7 @@ fn deletes_check_what_was_read_and_deleted_objects_refuse_writes() {
     let mut map = IdentityMap::new();
     let a = map.attach_loaded(account(5)).unwrap();
     a.read(OWNER, |v| v.owner.clone());
-    a.mark_deleted().unwrap();
+    a.delete().unwrap();
     let change = a.pending().unwrap().unwrap();
     assert_eq!(
         sql(&change, Dialect::Sqlite),
@@ -137,7 +137,7 @@ fn deletes_check_what_was_read_and_deleted_objects_refuse_writes() {
     assert!(a.pending().unwrap().is_none());
     // A new object deleted before any flush never reaches the database.
     let b = map.add_new(account(0)).unwrap();
-    b.mark_deleted().unwrap();
+    b.delete().unwrap();
     assert!(b.pending().unwrap().is_none());
 }
 

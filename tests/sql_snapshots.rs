@@ -252,6 +252,10 @@ mod queries {
         fn object_by_pk<E: nextorm::Entity>(self, key: &E::Key) {
             nextorm::query::load_by_pk::<_, E>(self, key)
         }
+        fn create_object<E: nextorm::Entity>(self, value: E) {
+            self.1.borrow_mut().push(format!("create {}", E::meta().name));
+            let _ = value;
+        }
         fn execute(self, stmt: nextorm::query::Stmt) {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }

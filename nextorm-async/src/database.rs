@@ -183,6 +183,10 @@ macro_rules! async_executor {
                 $by_pk
             }
 
+            fn create_object<E: Entity>(self, value: E) -> Self::Out<Self::Obj<E>> {
+                Box::pin(async move { self.$with(async move |c| c.create_object(value).await).await })
+            }
+
             fn execute(self, stmt: Stmt) -> Self::Out<u64> {
                 Box::pin(async move { self.$with(async move |c| c.execute_stmt(&stmt).await).await })
             }
@@ -299,6 +303,10 @@ impl Executor for CurrentAsync {
         Box::pin(async move { (&innermost()?).fetch_objects(stmt, decode, finish).await })
     }
 
+    fn create_object<E: Entity>(self, value: E) -> Self::Out<Handle<E>> {
+        Box::pin(async move { innermost()?.with(async move |c| c.create_object(value).await).await })
+    }
+
     fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
         let key = nextorm_core::Key::key_values(key);
         Box::pin(async move { innermost()?.with(async move |c| c.by_key_values::<E>(key?).await).await })
@@ -361,7 +369,7 @@ impl AsyncSession {
 
     /// Marks an object for deletion at the next flush.
     pub async fn delete<E: Entity>(&self, obj: &Handle<E>) -> Result<()> {
-        obj.mark_deleted()
+        obj.delete()
     }
 
     /// The object with this key, from the identity map when the session holds it; NotFound else.

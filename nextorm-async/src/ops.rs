@@ -51,6 +51,12 @@ fn checked(dialect: Dialect, meta: &EntityMeta, values: &[Value], columns: impl 
 }
 
 impl Conn {
+    /// [`Conn::insert`], returning the value (the `Executor::create_object` of connections).
+    pub async fn create_object<E: Entity>(&mut self, mut value: E) -> Result<E> {
+        self.insert(&mut value).await?;
+        Ok(value)
+    }
+
     /// Inserts `obj`. When its auto-increment key is zero the database generates the key, which
     /// is then stored in `obj`.
     ///

@@ -121,6 +121,11 @@ impl SessionCore {
         self.map.add_new(value)
     }
 
+    /// [`SessionCore::create`] with the shape of [`Conn::create_object`], for the executors.
+    pub async fn create_object<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+        self.create(value)
+    }
+
     /// Sends every pending change: inserts, updates of the changed columns and deletes, in the
     /// order the objects joined the session, each update and delete guarded by the optimistic
     /// check. Consecutive new objects of one entity with given keys share one multi-row INSERT. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].

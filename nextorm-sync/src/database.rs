@@ -357,7 +357,7 @@ impl Session {
 
     /// Marks an object for deletion at the next flush.
     pub fn delete<E: Entity>(&self, obj: &Handle<E>) -> Result<()> {
-        obj.mark_deleted()
+        obj.delete()
     }
 
     /// The object with this key, from the identity map when the session holds it; NotFound else.
@@ -444,6 +444,10 @@ impl Executor for Current {
         (&innermost()?).fetch_objects(stmt, decode, finish)
     }
 
+    fn create_object<E: Entity>(self, value: E) -> Result<Handle<E>> {
+        innermost()?.create(value)
+    }
+
     fn object_by_pk<E: Entity>(self, key: &E::Key) -> Result<Handle<E>> {
         innermost()?.by_pk::<E>(key)
     }
@@ -508,6 +512,10 @@ macro_rules! blocking_executor {
             fn object_by_pk<E: Entity>(self, key: &E::Key) -> Result<Self::Obj<E>> {
                 let ($x, $key) = (self, key);
                 $by_pk
+            }
+
+            fn create_object<E: Entity>(self, value: E) -> Result<Self::Obj<E>> {
+                self.$run(async |c| c.create_object(value).await)
             }
 
             fn execute(self, stmt: Stmt) -> Result<u64> {

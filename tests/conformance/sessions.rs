@@ -411,6 +411,23 @@ pub async fn session_queries_return_session_objects(t: &Ctx) -> Result<()> {
         Ok(())
     })?;
     assert_eq!(aw!(db.get::<f64>("SELECT price FROM product WHERE id = ?", (id,)))?, 2.5);
+
+    // `Product::create` registers a new object in a session and inserts at once on a database.
+    let direct: Product = aw!(Product::create(db, Product::new("Direct", "D-9")))?;
+    assert!(direct.id > 0, "inserted now, with its generated key");
+    session!(db, |s| {
+        let created: nextorm::Handle<Product> = aw!(Product::create(current!(), Product::new("Created", "C-9")))?;
+        assert_eq!((created.id(), aw!(s.stats()).statements), (0, 0), "nothing sent before the flush");
+        aw!(s.flush())?;
+        assert!(created.id() > 0);
+        let gone = aw!(Product::by_pk(sref!(s), &direct.id))?;
+        gone.delete()?;
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.last_sql()).unwrap().split_whitespace().next(), Some("DELETE"));
+        Ok(())
+    })?;
+    let names: Vec<String> = aw!(db.select("SELECT name FROM product WHERE name IN ('Direct', 'Created')", ()))?;
+    assert_eq!(names, vec!["Created".to_string()]);
     let outside = aw!(Product::by_pk(current!(), &id));
     assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "no session outside one");
     assert_pool_idle(db);

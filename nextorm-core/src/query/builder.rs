@@ -233,6 +233,9 @@ pub trait Executor: Copy {
     ) -> Self::Out<T>;
     /// The entity with this key; a session answers from its identity map when it holds it.
     fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
+    /// A new entity: inserted now by a database or transaction (the generated key set on the
+    /// returned value), registered for the next flush by a session (which returns its object).
+    fn create_object<E: Entity>(self, value: E) -> Self::Out<Self::Obj<E>>;
     /// Runs a statement; the rows it affected.
     fn execute(self, stmt: Stmt) -> Self::Out<u64>;
     /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
@@ -783,6 +786,17 @@ pub trait EntityQuery: Source {
     /// object.
     fn get<X: Executor, C: Condition>(x: X, f: impl FnOnce(Self::Fields) -> C) -> X::Out<Option<X::Obj<Self>>> {
         Self::query().filter(f).fetch_optional(x)
+    }
+
+    /// A new entity (PonyORM's `Product(name=...)`): in a session, registered and inserted at the
+    /// next flush, returning the session's object; on a database or transaction, inserted now,
+    /// returning the value with its generated key. `Product::create(s, Product { .. })`.
+    ///
+    /// ```text
+    /// INSERT INTO "product" ("name", "price") VALUES (?, ?)   -- RETURNING "id" on PostgreSQL
+    /// ```
+    fn create<X: Executor>(x: X, value: Self) -> X::Out<X::Obj<Self>> {
+        x.create_object(value)
     }
 
     /// Whether any entity matches the condition.

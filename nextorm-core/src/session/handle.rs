@@ -164,8 +164,9 @@ impl<E: Entity> Handle<E> {
         Ok(())
     }
 
-    /// Marks the object for deletion at the next flush (a new object is simply dropped).
-    pub fn mark_deleted(&self) -> Result<()> {
+    /// Deletes the object (Pony's `obj.delete()`): a DELETE at the next flush, with the optimistic
+    /// check; a new object that was never flushed is simply dropped.
+    pub fn delete(&self) -> Result<()> {
         let mut s = self.lock();
         if s.detached {
             return Err(Error::new(
