@@ -29,7 +29,9 @@ pub struct SessionCore {
     /// Set by a database error: the session must roll back before anything else.
     failed: Option<String>,
     stats: SessionStats,
-    last_sql: Option<String>,
+    /// The last statement sent; empty before the first. Reused, so recording it allocates only
+    /// when a longer statement comes.
+    last_sql: String,
 }
 
 impl SessionCore {
@@ -42,7 +44,7 @@ impl SessionCore {
             serializable: options.serializable,
             failed: None,
             stats: SessionStats::default(),
-            last_sql: None,
+            last_sql: String::new(),
         }
     }
 
@@ -58,7 +60,7 @@ impl SessionCore {
 
     /// The last statement sent.
     pub fn last_sql(&self) -> Option<&str> {
-        self.last_sql.as_deref()
+        Some(self.last_sql.as_str()).filter(|s| !s.is_empty())
     }
 
     /// The number of objects in the identity map.
@@ -87,7 +89,8 @@ impl SessionCore {
 
     fn sent(&mut self, sql: &str) {
         self.stats.statements += 1;
-        self.last_sql = Some(sql.to_owned());
+        self.last_sql.clear();
+        self.last_sql.push_str(sql);
     }
 
     /// Opens the session's transaction unless one is open.
