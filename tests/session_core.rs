@@ -225,3 +225,31 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
         .collect();
     assert_eq!(insert_batch_len(&many, Dialect::Postgres), 256);
 }
+
+#[test]
+fn update_texts_follow_each_shape() {
+    let meta = <Account as nextorm::Entity>::meta();
+    let update = |set: Vec<(usize, Value)>, checks: Vec<(usize, Value)>| {
+        sql(&Change::Update { meta, set, key: vec![Value::Int(1)], checks }, Dialect::Sqlite)
+    };
+    let balance = update(vec![(BALANCE, Value::Int(1))], vec![]);
+    assert_eq!(balance, r#"UPDATE "account" SET "balance" = ? WHERE "id" = ?  [Int(1), Int(1)]"#);
+    let null_check = update(vec![(BALANCE, Value::Int(1))], vec![(NOTE, Value::Null(nextorm_core::Kind::Text))]);
+    assert_eq!(null_check, r#"UPDATE "account" SET "balance" = ? WHERE "id" = ? AND "note" IS NULL  [Int(1), Int(1)]"#);
+    let value_check = update(vec![(BALANCE, Value::Int(1))], vec![(NOTE, Value::Text("n".into()))]);
+    assert_eq!(
+        value_check,
+        r#"UPDATE "account" SET "balance" = ? WHERE "id" = ? AND "note" = ?  [Int(1), Int(1), Text("n")]"#
+    );
+    // Columns out of order (a hand-built change) still pair each column with its value.
+    let reversed = update(vec![(NOTE, Value::Text("x".into())), (OWNER, Value::Text("o".into()))], vec![]);
+    assert_eq!(
+        reversed,
+        r#"UPDATE "account" SET "note" = ?, "owner" = ? WHERE "id" = ?  [Text("x"), Text("o"), Int(1)]"#
+    );
+    let sorted = update(vec![(OWNER, Value::Text("o".into())), (NOTE, Value::Text("x".into()))], vec![]);
+    assert_eq!(
+        sorted,
+        r#"UPDATE "account" SET "owner" = ?, "note" = ? WHERE "id" = ?  [Text("o"), Text("x"), Int(1)]"#
+    );
+}

@@ -7,7 +7,7 @@ use crate::value::Value;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// A set of column indexes (up to 128 columns per entity).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Bits([u64; 2]);
 
 impl Bits {

@@ -237,6 +237,8 @@ fn meta_id(meta: &'static EntityMeta) -> usize {
 pub struct IdentityMap {
     by_key: FastMap<EntryKey, usize>,
     objects: Vec<Box<dyn Tracked>>,
+    /// New objects whose key the database has yet to generate, so not yet in `by_key`.
+    unkeyed: Vec<usize>,
 }
 
 impl IdentityMap {
@@ -281,6 +283,8 @@ impl IdentityMap {
                 ));
             }
             self.by_key.insert(key, self.objects.len());
+        } else {
+            self.unkeyed.push(self.objects.len());
         }
         self.objects.push(Box::new(handle.clone()));
         Ok(handle)
@@ -298,11 +302,17 @@ impl IdentityMap {
 
     /// Enters objects whose key became known at flush (generated keys) into the map.
     pub fn rekey(&mut self) -> Result<()> {
-        for (i, o) in self.objects.iter().enumerate() {
-            if let Some(bytes) = o.map_key()? {
-                self.by_key.entry((meta_id(o.meta()), bytes)).or_insert(i);
+        let mut still_unkeyed = Vec::new();
+        for &i in &self.unkeyed {
+            let o = &self.objects[i];
+            match o.map_key()? {
+                Some(bytes) => {
+                    self.by_key.entry((meta_id(o.meta()), bytes)).or_insert(i);
+                }
+                None => still_unkeyed.push(i),
             }
         }
+        self.unkeyed = still_unkeyed;
         Ok(())
     }
 
@@ -323,5 +333,6 @@ impl IdentityMap {
         }
         self.objects.clear();
         self.by_key.clear();
+        self.unkeyed.clear();
     }
 }

@@ -5,6 +5,7 @@ use crate::crud;
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::render::{Sql, render};
+use crate::session::Bits;
 use crate::value::Value;
 
 /// One statement a flush sends for one object.
@@ -50,13 +51,40 @@ fn condition(meta: &EntityMeta, key: &[Value], checks: &[(usize, Value)]) -> Opt
     Expr::all(keys.chain(seen))
 }
 
-type UpdateShape = (usize, Dialect, Vec<u16>, Vec<(u16, bool)>);
+/// What an UPDATE text depends on: the entity, the dialect, the columns set, the columns
+/// checked, and which checks are `IS NULL`. Column sets as bits keep the key allocation-free.
+type UpdateShape = (usize, Dialect, Bits, Bits, Bits);
+
+fn update_shape(
+    meta: &EntityMeta,
+    dialect: Dialect,
+    set: &[(usize, Value)],
+    checks: &[(usize, Value)],
+) -> Option<UpdateShape> {
+    let (mut set_bits, mut check_bits, mut null_bits) = (Bits::default(), Bits::default(), Bits::default());
+    for (i, _) in set {
+        set_bits.set(*i);
+    }
+    for (i, v) in checks {
+        check_bits.set(*i);
+        if v.is_null() {
+            null_bits.set(*i);
+        }
+    }
+    // Bits forget order and stop at their capacity: a change whose columns are out of order or
+    // past it renders every time rather than share a key with another shape.
+    let fits = set.iter().chain(checks).all(|(i, _)| *i < Bits::CAPACITY)
+        && set.is_sorted_by_key(|(i, _)| *i)
+        && checks.is_sorted_by_key(|(i, _)| *i);
+    fits.then_some((meta as *const EntityMeta as usize, dialect, set_bits, check_bits, null_bits))
+}
 
 /// Rendered UPDATE texts by shape, for every session in the process.
-fn cached_update(shape: UpdateShape, render: impl FnOnce() -> String) -> std::sync::Arc<str> {
+fn cached_update(shape: Option<UpdateShape>, render: impl FnOnce() -> String) -> std::sync::Arc<str> {
     use std::collections::HashMap;
     use std::sync::{Arc, OnceLock, RwLock};
     static CACHE: OnceLock<RwLock<HashMap<UpdateShape, Arc<str>>>> = OnceLock::new();
+    let Some(shape) = shape else { return render().into() };
     let cache = CACHE.get_or_init(Default::default);
     if let Some(text) = cache.read().unwrap_or_else(|p| p.into_inner()).get(&shape) {
         return text.clone();
@@ -91,12 +119,7 @@ pub fn change_sql(change: &Change, dialect: Dialect) -> Sql {
         Change::Update { meta, set, key, checks } => {
             // The text depends only on which columns are set and checked (and which checks are
             // NULL): render each shape once.
-            let shape = (
-                *meta as *const EntityMeta as usize,
-                dialect,
-                set.iter().map(|(i, _)| *i as u16).collect::<Vec<_>>(),
-                checks.iter().map(|(i, v)| (*i as u16, v.is_null())).collect::<Vec<_>>(),
-            );
+            let shape = update_shape(meta, dialect, set, checks);
             let binds: Vec<Value> = set
                 .iter()
                 .map(|(_, v)| v.clone())
