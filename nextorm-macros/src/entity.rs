@@ -59,7 +59,7 @@ mod tests {
             "const_:()={use::nextorm::__privateas__n;",
             "static META: __n::EntityMeta = __n::EntityMeta { name: \"Product\", table: \"products\",",
             "__n::ColumnMeta { field: \"id\", name: \"id\", ty: <i64 as __n::SqlField>::SQL_TYPE, \
-             nullable: <i64 as __n::SqlField>::NULLABLE, primary_key: true, auto: true, \
+             nullable: <i64 as __n::SqlField>::NULLABLE, primary_key: true, auto: true, optimistic: true, \
              max_len: ::core::option::Option::None,",
             "field: \"name\", name: \"name\", ty: <String as __n::SqlField>::SQL_TYPE",
             "max_len: ::core::option::Option::Some(64)",

@@ -500,9 +500,9 @@ mod tests {
             errors(input),
             [
                 "unknown option `tabel`; expected one of: table, unique, index, hooks",
-                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",
-                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",
-                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale",
+                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
+                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
+                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
                 "unknown option `autoo`; expected `auto`",
             ]
         );

@@ -486,6 +486,19 @@ mod tests {
     }
 
     #[test]
+    fn optimistic_false_leaves_a_column_out_of_the_check() {
+        let input: DeriveInput =
+            syn::parse_quote! { struct T { id: i64, #[orm(optimistic = false)] hits: i64, name: String } };
+        let cx = Ctxt::new();
+        let flags: Vec<bool> = parse(&cx, &input)
+            .and_then(|i| validate(&cx, &i))
+            .map(|m| m.columns.iter().map(|c| c.optimistic).collect())
+            .unwrap();
+        cx.check().unwrap();
+        assert_eq!(flags, [true, false, true]);
+    }
+
+    #[test]
     fn no_primary_key() {
         assert_eq!(
             errors(syn::parse_quote! { struct Thing { name: String } }),
