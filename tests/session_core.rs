@@ -139,6 +139,8 @@ fn deletes_check_what_was_read_and_deleted_objects_refuse_writes() {
     let b = map.add_new(account(0)).unwrap();
     b.delete().unwrap();
     assert!(b.pending().unwrap().is_none());
+    map.rekey().unwrap();
+    assert!(map.get::<Account>(&[Value::Int(0)]).is_none(), "it never got a key, so it is not filed under 0");
 }
 
 #[test]

@@ -309,7 +309,7 @@ impl Executor for CurrentAsync {
 
     fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
         let key = nextorm_core::Key::key_values(key);
-        Box::pin(async move { innermost()?.with(async move |c| c.by_key_values::<E>(key?).await).await })
+        Box::pin(async move { innermost()?.object_by_key::<E>(key).await })
     }
 
     fn execute(self, stmt: Stmt) -> Self::Out<u64> {
@@ -350,6 +350,12 @@ impl AsyncSession {
             Some(core) => f(core).await,
             None => Err(Error::config("the session has ended")),
         }
+    }
+
+    /// The object with these key values (the executors' `object_by_pk`); the key is taken as
+    /// values so that the future borrows nothing of the caller's.
+    async fn object_by_key<E: Entity>(&self, key: Result<Vec<nextorm_core::Value>>) -> Result<Handle<E>> {
+        self.with(async move |c| c.by_key_values::<E>(key?).await).await
     }
 
     /// Takes the state out to finish the session.
@@ -414,8 +420,7 @@ impl AsyncSession {
 }
 
 async_executor!(AsyncSession, with, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| {
-    let key = nextorm_core::Key::key_values(key);
-    Box::pin(async move { x.with(async move |c| c.by_key_values::<E>(key?).await).await })
+    Box::pin(x.object_by_key::<E>(nextorm_core::Key::key_values(key)))
 });
 
 /// A database driven by tokio: the async facade. Every method has the same name and meaning as on
@@ -551,6 +556,12 @@ impl AsyncDatabase {
         if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
             && outer.db == self.id
         {
+            let outer_serializable = outer.core.lock().await.as_ref().is_some_and(SessionCore::serializable);
+            if options.is_serializable() && !outer_serializable {
+                return Err(Error::config(
+                    "a serializable session cannot join an outer session that is not: make the outer one serializable",
+                ));
+            }
             return body(outer).await;
         }
         let mut attempt = 0;

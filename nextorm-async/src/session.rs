@@ -1,6 +1,8 @@
 //! Running a session: the one implementation both facades drive. It holds one connection for
-//! its whole life, reads in autocommit, and opens the transaction at the first flush that writes
-//! (`BEGIN IMMEDIATE` on SQLite), as PonyORM does.
+//! its whole life. As PonyORM does, it reads in autocommit and opens the transaction at the
+//! first flush that writes (`BEGIN IMMEDIATE` on SQLite); a serializable session opens it before
+//! its first read instead, and a commit whose flush is one statement, with nothing to run after
+//! it, sends that statement alone.
 
 use crate::driver::Conn;
 use nextorm_core::query::{Query, Stmt};
@@ -22,8 +24,6 @@ pub struct SessionStats {
 pub struct SessionCore {
     conn: Conn,
     map: IdentityMap,
-    /// A transaction is open.
-    in_transaction: bool,
     /// Reads run inside a `SERIALIZABLE` transaction too (see [`SessionOptions::serializable`]).
     serializable: bool,
     /// Set by a database error: the session must roll back before anything else.
@@ -40,7 +40,6 @@ impl SessionCore {
         SessionCore {
             conn,
             map: IdentityMap::new(),
-            in_transaction: false,
             serializable: options.serializable,
             failed: None,
             stats: SessionStats::default(),
@@ -61,6 +60,11 @@ impl SessionCore {
     /// The last statement sent.
     pub fn last_sql(&self) -> Option<&str> {
         Some(self.last_sql.as_str()).filter(|s| !s.is_empty())
+    }
+
+    /// Whether the session runs in one `SERIALIZABLE` transaction.
+    pub fn serializable(&self) -> bool {
+        self.serializable
     }
 
     /// The number of objects in the identity map.
@@ -94,17 +98,17 @@ impl SessionCore {
     }
 
     /// Opens the session's transaction unless one is open.
+    /// The connection's own flag is the one record of an open transaction, so a BEGIN or COMMIT
+    /// that fails halfway cannot leave the session and the connection disagreeing.
     async fn open_transaction(&mut self) -> Result<()> {
-        if self.in_transaction {
+        if self.conn.in_transaction() {
             return Ok(());
         }
         for sql in crate::driver::begin_statements(self.dialect(), self.serializable) {
             self.sent(sql);
         }
         let r = self.conn.begin_with(self.serializable).await;
-        self.poisoned(r)?;
-        self.in_transaction = true;
-        Ok(())
+        self.poisoned(r)
     }
 
     /// What every query does first: refuse if rollback-only, flush pending changes, and in a
@@ -154,9 +158,14 @@ impl SessionCore {
             return Ok(());
         }
         let dialect = self.dialect();
+        // Alone in autocommit only when nothing can fail after the statement: no after-hooks, and
+        // no generated key to convert and store.
         let one_statement =
             changes.len() == 1 || insert_batch_len(changes.iter().map(|(_, c)| c), dialect) == changes.len();
-        if !(committing && one_statement) {
+        let nothing_after = changes
+            .iter()
+            .all(|(i, c)| !self.map.object(*i).has_hooks() && !matches!(c, Change::Insert { generated_key: true, .. }));
+        if !(committing && one_statement && nothing_after) {
             self.open_transaction().await?;
         }
         let mut at = 0;
@@ -213,12 +222,11 @@ impl SessionCore {
         let r = self.flush_inner(true).await;
         self.stats.time += started.elapsed();
         self.poisoned(r)?;
-        if self.in_transaction {
+        if self.conn.in_transaction() {
             self.sent("COMMIT");
             let started = std::time::Instant::now();
             let r = self.conn.commit().await;
             self.stats.time += started.elapsed();
-            self.in_transaction = false;
             return self.poisoned(r);
         }
         Ok(())
@@ -228,8 +236,7 @@ impl SessionCore {
     pub async fn rollback(&mut self) -> Result<()> {
         self.map.clear();
         self.failed = None;
-        if self.in_transaction {
-            self.in_transaction = false;
+        if self.conn.in_transaction() {
             self.sent("ROLLBACK");
             self.conn.rollback().await?;
         }
@@ -319,21 +326,6 @@ impl SessionCore {
         self.poisoned(r)
     }
 
-    /// Runs a query after a flush and hands each row to `each` (see [`Conn::for_each_stmt`]).
-    pub async fn for_each_stmt<R, F: FnMut(R) -> Result<()> + Send>(
-        &mut self,
-        stmt: &Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<R>,
-        each: F,
-    ) -> Result<()> {
-        self.before_query().await?;
-        self.sent(&stmt.text);
-        let started = std::time::Instant::now();
-        let r = self.conn.for_each_stmt(stmt, decode, each).await;
-        self.stats.time += started.elapsed();
-        self.poisoned(r)
-    }
-
     /// Runs a statement after a flush, inside the session's transaction.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
         self.usable()?;
@@ -385,10 +377,16 @@ impl SessionOptions {
     /// serializable; taking the write lock up front keeps them from failing halfway). This catches
     /// what optimistic checks cannot, such as two sessions that each read two rows and write a
     /// different one; the loser fails with [`ErrorKind::SerializationFailure`], which `retry`
-    /// re-runs.
+    /// re-runs. A serializable session nested in one that is not is refused
+    /// ([`ErrorKind::Config`]) rather than silently run without the guarantee.
     pub fn serializable(mut self) -> Self {
         self.serializable = true;
         self
+    }
+
+    /// Whether [`SessionOptions::serializable`] was asked for.
+    pub fn is_serializable(&self) -> bool {
+        self.serializable
     }
 
     /// How many times the body may be re-run.

@@ -219,6 +219,12 @@ impl Database {
     /// another session on the same database it joins it and runs once.
     pub fn session_with<T>(&self, options: SessionOptions, mut body: impl FnMut(&Session) -> Result<T>) -> Result<T> {
         if let Some(outer) = current_for(self.id) {
+            let outer_serializable = outer.shared.core.borrow().as_ref().is_some_and(SessionCore::serializable);
+            if options.is_serializable() && !outer_serializable {
+                return Err(Error::config(
+                    "a serializable session cannot join an outer session that is not: make the outer one serializable",
+                ));
+            }
             return body(&outer);
         }
         let mut attempt = 0;

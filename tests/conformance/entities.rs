@@ -175,6 +175,12 @@ impl nextorm::Hooks for Post {
         self.loads += 1;
         Ok(())
     }
+    fn after_update(&self) -> nextorm::Result<()> {
+        if self.title == "Refused after" {
+            return Err(nextorm::Error::new(nextorm::ErrorKind::CheckViolation, "after_update refused"));
+        }
+        Ok(())
+    }
 }
 
 /// The entities every scratch database gets.

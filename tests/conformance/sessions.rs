@@ -228,6 +228,20 @@ pub async fn session_serializable(t: &Ctx) -> Result<()> {
         assert!(failed.is_empty(), "{results:?}");
     }
 
+    // A serializable session cannot join one that is not.
+    let r: Result<()> = session!(db, |_s| session_with!(db, nextorm::SessionOptions::new().serializable(), |_n| Ok(())));
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Config);
+    // After a commit, the next read opens a new serializable transaction.
+    session_with!(db, nextorm::SessionOptions::new().serializable(), |s| {
+        aw!(s.by_pk::<Product>(&ids[0]))?;
+        aw!(s.commit())?;
+        let before = aw!(s.stats()).statements;
+        aw!(s.by_pk::<Product>(&ids[1]))?;
+        let begin = if t.dialect == Dialect::MariaDb { 2 } else { 1 };
+        assert_eq!(aw!(s.stats()).statements, before + begin + 1, "BEGIN again, then the SELECT");
+        Ok(())
+    })?;
+
     // With retry the loser runs again, sees the change and leaves its row alone.
     reset().await?;
     let results = on_call(db, ids, nextorm::SessionOptions::new().serializable().retry(5), meet).await;
@@ -463,6 +477,15 @@ pub async fn session_hooks(t: &Ctx) -> Result<()> {
     let e = r.unwrap_err();
     assert_eq!((e.kind(), e.message()), (ErrorKind::CheckViolation, "locked posts cannot be deleted"));
     assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM post", ()))?, 1, "the hook's error kept the row");
+
+    // An after-hook's error at the final commit undoes the statement it followed.
+    let r: Result<()> = session!(db, |s| {
+        let post = aw!(s.by_pk::<Post>(&id))?;
+        post.set_title("Refused after".into())
+    });
+    assert_eq!(r.unwrap_err().message(), "after_update refused");
+    let title: String = aw!(db.get("SELECT title FROM post WHERE id = ?", (id,)))?;
+    assert_eq!(title, "Locked", "the UPDATE was rolled back with the session");
     assert_pool_idle(db);
     Ok(())
 }

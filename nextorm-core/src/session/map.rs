@@ -67,6 +67,8 @@ pub trait Tracked: Send + Sync {
     fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()>;
     /// The object's key, encoded for the map; `None` while an auto key is still unset.
     fn map_key(&self) -> Result<Option<MapKey>>;
+    /// Whether the entity has its own lifecycle hooks (`#[orm(hooks)]`).
+    fn has_hooks(&self) -> bool;
     /// Makes the object read-only: its session has ended.
     fn detach(&self);
     /// For downcasting to the typed handle.
@@ -181,9 +183,14 @@ impl<E: Entity> Tracked for Handle<E> {
         Ok(())
     }
 
+    fn has_hooks(&self) -> bool {
+        E::CUSTOM_HOOKS
+    }
+
     fn map_key(&self) -> Result<Option<MapKey>> {
         let s = self.lock();
-        if s.status == Status::New && E::meta().auto_key().is_some() && s.value.key_is_unset() {
+        // A new object deleted before its first flush is `Gone` and never got its key either.
+        if matches!(s.status, Status::New | Status::Gone) && E::meta().auto_key().is_some() && s.value.key_is_unset() {
             return Ok(None);
         }
         Ok(Some(MapKey::of(&s.value.key().key_values()?)))

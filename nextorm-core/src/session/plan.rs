@@ -71,11 +71,11 @@ fn update_shape(
             null_bits.set(*i);
         }
     }
-    // Bits forget order and stop at their capacity: a change whose columns are out of order or
-    // past it renders every time rather than share a key with another shape.
+    // Bits forget order and repeats and stop at their capacity: a change whose columns are not
+    // strictly increasing, or go past it, renders every time rather than share a key.
     let fits = set.iter().chain(checks).all(|(i, _)| *i < Bits::CAPACITY)
-        && set.is_sorted_by_key(|(i, _)| *i)
-        && checks.is_sorted_by_key(|(i, _)| *i);
+        && set.windows(2).all(|w| w[0].0 < w[1].0)
+        && checks.windows(2).all(|w| w[0].0 < w[1].0);
     fits.then_some((meta as *const EntityMeta as usize, dialect, set_bits, check_bits, null_bits))
 }
 
