@@ -196,6 +196,15 @@ fn fields_can_leave_the_optimistic_check() {
         r#"UPDATE "account" SET "seen" = ? WHERE "id" = ?  [Int(7), Int(13)]"#,
         "`seen` is set but not checked"
     );
+    let b = map.attach_loaded(account(14)).unwrap();
+    b.read(5, |v| v.seen);
+    b.read(OWNER, |v| v.owner.clone());
+    b.delete().unwrap();
+    assert_eq!(
+        sql(&b.pending().unwrap().unwrap(), Dialect::Sqlite),
+        r#"DELETE FROM "account" WHERE "id" = ? AND "owner" = ?  [Int(14), Text("ann")]"#,
+        "a delete checks what was read, except `seen`"
+    );
 }
 
 #[test]
