@@ -530,18 +530,18 @@ impl AsyncDatabase {
     /// # }
     /// ```
     pub async fn session<T>(&self, body: impl AsyncFnOnce(AsyncSession) -> Result<T>) -> Result<T> {
-        if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
-            && outer.db == self.id
-        {
-            return body(outer).await;
-        }
-        let core = SessionCore::new(self.core.acquire().await?, SessionOptions::default());
-        let session = AsyncSession::open(core, self.dialect, self.id);
-        let result = CURRENT.scope(session.clone(), body(session.clone())).await;
-        match session.take().await {
-            Some(core) => finish_session(core, result).await,
-            None => result,
-        }
+        // Without retry the body runs once.
+        let mut body = Some(body);
+        self.session_with(SessionOptions::default(), |s| {
+            let body = body.take();
+            async move {
+                match body {
+                    Some(body) => body(s).await,
+                    None => Err(Error::config("the session body ran twice")),
+                }
+            }
+        })
+        .await
     }
 
     /// [`AsyncDatabase::session`] with options: with `retry(n)` the body is re-run after an
@@ -556,12 +556,7 @@ impl AsyncDatabase {
         if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
             && outer.db == self.id
         {
-            let outer_serializable = outer.core.lock().await.as_ref().is_some_and(SessionCore::serializable);
-            if options.is_serializable() && !outer_serializable {
-                return Err(Error::config(
-                    "a serializable session cannot join an outer session that is not: make the outer one serializable",
-                ));
-            }
+            options.check_join(outer.core.lock().await.as_ref())?;
             return body(outer).await;
         }
         let mut attempt = 0;

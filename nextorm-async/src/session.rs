@@ -91,6 +91,16 @@ impl SessionCore {
         r
     }
 
+    /// Sends one statement through `f`: counted, recorded as the last SQL, timed, and a
+    /// database error makes the session rollback-only.
+    async fn send<T>(&mut self, sql: &str, f: impl AsyncFnOnce(&mut Conn, &mut IdentityMap) -> Result<T>) -> Result<T> {
+        self.sent(sql);
+        let started = std::time::Instant::now();
+        let r = f(&mut self.conn, &mut self.map).await;
+        self.stats.time += started.elapsed();
+        self.poisoned(r)
+    }
+
     fn sent(&mut self, sql: &str) {
         self.stats.statements += 1;
         self.last_sql.clear();
@@ -135,11 +145,16 @@ impl SessionCore {
 
     /// Sends every pending change: inserts, updates of the changed columns and deletes, in the
     /// order the objects joined the session, each update and delete guarded by the optimistic
-    /// check. Consecutive new objects of one entity with given keys share one multi-row INSERT. An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
+    /// check. Consecutive new objects of one entity with given keys share one multi-row INSERT.
+    /// An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
     pub async fn flush(&mut self) -> Result<()> {
+        self.flush_timed(false).await
+    }
+
+    async fn flush_timed(&mut self, committing: bool) -> Result<()> {
         self.usable()?;
         let started = std::time::Instant::now();
-        let r = self.flush_inner(false).await;
+        let r = self.flush_inner(committing).await;
         self.stats.time += started.elapsed();
         self.poisoned(r)
     }
@@ -217,17 +232,9 @@ impl SessionCore {
 
     /// Flushes, then commits; the session goes on (a later write opens a new transaction).
     pub async fn commit(&mut self) -> Result<()> {
-        self.usable()?;
-        let started = std::time::Instant::now();
-        let r = self.flush_inner(true).await;
-        self.stats.time += started.elapsed();
-        self.poisoned(r)?;
+        self.flush_timed(true).await?;
         if self.conn.in_transaction() {
-            self.sent("COMMIT");
-            let started = std::time::Instant::now();
-            let r = self.conn.commit().await;
-            self.stats.time += started.elapsed();
-            return self.poisoned(r);
+            return self.send("COMMIT", async |c, _| c.commit().await).await;
         }
         Ok(())
     }
@@ -302,12 +309,7 @@ impl SessionCore {
         mut each: F,
     ) -> Result<()> {
         self.before_query().await?;
-        self.sent(&stmt.text);
-        let started = std::time::Instant::now();
-        let map = &mut self.map;
-        let r = self.conn.for_each_stmt(stmt, decode, |row| each(row.attach(map)?)).await;
-        self.stats.time += started.elapsed();
-        self.poisoned(r)
+        self.send(&stmt.text, async |c, map| c.for_each_stmt(stmt, decode, |row| each(row.attach(map)?)).await).await
     }
 
     /// Runs any query after a flush (the `Executor` path: values, not objects). The same
@@ -319,23 +321,14 @@ impl SessionCore {
         finish: fn(Vec<R>) -> Result<T>,
     ) -> Result<T> {
         self.before_query().await?;
-        self.sent(&stmt.text);
-        let started = std::time::Instant::now();
-        let r = self.conn.fetch_stmt(stmt, decode, finish).await;
-        self.stats.time += started.elapsed();
-        self.poisoned(r)
+        self.send(&stmt.text, async |c, _| c.fetch_stmt(stmt, decode, finish).await).await
     }
 
     /// Runs a statement after a flush, inside the session's transaction.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
-        self.usable()?;
-        self.flush().await?;
+        self.before_query().await?;
         self.open_transaction().await?;
-        self.sent(&stmt.text);
-        let started = std::time::Instant::now();
-        let r = self.conn.execute_stmt(stmt).await;
-        self.stats.time += started.elapsed();
-        self.poisoned(r)
+        self.send(&stmt.text, async |c, _| c.execute_stmt(stmt).await).await
     }
 }
 
@@ -382,6 +375,17 @@ impl SessionOptions {
     pub fn serializable(mut self) -> Self {
         self.serializable = true;
         self
+    }
+
+    /// Whether a session with these options may join `outer` (a nested `session_with`): a
+    /// serializable one may not join one that is not.
+    pub fn check_join(&self, outer: Option<&SessionCore>) -> Result<()> {
+        if self.serializable && !outer.is_some_and(SessionCore::serializable) {
+            return Err(Error::config(
+                "a serializable session cannot join an outer session that is not: make the outer one serializable",
+            ));
+        }
+        Ok(())
     }
 
     /// Whether [`SessionOptions::serializable`] was asked for.

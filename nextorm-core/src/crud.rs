@@ -23,17 +23,20 @@ fn all_columns(meta: &EntityMeta) -> Vec<Expr> {
 /// ```
 pub fn insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> &str {
     let kind = if generated_key { CachedStatement::InsertGeneratedKey } else { CachedStatement::InsertAllColumns };
-    meta.statements.get(dialect, kind, || {
-        let skip = |c: &&crate::entity::ColumnMeta| !(generated_key && c.auto);
-        let columns: Vec<Name> = meta.columns.iter().filter(skip).map(|c| Name::from(c.name)).collect();
-        let row = vec![Expr::Param; columns.len()];
-        let returning = match meta.auto_key() {
-            Some(k) if generated_key => vec![Name::from(k.name)],
-            _ => Vec::new(),
-        };
-        render(&Statement::Insert(Insert { table: meta.table.into(), columns, rows: vec![row], returning }), dialect)
-            .text
-    })
+    meta.statements.get(dialect, kind, || insert_rows(meta, dialect, generated_key, 1))
+}
+
+/// [`insert`] for `rows` rows, rendered each call (a session's multi-row INSERT):
+/// `INSERT INTO "tag" ("id", "name") VALUES (?, ?), (?, ?)`.
+pub fn insert_rows(meta: &EntityMeta, dialect: Dialect, generated_key: bool, rows: usize) -> String {
+    let skip = |c: &&crate::entity::ColumnMeta| !(generated_key && c.auto);
+    let columns: Vec<Name> = meta.columns.iter().filter(skip).map(|c| Name::from(c.name)).collect();
+    let rows = vec![vec![Expr::Param; columns.len()]; rows];
+    let returning = match meta.auto_key() {
+        Some(k) if generated_key => vec![Name::from(k.name)],
+        _ => Vec::new(),
+    };
+    render(&Statement::Insert(Insert { table: meta.table.into(), columns, rows, returning }), dialect).text
 }
 
 /// `SELECT <every column> FROM t WHERE <key> = ?`.

@@ -202,16 +202,12 @@ impl Database {
     /// # }
     /// ```
     pub fn session<T>(&self, body: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
-        if let Some(outer) = current_for(self.id) {
-            return body(&outer);
-        }
-        let session = self.open_session(SessionOptions::default())?;
-        let result = {
-            CURRENT.with(|c| c.borrow_mut().push(session.clone()));
-            let _pop = CurrentGuard;
-            body(&session)
-        };
-        session.finish(result)
+        // Without retry the body runs once.
+        let mut body = Some(body);
+        self.session_with(SessionOptions::default(), |s| match body.take() {
+            Some(body) => body(s),
+            None => Err(Error::config("the session body ran twice")),
+        })
     }
 
     /// [`Database::session`] with options: with `retry(n)` the body is re-run after an
@@ -219,12 +215,7 @@ impl Database {
     /// another session on the same database it joins it and runs once.
     pub fn session_with<T>(&self, options: SessionOptions, mut body: impl FnMut(&Session) -> Result<T>) -> Result<T> {
         if let Some(outer) = current_for(self.id) {
-            let outer_serializable = outer.shared.core.borrow().as_ref().is_some_and(SessionCore::serializable);
-            if options.is_serializable() && !outer_serializable {
-                return Err(Error::config(
-                    "a serializable session cannot join an outer session that is not: make the outer one serializable",
-                ));
-            }
+            options.check_join(outer.shared.core.borrow().as_ref())?;
             return body(&outer);
         }
         let mut attempt = 0;

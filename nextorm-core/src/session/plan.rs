@@ -1,6 +1,6 @@
 //! Turning pending changes into statements.
 
-use crate::ast::{Delete, Expr, Insert, Name, Statement, Update};
+use crate::ast::{Delete, Expr, Name, Statement, Update};
 use crate::crud;
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
@@ -179,10 +179,6 @@ pub fn insert_batch_sql<'a>(changes: impl IntoIterator<Item = &'a Change>, diale
             _ => return None,
         }
     }
-    let meta = entity?;
-    let columns: Vec<Name> = meta.columns.iter().map(|c| Name::from(c.name)).collect();
-    let rows = vec![vec![Expr::Param; columns.len()]; rows];
-    let insert = Insert { table: meta.table.into(), columns, rows, returning: Vec::new() };
-    let text = render(&Statement::Insert(insert), dialect).text;
+    let text = crud::insert_rows(entity?, dialect, false, rows);
     Some(Sql { placeholders: binds.len(), text, binds })
 }
