@@ -17,20 +17,6 @@ pub enum CreateTables {
     No,
 }
 
-/// `Product[3]`, `Course["Calculus", 1]`.
-fn describe_key(meta: &EntityMeta, key: &[Value]) -> String {
-    let parts: Vec<String> = key
-        .iter()
-        .map(|v| match v {
-            Value::Int(i) => i.to_string(),
-            Value::Text(s) => format!("{s:?}"),
-            Value::Uuid(u) => u.to_string(),
-            other => format!("{other:?}"),
-        })
-        .collect();
-    format!("{}[{}]", meta.name, parts.join(", "))
-}
-
 /// Refuses transaction control in raw SQL: a `BEGIN` the pool does not know about would leak an
 /// open transaction into the next user of the connection.
 fn reject_transaction_control(sql: &str) -> Result<()> {
@@ -107,7 +93,7 @@ impl Conn {
             Some(e) => Ok(e),
             None => Err(Error::new(
                 ErrorKind::NotFound,
-                format!("{} was not found", describe_key(E::meta(), &key.key_values()?)),
+                format!("{} was not found", E::meta().describe_key(&key.key_values()?)),
             )),
         }
     }
@@ -148,7 +134,7 @@ impl Conn {
             let key = obj.key().key_values()?;
             return Err(Error::new(
                 ErrorKind::NotFound,
-                format!("{} was not found for UPDATE", describe_key(meta, &key)),
+                format!("{} was not found for UPDATE", meta.describe_key(&key)),
             ));
         }
         Ok(())
@@ -166,7 +152,7 @@ impl Conn {
         } else {
             Err(Error::new(
                 ErrorKind::NotFound,
-                format!("{} was not found for DELETE", describe_key(E::meta(), &key.key_values()?)),
+                format!("{} was not found for DELETE", E::meta().describe_key(&key.key_values()?)),
             ))
         }
     }

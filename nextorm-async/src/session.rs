@@ -216,8 +216,8 @@ impl SessionCore {
                         return Err(Error::new(
                             ErrorKind::OptimisticConflict,
                             format!(
-                                "{}{key:?} was changed or deleted by another transaction since this session read it, so it was not {what}",
-                                meta.name
+                                "{} was changed or deleted by another transaction since this session read it, so it was not {what}",
+                                meta.describe_key(key)
                             ),
                         ));
                     }
@@ -265,7 +265,7 @@ impl SessionCore {
     pub async fn by_key_values<E: Entity>(&mut self, key: Vec<Value>) -> Result<Handle<E>> {
         match self.find_by_values::<E>(&key).await? {
             Some(h) => Ok(h),
-            None => Err(Error::new(ErrorKind::NotFound, format!("{}{key:?} was not found", E::meta().name))),
+            None => Err(Error::new(ErrorKind::NotFound, format!("{} was not found", E::meta().describe_key(&key)))),
         }
     }
 

@@ -108,6 +108,20 @@ pub struct EntityMeta {
 }
 
 impl EntityMeta {
+    /// A row's name for messages: `Product[3]`, `Course["Calculus", 1]`.
+    pub fn describe_key(&self, key: &[Value]) -> String {
+        let parts: Vec<String> = key
+            .iter()
+            .map(|v| match v {
+                Value::Int(i) => i.to_string(),
+                Value::Text(s) => format!("{s:?}"),
+                Value::Uuid(u) => u.to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        format!("{}[{}]", self.name, parts.join(", "))
+    }
+
     /// The auto-increment key column, if the entity has one.
     pub fn auto_key(&self) -> Option<&ColumnMeta> {
         self.columns.iter().find(|c| c.auto)
