@@ -1,6 +1,22 @@
 //! nextorm's pure core: values, errors, entity metadata, the SQL AST and its renderer, and the
 //! schema and statement builders. It does no IO; the drivers live in `nextorm-async`.
 
+/// Invokes `$m!` once per tuple arity from 1 to 8, with each element's type parameter and
+/// index: the one list the row, parameter, projection and attach impls share, so their tuple
+/// sizes always agree.
+macro_rules! for_tuples_up_to_8 {
+    ($m:ident) => {
+        $m!(A 0);
+        $m!(A 0, B 1);
+        $m!(A 0, B 1, C 2);
+        $m!(A 0, B 1, C 2, D 3);
+        $m!(A 0, B 1, C 2, D 3, E 4);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
+        $m!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+    };
+}
+
 pub mod ast;
 pub mod crud;
 mod dialect;

@@ -405,14 +405,7 @@ macro_rules! tuple_params {
         }
     };
 }
-tuple_params!(A 0);
-tuple_params!(A 0, B 1);
-tuple_params!(A 0, B 1, C 2);
-tuple_params!(A 0, B 1, C 2, D 3);
-tuple_params!(A 0, B 1, C 2, D 3, E 4);
-tuple_params!(A 0, B 1, C 2, D 3, E 4, F 5);
-tuple_params!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-tuple_params!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+for_tuples_up_to_8!(tuple_params);
 
 /// A result row decoded into a Rust type: a scalar, a tuple of scalars, or an entity.
 pub trait FromRow: Sized {
@@ -429,14 +422,7 @@ macro_rules! tuple_row {
         }
     };
 }
-tuple_row!(A 0);
-tuple_row!(A 0, B 1);
-tuple_row!(A 0, B 1, C 2);
-tuple_row!(A 0, B 1, C 2, D 3);
-tuple_row!(A 0, B 1, C 2, D 3, E 4);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-tuple_row!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+for_tuples_up_to_8!(tuple_row);
 
 /// Decodes column `idx`, naming the column in the error.
 pub fn decode_column<T: FromSql>(row: &dyn RowRead, idx: usize) -> Result<T> {

@@ -71,14 +71,7 @@ macro_rules! projection_tuple {
         }
     };
 }
-projection_tuple!(A 0);
-projection_tuple!(A 0, B 1);
-projection_tuple!(A 0, B 1, C 2);
-projection_tuple!(A 0, B 1, C 2, D 3);
-projection_tuple!(A 0, B 1, C 2, D 3, E 4);
-projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
-projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-projection_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+for_tuples_up_to_8!(projection_tuple);
 
 /// The SQL cache of one `select!` call site: the text rendered once per dialect and query shape.
 pub struct Site {

@@ -42,11 +42,4 @@ macro_rules! attach_tuple {
         }
     };
 }
-attach_tuple!(A 0);
-attach_tuple!(A 0, B 1);
-attach_tuple!(A 0, B 1, C 2);
-attach_tuple!(A 0, B 1, C 2, D 3);
-attach_tuple!(A 0, B 1, C 2, D 3, E 4);
-attach_tuple!(A 0, B 1, C 2, D 3, E 4, F 5);
-attach_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6);
-attach_tuple!(A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7);
+for_tuples_up_to_8!(attach_tuple);
