@@ -150,7 +150,7 @@ fn key_changes_are_refused_and_cleared_sessions_detach_objects() {
     a.write(0, |v| v.id = 60).unwrap();
     assert_eq!(a.pending().unwrap_err().kind(), ErrorKind::Unsupported);
     let b = map.attach_loaded(account(7)).unwrap();
-    map.clear();
+    map.clear(false);
     assert!(map.is_empty());
     assert_eq!(b.read(BALANCE, |v| v.balance), 100, "still readable");
     assert_eq!(b.write(BALANCE, |v| v.balance = 1).unwrap_err().kind(), ErrorKind::Config, "but read-only");

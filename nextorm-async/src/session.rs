@@ -26,6 +26,8 @@ pub struct SessionCore {
     map: IdentityMap,
     /// Reads run inside a `SERIALIZABLE` transaction too (see [`SessionOptions::serializable`]).
     serializable: bool,
+    /// Objects become unusable when the session ends (see [`SessionOptions::strict`]).
+    strict: bool,
     /// Set by a database error: the session must roll back before anything else.
     failed: Option<String>,
     stats: SessionStats,
@@ -41,6 +43,7 @@ impl SessionCore {
             conn,
             map: IdentityMap::new(),
             serializable: options.serializable,
+            strict: options.strict,
             failed: None,
             stats: SessionStats::default(),
             last_sql: String::new(),
@@ -241,7 +244,7 @@ impl SessionCore {
 
     /// Rolls back and forgets every object (they stay readable, and refuse writes).
     pub async fn rollback(&mut self) -> Result<()> {
-        self.map.clear();
+        self.map.clear(false);
         self.failed = None;
         if self.conn.in_transaction() {
             self.sent("ROLLBACK");
@@ -250,9 +253,10 @@ impl SessionCore {
         Ok(())
     }
 
-    /// Ends the session: the objects stay readable and refuse writes.
+    /// Ends the session: the objects stay readable and refuse writes, or, in a strict session,
+    /// become unusable.
     pub fn end(&mut self) {
-        self.map.clear();
+        self.map.clear(self.strict);
     }
 
     /// The object with this key: from the identity map without a query when the session holds
@@ -348,6 +352,7 @@ pub fn retry_pause(attempt: u32) -> std::time::Duration {
 pub struct SessionOptions {
     pub(crate) retry: u32,
     pub(crate) serializable: bool,
+    pub(crate) strict: bool,
 }
 
 impl SessionOptions {
@@ -374,6 +379,15 @@ impl SessionOptions {
     /// ([`ErrorKind::Config`]) rather than silently run without the guarantee.
     pub fn serializable(mut self) -> Self {
         self.serializable = true;
+        self
+    }
+
+    /// Makes the session's objects unusable once it ends (PonyORM's `db_session(strict=True)`):
+    /// their getters panic, [`Handle::try_read`] and `to_dict` return [`ErrorKind::Config`], and
+    /// writes are refused. By default objects stay readable after the session and refuse writes.
+    /// Strictness belongs to the outermost session; a nested session joining it keeps its setting.
+    pub fn strict(mut self) -> Self {
+        self.strict = true;
         self
     }
 

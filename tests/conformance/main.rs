@@ -431,4 +431,5 @@ conformance!(
     dropped_session_future_leaves_nothing,
     session_current_and_nested,
     session_hooks,
+    session_strict_objects_are_unusable_after,
 );

@@ -489,3 +489,28 @@ pub async fn session_hooks(t: &Ctx) -> Result<()> {
     assert_pool_idle(db);
     Ok(())
 }
+
+/// After a session ends its objects stay readable and refuse writes; after a strict session they
+/// are unusable: getters panic, `try_read` and `to_dict` fail.
+pub async fn session_strict_objects_are_unusable_after(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let relaxed = session!(db, |s| aw!(s.create(Product::new("Kept", "K-1"))))?;
+    assert_eq!(relaxed.name(), "Kept", "readable after a default session");
+    assert_eq!(relaxed.set_price(1.0).unwrap_err().kind(), ErrorKind::Config, "writes are refused");
+    let strict = session_with!(db, nextorm::SessionOptions::new().strict(), |s| {
+        let p = aw!(s.create(Product::new("Strict", "S-1")))?;
+        assert_eq!(p.name(), "Strict", "usable inside the session");
+        Ok(p)
+    })?;
+    assert!(!strict.is_usable());
+    assert_eq!(strict.try_read(0, |p| p.id).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(strict.to_dict(&[], &[]).unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(strict.set_price(2.0).unwrap_err().kind(), ErrorKind::Config);
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| strict.name()));
+    let message = read.unwrap_err();
+    let message = message.downcast_ref::<String>().map(String::as_str).unwrap_or_default();
+    assert!(message.contains("strict session that has ended"), "{message}");
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()))?, 2, "both sessions committed");
+    assert_pool_idle(db);
+    Ok(())
+}

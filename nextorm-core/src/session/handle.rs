@@ -66,6 +66,12 @@ pub struct ObjState<E> {
     pub written: Bits,
     /// Set when the session ended: the object stays readable and refuses writes.
     pub detached: bool,
+    /// Set when a strict session ended: the object is unusable, reads included.
+    pub unusable: bool,
+}
+
+fn ended_strict(entity: &str) -> String {
+    format!("this {entity} belongs to a strict session that has ended; it can no longer be used")
 }
 
 /// A handle to an entity object in a session. Clones share the object: a change made through
@@ -107,6 +113,7 @@ impl<E: Entity> Handle<E> {
             read: Bits::default(),
             written: Bits::default(),
             detached: false,
+            unusable: false,
         })
     }
 
@@ -120,6 +127,7 @@ impl<E: Entity> Handle<E> {
             read: Bits::default(),
             written: Bits::default(),
             detached: false,
+            unusable: false,
         })
     }
 
@@ -130,15 +138,43 @@ impl<E: Entity> Handle<E> {
     }
 
     /// Reads through `f`, marking column `column` read (it joins the optimistic check).
+    ///
+    /// # Panics
+    /// When the object belongs to a strict session that has ended (see [`Handle::try_read`]).
+    #[track_caller]
     pub fn read<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> T {
+        f(&self.read_state(column).value)
+    }
+
+    /// [`Handle::read`] that returns an error instead of panicking when the object belongs to a
+    /// strict session that has ended.
+    pub fn try_read<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> Result<T> {
         let mut s = self.lock();
+        if s.unusable {
+            return Err(Error::new(ErrorKind::Config, ended_strict(E::meta().name)));
+        }
         s.read.set(column);
-        f(&s.value)
+        Ok(f(&s.value))
+    }
+
+    /// Whether the object can still be read: false once its strict session has ended.
+    pub fn is_usable(&self) -> bool {
+        !self.lock().unusable
     }
 
     /// The state, with column `column` marked read: for the derive's getters.
+    ///
+    /// # Panics
+    /// When the object belongs to a strict session that has ended: using it is a bug in the
+    /// program, which `SessionOptions::strict` asks to be loud (PonyORM raises
+    /// `DatabaseSessionIsOver`). [`Handle::try_read`] and [`Handle::is_usable`] check instead.
+    #[track_caller]
     pub fn read_state(&self, column: usize) -> MutexGuard<'_, ObjState<E>> {
         let mut s = self.lock();
+        if s.unusable {
+            drop(s);
+            panic!("{}", ended_strict(E::meta().name));
+        }
         s.read.set(column);
         s
     }
@@ -182,16 +218,29 @@ impl<E: Entity> Handle<E> {
     }
 
     /// A copy of the current value.
+    ///
+    /// # Panics
+    /// When the object belongs to a strict session that has ended.
+    #[track_caller]
     pub fn snapshot(&self) -> E
     where
         E: Clone,
     {
-        self.lock().value.clone()
+        let s = self.lock();
+        if s.unusable {
+            drop(s);
+            panic!("{}", ended_strict(E::meta().name));
+        }
+        s.value.clone()
     }
 
     /// The object's fields as JSON, as [`crate::entity::to_dict`] does (PonyORM's `to_dict`).
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        crate::entity::to_dict(&self.lock().value, only, exclude)
+        let s = self.lock();
+        if s.unusable {
+            return Err(Error::new(ErrorKind::Config, ended_strict(E::meta().name)));
+        }
+        crate::entity::to_dict(&s.value, only, exclude)
     }
 
     /// Whether both handles are the same object.

@@ -69,8 +69,8 @@ pub trait Tracked: Send + Sync {
     fn map_key(&self) -> Result<Option<MapKey>>;
     /// Whether the entity has its own lifecycle hooks (`#[orm(hooks)]`).
     fn has_hooks(&self) -> bool;
-    /// Makes the object read-only: its session has ended.
-    fn detach(&self);
+    /// Makes the object read-only (its session has ended), or unusable when `strict`.
+    fn detach(&self, strict: bool);
     /// For downcasting to the typed handle.
     fn as_any(&self) -> &dyn Any;
 }
@@ -196,8 +196,14 @@ impl<E: Entity> Tracked for Handle<E> {
         Ok(Some(MapKey::of(&s.value.key().key_values()?)))
     }
 
-    fn detach(&self) {
-        self.lock().detached = true;
+    fn detach(&self, strict: bool) {
+        let mut s = self.lock();
+        s.detached = true;
+        if strict {
+            s.unusable = true;
+            // Nothing may read it again: the snapshot is dead weight.
+            s.saved = None;
+        }
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -333,10 +339,11 @@ impl IdentityMap {
         self.objects.is_empty()
     }
 
-    /// Forgets every object (after a rollback), detaching them so that they refuse writes.
-    pub fn clear(&mut self) {
+    /// Forgets every object (after a rollback or at the session's end), detaching them so that
+    /// they refuse writes; with `strict` they refuse reads too.
+    pub fn clear(&mut self, strict: bool) {
         for o in &self.objects {
-            o.detach();
+            o.detach(strict);
         }
         self.objects.clear();
         self.by_key.clear();

@@ -247,6 +247,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let clone = call_over_type(ty, "clone_field", quote!(#state_dot #field_token));
             let check = sql_field_check(ty);
             quote! {
+                #[track_caller]
                 fn #field(&self) -> #ty {
                     #check
                     let state = self.read_state(#index);
