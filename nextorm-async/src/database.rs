@@ -151,7 +151,7 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>
 /// `SessionCore`; `$fetch`/`$each` are that type's row methods (plain rows on a connection,
 /// identity-mapped objects in a session), and `by_pk` answers `object_by_pk`.
 macro_rules! async_executor {
-    ($ty:ty, $with:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr) => {
+    ($ty:ty, $with:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr $(, $($session:tt)*)?) => {
         impl<'a> Executor for &'a $ty {
             type Out<T: Send + 'static> = BoxFuture<'a, T>;
             type Obj<Row: Attach> = $obj;
@@ -211,6 +211,8 @@ macro_rules! async_executor {
             {
                 Box::pin(async move { self.$with(async move |c| c.$each(&stmt, decode, each).await).await })
             }
+
+            $($($session)*)?
         }
     };
     ($ty:ty, $with:ident) => {
@@ -310,6 +312,19 @@ impl Executor for CurrentAsync {
     fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
         let key = nextorm_core::Key::key_values(key);
         Box::pin(async move { innermost()?.object_by_key::<E>(key).await })
+    }
+
+    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
+        let key = nextorm_core::Key::key_values(key);
+        Box::pin(async move { innermost()?.with(async move |c| c.related::<E>(key).await).await })
+    }
+
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+    ) -> Self::Out<Vec<Handle<T>>> {
+        Box::pin(async move { innermost()?.with(async move |c| c.collection::<O, T>(owner, relation).await).await })
     }
 
     fn execute(self, stmt: Stmt) -> Self::Out<u64> {
@@ -421,7 +436,20 @@ impl AsyncSession {
 
 async_executor!(AsyncSession, with, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| {
     Box::pin(x.object_by_key::<E>(nextorm_core::Key::key_values(key)))
-});
+},
+    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Handle<E>> {
+        let key = nextorm_core::Key::key_values(key);
+        Box::pin(self.with(async move |c| c.related::<E>(key).await))
+    }
+
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+    ) -> Self::Out<Vec<Handle<T>>> {
+        Box::pin(self.with(async move |c| c.collection::<O, T>(owner, relation).await))
+    }
+);
 
 /// A database driven by tokio: the async facade. Every method has the same name and meaning as on
 /// the blocking `Database`.

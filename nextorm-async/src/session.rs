@@ -6,7 +6,11 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::{Query, Stmt};
-use nextorm_core::session::{Attach, Change, Handle, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
+use nextorm_core::relation::{RelationMeta, members_statement, rows_where_in, set_reverse};
+use nextorm_core::session::Status;
+use nextorm_core::session::{
+    Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
+};
 use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, Value, crud};
 
 /// Counters of what a session sent.
@@ -166,15 +170,19 @@ impl SessionCore {
     /// runs it alone in autocommit, which is as atomic and saves the `BEGIN` and `COMMIT` round
     /// trips (the common session that changes one object).
     async fn flush_inner(&mut self, committing: bool) -> Result<()> {
-        let mut changes = Vec::new();
+        self.map.apply_delete_rules()?;
+        let mut planned = Vec::new();
         for (i, o) in self.map.objects().enumerate() {
             if let Some(change) = o.pending()? {
-                changes.push((i, change));
+                planned.push((i, change));
             }
         }
-        if changes.is_empty() {
+        if planned.is_empty() {
             return Ok(());
         }
+        let order = flush_order(&self.map, &planned)?;
+        let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
+        let mut changes: Vec<(usize, Change)> = order.into_iter().filter_map(|at| slots[at].take()).collect();
         let dialect = self.dialect();
         // Alone in autocommit only when nothing can fail after the statement: no after-hooks, and
         // no generated key to convert and store.
@@ -187,8 +195,18 @@ impl SessionCore {
             self.open_transaction().await?;
         }
         let mut at = 0;
+        // Set once a key is generated: later inserts may refer to that object, so their values
+        // are read again before they are sent.
+        let mut generated_any = false;
         while at < changes.len() {
             let rows = insert_batch_len(changes[at..].iter().map(|(_, c)| c), dialect);
+            if generated_any {
+                for (i, change) in &mut changes[at..at + rows] {
+                    if let Change::Insert { values, .. } = change {
+                        *values = self.map.object(*i).current_values()?;
+                    }
+                }
+            }
             if rows > 1 {
                 let batch = &changes[at..at + rows];
                 let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), dialect)
@@ -207,7 +225,10 @@ impl SessionCore {
             let sql = change_sql(change, dialect);
             self.sent(&sql.text);
             let generated = match change {
-                Change::Insert { generated_key: true, .. } => Some(self.conn.insert_sql(&sql.text, &sql.binds).await?),
+                Change::Insert { generated_key: true, .. } => {
+                    generated_any = true;
+                    Some(self.conn.insert_sql(&sql.text, &sql.binds).await?)
+                }
                 Change::Insert { .. } => {
                     self.conn.execute_sql(&sql.text, &sql.binds).await?;
                     None
@@ -287,6 +308,65 @@ impl SessionCore {
         self.fetch_objects(&stmt, E::from_row_at, |mut rows: Vec<Handle<E>>| Ok(rows.pop())).await
     }
 
+    /// The object a `Single` refers to: from the identity map, or loaded together with every
+    /// other object of `E` the session's objects refer to and it does not hold yet, in one
+    /// `IN (...)` query (PonyORM's N+1 batching).
+    pub async fn related<E: Entity>(&mut self, key: Result<Vec<Value>>) -> Result<Handle<E>> {
+        self.usable()?;
+        let key = key?;
+        if let Some(h) = self.map.get::<E>(&key) {
+            return Ok(h);
+        }
+        let meta = E::meta();
+        let [column] = meta.primary_key else {
+            return self.by_key_values(key).await;
+        };
+        let mut keys = key.clone();
+        keys.extend(self.map.unloaded_references(meta, LOAD_BATCH)?.into_iter().filter(|k| k != &key[0]));
+        let stmt = rows_where_in(meta, *column, keys, self.dialect())?;
+        self.fetch_objects(&stmt, E::from_row_at, |_: Vec<Handle<E>>| Ok(())).await?;
+        self.map
+            .get::<E>(&key)
+            .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{} was not found", meta.describe_key(&key))))
+    }
+
+    /// The members of the collection `relation` of `owner`. The first use loads the collection
+    /// of every object of `O` the session holds and has not loaded it for, with one `IN (...)`
+    /// query; afterwards the identity map answers, so references set, cleared or deleted in the
+    /// session show at once.
+    pub async fn collection<O: Entity, T: Entity>(
+        &mut self,
+        owner: Handle<O>,
+        relation: &'static RelationMeta,
+    ) -> Result<Vec<Handle<T>>> {
+        self.usable()?;
+        let (_, _, fk) = set_reverse(O::meta(), relation)?;
+        let persistent = owner.lock().status == Status::Persistent;
+        if persistent && !self.map.is_loaded(owner.addr(), relation) {
+            let mut owners = vec![(owner.addr(), owner.lock().value.key().key_values()?)];
+            for &i in self.map.of_entity(O::meta()) {
+                let Some(other) = self.map.object(i).as_any().downcast_ref::<Handle<O>>() else { continue };
+                let state = other.lock();
+                if owners.len() < LOAD_BATCH
+                    && state.status == Status::Persistent
+                    && !other.same(&owner)
+                    && !self.map.is_loaded(other.addr(), relation)
+                {
+                    owners.push((other.addr(), state.value.key().key_values()?));
+                }
+            }
+            let keys = owners.iter().flat_map(|(_, k)| k.iter().cloned()).collect();
+            let stmt = members_statement(O::meta(), relation, keys, self.dialect())?;
+            self.fetch_objects(&stmt, T::from_row_at, |_: Vec<Handle<T>>| Ok(())).await?;
+            for (addr, _) in owners {
+                self.map.set_loaded(addr, relation);
+            }
+        }
+        let key = owner.lock().value.key().key_values()?.into_iter().next();
+        let key = key.filter(|_| !(O::meta().auto_key().is_some() && owner.lock().value.key_is_unset()));
+        Ok(self.map.members::<T>(fk, key.as_ref(), owner.addr()))
+    }
+
     /// Runs an entity query and returns the session's objects for its rows: a row the session
     /// already holds is that object.
     pub async fn select<E: Entity + Send, V: Clone>(&mut self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
@@ -336,11 +416,14 @@ impl SessionCore {
     }
 }
 
+/// The most objects (or collections) one lazy load fetches at once.
+const LOAD_BATCH: usize = 1000;
+
 /// How long to wait before retry number `attempt` (1-based): a random time up to an exponential
-/// bound (1 ms, 2 ms, 4 ms ... 64 ms), so that sessions that collided do not collide again in step.
+/// bound (1 ms, 2 ms, 4 ms ... 512 ms), so that sessions that collided do not collide again in step.
 pub fn retry_pause(attempt: u32) -> std::time::Duration {
     use std::hash::{BuildHasher, Hasher};
-    let bound_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let bound_us = 1000u64 << attempt.saturating_sub(1).min(9);
     // A per-call random number without a dependency: the std hasher is seeded randomly.
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(attempt);

@@ -207,6 +207,46 @@ impl Expr {
         }
     }
 
+    /// Calls `f` on this expression (before its sub-expressions) and every sub-expression, not descending into subqueries.
+    pub fn visit_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
+        f(self);
+        match self {
+            Expr::Binary { lhs, rhs, .. } => {
+                lhs.visit_mut(f);
+                rhs.visit_mut(f);
+            }
+            Expr::Unary { expr, .. }
+            | Expr::IsNull { expr, .. }
+            | Expr::InValues { expr, .. }
+            | Expr::InQuery { expr, .. } => expr.visit_mut(f),
+            Expr::Between { expr, low, high } => {
+                expr.visit_mut(f);
+                low.visit_mut(f);
+                high.visit_mut(f);
+            }
+            Expr::Like { expr, needle, .. } => {
+                expr.visit_mut(f);
+                needle.visit_mut(f);
+            }
+            Expr::Func { args, .. } | Expr::Raw { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
+            Expr::Agg { arg: Some(a), .. } => a.visit_mut(f),
+            Expr::Case { when, otherwise } => {
+                for (c, v) in when {
+                    c.visit_mut(f);
+                    v.visit_mut(f);
+                }
+                otherwise.visit_mut(f);
+            }
+            Expr::Agg { arg: None, .. }
+            | Expr::Column { .. }
+            | Expr::Param
+            | Expr::Value(_)
+            | Expr::Exists { .. }
+            | Expr::Subquery(_)
+            | Expr::CountStar => {}
+        }
+    }
+
     /// Splits `a AND b AND c` into its conjuncts.
     pub fn conjuncts(self) -> Vec<Expr> {
         match self {
@@ -371,6 +411,17 @@ pub struct FromItem {
     pub alias: Option<Name>,
     /// A derived table: `(SELECT ...) alias`.
     pub query: Option<Box<Select>>,
+    /// Joined to the items before it (`[LEFT] JOIN ... ON ...`) rather than cross-joined.
+    pub join: Option<Join>,
+}
+
+/// How a `FROM` item joins the items before it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Join {
+    /// `LEFT JOIN` rather than `JOIN`.
+    pub left: bool,
+    /// The join condition.
+    pub on: Expr,
 }
 
 /// One `ORDER BY` key.
@@ -426,7 +477,7 @@ impl Select {
     pub fn simple(table: impl Into<Name>, columns: Vec<Expr>, filter: Option<Expr>) -> Select {
         Select {
             columns,
-            from: vec![FromItem { table: table.into(), alias: None, query: None }],
+            from: vec![FromItem { table: table.into(), alias: None, query: None, join: None }],
             filter,
             ..Select::default()
         }
@@ -504,6 +555,21 @@ pub struct CreateTable {
     pub primary_key: Vec<Name>,
     /// Named composite unique keys.
     pub unique_keys: Vec<(Name, Vec<Name>)>,
+    /// Foreign keys.
+    pub foreign_keys: Vec<ForeignKey>,
+}
+
+/// `FOREIGN KEY (columns) REFERENCES table (columns) ON DELETE ...`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ForeignKey {
+    /// The referencing columns.
+    pub columns: Vec<Name>,
+    /// The referenced table.
+    pub table: Name,
+    /// The referenced columns.
+    pub references: Vec<Name>,
+    /// What deleting a referenced row does.
+    pub on_delete: crate::relation::OnDelete,
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns)`.

@@ -103,6 +103,8 @@ pub struct EntityMeta {
     pub primary_key: &'static [usize],
     /// Composite unique keys and indexes.
     pub composites: &'static [CompositeMeta],
+    /// The relation fields (`Single`, `Set`), in declaration order.
+    pub relations: &'static [crate::relation::RelationMeta],
     /// Rendered statements.
     pub statements: StatementCache,
 }
@@ -130,6 +132,22 @@ impl EntityMeta {
     /// The primary-key columns.
     pub fn key_columns(&self) -> impl Iterator<Item = &ColumnMeta> {
         self.primary_key.iter().map(|&i| &self.columns[i])
+    }
+
+    /// The relation field named `field`.
+    pub fn relation(&self, field: &str) -> Option<&'static crate::relation::RelationMeta> {
+        self.relations.iter().find(|r| r.field == field)
+    }
+
+    /// The `Single` relations, with their foreign-key columns.
+    pub fn references(&self) -> impl Iterator<Item = (&'static crate::relation::RelationMeta, usize)> {
+        self.relations.iter().filter_map(|r| r.fk_column().map(|c| (r, c)))
+    }
+
+    /// The entity registered (linked into the program) with this table name.
+    pub fn by_table(table: &str) -> Option<&'static EntityMeta> {
+        static BY_TABLE: OnceLock<std::collections::HashMap<&'static str, &'static EntityMeta>> = OnceLock::new();
+        BY_TABLE.get_or_init(|| registered_entities().into_iter().map(|m| (m.table, m)).collect()).get(table).copied()
     }
 }
 
@@ -201,6 +219,16 @@ pub trait Entity:
     /// The values of every column in declaration order, checked against the column
     /// (`max_len`, decimal precision) and truncated to microsecond precision.
     fn column_values(&self) -> Result<Vec<Value>>;
+
+    /// The value of column `index`, as [`Entity::column_values`] has it.
+    fn column_value_at(&self, index: usize) -> Result<Value>;
+
+    /// The addresses of the session objects this value's `Single` fields follow (see
+    /// [`crate::session::Handle::addr`]), for ordering inserts.
+    fn referenced_objects(&self, out: &mut Vec<usize>);
+
+    /// Sets the optional `Single` in column `index` to `None` (a delete rule setting it null).
+    fn clear_reference(&mut self, index: usize) -> Result<()>;
 
     /// The primary key.
     fn key(&self) -> Self::Key;

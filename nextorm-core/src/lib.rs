@@ -24,6 +24,7 @@ pub mod entity;
 mod error;
 pub mod query;
 pub mod rawsql;
+pub mod relation;
 mod render;
 pub mod schema;
 pub mod session;
@@ -35,6 +36,7 @@ pub use entity::{
     convert_key, decode_field, registered_entities, to_dict,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use relation::{Many, OnDelete, RelationKind, RelationMeta, Set, Single};
 pub use render::{Sql, render, render_select};
 pub use value::{
     FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, clone_field, decode_column,

@@ -14,8 +14,10 @@
 
 mod builder;
 mod expr;
+mod paths;
 mod types;
 
 pub use builder::*;
 pub use expr::*;
+pub use paths::{Nav, link_paths};
 pub use types::*;

@@ -553,10 +553,19 @@ impl Writer<'_> {
         if !s.from.is_empty() {
             self.sql(" FROM ");
             for (i, f) in s.from.iter().enumerate() {
-                if i > 0 {
-                    self.sql(", ");
+                match &f.join {
+                    Some(join) if i > 0 => {
+                        self.sql(if join.left { " LEFT JOIN " } else { " JOIN " });
+                        self.table_ref(f);
+                        self.sql(" ON ");
+                        self.expr(&join.on);
+                    }
+                    _ if i > 0 => {
+                        self.sql(", ");
+                        self.table_ref(f);
+                    }
+                    _ => self.table_ref(f),
                 }
-                self.table_ref(f);
             }
         }
         self.filter(&s.filter);
@@ -730,6 +739,19 @@ impl Writer<'_> {
             self.sql(" UNIQUE (");
             self.idents(cols);
             self.sql(")");
+        }
+        for fk in &t.foreign_keys {
+            self.sql(",\n  FOREIGN KEY (");
+            self.idents(&fk.columns);
+            self.sql(") REFERENCES ");
+            self.ident(&fk.table);
+            self.sql(" (");
+            self.idents(&fk.references);
+            self.sql(match fk.on_delete {
+                crate::relation::OnDelete::Cascade => ") ON DELETE CASCADE",
+                crate::relation::OnDelete::SetNull => ") ON DELETE SET NULL",
+                crate::relation::OnDelete::Restrict => ")",
+            });
         }
         self.sql("\n)");
         if self.dialect == Dialect::MariaDb {

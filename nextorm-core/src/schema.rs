@@ -1,6 +1,6 @@
 //! Mapping entities to tables: validation and DDL, per dialect.
 
-use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Name, Statement};
+use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, ForeignKey, Name, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 /// Checks that the entities can be mapped on `dialect`: every identifier is valid and within the
 /// dialect's length limit, no two entities share a table, no two fields share a column, and keys
 /// and indexes are on columns the dialect can index.
-pub fn validate(entities: &[&EntityMeta], dialect: Dialect) -> Result<()> {
+pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()> {
     let mut tables: HashMap<&str, &str> = HashMap::new();
     for meta in entities {
         let ctx = |e: Error| e.context(format_args!("entity `{}`", meta.name));
@@ -45,6 +45,26 @@ pub fn validate(entities: &[&EntityMeta], dialect: Dialect) -> Result<()> {
         for name in index_names(meta) {
             dialect.check_identifier(&name).map_err(ctx)?;
         }
+        for relation in meta.relations {
+            crate::relation::reverse_of(meta, relation)?;
+            if relation.fk_column().is_some() && (relation.target)().primary_key.len() != 1 {
+                return Err(ctx(Error::mapping(format!(
+                    "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
+                    relation.field,
+                    (relation.target)().name
+                ))));
+            }
+            if relation.fk_column().is_none() {
+                crate::relation::set_reverse(meta, relation)?;
+            }
+            let target = (relation.target)();
+            if !entities.iter().any(|m| std::ptr::eq(*m, target)) {
+                return Err(ctx(Error::mapping(format!(
+                    "field `{}` refers to {}, which is not among the mapped entities",
+                    relation.field, target.name
+                ))));
+            }
+        }
         for c in meta.composites {
             for col in c.columns {
                 if !meta.columns.iter().any(|m| m.name == *col) {
@@ -70,10 +90,10 @@ pub fn validate(entities: &[&EntityMeta], dialect: Dialect) -> Result<()> {
 /// //             ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin
 /// # let _ = schema::create_statements;
 /// ```
-pub fn create_statements(entities: &[&EntityMeta], dialect: Dialect) -> Result<Vec<String>> {
+pub fn create_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<Vec<String>> {
     validate(entities, dialect)?;
     let mut out = Vec::new();
-    for meta in entities {
+    for meta in creation_order(entities)? {
         out.push(render(&Statement::CreateTable(create_table(meta)), dialect).text);
         for index in indexes(meta) {
             out.push(render(&Statement::CreateIndex(index), dialect).text);
@@ -84,7 +104,8 @@ pub fn create_statements(entities: &[&EntityMeta], dialect: Dialect) -> Result<V
 
 /// The statements that drop the entities' tables, in reverse order.
 pub fn drop_statements(entities: &[&EntityMeta], dialect: Dialect) -> Vec<String> {
-    entities
+    let order = creation_order(entities).unwrap_or_else(|_| entities.to_vec());
+    order
         .iter()
         .rev()
         .map(|m| render(&Statement::DropTable(DropTable { name: m.table.into(), if_exists: true }), dialect).text)
@@ -111,6 +132,18 @@ fn create_table(meta: &EntityMeta) -> CreateTable {
             })
             .collect(),
         primary_key: meta.key_columns().map(|c| Name::from(c.name)).collect(),
+        foreign_keys: meta
+            .references()
+            .map(|(relation, column)| {
+                let target = (relation.target)();
+                ForeignKey {
+                    columns: vec![Name::from(meta.columns[column].name)],
+                    table: target.table.into(),
+                    references: target.key_columns().map(|c| Name::from(c.name)).collect(),
+                    on_delete: relation.on_delete(meta),
+                }
+            })
+            .collect(),
         unique_keys: meta
             .composites
             .iter()
@@ -135,6 +168,22 @@ fn indexes(meta: &EntityMeta) -> Vec<CreateIndex> {
             if_not_exists: true,
         })
     });
+    // Foreign keys are indexed, unless a key or index already leads with the column.
+    let foreign = meta.references().filter_map(|(_, column)| {
+        let c = &meta.columns[column];
+        let leads = |cols: &[&str]| cols.first() == Some(&c.name);
+        let covered = c.unique
+            || c.index.is_some()
+            || meta.key_columns().next().is_some_and(|k| k.name == c.name)
+            || meta.composites.iter().any(|k| leads(k.columns));
+        (!covered).then(|| CreateIndex {
+            name: generated_name("idx", meta.table, &[c.name]).into(),
+            table: meta.table.into(),
+            columns: vec![Name::from(c.name)],
+            unique: false,
+            if_not_exists: true,
+        })
+    });
     let composite = meta.composites.iter().filter(|c| !c.unique).map(|c| CreateIndex {
         name: composite_name(meta, c.name, "idx", c.columns).into(),
         table: meta.table.into(),
@@ -142,7 +191,32 @@ fn indexes(meta: &EntityMeta) -> Vec<CreateIndex> {
         unique: false,
         if_not_exists: true,
     });
-    single.chain(composite).collect()
+    single.chain(foreign).chain(composite).collect()
+}
+
+/// The entities ordered so that every table comes after the tables its foreign keys refer to
+/// (PostgreSQL and MariaDB check the referenced table exists). A cycle of references between
+/// tables is a mapping error: it would need constraints added after both tables exist.
+fn creation_order<'m>(entities: &[&'m EntityMeta]) -> Result<Vec<&'m EntityMeta>> {
+    let mut order: Vec<&EntityMeta> = Vec::with_capacity(entities.len());
+    let mut pending: Vec<&EntityMeta> = entities.to_vec();
+    while !pending.is_empty() {
+        let ready = |m: &&EntityMeta| {
+            m.references().all(|(r, _)| {
+                let target = (r.target)();
+                std::ptr::eq(target, *m) || !pending.iter().any(|p| std::ptr::eq(*p, target))
+            })
+        };
+        let Some(i) = pending.iter().position(ready) else {
+            let names: Vec<&str> = pending.iter().map(|m| m.name).collect();
+            return Err(Error::mapping(format!(
+                "the entities {} refer to each other in a cycle, which is not supported yet",
+                names.join(", ")
+            )));
+        };
+        order.push(pending.remove(i));
+    }
+    Ok(order)
 }
 
 fn index_names(meta: &EntityMeta) -> Vec<Name> {

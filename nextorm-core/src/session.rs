@@ -17,5 +17,5 @@ mod plan;
 
 pub use attach::{Attach, attach_entity};
 pub use handle::{Bits, Handle, ObjState, Status};
-pub use map::{IdentityMap, MapKey, Tracked, key_bytes};
+pub use map::{IdentityMap, MapKey, Tracked, flush_order, key_bytes};
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

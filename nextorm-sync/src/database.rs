@@ -449,6 +449,18 @@ impl Executor for Current {
         innermost()?.by_pk::<E>(key)
     }
 
+    fn related_object<E: Entity>(self, key: &E::Key) -> Result<Handle<E>> {
+        (&innermost()?).related_object::<E>(key)
+    }
+
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+    ) -> Result<Vec<Handle<T>>> {
+        (&innermost()?).collection::<O, T>(owner, relation)
+    }
+
     fn execute(self, stmt: Stmt) -> Result<u64> {
         (&innermost()?).execute(stmt)
     }
@@ -479,7 +491,7 @@ impl Executor for Current {
 /// `SessionCore`; `$fetch`/`$each` are that type's row methods (plain rows on a connection,
 /// identity-mapped objects in a session), and `by_pk` answers `object_by_pk`.
 macro_rules! blocking_executor {
-    ($ty:ty, $run:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr) => {
+    ($ty:ty, $run:ident, $obj:ty, $fetch:ident, $each:ident, by_pk: |$x:ident, $key:ident| $by_pk:expr $(, $($session:tt)*)?) => {
         impl<'a> Executor for &'a $ty {
             type Out<T: Send + 'static> = Result<T>;
             type Obj<Row: Attach> = $obj;
@@ -539,6 +551,8 @@ macro_rules! blocking_executor {
             {
                 self.$run(async |c| c.$each(&stmt, decode, each).await)
             }
+
+            $($($session)*)?
         }
     };
     ($ty:ty, $run:ident) => {
@@ -548,4 +562,16 @@ macro_rules! blocking_executor {
 
 blocking_executor!(Database, with_conn);
 blocking_executor!(Transaction<'_>, run);
-blocking_executor!(Session, run, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| x.by_pk::<E>(key));
+blocking_executor!(Session, run, Row::Attached, fetch_objects, for_each_object, by_pk: |x, key| x.by_pk::<E>(key),
+    fn related_object<E: Entity>(self, key: &E::Key) -> Result<Handle<E>> {
+        self.run(async |c| c.related::<E>(nextorm_core::Key::key_values(key)).await)
+    }
+
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+    ) -> Result<Vec<Handle<T>>> {
+        self.run(async |c| c.collection::<O, T>(owner, relation).await)
+    }
+);

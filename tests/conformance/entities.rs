@@ -185,5 +185,59 @@ impl nextorm::Hooks for Post {
 
 /// The entities every scratch database gets.
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
-    vec![Product::meta(), Country::meta(), Course::meta(), Order::meta(), AllTypes::meta(), Part::meta(), Post::meta()]
+    vec![
+        Product::meta(),
+        Country::meta(),
+        Course::meta(),
+        Order::meta(),
+        AllTypes::meta(),
+        Part::meta(),
+        Post::meta(),
+        Client::meta(),
+        Purchase::meta(),
+        Shelf::meta(),
+        Book::meta(),
+    ]
+}
+
+/// The one side of two relations: `orders` pairs with `Purchase.client`; `Purchase.referrer` has
+/// no other side.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Client {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    #[orm(reverse = "client")]
+    pub orders: Set<Purchase>,
+}
+
+/// The foreign-key side: a required reference (cascade) and an optional one (set null).
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Purchase {
+    #[pk]
+    pub id: i64,
+    pub total: i64,
+    pub client: Single<Client>,
+    pub referrer: Option<Single<Client>>,
+}
+
+/// A reference whose delete is restricted.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Shelf {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub label: String,
+    pub books: Set<Book>,
+}
+
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Book {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub title: String,
+    #[orm(cascade_delete = false)]
+    pub shelf: Single<Shelf>,
 }

@@ -146,6 +146,7 @@ mod blocking {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("relations.rs");
 }
 
 /// The async facade.
@@ -331,6 +332,7 @@ mod asynchronous {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("relations.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -432,4 +434,8 @@ conformance!(
     session_current_and_nested,
     session_hooks,
     session_strict_objects_are_unusable_after,
+    relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
+    relations_collections_load_once_and_follow_the_session,
+    relations_delete_rules,
+    relations_query_navigation,
 );

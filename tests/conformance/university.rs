@@ -1,6 +1,6 @@
 //! The university oracle: PonyORM's results for 53 queries over `university.sql`, computed on
 //! SQLite, PostgreSQL and MariaDB (`../shared/oracle/university/`). The entities here map that
-//! schema; relations are plain foreign-key columns until the relations issue lands.
+//! schema; `Single` fields carry the foreign keys.
 
 use chrono::NaiveDate;
 use nextorm::prelude::*;
@@ -25,7 +25,8 @@ pub struct Group {
     pub number: i32,
     #[orm(max_len = 100)]
     pub major: String,
-    pub dept_number: i32,
+    #[orm(column = "dept_number")]
+    pub dept: Single<Department>,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -40,7 +41,8 @@ pub struct Course {
     pub lab_hours: i32,
     pub credits: i32,
     pub elective: bool,
-    pub dept_number: i32,
+    #[orm(column = "dept_number")]
+    pub dept: Single<Department>,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -58,7 +60,8 @@ pub struct Student {
     pub email: Option<String>,
     #[orm(precision = 7, scale = 2)]
     pub scholarship: Option<Decimal>,
-    pub group_number: i32,
+    #[orm(column = "group_number")]
+    pub group: Single<Group>,
 }
 
 fn dir() -> std::path::PathBuf {

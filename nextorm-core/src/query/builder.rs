@@ -140,7 +140,7 @@ impl Builder {
 
     /// Adds `for alias in E` and returns the handles of that occurrence.
     pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
-        self.from.push(FromItem { table: E::meta().table.into(), alias: Some(alias.into()), query: None });
+        self.from.push(FromItem { table: E::meta().table.into(), alias: Some(alias.into()), query: None, join: None });
         E::fields(alias)
     }
 
@@ -174,6 +174,7 @@ impl Builder {
         for c in self.conditions {
             query.add_condition(c);
         }
+        super::link_paths(&mut query.select);
         query
     }
 }
@@ -247,6 +248,29 @@ pub trait Executor: Copy {
         Self: 'f;
     /// An `Out` that is already this error.
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
+
+    /// The object a `Single` refers to. A session batches: it loads every object of `E` its
+    /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
+    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+        self.object_by_pk::<E>(key)
+    }
+
+    /// The members of a `Set` of `owner`. A session loads the collection of every object of `O`
+    /// it holds at once and answers from its identity map afterwards. Elsewhere, the rows.
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::relation::RelationMeta,
+    ) -> Self::Out<Vec<Self::Obj<T>>> {
+        let key = match owner.lock().value.key().key_values() {
+            Ok(k) => k,
+            Err(e) => return self.fail(e),
+        };
+        match crate::relation::members_statement(O::meta(), relation, key, self.dialect()) {
+            Ok(stmt) => self.fetch_objects(stmt, T::from_row_at, all_rows),
+            Err(e) => self.fail(e),
+        }
+    }
 }
 
 fn all_rows<T>(rows: Vec<T>) -> Result<Vec<T>> {
@@ -306,6 +330,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
         let c = f(self.vars.clone()).into_node();
         self.add_condition(c);
+        super::link_paths(&mut self.select);
         self
     }
 
@@ -318,6 +343,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// undefined; PostgreSQL refuses such a query outright.
     pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(V) -> K) -> Self {
         f(self.vars.clone()).push_keys(&mut self.select.order_by);
+        super::link_paths(&mut self.select);
         self.settle_distinct();
         self
     }
@@ -479,7 +505,12 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
             inner.order_by.clear();
             ast::Select {
                 columns: vec![ast::Expr::CountStar],
-                from: vec![FromItem { table: "".into(), alias: Some("q".into()), query: Some(Box::new(inner)) }],
+                from: vec![FromItem {
+                    table: "".into(),
+                    alias: Some("q".into()),
+                    query: Some(Box::new(inner)),
+                    join: None,
+                }],
                 ..ast::Select::default()
             }
         } else {

@@ -28,6 +28,9 @@ pub mod class {
     pub struct Json;
     /// A `#[derive(DbEnum)]` enum: comparable with itself only.
     pub struct Enum<E>(std::marker::PhantomData<E>);
+    /// A reference to an entity (`Single<E>`, an object, a loop variable): comparable with
+    /// references to the same entity, by key.
+    pub struct Object<E>(std::marker::PhantomData<E>);
 }
 
 /// Whether a type admits NULL.

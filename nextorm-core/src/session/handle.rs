@@ -243,6 +243,11 @@ impl<E: Entity> Handle<E> {
         crate::entity::to_dict(&s.value, only, exclude)
     }
 
+    /// The object's address: equal for every handle to one object, for as long as one lives.
+    pub fn addr(&self) -> usize {
+        Arc::as_ptr(&self.cell) as *const () as usize
+    }
+
     /// Whether both handles are the same object.
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.cell, &other.cell)

@@ -5,6 +5,7 @@ use super::handle::{Bits, Handle, Status};
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::relation::RelationMeta;
 use crate::value::{SqlType, Value};
 use std::any::Any;
 use std::collections::HashMap;
@@ -73,6 +74,25 @@ pub trait Tracked: Send + Sync {
     fn detach(&self, strict: bool);
     /// For downcasting to the typed handle.
     fn as_any(&self) -> &dyn Any;
+    /// The current value of column `index`.
+    fn column_value(&self, index: usize) -> Result<Value>;
+    /// Whether the object is new or persistent (not deleted).
+    fn live(&self) -> bool;
+    /// Whether the object is new (not inserted yet).
+    fn is_new(&self) -> bool;
+    /// Whether the object is to be deleted at the next flush.
+    fn is_deleting(&self) -> bool;
+    /// The object's address (see [`Handle::addr`]).
+    fn addr(&self) -> usize;
+    /// The addresses of the objects its `Single` fields follow.
+    fn referenced_objects(&self, out: &mut Vec<usize>);
+    /// Marks the object for deletion.
+    fn mark_deleted(&self) -> Result<()>;
+    /// Sets the optional reference in column `index` to `None`, as a write.
+    fn set_null(&self, index: usize) -> Result<()>;
+    /// Every column's current value, without running hooks: an insert's values again, once the
+    /// objects it refers to have their generated keys.
+    fn current_values(&self) -> Result<Vec<Value>>;
 }
 
 fn float(ty: SqlType) -> bool {
@@ -209,6 +229,44 @@ impl<E: Entity> Tracked for Handle<E> {
     fn as_any(&self) -> &dyn Any {
         self
     }
+
+    fn column_value(&self, index: usize) -> Result<Value> {
+        self.lock().value.column_value_at(index)
+    }
+
+    fn live(&self) -> bool {
+        matches!(self.lock().status, Status::New | Status::Persistent)
+    }
+
+    fn is_new(&self) -> bool {
+        self.lock().status == Status::New
+    }
+
+    fn is_deleting(&self) -> bool {
+        self.lock().status == Status::Deleting
+    }
+
+    fn addr(&self) -> usize {
+        Handle::addr(self)
+    }
+
+    fn referenced_objects(&self, out: &mut Vec<usize>) {
+        self.lock().value.referenced_objects(out)
+    }
+
+    fn current_values(&self) -> Result<Vec<Value>> {
+        self.lock().value.column_values()
+    }
+
+    fn mark_deleted(&self) -> Result<()> {
+        self.delete()
+    }
+
+    fn set_null(&self, index: usize) -> Result<()> {
+        let mut result = Ok(());
+        self.write(index, |e| result = e.clear_reference(index))?;
+        result
+    }
 }
 
 type EntryKey = (usize, MapKey);
@@ -252,6 +310,10 @@ pub struct IdentityMap {
     objects: Vec<Box<dyn Tracked>>,
     /// New objects whose key the database has yet to generate, so not yet in `by_key`.
     unkeyed: Vec<usize>,
+    /// The objects of each entity, by index.
+    by_entity: FastMap<usize, Vec<usize>>,
+    /// Loaded collections: (owner address, relation address).
+    loaded: std::collections::HashSet<(usize, usize)>,
 }
 
 impl IdentityMap {
@@ -279,7 +341,7 @@ impl IdentityMap {
         value.after_load()?;
         let handle = Handle::loaded(value, saved);
         self.by_key.insert(key, self.objects.len());
-        self.objects.push(Box::new(handle.clone()));
+        self.push(Box::new(handle.clone()));
         Ok(handle)
     }
 
@@ -299,8 +361,130 @@ impl IdentityMap {
         } else {
             self.unkeyed.push(self.objects.len());
         }
-        self.objects.push(Box::new(handle.clone()));
+        self.push(Box::new(handle.clone()));
         Ok(handle)
+    }
+
+    fn push(&mut self, object: Box<dyn Tracked>) {
+        self.by_entity.entry(meta_id(object.meta())).or_default().push(self.objects.len());
+        self.objects.push(object);
+    }
+
+    /// The indexes of the objects of `meta`.
+    pub fn of_entity(&self, meta: &'static EntityMeta) -> &[usize] {
+        self.by_entity.get(&meta_id(meta)).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// Whether the map holds the row of `meta` with this key.
+    pub fn holds(&self, meta: &'static EntityMeta, key: &[Value]) -> bool {
+        self.by_key.contains_key(&(meta_id(meta), MapKey::of(key)))
+    }
+
+    /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
+    /// hold: what one batch of lazy loading fetches.
+    pub fn unloaded_references(&self, target: &'static EntityMeta, limit: usize) -> Result<Vec<Value>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for o in &self.objects {
+            if !o.live() {
+                continue;
+            }
+            for (relation, column) in o.meta().references() {
+                if !std::ptr::eq((relation.target)(), target) {
+                    continue;
+                }
+                let Ok(v) = o.column_value(column) else { continue };
+                let key = std::slice::from_ref(&v);
+                if v.is_null() || self.holds(target, key) || !seen.insert(MapKey::of(key)) {
+                    continue;
+                }
+                out.push(v);
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether the collection `relation` of the object at `owner` was loaded.
+    pub fn is_loaded(&self, owner: usize, relation: &'static RelationMeta) -> bool {
+        self.loaded.contains(&(owner, relation as *const RelationMeta as usize))
+    }
+
+    /// Records that the collection `relation` of the object at `owner` was loaded.
+    pub fn set_loaded(&mut self, owner: usize, relation: &'static RelationMeta) {
+        self.loaded.insert((owner, relation as *const RelationMeta as usize));
+    }
+
+    /// The live objects of `T` whose foreign key in column `fk` is `key`, or that follow the
+    /// object at `owner` (a new object, whose key is not known yet).
+    pub fn members<T: Entity>(&self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
+        let mut out = Vec::new();
+        let mut followed = Vec::new();
+        for &i in self.of_entity(T::meta()) {
+            let o = &self.objects[i];
+            if !o.live() {
+                continue;
+            }
+            followed.clear();
+            o.referenced_objects(&mut followed);
+            let member = followed.contains(&owner) || key.is_some_and(|k| o.column_value(fk).is_ok_and(|v| &v == k));
+            if member && let Some(h) = o.as_any().downcast_ref::<Handle<T>>() {
+                out.push(h.clone());
+            }
+        }
+        out
+    }
+
+    /// Applies the delete rules to the objects that refer to objects marked for deletion:
+    /// cascade marks them too, set null clears the reference, restrict refuses
+    /// ([`ErrorKind::ForeignKeyViolation`]). The database applies the same rules to rows the
+    /// session does not hold.
+    pub fn apply_delete_rules(&self) -> Result<()> {
+        let mut queue: Vec<usize> = (0..self.objects.len()).filter(|&i| self.objects[i].is_deleting()).collect();
+        let mut done = std::collections::HashSet::new();
+        while let Some(p) = queue.pop() {
+            if !done.insert(p) {
+                continue;
+            }
+            let parent = &self.objects[p];
+            let parent_meta = parent.meta();
+            let key: Vec<Value> =
+                parent_meta.primary_key.iter().map(|&c| parent.column_value(c)).collect::<Result<_>>()?;
+            let [key] = key.as_slice() else { continue };
+            for (i, child) in self.objects.iter().enumerate() {
+                if !child.live() {
+                    continue;
+                }
+                for (relation, column) in child.meta().references() {
+                    if !std::ptr::eq((relation.target)(), parent_meta)
+                        || child.column_value(column).ok().as_ref() != Some(key)
+                    {
+                        continue;
+                    }
+                    match relation.on_delete(child.meta()) {
+                        crate::relation::OnDelete::Cascade => {
+                            child.mark_deleted()?;
+                            queue.push(i);
+                        }
+                        crate::relation::OnDelete::SetNull => child.set_null(column)?,
+                        crate::relation::OnDelete::Restrict => {
+                            return Err(Error::new(
+                                ErrorKind::ForeignKeyViolation,
+                                format!(
+                                    "{} cannot be deleted: {}.{} refers to it (cascade_delete = false)",
+                                    parent_meta.describe_key(std::slice::from_ref(key)),
+                                    child.meta().name,
+                                    relation.field
+                                ),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Object `i`, in the order objects joined the session.
@@ -348,5 +532,72 @@ impl IdentityMap {
         self.objects.clear();
         self.by_key.clear();
         self.unkeyed.clear();
+        self.by_entity.clear();
+        self.loaded.clear();
     }
+}
+
+/// The order a flush sends `changes` (object index, change) in: the order objects joined the
+/// session, except that an insert follows the inserts of the new objects it refers to, and a
+/// delete follows the deletes of the objects that refer to it (foreign-key order).
+pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec<usize>> {
+    let by_addr: HashMap<usize, usize> =
+        changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
+    // The key of each deleted object, and which deleted objects each delete refers to.
+    let mut deleted_keys: HashMap<(usize, MapKey), usize> = HashMap::new();
+    for (at, (i, change)) in changes.iter().enumerate() {
+        if let Change::Delete { meta, key, .. } = change {
+            let _ = i;
+            deleted_keys.insert((meta_id(meta), MapKey::of(key)), at);
+        }
+    }
+    let mut before: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut followed = Vec::new();
+    for (at, (i, change)) in changes.iter().enumerate() {
+        let o = map.object(*i);
+        match change {
+            Change::Insert { .. } => {
+                followed.clear();
+                o.referenced_objects(&mut followed);
+                for addr in &followed {
+                    if let Some(&dep) = by_addr.get(addr)
+                        && matches!(changes[dep].1, Change::Insert { .. })
+                    {
+                        before[at].push(dep);
+                    }
+                }
+            }
+            Change::Delete { .. } if !deleted_keys.is_empty() => {
+                for (relation, column) in o.meta().references() {
+                    let Ok(v) = o.column_value(column) else { continue };
+                    if let Some(&parent) =
+                        deleted_keys.get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(&v))))
+                        && parent != at
+                    {
+                        // The child goes first: the parent waits for it.
+                        before[parent].push(at);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut order = Vec::with_capacity(changes.len());
+    let mut state = vec![0u8; changes.len()];
+    fn visit(at: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
+        if state[at] != 0 {
+            return;
+        }
+        // Marked before the dependencies: a cycle is broken where it closes, and the database
+        // reports the reference it cannot satisfy.
+        state[at] = 1;
+        for &dep in &before[at] {
+            visit(dep, before, state, order);
+        }
+        order.push(at);
+    }
+    for at in 0..changes.len() {
+        visit(at, &before, &mut state, &mut order);
+    }
+    Ok(order)
 }

@@ -116,6 +116,71 @@ fn default_value(c: &Column<'_>) -> TokenStream {
     }
 }
 
+/// The type of a column's handle in the entity's `...Fields`: an `Expr` of the field's type, or a
+/// `Nav` for a `Single`.
+fn handle_type(c: &Column<'_>) -> TokenStream {
+    match &c.reference {
+        Some(r) if c.optional => {
+            let target = r.target;
+            quote!(__n::q::Nav<#target, __n::q::null::Yes>)
+        }
+        Some(r) => {
+            let target = r.target;
+            quote!(__n::q::Nav<#target>)
+        }
+        None => {
+            let ty = c.ty;
+            quote!(__n::q::Expr<#ty>)
+        }
+    }
+}
+
+/// The handle of a column under `alias`.
+fn handle_value(c: &Column<'_>) -> TokenStream {
+    let name = &c.name;
+    match &c.reference {
+        Some(_) => {
+            let field = &c.field;
+            quote!(__n::q::Nav::new(alias, #field, #name))
+        }
+        None => quote!(__n::q::Expr::column(alias, #name)),
+    }
+}
+
+/// The `RelationMeta { ... }` literals of the entity's `Single` columns and `Set` fields.
+fn relation_metas(model: &Model<'_>) -> Vec<TokenStream> {
+    let singles = model.columns.iter().enumerate().filter_map(|(i, c)| {
+        let r = c.reference.as_ref()?;
+        let (field, target) = (&c.field, r.target);
+        let column = Literal::usize_unsuffixed(i);
+        let reverse = option(r.reverse.as_ref(), |n| quote!(#n));
+        let cascade = option(r.cascade_delete, |b| quote!(#b));
+        Some(quote! {
+            __n::RelationMeta {
+                field: #field,
+                kind: __n::RelationKind::Single { column: #column },
+                target: <#target as __n::Entity>::meta,
+                reverse: #reverse,
+                cascade_delete: #cascade,
+            }
+        })
+    });
+    let sets = model.sets.iter().map(|s| {
+        let (field, target) = (&s.field, s.target);
+        let reverse = option(s.reverse.as_ref(), |n| quote!(#n));
+        quote! {
+            __n::RelationMeta {
+                field: #field,
+                kind: __n::RelationKind::Set,
+                target: <#target as __n::Entity>::meta,
+                reverse: #reverse,
+                cascade_delete: ::core::option::Option::None,
+            }
+        }
+    });
+    singles.chain(sets).collect()
+}
+
 /// Renders the impls of a validated entity.
 pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let private = &model.private;
@@ -127,6 +192,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let composites = model.composites.iter().map(composite_meta);
 
     let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
+    let set_fields: Vec<&Ident> = model.sets.iter().map(|s| s.ident).collect();
     let checks: Vec<TokenStream> = model.columns.iter().map(|c| sql_field_check(c.ty)).collect();
     let decodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
@@ -184,19 +250,76 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl ::core::default::Default for #ident {
                 fn default() -> Self {
-                    Self { #(#fields: #values),* }
+                    Self { #(#fields: #values,)* #(#set_fields: __n::Set::new(),)* }
                 }
             }
         }
     });
 
-    let tys: Vec<&Type> = model.columns.iter().map(|c| c.ty).collect();
-    let column_names: Vec<_> = model.columns.iter().map(|c| &c.name).collect();
-    let width = Literal::usize_unsuffixed(model.columns.len());
-    let vis = model.vis;
     // Named after the entity, so rustc's messages read "no field `nmae` on type `ProductFields`";
     // it lives inside `const _`, so it adds no name to the user's module.
     let fields_ident = quote::format_ident!("{}Fields", model.name);
+    let fields_ident_early = &fields_ident;
+    let relations = relation_metas(model);
+    let handle_types: Vec<TokenStream> = model.columns.iter().map(handle_type).collect();
+    let handle_values: Vec<TokenStream> = model.columns.iter().map(handle_value).collect();
+    let value_at = model.columns.iter().enumerate().map(|(i, c)| {
+        let index = Literal::usize_unsuffixed(i);
+        let field = c.ident;
+        quote!(#index => __n::column_value(&META, #index, &self.#field))
+    });
+    let reference_fields: Vec<&Ident> =
+        model.columns.iter().filter(|c| c.reference.is_some()).map(|c| c.ident).collect();
+    let clear_arms =
+        model.columns.iter().enumerate().filter(|(_, c)| c.reference.is_some() && c.optional).map(|(i, c)| {
+            let index = Literal::usize_unsuffixed(i);
+            let field = c.ident;
+            quote!(#index => {
+                self.#field = ::core::option::Option::None;
+                ::core::result::Result::Ok(())
+            })
+        });
+    let object_operand = match key_columns.as_slice() {
+        [single] => {
+            let field = single.ident;
+            Some(quote! {
+                #[automatically_derived]
+                impl __n::q::Operand for #fields_ident_early {
+                    type Ty = __n::Single<#ident>;
+                    fn into_node(self) -> __n::ast::Expr {
+                        self.#field.into_node()
+                    }
+                }
+            })
+        }
+        _ => None,
+    };
+    let set_accessors: Vec<TokenStream> = model
+        .sets
+        .iter()
+        .map(|set| {
+            let (field, target) = (set.ident, set.target);
+            let doc = format!("`{name}.{}`: the collection, loaded when used (see `nextorm::Many`).", set.field);
+            quote! {
+                #[doc = #doc]
+                fn #field(&self) -> #private::Many<#ident, #target>;
+            }
+        })
+        .collect();
+    let set_accessor_impls: Vec<TokenStream> = model
+        .sets
+        .iter()
+        .map(|set| {
+            let (field, target, name) = (set.ident, set.target, &set.field);
+            quote! {
+                fn #field(&self) -> __n::Many<#ident, #target> {
+                    __n::Many::new(::core::clone::Clone::clone(self), #name)
+                }
+            }
+        })
+        .collect();
+    let width = Literal::usize_unsuffixed(model.columns.len());
+    let vis = model.vis;
     let fields_doc = format!("The typed column handles of `{name}` in a query.");
 
     // Without `#[orm(hooks)]` the entity gets the empty hooks; with it, the user implements them.
@@ -264,6 +387,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         #[doc = #obj_doc]
         #vis trait #obj_trait {
             #(#accessors)*
+            #(#set_accessors)*
         }
 
         const _: () = {
@@ -272,13 +396,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl #obj_trait for __n::Handle<#ident> {
                 #(#accessor_impls)*
+                #(#set_accessor_impls)*
             }
 
             #[doc = #fields_doc]
             #[derive(::core::clone::Clone)]
             #[allow(missing_docs, non_camel_case_types)]
             #vis struct #fields_ident {
-                #(#vis #fields: __n::q::Expr<#tys>,)*
+                #(#vis #fields: #handle_types,)*
             }
 
             #[automatically_derived]
@@ -302,12 +427,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 }
             }
 
+            #object_operand
+
             #[automatically_derived]
             impl __n::q::Source for #ident {
                 type Fields = #fields_ident;
 
                 fn fields(alias: &'static str) -> #fields_ident {
-                    #fields_ident { #(#fields: __n::q::Expr::column(alias, #column_names),)* }
+                    #fields_ident { #(#fields: #handle_values,)* }
                 }
             }
 
@@ -317,6 +444,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 columns: &[#(#columns),*],
                 primary_key: &[#(#primary_key),*],
                 composites: &[#(#composites),*],
+                relations: &[#(#relations),*],
                 statements: __n::StatementCache::new(),
             };
 
@@ -342,7 +470,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 fn from_row_at(row: &dyn __n::RowRead, offset: usize) -> __n::Result<Self> {
                     #(#checks)*
                     ::core::result::Result::Ok(Self {
-                        #(#fields: #decodes?),*
+                        #(#fields: #decodes?,)*
+                        #(#set_fields: __n::Set::new(),)*
                     })
                 }
 
@@ -351,6 +480,25 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     ::core::result::Result::Ok(::std::vec![
                         #(#encodes?),*
                     ])
+                }
+
+                fn column_value_at(&self, index: usize) -> __n::Result<__n::Value> {
+                    match index {
+                        #(#value_at,)*
+                        _ => ::core::result::Result::Err(__n::Error::config("no such column")),
+                    }
+                }
+
+                fn referenced_objects(&self, out: &mut ::std::vec::Vec<usize>) {
+                    let _ = &out;
+                    #(out.extend(__n::ReferenceField::object_addr(&self.#reference_fields));)*
+                }
+
+                fn clear_reference(&mut self, index: usize) -> __n::Result<()> {
+                    match index {
+                        #(#clear_arms,)*
+                        _ => ::core::result::Result::Err(__n::Error::config("not an optional reference")),
+                    }
                 }
 
                 fn key(&self) -> Self::Key {

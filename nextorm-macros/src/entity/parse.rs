@@ -12,8 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBool, LitInt, LitStr, Token, Type};
 
 /// The options accepted in a field's `#[orm(...)]`, in the order the error message lists them.
-pub(crate) const FIELD_OPTIONS: &str =
-    "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic";
+pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete";
 
 /// The options accepted in the entity's `#[orm(...)]`.
 pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks";
@@ -26,8 +25,10 @@ pub(crate) struct Input<'a> {
     pub(crate) vis: &'a syn::Visibility,
     /// The struct-level `#[orm(...)]` options.
     pub(crate) attrs: EntityAttrs,
-    /// The named fields, in declaration order.
+    /// The named fields that map to columns, in declaration order.
     pub(crate) fields: Vec<Field<'a>>,
+    /// The `Set<T>` fields, which map to no column.
+    pub(crate) sets: Vec<Field<'a>>,
 }
 
 /// An option value together with the span of the option's name.
@@ -91,6 +92,11 @@ pub(crate) struct Field<'a> {
     pub(crate) precision: Option<Opt<LitInt>>,
     /// `scale = N`.
     pub(crate) scale: Option<Opt<LitInt>>,
+    /// `reverse = "field"`: the field on the other side of a relation.
+    pub(crate) reverse: Option<LitStr>,
+    /// `cascade_delete = false`: deleting the referenced row is refused while this one refers
+    /// to it.
+    pub(crate) cascade_delete: Option<Opt<bool>>,
 }
 
 impl<'a> Field<'a> {
@@ -109,6 +115,8 @@ impl<'a> Field<'a> {
             sql_default: None,
             precision: None,
             scale: None,
+            reverse: None,
+            cascade_delete: None,
         }
     }
 }
@@ -144,7 +152,7 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
         }
     };
     let named = named?;
-    let fields = named
+    let (sets, fields) = named
         .named
         .iter()
         .map(|f| {
@@ -153,8 +161,28 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
             parse_field_attrs(cx, &f.attrs, &mut field);
             field
         })
-        .collect();
-    usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields })
+        .partition(|f| generic_arg(f.ty, "Set").is_some());
+    usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields, sets })
+}
+
+/// `T` when `ty` is syntactically `<name><T>` (any path ending in `name`), such as `Set<Order>`.
+pub(crate) fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
+    let mut ty = ty;
+    while let Type::Group(g) = ty {
+        ty = &g.elem;
+    }
+    let Type::Path(p) = ty else { return None };
+    let seg = p.path.segments.last()?;
+    if p.qself.is_some() || seg.ident != name {
+        return None;
+    }
+    match &seg.arguments {
+        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Records "duplicate option" unless `slot` is empty, then fills it.
@@ -413,6 +441,16 @@ fn parse_field_attrs(cx: &Ctxt, attrs: &[Attribute], field: &mut Field<'_>) {
                         set_once(cx, &mut field.scale, Opt { keyword: span, value: lit }, "scale", span);
                     }
                 }
+                "reverse" => {
+                    if let Some(lit) = str_value(cx, &meta, "reverse")? {
+                        set_once(cx, &mut field.reverse, lit, "reverse", span);
+                    }
+                }
+                "cascade_delete" => {
+                    if let Some(value) = bool_value(cx, &meta, "cascade_delete")? {
+                        set_once(cx, &mut field.cascade_delete, Opt { keyword: span, value }, "cascade_delete", span);
+                    }
+                }
                 _ => {
                     cx.error_spanned_by(
                         &meta.path,
@@ -500,9 +538,9 @@ mod tests {
             errors(input),
             [
                 "unknown option `tabel`; expected one of: table, unique, index, hooks",
-                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
-                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
-                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic",
+                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
+                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
+                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
                 "unknown option `autoo`; expected `auto`",
             ]
         );

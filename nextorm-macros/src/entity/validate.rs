@@ -2,13 +2,13 @@
 //! expand stage renders. Every problem is recorded in the [`Ctxt`], spanned on the token that
 //! causes it; a `Model` is returned only when there were none.
 
-use super::parse::{Composite, Field, Input};
+use super::parse::{Composite, Field, Input, generic_arg};
 use crate::diag::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use std::collections::HashMap;
 use syn::ext::IdentExt;
-use syn::{Expr, Ident, LitInt, Type};
+use syn::{Expr, Ident, LitInt, LitStr, Type};
 
 /// The most key fields [`nextorm_core::Key`] is implemented for (tuples of up to 4).
 const MAX_KEY_FIELDS: usize = 4;
@@ -33,6 +33,30 @@ pub(crate) struct Model<'a> {
     pub(crate) primary_key: Vec<usize>,
     /// The composite unique keys and indexes.
     pub(crate) composites: Vec<CompositeModel>,
+    /// The `Set<T>` fields.
+    pub(crate) sets: Vec<SetModel<'a>>,
+}
+
+/// A `Single<T>` column's relation options.
+pub(crate) struct Reference<'a> {
+    /// `T`.
+    pub(crate) target: &'a Type,
+    /// `reverse = "..."`.
+    pub(crate) reverse: Option<String>,
+    /// `cascade_delete = ...`.
+    pub(crate) cascade_delete: Option<bool>,
+}
+
+/// A checked `Set<T>` field.
+pub(crate) struct SetModel<'a> {
+    /// The field's name, as written.
+    pub(crate) ident: &'a Ident,
+    /// The field's name without `r#`.
+    pub(crate) field: String,
+    /// `T`.
+    pub(crate) target: &'a Type,
+    /// `reverse = "..."`.
+    pub(crate) reverse: Option<String>,
 }
 
 /// A checked column.
@@ -65,6 +89,8 @@ pub(crate) struct Column<'a> {
     pub(crate) default: Option<Expr>,
     /// The type is syntactically `Option<..>`.
     pub(crate) optional: bool,
+    /// A `Single<T>` or `Option<Single<T>>` field.
+    pub(crate) reference: Option<Reference<'a>>,
 }
 
 /// A checked composite unique key or index, with field names turned into column names.
@@ -173,6 +199,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
     check_column_clash(cx, input, &columns);
     let primary_key = check_primary_key(cx, input, &mut columns);
     let composites = input.attrs.composites.iter().map(|c| check_composite(cx, input, &columns, c)).collect();
+    let sets = input.sets.iter().filter_map(|f| check_set(cx, f)).collect();
     check_index_names(cx, input);
 
     if cx.has_errors() {
@@ -188,6 +215,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
         columns,
         primary_key,
         composites,
+        sets,
     })
 }
 
@@ -297,7 +325,56 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         sql_default,
         default: f.default.as_ref().map(|d| d.value.clone()),
         optional: option_inner(f.ty).is_some(),
+        reference: reference(cx, f),
     }
+}
+
+/// The relation options of a `Single<T>` / `Option<Single<T>>` field; an error for relation
+/// options on any other field.
+fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
+    let target = generic_arg(option_inner(f.ty).unwrap_or(f.ty), "Single");
+    let Some(target) = target else {
+        if let Some(lit) = &f.reverse {
+            cx.error_at(lit.span(), "reverse applies only to Single and Set fields");
+        }
+        if let Some(opt) = &f.cascade_delete {
+            cx.error_at(opt.keyword, "cascade_delete applies only to Single fields");
+        }
+        return None;
+    };
+    Some(Reference {
+        target,
+        reverse: f.reverse.as_ref().map(LitStr::value),
+        cascade_delete: f.cascade_delete.as_ref().map(|o| o.value),
+    })
+}
+
+/// Checks a `Set<T>` field: it takes only `reverse`.
+fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
+    let target = generic_arg(f.ty, "Set")?;
+    let misplaced = [
+        f.pk,
+        f.auto.as_ref().map(|o| o.keyword),
+        f.optimistic.as_ref().map(|o| o.keyword),
+        f.column.as_ref().map(LitStr::span),
+        f.max_len.as_ref().map(|o| o.keyword),
+        f.unique,
+        f.index.as_ref().map(|o| o.keyword),
+        f.default.as_ref().map(|o| o.keyword),
+        f.sql_default.as_ref().map(LitStr::span),
+        f.precision.as_ref().map(|o| o.keyword),
+        f.scale.as_ref().map(|o| o.keyword),
+        f.cascade_delete.as_ref().map(|o| o.keyword),
+    ];
+    for span in misplaced.into_iter().flatten() {
+        cx.error_at(span, "a Set field maps to no column: it takes only `reverse`");
+    }
+    Some(SetModel {
+        ident: f.ident,
+        field: f.ident.unraw().to_string(),
+        target,
+        reverse: f.reverse.as_ref().map(LitStr::value),
+    })
 }
 
 /// Two fields on one column: an error on the second.
