@@ -263,10 +263,15 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let relations = relation_metas(model);
     let handle_types: Vec<TokenStream> = model.columns.iter().map(handle_type).collect();
     let handle_values: Vec<TokenStream> = model.columns.iter().map(handle_value).collect();
+    // Spanned like `column_values`, so an unsupported type gets only the `SqlField` error.
     let value_at = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
-        let field = c.ident;
-        quote!(#index => __n::column_value(&META, #index, &self.#field))
+        let (first, last) = type_bounds(c.ty);
+        let self_dot = quote_spanned!(first=> &self.);
+        let mut field = c.ident.clone();
+        field.set_span(last);
+        let call = call_over_type(c.ty, "column_value", quote!(&META, #index, #self_dot #field));
+        quote!(#index => #call)
     });
     let reference_fields: Vec<&Ident> =
         model.columns.iter().filter(|c| c.reference.is_some()).map(|c| c.ident).collect();
@@ -483,6 +488,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 }
 
                 fn column_value_at(&self, index: usize) -> __n::Result<__n::Value> {
+                    #(#checks)*
                     match index {
                         #(#value_at,)*
                         _ => ::core::result::Result::Err(__n::Error::config("no such column")),
