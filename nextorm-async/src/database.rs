@@ -405,7 +405,7 @@ impl AsyncSession {
 
     /// The session's objects for the rows of an entity query.
     pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
-        self.with(async |c| c.select(query).await).await
+        query.fetch_all(self).await
     }
 
     /// Sends pending changes now.
@@ -596,12 +596,9 @@ impl AsyncDatabase {
                 Some(core) => finish_session(core, result).await,
                 None => result,
             };
-            match outcome {
-                Err(e) if e.is_retryable() && attempt < options.retry => {
-                    attempt += 1;
-                    tokio::time::sleep(crate::session::retry_pause(attempt)).await;
-                }
-                other => return other,
+            match options.pause_before_retry(&mut attempt, &outcome) {
+                Some(pause) => tokio::time::sleep(pause).await,
+                None => return outcome,
             }
         }
     }

@@ -5,8 +5,8 @@
 //! it, sends that statement alone.
 
 use crate::driver::Conn;
-use nextorm_core::query::{Query, Stmt};
-use nextorm_core::relation::{RelationMeta, members_statement, rows_where_in, set_reverse};
+use nextorm_core::query::Stmt;
+use nextorm_core::relation::{RelationMeta, set_reverse};
 use nextorm_core::session::Status;
 use nextorm_core::session::{
     Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
@@ -180,7 +180,7 @@ impl SessionCore {
         if planned.is_empty() {
             return Ok(());
         }
-        let order = flush_order(&self.map, &planned)?;
+        let order = flush_order(&self.map, &planned);
         let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
         let mut changes: Vec<(usize, Change)> = order.into_iter().filter_map(|at| slots[at].take()).collect();
         let dialect = self.dialect();
@@ -323,7 +323,7 @@ impl SessionCore {
         };
         let mut keys = key.clone();
         keys.extend(self.map.unloaded_references(meta, LOAD_BATCH)?.into_iter().filter(|k| k != &key[0]));
-        let stmt = rows_where_in(meta, *column, keys, self.dialect())?;
+        let stmt = crud::select_where_in(meta, *column, keys, self.dialect());
         self.fetch_objects(&stmt, E::from_row_at, |_: Vec<Handle<E>>| Ok(())).await?;
         self.map
             .get::<E>(&key)
@@ -340,37 +340,36 @@ impl SessionCore {
         relation: &'static RelationMeta,
     ) -> Result<Vec<Handle<T>>> {
         self.usable()?;
-        let (_, _, fk) = set_reverse(O::meta(), relation)?;
-        let persistent = owner.lock().status == Status::Persistent;
+        let (target, fk) = set_reverse(O::meta(), relation)?;
+        let (persistent, key) = {
+            let state = owner.lock();
+            let key = state.value.key().key_values()?.into_iter().next();
+            (state.status == Status::Persistent, key.filter(|_| !state.value.key_is_unset()))
+        };
         if persistent && !self.map.is_loaded(owner.addr(), relation) {
-            let mut owners = vec![(owner.addr(), owner.lock().value.key().key_values()?)];
+            let mut owners = vec![owner.addr()];
+            let mut keys: Vec<Value> = key.iter().cloned().collect();
             for &i in self.map.of_entity(O::meta()) {
+                if owners.len() >= LOAD_BATCH {
+                    break;
+                }
                 let Some(other) = self.map.object(i).as_any().downcast_ref::<Handle<O>>() else { continue };
+                if other.same(&owner) || self.map.is_loaded(other.addr(), relation) {
+                    continue;
+                }
                 let state = other.lock();
-                if owners.len() < LOAD_BATCH
-                    && state.status == Status::Persistent
-                    && !other.same(&owner)
-                    && !self.map.is_loaded(other.addr(), relation)
-                {
-                    owners.push((other.addr(), state.value.key().key_values()?));
+                if state.status == Status::Persistent {
+                    owners.push(other.addr());
+                    keys.extend(state.value.key().key_values()?);
                 }
             }
-            let keys = owners.iter().flat_map(|(_, k)| k.iter().cloned()).collect();
-            let stmt = members_statement(O::meta(), relation, keys, self.dialect())?;
+            let stmt = crud::select_where_in(target, fk, keys, self.dialect());
             self.fetch_objects(&stmt, T::from_row_at, |_: Vec<Handle<T>>| Ok(())).await?;
-            for (addr, _) in owners {
+            for addr in owners {
                 self.map.set_loaded(addr, relation);
             }
         }
-        let key = owner.lock().value.key().key_values()?.into_iter().next();
-        let key = key.filter(|_| !(O::meta().auto_key().is_some() && owner.lock().value.key_is_unset()));
         Ok(self.map.members::<T>(fk, key.as_ref(), owner.addr()))
-    }
-
-    /// Runs an entity query and returns the session's objects for its rows: a row the session
-    /// already holds is that object.
-    pub async fn select<E: Entity + Send, V: Clone>(&mut self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
-        self.fetch_objects(&query.statement(self.dialect()), E::from_row_at, Ok).await
     }
 
     /// Runs a query after a flush; each row joins the identity map ([`Attach`]) before `finish`.
@@ -493,5 +492,18 @@ impl SessionOptions {
     /// How many times the body may be re-run.
     pub fn retries(&self) -> u32 {
         self.retry
+    }
+
+    /// After attempt number `attempt` (counted from 0) ended with `outcome`: the pause before
+    /// running the body again, counting the retry, or `None` when `outcome` is final (a success,
+    /// an error `retry` does not cover, or no retries left). The retry loop of both facades.
+    pub fn pause_before_retry<T>(&self, attempt: &mut u32, outcome: &Result<T>) -> Option<std::time::Duration> {
+        match outcome {
+            Err(e) if e.is_retryable() && *attempt < self.retry => {
+                *attempt += 1;
+                Some(retry_pause(*attempt))
+            }
+            _ => None,
+        }
     }
 }

@@ -8,6 +8,55 @@ use crate::value::{SqlType, Value};
 /// allocation.
 pub type Name = std::borrow::Cow<'static, str>;
 
+/// The walk of [`Expr::visit`] and [`Expr::visit_mut`], written once for `&` and `&mut`.
+macro_rules! expr_visitor {
+    ($(#[$doc:meta])* $name:ident, [$($r:tt)+]) => {
+        $(#[$doc])*
+        pub fn $name($($r)+ self, f: &mut impl FnMut($($r)+ Expr)) {
+            f(self);
+            match self {
+                Expr::Binary { lhs, rhs, .. } => {
+                    lhs.$name(f);
+                    rhs.$name(f);
+                }
+                Expr::Unary { expr, .. }
+                | Expr::IsNull { expr, .. }
+                | Expr::InValues { expr, .. }
+                | Expr::InQuery { expr, .. } => expr.$name(f),
+                Expr::Between { expr, low, high } => {
+                    expr.$name(f);
+                    low.$name(f);
+                    high.$name(f);
+                }
+                Expr::Like { expr, needle, .. } => {
+                    expr.$name(f);
+                    needle.$name(f);
+                }
+                Expr::Func { args, .. } | Expr::Raw { args, .. } => {
+                    for a in args {
+                        a.$name(f);
+                    }
+                }
+                Expr::Agg { arg: Some(a), .. } => a.$name(f),
+                Expr::Case { when, otherwise } => {
+                    for (c, v) in when {
+                        c.$name(f);
+                        v.$name(f);
+                    }
+                    otherwise.$name(f);
+                }
+                Expr::Agg { arg: None, .. }
+                | Expr::Column { .. }
+                | Expr::Param
+                | Expr::Value(_)
+                | Expr::Exists { .. }
+                | Expr::Subquery(_)
+                | Expr::CountStar => {}
+            }
+        }
+    };
+}
+
 /// A scalar SQL expression.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -167,85 +216,14 @@ impl Expr {
         found
     }
 
-    /// Calls `f` on this expression and every sub-expression, not descending into subqueries.
-    pub fn visit(&self, f: &mut impl FnMut(&Expr)) {
-        f(self);
-        match self {
-            Expr::Binary { lhs, rhs, .. } => {
-                lhs.visit(f);
-                rhs.visit(f);
-            }
-            Expr::Unary { expr, .. }
-            | Expr::IsNull { expr, .. }
-            | Expr::InValues { expr, .. }
-            | Expr::InQuery { expr, .. } => expr.visit(f),
-            Expr::Between { expr, low, high } => {
-                expr.visit(f);
-                low.visit(f);
-                high.visit(f);
-            }
-            Expr::Like { expr, needle, .. } => {
-                expr.visit(f);
-                needle.visit(f);
-            }
-            Expr::Func { args, .. } | Expr::Raw { args, .. } => args.iter().for_each(|a| a.visit(f)),
-            Expr::Agg { arg: Some(a), .. } => a.visit(f),
-            Expr::Case { when, otherwise } => {
-                for (c, v) in when {
-                    c.visit(f);
-                    v.visit(f);
-                }
-                otherwise.visit(f);
-            }
-            Expr::Agg { arg: None, .. }
-            | Expr::Column { .. }
-            | Expr::Param
-            | Expr::Value(_)
-            | Expr::Exists { .. }
-            | Expr::Subquery(_)
-            | Expr::CountStar => {}
-        }
-    }
-
-    /// Calls `f` on this expression (before its sub-expressions) and every sub-expression, not descending into subqueries.
-    pub fn visit_mut(&mut self, f: &mut impl FnMut(&mut Expr)) {
-        f(self);
-        match self {
-            Expr::Binary { lhs, rhs, .. } => {
-                lhs.visit_mut(f);
-                rhs.visit_mut(f);
-            }
-            Expr::Unary { expr, .. }
-            | Expr::IsNull { expr, .. }
-            | Expr::InValues { expr, .. }
-            | Expr::InQuery { expr, .. } => expr.visit_mut(f),
-            Expr::Between { expr, low, high } => {
-                expr.visit_mut(f);
-                low.visit_mut(f);
-                high.visit_mut(f);
-            }
-            Expr::Like { expr, needle, .. } => {
-                expr.visit_mut(f);
-                needle.visit_mut(f);
-            }
-            Expr::Func { args, .. } | Expr::Raw { args, .. } => args.iter_mut().for_each(|a| a.visit_mut(f)),
-            Expr::Agg { arg: Some(a), .. } => a.visit_mut(f),
-            Expr::Case { when, otherwise } => {
-                for (c, v) in when {
-                    c.visit_mut(f);
-                    v.visit_mut(f);
-                }
-                otherwise.visit_mut(f);
-            }
-            Expr::Agg { arg: None, .. }
-            | Expr::Column { .. }
-            | Expr::Param
-            | Expr::Value(_)
-            | Expr::Exists { .. }
-            | Expr::Subquery(_)
-            | Expr::CountStar => {}
-        }
-    }
+    expr_visitor!(
+        /// Calls `f` on this expression and every sub-expression, not descending into subqueries.
+        visit, [&]
+    );
+    expr_visitor!(
+        /// [`Expr::visit`] with mutable access: `f` sees each expression before its sub-expressions.
+        visit_mut, [&mut]
+    );
 
     /// Splits `a AND b AND c` into its conjuncts.
     pub fn conjuncts(self) -> Vec<Expr> {

@@ -3,7 +3,9 @@
 use crate::ast::{Delete, Expr, Insert, Name, Select, Statement, Update};
 use crate::dialect::Dialect;
 use crate::entity::{CachedStatement, EntityMeta};
+use crate::query::Stmt;
 use crate::render::render;
+use crate::value::Value;
 
 fn key_filter(meta: &EntityMeta) -> Option<Expr> {
     Expr::all(meta.key_columns().map(|c| Expr::column(c.name).eq(Expr::Param)))
@@ -74,4 +76,27 @@ pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
         render(&Statement::Delete(Delete { table: meta.table.into(), alias: None, filter: key_filter(meta) }), dialect)
             .text
     })
+}
+
+/// `SELECT <every column> FROM <table> WHERE <column> IN (values)`, rendered each call (the
+/// list's length varies): what lazy loading sends.
+///
+/// ```text
+/// SELECT "id", "name" FROM "customer" WHERE "id" IN (?, ?, ?)
+/// ```
+pub fn select_where_in(meta: &EntityMeta, column: usize, values: Vec<Value>, dialect: Dialect) -> Stmt {
+    let kind = values.first().map(Value::kind).unwrap_or(crate::value::Kind::Int);
+    let test = Expr::InValues { expr: Box::new(Expr::column(meta.columns[column].name)), values, kind, negated: false };
+    statement(Select::simple(meta.table, all_columns(meta), Some(test)), dialect)
+}
+
+/// `SELECT COUNT(*) FROM <table> WHERE <column> = ?`.
+pub fn count_where(meta: &EntityMeta, column: usize, value: Value, dialect: Dialect) -> Stmt {
+    let test = Expr::column(meta.columns[column].name).eq(Expr::Value(value));
+    statement(Select::simple(meta.table, vec![Expr::CountStar], Some(test)), dialect)
+}
+
+fn statement(select: Select, dialect: Dialect) -> Stmt {
+    let sql = render(&Statement::Select(select), dialect);
+    Stmt { text: sql.text.into(), binds: sql.binds }
 }

@@ -77,10 +77,6 @@ impl RelationMeta {
     }
 }
 
-fn same(a: &EntityMeta, b: &EntityMeta) -> bool {
-    std::ptr::eq(a, b)
-}
-
 /// The field on the other side of `relation` (a field of `owner`): the relation of the target
 /// that points back at `owner` and agrees with `reverse` on either side. `None` when the target
 /// has no such field (a `Single` may be one-sided); a mapping error when several could be meant.
@@ -92,8 +88,8 @@ pub fn reverse_of(
     let candidates: Vec<&'static RelationMeta> = target
         .relations
         .iter()
-        .filter(|r| same((r.target)(), owner))
-        .filter(|r| !(same(target, owner) && r.field == relation.field))
+        .filter(|r| std::ptr::eq((r.target)(), owner))
+        .filter(|r| !(std::ptr::eq(target, owner) && r.field == relation.field))
         .filter(|r| relation.reverse.is_none_or(|name| name == r.field))
         .filter(|r| r.reverse.is_none_or(|name| name == relation.field))
         .collect();
@@ -109,15 +105,15 @@ pub fn reverse_of(
     }
 }
 
-/// The `Single` in `T` that a `Set<T>` of `owner` is the other side of, with its column.
+/// The entity `T` of a `Set<T>` of `owner`, and the column of the `Single` in `T` that is the
+/// set's other side.
 pub fn set_reverse(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
-) -> Result<(&'static EntityMeta, &'static RelationMeta, usize)> {
-    let target = (relation.target)();
+) -> Result<(&'static EntityMeta, usize)> {
     match reverse_of(owner, relation)? {
         Some((t, r)) => match r.kind {
-            RelationKind::Single { column } => Ok((t, r, column)),
+            RelationKind::Single { column } => Ok((t, column)),
             RelationKind::Set => Err(Error::new(
                 ErrorKind::Unsupported,
                 format!(
@@ -126,10 +122,13 @@ pub fn set_reverse(
                 ),
             )),
         },
-        None => Err(Error::mapping(format!(
-            "{}.{} is a Set<{}>, but {} has no Single<{}> field for its other side",
-            owner.name, relation.field, target.name, target.name, owner.name
-        ))),
+        None => {
+            let target = (relation.target)().name;
+            Err(Error::mapping(format!(
+                "{}.{} is a Set<{target}>, but {target} has no Single<{}> field for its other side",
+                owner.name, relation.field, owner.name
+            )))
+        }
     }
 }
 
@@ -250,7 +249,7 @@ where
     fn to_value(&self) -> Result<Value> {
         if let Some(h) = &self.object {
             let s = h.lock();
-            if T::meta().auto_key().is_some() && s.value.key_is_unset() {
+            if s.value.key_is_unset() {
                 // Not an error yet: a flush inserts the object first and reads the value again.
                 // Sent as it is, the driver refuses it with this message.
                 return Ok(Value::Invalid(format!(
@@ -358,11 +357,8 @@ pub struct Many<O: Entity, T: Entity> {
 impl<O: Entity, T: Entity> Many<O, T> {
     /// The collection of `owner` through its relation field `field`. Called by the derive.
     pub fn new(owner: Handle<O>, field: &'static str) -> Self {
-        let relation = O::meta()
-            .relations
-            .iter()
-            .find(|r| r.field == field)
-            .unwrap_or_else(|| unreachable!("the derive names a field of {}", O::meta().name));
+        let relation =
+            O::meta().relation(field).unwrap_or_else(|| unreachable!("the derive names a field of {}", O::meta().name));
         Many { owner, relation, _target: PhantomData }
     }
 
@@ -408,17 +404,9 @@ fn count_statement<O: Entity>(
     relation: &'static RelationMeta,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    use crate::ast::{Expr, Select, Statement};
-    let (target, _, fk) = set_reverse(O::meta(), relation)?;
-    let key = owner.lock().value.key().key_values()?;
-    let key = key.into_iter().next().ok_or_else(|| Error::config("an entity without key columns"))?;
-    let select = Select::simple(
-        target.table,
-        vec![Expr::CountStar],
-        Some(Expr::column(target.columns[fk].name).eq(Expr::Value(key))),
-    );
-    let sql = crate::render::render(&Statement::Select(select), dialect);
-    Ok(Stmt { text: sql.text.into(), binds: sql.binds })
+    let (target, fk) = set_reverse(O::meta(), relation)?;
+    let key = key_value::<O>(&owner.lock().value.key())?;
+    Ok(crate::crud::count_where(target, fk, key, dialect))
 }
 
 /// The statement that loads the members of the collections of `owners`: the rows of the target
@@ -429,23 +417,8 @@ pub fn members_statement(
     owner_keys: Vec<Value>,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    let (target, _, fk) = set_reverse(owner, relation)?;
-    rows_where_in(target, fk, owner_keys, dialect)
-}
-
-/// `SELECT <columns of meta> FROM <table> WHERE <column> IN (values)`.
-pub fn rows_where_in(
-    meta: &'static EntityMeta,
-    column: usize,
-    values: Vec<Value>,
-    dialect: crate::Dialect,
-) -> Result<Stmt> {
-    use crate::ast::{Expr, Select, Statement};
-    let kind = values.first().map(Value::kind).unwrap_or(crate::value::Kind::Int);
-    let columns = meta.columns.iter().map(|c| Expr::column(c.name)).collect();
-    let test = Expr::InValues { expr: Box::new(Expr::column(meta.columns[column].name)), values, kind, negated: false };
-    let sql = crate::render::render(&Statement::Select(Select::simple(meta.table, columns, Some(test))), dialect);
-    Ok(Stmt { text: sql.text.into(), binds: sql.binds })
+    let (target, fk) = set_reverse(owner, relation)?;
+    Ok(crate::crud::select_where_in(target, fk, owner_keys, dialect))
 }
 
 /// A `Single<T>` or `Option<Single<T>>` field, as the derive sees it.

@@ -18,15 +18,7 @@ fn json_list(values: &[Value]) -> String {
             Value::Int(i) => serde_json::Value::from(*i),
             Value::Float(f) => serde_json::Value::from(*f),
             Value::Text(s) => serde_json::Value::from(s.as_str()),
-            Value::Decimal(d) => serde_json::Value::from(d.to_string()),
-            Value::Date(d) => serde_json::Value::from(d.format("%Y-%m-%d").to_string()),
-            Value::DateTime(t) => serde_json::Value::from(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
-            Value::Timestamp(t) => {
-                serde_json::Value::from(format!("{}+00:00", t.naive_utc().format("%Y-%m-%d %H:%M:%S%.6f")))
-            }
-            Value::Uuid(u) => serde_json::Value::from(u.hyphenated().to_string()),
-            Value::Json(j) => serde_json::Value::from(j.to_string()),
-            Value::Bytes(_) | Value::Array(..) | Value::Invalid(_) => serde_json::Value::Null,
+            other => other.stored_text().map_or(serde_json::Value::Null, serde_json::Value::from),
         })
         .collect();
     serde_json::Value::Array(items).to_string()
@@ -163,10 +155,7 @@ impl Writer<'_> {
             // Quoting is a function of the name: the name and a marker identify it.
             Some(h) => {
                 h.word(0xff);
-                match name {
-                    std::borrow::Cow::Borrowed(s) => h.word(s.as_ptr() as u64 ^ ((s.len() as u64) << 48)),
-                    std::borrow::Cow::Owned(s) => h.write(s.as_bytes()),
-                }
+                self.name(name);
             }
             None => self.dialect.write_ident(&mut self.text, name),
         }
@@ -329,8 +318,8 @@ impl Writer<'_> {
             return;
         }
         self.operand(expr, 5);
+        self.sql(if negated { " NOT IN (" } else { " IN (" });
         if values.len() <= INLINE_LIST_MAX {
-            self.sql(if negated { " NOT IN (" } else { " IN (" });
             for (i, v) in values.iter().enumerate() {
                 if i > 0 {
                     self.sql(", ");
@@ -342,7 +331,6 @@ impl Writer<'_> {
         }
         // A long list is one bind whatever its length: an array on PostgreSQL, a JSON array
         // unpacked by the database elsewhere.
-        self.sql(if negated { " NOT IN (" } else { " IN (" });
         match self.dialect {
             Dialect::Postgres => {
                 self.sql("SELECT UNNEST(");

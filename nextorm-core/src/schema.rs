@@ -4,6 +4,7 @@ use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, ForeignKey, Nam
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
+use crate::relation::RelationKind;
 use crate::render::render;
 use crate::value::SqlType;
 use std::collections::HashMap;
@@ -46,18 +47,21 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
             dialect.check_identifier(&name).map_err(ctx)?;
         }
         for relation in meta.relations {
-            crate::relation::reverse_of(meta, relation)?;
-            if relation.fk_column().is_some() && (relation.target)().primary_key.len() != 1 {
-                return Err(ctx(Error::mapping(format!(
-                    "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
-                    relation.field,
-                    (relation.target)().name
-                ))));
-            }
-            if relation.fk_column().is_none() {
-                crate::relation::set_reverse(meta, relation)?;
-            }
             let target = (relation.target)();
+            match relation.kind {
+                RelationKind::Single { .. } => {
+                    crate::relation::reverse_of(meta, relation)?;
+                    if target.primary_key.len() != 1 {
+                        return Err(ctx(Error::mapping(format!(
+                            "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
+                            relation.field, target.name
+                        ))));
+                    }
+                }
+                RelationKind::Set => {
+                    crate::relation::set_reverse(meta, relation)?;
+                }
+            }
             if !entities.iter().any(|m| std::ptr::eq(*m, target)) {
                 return Err(ctx(Error::mapping(format!(
                     "field `{}` refers to {}, which is not among the mapped entities",

@@ -68,7 +68,25 @@ pub enum Value {
     Invalid(String),
 }
 
+/// How a date-time is written where it is stored as text (SQLite, JSON lists of binds).
+const DATETIME_TEXT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
 impl Value {
+    /// The text form of a value that a database without the type stores as text (decimals,
+    /// dates, times, UUIDs and JSON on SQLite; the items of a long `IN` list's JSON bind), or
+    /// `None` for values that are not stored as text.
+    pub fn stored_text(&self) -> Option<String> {
+        Some(match self {
+            Value::Decimal(d) => d.to_string(),
+            Value::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Value::DateTime(t) => t.format(DATETIME_TEXT).to_string(),
+            Value::Timestamp(t) => format!("{}+00:00", t.naive_utc().format(DATETIME_TEXT)),
+            Value::Uuid(u) => u.hyphenated().to_string(),
+            Value::Json(j) => j.to_string(),
+            _ => return None,
+        })
+    }
+
     /// The kind of this value.
     pub fn kind(&self) -> Kind {
         match self {

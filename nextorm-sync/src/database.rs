@@ -226,12 +226,10 @@ impl Database {
                 let _pop = CurrentGuard;
                 body(&session)
             };
-            match session.finish(result) {
-                Err(e) if e.is_retryable() && attempt < options.retries() => {
-                    attempt += 1;
-                    std::thread::sleep(nextorm_async::retry_pause(attempt));
-                }
-                other => return other,
+            let outcome = session.finish(result);
+            match options.pause_before_retry(&mut attempt, &outcome) {
+                Some(pause) => std::thread::sleep(pause),
+                None => return outcome,
             }
         }
     }
@@ -369,7 +367,7 @@ impl Session {
 
     /// The session's objects for the rows of an entity query.
     pub fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
-        self.run(async |c| c.select(query).await)
+        query.fetch_all(self)
     }
 
     /// Sends pending changes now.

@@ -172,8 +172,6 @@ fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, binds: &[Value]) -> rusqli
 
 struct Bind<'a>(&'a Value);
 
-const DATETIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
 impl rusqlite::ToSql for Bind<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         use rusqlite::types::Value as Owned;
@@ -184,17 +182,14 @@ impl rusqlite::ToSql for Bind<'_> {
             Value::Float(f) => ToSqlOutput::Owned(Owned::Real(*f)),
             Value::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             Value::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
-            Value::Decimal(d) => ToSqlOutput::Owned(Owned::Text(d.to_string())),
-            Value::Date(d) => ToSqlOutput::Owned(Owned::Text(d.format("%Y-%m-%d").to_string())),
-            Value::DateTime(t) => ToSqlOutput::Owned(Owned::Text(t.format(DATETIME_FORMAT).to_string())),
-            Value::Timestamp(t) => {
-                ToSqlOutput::Owned(Owned::Text(format!("{}+00:00", t.naive_utc().format(DATETIME_FORMAT))))
-            }
-            Value::Uuid(u) => ToSqlOutput::Owned(Owned::Text(u.hyphenated().to_string())),
-            Value::Json(j) => ToSqlOutput::Owned(Owned::Text(j.to_string())),
-            Value::Array(..) | Value::Invalid(_) => {
-                return Err(rusqlite::Error::ToSqlConversionFailure("this value cannot be bound on SQLite".into()));
-            }
+            // Decimals, dates, times, UUIDs and JSON are stored as text; arrays and invalid values
+            // have no text form and are refused.
+            other => match other.stored_text() {
+                Some(text) => ToSqlOutput::Owned(Owned::Text(text)),
+                None => {
+                    return Err(rusqlite::Error::ToSqlConversionFailure("this value cannot be bound on SQLite".into()));
+                }
+            },
         })
     }
 }

@@ -2,7 +2,7 @@
 //! query through any [`Executor`] (a blocking or an async database, a transaction).
 
 use super::expr::{Condition, Expr, OrderKeys};
-use super::types::{Nullness, Numeric, SqlType};
+use super::types::{Numeric, SqlType};
 use crate::ast::{self, FromItem, Lock, Name};
 use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
@@ -307,19 +307,18 @@ fn decode_first<T: FromSql>(row: &dyn RowRead, _offset: usize) -> Result<T> {
 
 impl<R, V> Query<R, V> {
     fn add_condition(&mut self, c: ast::Expr) {
-        if !c.has_aggregate() {
-            self.select.filter = Some(match self.select.filter.take() {
+        fn and_into(slot: &mut Option<ast::Expr>, c: ast::Expr) {
+            *slot = Some(match slot.take() {
                 Some(prev) => prev.and(c),
                 None => c,
             });
-            return;
+        }
+        if !c.has_aggregate() {
+            return and_into(&mut self.select.filter, c);
         }
         for conjunct in c.conjuncts() {
             let slot = if conjunct.has_aggregate() { &mut self.select.having } else { &mut self.select.filter };
-            *slot = Some(match slot.take() {
-                Some(prev) => prev.and(conjunct),
-                None => conjunct,
-            });
+            and_into(slot, conjunct);
         }
     }
 }
@@ -329,8 +328,11 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`.
     pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
         let c = f(self.vars.clone()).into_node();
+        let navigates = super::paths::mentions_path(&c);
         self.add_condition(c);
-        super::link_paths(&mut self.select);
+        if navigates {
+            super::link_paths(&mut self.select);
+        }
         self
     }
 
@@ -342,8 +344,11 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// explicit `.distinct()` stays), since which duplicate's key would order the row is
     /// undefined; PostgreSQL refuses such a query outright.
     pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(V) -> K) -> Self {
+        let first_new = self.select.order_by.len();
         f(self.vars.clone()).push_keys(&mut self.select.order_by);
-        super::link_paths(&mut self.select);
+        if self.select.order_by[first_new..].iter().any(|o| super::paths::mentions_path(&o.expr)) {
+            super::link_paths(&mut self.select);
+        }
         self.settle_distinct();
         self
     }
@@ -706,10 +711,7 @@ macro_rules! assignment_tuple {
         }
     };
 }
-assignment_tuple!(A 0);
-assignment_tuple!(A 0, B 1);
-assignment_tuple!(A 0, B 1, C 2);
-assignment_tuple!(A 0, B 1, C 2, D 3);
+for_tuples_up_to_8!(assignment_tuple);
 
 fn statement(site: Option<&'static Site>, select: &ast::Select, dialect: Dialect) -> Stmt {
     let Some(site) = site else {
@@ -857,6 +859,3 @@ pub fn exactly_one_of<E: Entity, T>(rows: Vec<T>) -> Result<T> {
 }
 
 impl<E: Source> EntityQuery for E {}
-
-#[allow(dead_code)]
-fn _assert_nullness_usable<N: Nullness>() {}

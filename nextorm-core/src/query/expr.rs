@@ -2,7 +2,7 @@
 
 use super::types::*;
 use crate::ast::{self, AggFunc, BinOp, Func, LikeMode, UnOp};
-use crate::value::{Kind, ToValue, Value, kind_of};
+use crate::value::{Kind, ToValue, Value};
 use std::marker::PhantomData;
 
 /// A query expression whose value has the Rust type `T` (`Option<T>` when it may be NULL).
@@ -327,12 +327,7 @@ macro_rules! raw_args {
         }
     };
 }
-raw_args!(A 0);
-raw_args!(A 0, B 1);
-raw_args!(A 0, B 1, C 2);
-raw_args!(A 0, B 1, C 2, D 3);
-raw_args!(A 0, B 1, C 2, D 3, E 4);
-raw_args!(A 0, B 1, C 2, D 3, E 4, F 5);
+for_tuples_up_to_8!(raw_args);
 
 /// A raw SQL fragment of type `T`: each `{}` in the template is replaced by one operand,
 /// columns as their names and values as bound parameters.
@@ -697,13 +692,4 @@ macro_rules! order_tuple {
         }
     };
 }
-order_tuple!(A 0);
-order_tuple!(A 0, B 1);
-order_tuple!(A 0, B 1, C 2);
-order_tuple!(A 0, B 1, C 2, D 3);
-order_tuple!(A 0, B 1, C 2, D 3, E 4);
-
-/// The bind kind of a column type, for typed NULLs.
-pub fn kind_of_column(ty: crate::value::SqlType) -> Kind {
-    kind_of(ty)
-}
+for_tuples_up_to_8!(order_tuple);

@@ -67,7 +67,7 @@ impl<T: Source, N> std::ops::Deref for Nav<T, N> {
 
     /// The referenced entity's fields, under the alias `parent.field`.
     fn deref(&self) -> &T::Fields {
-        self.fields.get_or_init(|| T::fields(intern(format!("{}.{}", self.parent, self.field))))
+        self.fields.get_or_init(|| T::fields(path_alias(self.parent, self.field)))
     }
 }
 
@@ -129,6 +129,21 @@ fn intern(alias: String) -> &'static str {
     let leaked: &'static str = Box::leak(alias.into_boxed_str());
     set.insert(leaked);
     leaked
+}
+
+/// The alias `parent.field`, formatted once per distinct pair.
+fn path_alias(parent: &'static str, field: &'static str) -> &'static str {
+    use std::collections::HashMap;
+    use std::sync::RwLock;
+    type Pairs = RwLock<HashMap<(&'static str, &'static str), &'static str>>;
+    static PAIRS: OnceLock<Pairs> = OnceLock::new();
+    let pairs = PAIRS.get_or_init(Default::default);
+    if let Some(alias) = pairs.read().unwrap_or_else(|p| p.into_inner()).get(&(parent, field)) {
+        return alias;
+    }
+    let alias = intern(format!("{parent}.{field}"));
+    pairs.write().unwrap_or_else(|p| p.into_inner()).insert((parent, field), alias);
+    alias
 }
 
 /// One hop of a path: the join from `parent` to the alias `alias`.
@@ -206,15 +221,14 @@ fn link_in_scope(select: &mut Select, outer: &[(String, &'static EntityMeta)]) -
         }
     }
     let mut found = Vec::new();
-    let Select { columns, filter, group_by, having, order_by, from, .. } = select;
+    // Join conditions are left alone: they name the referenced key on purpose.
+    let Select { columns, filter, group_by, having, order_by, .. } = select;
     for e in columns.iter_mut().chain(filter.iter_mut()).chain(group_by.iter_mut()).chain(having.iter_mut()) {
         visit_paths(e, &scope, &mut found);
     }
     for o in order_by.iter_mut() {
         visit_paths(&mut o.expr, &scope, &mut found);
     }
-    // Join conditions are left alone: they name the referenced key on purpose.
-    let _ = from;
     let own: Vec<String> = select.from.iter().filter_map(|f| f.alias.as_deref().map(str::to_owned)).collect();
     let mut outer_paths = Vec::new();
     for path in found {
@@ -257,21 +271,24 @@ fn add_join(select: &mut Select, hop: Hop) {
     );
 }
 
+/// Whether `e` or a subquery in it names a path alias.
+pub(crate) fn mentions_path(e: &ast::Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |node| match node {
+        ast::Expr::Column { table, .. } => found |= is_path(table).is_some(),
+        ast::Expr::InQuery { query, .. } | ast::Expr::Exists { query, .. } | ast::Expr::Subquery(query) => {
+            found |= names_a_path(query)
+        }
+        _ => {}
+    });
+    found
+}
+
 /// Whether any expression of `select` or its subqueries names a path alias: most queries do not,
 /// and pay only this walk.
 fn names_a_path(select: &Select) -> bool {
-    let mut found = false;
     let exprs = select.columns.iter().chain(&select.filter).chain(&select.group_by).chain(&select.having);
-    for e in exprs.chain(select.order_by.iter().map(|o| &o.expr)) {
-        e.visit(&mut |node| match node {
-            ast::Expr::Column { table, .. } => found |= is_path(table).is_some(),
-            ast::Expr::InQuery { query, .. } | ast::Expr::Exists { query, .. } | ast::Expr::Subquery(query) => {
-                found |= names_a_path(query)
-            }
-            _ => {}
-        });
-    }
-    found
+    exprs.chain(select.order_by.iter().map(|o| &o.expr)).any(mentions_path)
 }
 
 /// Adds the joins that the navigation paths of `select` need (see the module docs). Safe to run

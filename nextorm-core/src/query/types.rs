@@ -262,13 +262,3 @@ impl BindAs for [u8] {
 impl<T: BindAs + ?Sized> BindAs for &T {
     type Ty = T::Ty;
 }
-
-/// The type an expression of type `T` decodes to in a projection.
-pub trait Decodable: SqlType {
-    /// The Rust type read back.
-    type Out: FromSql + Send + 'static;
-}
-
-impl<T: SqlType + FromSql + Send> Decodable for T {
-    type Out = T;
-}

@@ -70,10 +70,6 @@ pub struct ObjState<E> {
     pub unusable: bool,
 }
 
-fn ended_strict(entity: &str) -> String {
-    format!("this {entity} belongs to a strict session that has ended; it can no longer be used")
-}
-
 /// A handle to an entity object in a session. Clones share the object: a change made through
 /// one is seen through every other, as Pony's identity map promises.
 pub struct Handle<E: Entity> {
@@ -100,41 +96,55 @@ impl<E: Entity + std::fmt::Debug> std::fmt::Debug for Handle<E> {
 }
 
 impl<E: Entity> Handle<E> {
-    fn from_state(state: ObjState<E>) -> Self {
-        Handle { cell: Arc::new(Mutex::new(state)) }
-    }
-
-    /// A new object, to be inserted at the next flush.
-    pub fn new_object(value: E) -> Self {
-        Handle::from_state(ObjState {
+    fn with_status(value: E, status: Status, saved: Option<Vec<Value>>) -> Self {
+        let state = ObjState {
             value,
-            status: Status::New,
-            saved: None,
-            read: Bits::default(),
-            written: Bits::default(),
-            detached: false,
-            unusable: false,
-        })
-    }
-
-    /// An object loaded from the database; `saved` holds the row's values when the object may
-    /// already differ from them (a hook changed it).
-    pub fn loaded(value: E, saved: Option<Vec<Value>>) -> Self {
-        Handle::from_state(ObjState {
-            value,
-            status: Status::Persistent,
+            status,
             saved,
             read: Bits::default(),
             written: Bits::default(),
             detached: false,
             unusable: false,
-        })
+        };
+        Handle { cell: Arc::new(Mutex::new(state)) }
+    }
+
+    /// A new object, to be inserted at the next flush.
+    pub fn new_object(value: E) -> Self {
+        Handle::with_status(value, Status::New, None)
+    }
+
+    /// An object loaded from the database; `saved` holds the row's values when the object may
+    /// already differ from them (a hook changed it).
+    pub fn loaded(value: E, saved: Option<Vec<Value>>) -> Self {
+        Handle::with_status(value, Status::Persistent, saved)
     }
 
     /// The state, locked. A poisoned lock (a panic while holding it) still yields the state:
     /// the bookkeeping stays consistent because no method panics halfway.
     pub fn lock(&self) -> MutexGuard<'_, ObjState<E>> {
         self.cell.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The state, locked, unless a strict session that held the object has ended.
+    fn usable_lock(&self) -> Result<MutexGuard<'_, ObjState<E>>> {
+        let s = self.lock();
+        if s.unusable {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("this {} belongs to a strict session that has ended; it can no longer be used", E::meta().name),
+            ));
+        }
+        Ok(s)
+    }
+
+    /// [`Handle::usable_lock`] for the getters, which return plain values: the error is a panic.
+    #[track_caller]
+    fn usable_lock_or_panic(&self) -> MutexGuard<'_, ObjState<E>> {
+        match self.usable_lock() {
+            Ok(s) => s,
+            Err(e) => panic!("{}", e.message()),
+        }
     }
 
     /// Reads through `f`, marking column `column` read (it joins the optimistic check).
@@ -149,10 +159,7 @@ impl<E: Entity> Handle<E> {
     /// [`Handle::read`] that returns an error instead of panicking when the object belongs to a
     /// strict session that has ended.
     pub fn try_read<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> Result<T> {
-        let mut s = self.lock();
-        if s.unusable {
-            return Err(Error::new(ErrorKind::Config, ended_strict(E::meta().name)));
-        }
+        let mut s = self.usable_lock()?;
         s.read.set(column);
         Ok(f(&s.value))
     }
@@ -170,11 +177,7 @@ impl<E: Entity> Handle<E> {
     /// `DatabaseSessionIsOver`). [`Handle::try_read`] and [`Handle::is_usable`] check instead.
     #[track_caller]
     pub fn read_state(&self, column: usize) -> MutexGuard<'_, ObjState<E>> {
-        let mut s = self.lock();
-        if s.unusable {
-            drop(s);
-            panic!("{}", ended_strict(E::meta().name));
-        }
+        let mut s = self.usable_lock_or_panic();
         s.read.set(column);
         s
     }
@@ -226,21 +229,12 @@ impl<E: Entity> Handle<E> {
     where
         E: Clone,
     {
-        let s = self.lock();
-        if s.unusable {
-            drop(s);
-            panic!("{}", ended_strict(E::meta().name));
-        }
-        s.value.clone()
+        self.usable_lock_or_panic().value.clone()
     }
 
     /// The object's fields as JSON, as [`crate::entity::to_dict`] does (PonyORM's `to_dict`).
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        let s = self.lock();
-        if s.unusable {
-            return Err(Error::new(ErrorKind::Config, ended_strict(E::meta().name)));
-        }
-        crate::entity::to_dict(&s.value, only, exclude)
+        crate::entity::to_dict(&self.usable_lock()?.value, only, exclude)
     }
 
     /// The object's address: equal for every handle to one object, for as long as one lives.

@@ -78,8 +78,6 @@ pub trait Tracked: Send + Sync {
     fn column_value(&self, index: usize) -> Result<Value>;
     /// Whether the object is new or persistent (not deleted).
     fn live(&self) -> bool;
-    /// Whether the object is new (not inserted yet).
-    fn is_new(&self) -> bool;
     /// Whether the object is to be deleted at the next flush.
     fn is_deleting(&self) -> bool;
     /// The object's address (see [`Handle::addr`]).
@@ -127,7 +125,7 @@ impl<E: Entity> Tracked for Handle<E> {
             Status::Gone => Ok(None),
             Status::New => {
                 s.value.before_insert()?;
-                let generated_key = meta.auto_key().is_some() && s.value.key_is_unset();
+                let generated_key = s.value.key_is_unset();
                 Ok(Some(Change::Insert { meta, values: s.value.column_values()?, generated_key }))
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
@@ -210,7 +208,7 @@ impl<E: Entity> Tracked for Handle<E> {
     fn map_key(&self) -> Result<Option<MapKey>> {
         let s = self.lock();
         // A new object deleted before its first flush is `Gone` and never got its key either.
-        if matches!(s.status, Status::New | Status::Gone) && E::meta().auto_key().is_some() && s.value.key_is_unset() {
+        if matches!(s.status, Status::New | Status::Gone) && s.value.key_is_unset() {
             return Ok(None);
         }
         Ok(Some(MapKey::of(&s.value.key().key_values()?)))
@@ -236,10 +234,6 @@ impl<E: Entity> Tracked for Handle<E> {
 
     fn live(&self) -> bool {
         matches!(self.lock().status, Status::New | Status::Persistent)
-    }
-
-    fn is_new(&self) -> bool {
-        self.lock().status == Status::New
     }
 
     fn is_deleting(&self) -> bool {
@@ -331,18 +325,24 @@ impl IdentityMap {
     /// The session's object for a loaded row: the one it already holds (whose state wins: a row
     /// is one object), or a new persistent object with these column values.
     pub fn attach_loaded<E: Entity>(&mut self, mut value: E) -> Result<Handle<E>> {
-        let key = (meta_id(E::meta()), MapKey::of(&value.key().key_values()?));
-        if let Some(&i) = self.by_key.get(&key)
-            && let Some(h) = self.objects[i].as_any().downcast_ref::<Handle<E>>()
-        {
-            return Ok(h.clone());
+        use std::collections::hash_map::Entry;
+        let at = self.objects.len();
+        match self.by_key.entry((meta_id(E::meta()), MapKey::of(&value.key().key_values()?))) {
+            // The key holds the entity, so the object there is a `Handle<E>`.
+            Entry::Occupied(held) => self.objects[*held.get()]
+                .as_any()
+                .downcast_ref::<Handle<E>>()
+                .cloned()
+                .ok_or_else(|| Error::config("the identity map holds another entity under this key")),
+            Entry::Vacant(slot) => {
+                let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
+                value.after_load()?;
+                slot.insert(at);
+                let handle = Handle::loaded(value, saved);
+                self.push(Box::new(handle.clone()));
+                Ok(handle)
+            }
         }
-        let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
-        value.after_load()?;
-        let handle = Handle::loaded(value, saved);
-        self.by_key.insert(key, self.objects.len());
-        self.push(Box::new(handle.clone()));
-        Ok(handle)
     }
 
     /// Registers a new object; it is inserted at the next flush. A key already in the map is a
@@ -350,14 +350,17 @@ impl IdentityMap {
     pub fn add_new<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
         let handle = Handle::new_object(value);
         if let Some(bytes) = handle.map_key()? {
-            let key = (meta_id(E::meta()), bytes);
-            if self.by_key.contains_key(&key) {
-                return Err(Error::new(
-                    ErrorKind::UniqueViolation,
-                    format!("the session already holds a {} with this key", E::meta().name),
-                ));
+            match self.by_key.entry((meta_id(E::meta()), bytes)) {
+                std::collections::hash_map::Entry::Occupied(_) => {
+                    return Err(Error::new(
+                        ErrorKind::UniqueViolation,
+                        format!("the session already holds a {} with this key", E::meta().name),
+                    ));
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(self.objects.len());
+                }
             }
-            self.by_key.insert(key, self.objects.len());
         } else {
             self.unkeyed.push(self.objects.len());
         }
@@ -375,27 +378,19 @@ impl IdentityMap {
         self.by_entity.get(&meta_id(meta)).map(Vec::as_slice).unwrap_or_default()
     }
 
-    /// Whether the map holds the row of `meta` with this key.
-    pub fn holds(&self, meta: &'static EntityMeta, key: &[Value]) -> bool {
-        self.by_key.contains_key(&(meta_id(meta), MapKey::of(key)))
-    }
-
     /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
     /// hold: what one batch of lazy loading fetches.
     pub fn unloaded_references(&self, target: &'static EntityMeta, limit: usize) -> Result<Vec<Value>> {
         let mut seen = std::collections::HashSet::new();
         let mut out = Vec::new();
         for o in &self.objects {
-            if !o.live() {
-                continue;
-            }
             for (relation, column) in o.meta().references() {
-                if !std::ptr::eq((relation.target)(), target) {
+                if !std::ptr::eq((relation.target)(), target) || !o.live() {
                     continue;
                 }
                 let Ok(v) = o.column_value(column) else { continue };
-                let key = std::slice::from_ref(&v);
-                if v.is_null() || self.holds(target, key) || !seen.insert(MapKey::of(key)) {
+                let key = MapKey::of(std::slice::from_ref(&v));
+                if v.is_null() || self.by_key.contains_key(&(meta_id(target), key.clone())) || !seen.insert(key) {
                     continue;
                 }
                 out.push(v);
@@ -454,11 +449,9 @@ impl IdentityMap {
                 parent_meta.primary_key.iter().map(|&c| parent.column_value(c)).collect::<Result<_>>()?;
             let [key] = key.as_slice() else { continue };
             for (i, child) in self.objects.iter().enumerate() {
-                if !child.live() {
-                    continue;
-                }
                 for (relation, column) in child.meta().references() {
                     if !std::ptr::eq((relation.target)(), parent_meta)
+                        || !child.live()
                         || child.column_value(column).ok().as_ref() != Some(key)
                     {
                         continue;
@@ -540,14 +533,13 @@ impl IdentityMap {
 /// The order a flush sends `changes` (object index, change) in: the order objects joined the
 /// session, except that an insert follows the inserts of the new objects it refers to, and a
 /// delete follows the deletes of the objects that refer to it (foreign-key order).
-pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec<usize>> {
+pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize> {
     let by_addr: HashMap<usize, usize> =
         changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
     // The key of each deleted object, and which deleted objects each delete refers to.
     let mut deleted_keys: HashMap<(usize, MapKey), usize> = HashMap::new();
-    for (at, (i, change)) in changes.iter().enumerate() {
+    for (at, (_, change)) in changes.iter().enumerate() {
         if let Change::Delete { meta, key, .. } = change {
-            let _ = i;
             deleted_keys.insert((meta_id(meta), MapKey::of(key)), at);
         }
     }
@@ -599,5 +591,5 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec
     for at in 0..changes.len() {
         visit(at, &before, &mut state, &mut order);
     }
-    Ok(order)
+    order
 }

@@ -87,8 +87,25 @@ fn call_over_type(ty: &Type, function: &str, args: TokenStream) -> TokenStream {
     quote_spanned!(first=> __n:: #function #group)
 }
 
+/// `__n::<function>(<leading>, <prefix><field>)` spanned over the field's type, as
+/// [`call_over_type`] does: the argument spans the type too, with and without its `&` (`prefix`
+/// is `&self.` or `&state.value.`), since rustc may point at either.
+fn call_over_field(ty: &Type, prefix: TokenStream, field: &Ident, function: &str, leading: TokenStream) -> TokenStream {
+    let (first, last) = type_bounds(ty);
+    let prefix: TokenStream = prefix
+        .into_iter()
+        .map(|mut token| {
+            token.set_span(first);
+            token
+        })
+        .collect();
+    let mut field = field.clone();
+    field.set_span(last);
+    call_over_type(ty, function, quote!(#leading #prefix #field))
+}
+
 /// `let _ = <#ty as __n::SqlField>::NULLABLE;`: an explicit `SqlField` bound on the field type
-/// inside a method body (see [`path_over_type`]).
+/// inside a method body (see [`call_over_type`]).
 fn sql_field_check(ty: &Type) -> TokenStream {
     quote_spanned!(ty.span()=> let _ = <#ty as __n::SqlField>::NULLABLE;)
 }
@@ -201,12 +218,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     });
     let encodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
-        let (first, last) = type_bounds(c.ty);
-        // The argument spans the type too, with and without its `&`: rustc may point at either.
-        let self_dot = quote_spanned!(first=> &self.);
-        let mut field = c.ident.clone();
-        field.set_span(last);
-        call_over_type(c.ty, "column_value", quote!(&META, #index, #self_dot #field))
+        call_over_field(c.ty, quote!(&self.), c.ident, "column_value", quote!(&META, #index,))
     });
     let key_columns: Vec<&Column<'_>> = model.primary_key.iter().map(|&i| &model.columns[i]).collect();
     let (key_type, key_value) = match key_columns.as_slice() {
@@ -259,18 +271,13 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     // Named after the entity, so rustc's messages read "no field `nmae` on type `ProductFields`";
     // it lives inside `const _`, so it adds no name to the user's module.
     let fields_ident = quote::format_ident!("{}Fields", model.name);
-    let fields_ident_early = &fields_ident;
     let relations = relation_metas(model);
     let handle_types: Vec<TokenStream> = model.columns.iter().map(handle_type).collect();
     let handle_values: Vec<TokenStream> = model.columns.iter().map(handle_value).collect();
     // Spanned like `column_values`, so an unsupported type gets only the `SqlField` error.
     let value_at = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
-        let (first, last) = type_bounds(c.ty);
-        let self_dot = quote_spanned!(first=> &self.);
-        let mut field = c.ident.clone();
-        field.set_span(last);
-        let call = call_over_type(c.ty, "column_value", quote!(&META, #index, #self_dot #field));
+        let call = call_over_field(c.ty, quote!(&self.), c.ident, "column_value", quote!(&META, #index,));
         quote!(#index => #call)
     });
     let reference_fields: Vec<&Ident> =
@@ -289,7 +296,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let field = single.ident;
             Some(quote! {
                 #[automatically_derived]
-                impl __n::q::Operand for #fields_ident_early {
+                impl __n::q::Operand for #fields_ident {
                     type Ty = __n::Single<#ident>;
                     fn into_node(self) -> __n::ast::Expr {
                         self.#field.into_node()
@@ -364,16 +371,11 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let (field, ty) = (c.ident, c.ty);
             let index = Literal::usize_unsuffixed(i);
             let setter = quote::format_ident!("set_{}", syn::ext::IdentExt::unraw(field));
-            // `clone_field` needs only `SqlField` (which implies `Clone`): an unsupported type gets
-            // the one `SqlField` error, at its span.
-            // Every token of the `clone_field` call spans the user's type (as in `column_values`):
-            // an unsupported type then gets the one `SqlField` error.
-            let (first, last) = type_bounds(ty);
-            let state_dot = quote_spanned!(first=> &state.value.);
-            let mut field_token = field.clone();
-            field_token.set_span(last);
-            let clone = call_over_type(ty, "clone_field", quote!(#state_dot #field_token));
-            let check = sql_field_check(ty);
+            // `clone_field` needs only `SqlField` (which implies `Clone`), and every token of the
+            // call spans the user's type (as in `column_values`): an unsupported type gets the one
+            // `SqlField` error, at its span.
+            let clone = call_over_field(ty, quote!(&state.value.), field, "clone_field", quote!());
+            let check = &checks[i];
             quote! {
                 #[track_caller]
                 fn #field(&self) -> #ty {

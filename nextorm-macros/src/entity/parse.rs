@@ -161,28 +161,8 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
             parse_field_attrs(cx, &f.attrs, &mut field);
             field
         })
-        .partition(|f| generic_arg(f.ty, "Set").is_some());
+        .partition(|f| super::validate::generic_arg(f.ty, "Set").is_some());
     usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields, sets })
-}
-
-/// `T` when `ty` is syntactically `<name><T>` (any path ending in `name`), such as `Set<Order>`.
-pub(crate) fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
-    let mut ty = ty;
-    while let Type::Group(g) = ty {
-        ty = &g.elem;
-    }
-    let Type::Path(p) = ty else { return None };
-    let seg = p.path.segments.last()?;
-    if p.qself.is_some() || seg.ident != name {
-        return None;
-    }
-    match &seg.arguments {
-        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
-            syn::GenericArgument::Type(t) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    }
 }
 
 /// Records "duplicate option" unless `slot` is empty, then fills it.

@@ -2,7 +2,7 @@
 //! expand stage renders. Every problem is recorded in the [`Ctxt`], spanned on the token that
 //! causes it; a `Model` is returned only when there were none.
 
-use super::parse::{Composite, Field, Input, generic_arg};
+use super::parse::{Composite, Field, Input};
 use crate::diag::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -146,10 +146,10 @@ fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
     }
 }
 
-/// `T` when `ty` is syntactically `Option<T>`.
-pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+/// `T` when `ty` is syntactically `<name><T>` (any path ending in `name`), such as `Set<Order>`.
+pub(crate) fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
     let seg = last_segment(ty)?;
-    if seg.ident != "Option" {
+    if seg.ident != name {
         return None;
     }
     match &seg.arguments {
@@ -159,6 +159,11 @@ pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
         },
         _ => None,
     }
+}
+
+/// `T` when `ty` is syntactically `Option<T>`.
+pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
+    generic_arg(ty, "Option")
 }
 
 /// Whether the last path segment of `ty` (or of `T` in `Option<T>`) is `name`, without generics.
@@ -349,7 +354,7 @@ fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
     })
 }
 
-/// Checks a `Set<T>` field: it takes only `reverse`.
+/// Checks a `Set<T>` field (as `parse` sorted it): it takes only `reverse`.
 fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
     let target = generic_arg(f.ty, "Set")?;
     let misplaced = [
