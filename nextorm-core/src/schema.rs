@@ -43,6 +43,14 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
         if meta.primary_key.is_empty() {
             return Err(ctx(Error::mapping("no primary key")));
         }
+        // A session tracks read and written columns in a fixed-size set.
+        if meta.columns.len() > crate::session::Bits::CAPACITY {
+            return Err(ctx(Error::mapping(format!(
+                "{} columns; an entity has at most {}",
+                meta.columns.len(),
+                crate::session::Bits::CAPACITY
+            ))));
+        }
         for name in index_names(meta) {
             dialect.check_identifier(&name).map_err(ctx)?;
         }
@@ -251,6 +259,40 @@ fn generated_name(prefix: &str, table: &str, columns: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_columns_than_a_session_tracks_is_a_mapping_error() {
+        use crate::entity::{ColumnMeta, StatementCache};
+        let column = |i: usize| ColumnMeta {
+            field: Box::leak(format!("c{i}").into_boxed_str()),
+            name: Box::leak(format!("c{i}").into_boxed_str()),
+            ty: SqlType::BigInt,
+            nullable: false,
+            primary_key: i == 0,
+            auto: false,
+            optimistic: true,
+            max_len: None,
+            decimal: None,
+            unique: false,
+            index: None,
+            sql_default: None,
+        };
+        let wide = |n: usize| -> &'static EntityMeta {
+            Box::leak(Box::new(EntityMeta {
+                name: "Wide",
+                table: "wide",
+                columns: Box::leak((0..n).map(column).collect::<Vec<_>>().into_boxed_slice()),
+                primary_key: &[0],
+                composites: &[],
+                relations: &[],
+                statements: StatementCache::new(),
+            }))
+        };
+        assert!(validate(&[wide(128)], Dialect::Sqlite).is_ok());
+        let e = validate(&[wide(129)], Dialect::Sqlite).unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::Mapping);
+        assert!(e.to_string().contains("at most 128"), "{e}");
+    }
 
     #[test]
     fn long_generated_names_are_hashed_not_truncated() {
