@@ -305,7 +305,9 @@ pub struct IdentityMap {
     /// New objects whose key the database has yet to generate, so not yet in `by_key`.
     unkeyed: Vec<usize>,
     /// The objects of each entity, by index.
-    by_entity: FastMap<usize, Vec<usize>>,
+    /// A list, not a map: a session holds objects of a few entities, and rows arrive entity by
+    /// entity, so the last entry is nearly always the one wanted.
+    by_entity: Vec<(usize, Vec<usize>)>,
     /// Loaded collections: (owner address, relation address).
     loaded: std::collections::HashSet<(usize, usize)>,
 }
@@ -369,13 +371,19 @@ impl IdentityMap {
     }
 
     fn push(&mut self, object: Box<dyn Tracked>) {
-        self.by_entity.entry(meta_id(object.meta())).or_default().push(self.objects.len());
+        let id = meta_id(object.meta());
+        let at = self.objects.len();
+        match self.by_entity.iter_mut().rev().find(|(m, _)| *m == id) {
+            Some((_, list)) => list.push(at),
+            None => self.by_entity.push((id, vec![at])),
+        }
         self.objects.push(object);
     }
 
     /// The indexes of the objects of `meta`.
     pub fn of_entity(&self, meta: &'static EntityMeta) -> &[usize] {
-        self.by_entity.get(&meta_id(meta)).map(Vec::as_slice).unwrap_or_default()
+        let id = meta_id(meta);
+        self.by_entity.iter().find(|(m, _)| *m == id).map(|(_, list)| list.as_slice()).unwrap_or_default()
     }
 
     /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
