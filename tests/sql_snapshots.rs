@@ -262,6 +262,7 @@ mod queries {
         fn fail<T: Send + 'static>(self, error: nextorm::Error) {
             self.1.borrow_mut().push(format!("error: {error}"));
         }
+        fn map<A: Send + 'static, B: Send + 'static>(self, _: (), _: fn(A) -> nextorm::Result<B>) {}
         type Each<'f>
             = ()
         where
@@ -276,5 +277,114 @@ mod queries {
         {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
+    }
+}
+
+mod relations {
+    //! One snapshot of every navigation, collection, quantifier and aggregate form, three
+    //! dialects side by side, and the DDL of a many-to-many join table.
+
+    use nextorm::{Dialect, Entity, Set, Single, select};
+
+    #[derive(nextorm::Entity)]
+    struct Country {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 40)]
+        name: String,
+        members: Set<Member>,
+    }
+
+    #[derive(nextorm::Entity)]
+    struct Member {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 40)]
+        name: String,
+        country: Option<Single<Country>>,
+        posts: Set<Post>,
+    }
+
+    #[derive(nextorm::Entity)]
+    struct Post {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 80)]
+        title: String,
+        score: i32,
+        author: Single<Member>,
+        comments: Set<Comment>,
+        labels: Set<Label>,
+    }
+
+    #[derive(nextorm::Entity)]
+    struct Comment {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 200)]
+        body: String,
+        post: Single<Post>,
+    }
+
+    /// A text key on the other side of a many-to-many relation.
+    #[derive(nextorm::Entity)]
+    struct Label {
+        #[pk]
+        #[orm(max_len = 20)]
+        name: String,
+        posts: Set<Post>,
+    }
+
+    macro_rules! render_all {
+        ($($name:literal => $q:expr;)*) => {{
+            let mut out = String::new();
+            $(
+                out.push_str(concat!("## ", $name, "\n"));
+                for d in Dialect::ALL {
+                    let sql = $q.sql(d);
+                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
+                    if d == Dialect::Postgres {
+                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
+                    }
+                }
+                out.push('\n');
+            )*
+            out
+        }};
+    }
+
+    #[test]
+    fn navigation_collections_quantifiers_aggregates() {
+        let rust = Single::<Label>::new("rust".to_owned());
+        let out = render_all! {
+            "navigation, required hop: JOIN" => select!(c for c in Comment if c.post.title == "x");
+            "navigation, two hops, optional hop: LEFT JOIN" => select!(c.body for c in Comment if c.post.author.country.name == "NZ");
+            "the referenced key needs no join" => select!(p for p in Post if p.author.id == 7);
+            "object comparison with a loop variable" => select!((p.title, m.name) for p in Post for m in Member if p.author == m);
+            "optional reference is_none" => select!(m for m in Member if m.country.is_none());
+            "projection of a reference" => select!(p.author for p in Post if p.score > 3);
+            "for over a one-to-many collection" => select!((m.name, p.title) for m in Member for p in m.posts);
+            "for over a many-to-many collection" => select!((p.title, l.name) for p in Post for l in p.labels);
+            "count of a collection, 0 for none" => select!((m.name, count(m.posts)) for m in Member);
+            "len of a many-to-many collection" => select!(l for l in Label if l.posts.len() > 2);
+            "count two hops through collections" => select!((c.name, count(c.members.posts)) for c in Country);
+            "sum over a nested generator, 0 for none" => select!(m for m in Member if sum(p.score for p in m.posts) < 10);
+            "sum and avg of lifted attributes" => select!((m.name, sum(m.posts.score), avg(m.posts.score)) for m in Member);
+            "exists over a collection" => select!(m for m in Member if exists(p for p in m.posts if p.score > 5));
+            "not exists" => select!(m for m in Member if !exists(p for p in m.posts if p.score > 5));
+            "is_empty" => select!(p for p in Post if p.comments.is_empty() && !p.labels.is_empty());
+            "membership of a lifted attribute" => select!(p for p in Post if "rust".is_in(p.labels.name));
+            "membership of a lifted attribute two hops away" => select!(l for l in Label if 3.is_in(l.posts.author.id));
+            "contains a bound object" => select!(p for p in Post if p.labels.contains(rust.clone()));
+            "contains a loop variable" => select!((p.title, l.name) for p in Post for l in Label if p.labels.contains(l));
+            "a lifted attribute compared outside an aggregate joins" => select!(m for m in Member if m.posts.score > 9);
+        };
+        insta::assert_snapshot!(out);
+    }
+
+    #[test]
+    fn many_to_many_ddl() {
+        let metas = [Country::meta(), Member::meta(), Post::meta(), Comment::meta(), Label::meta()];
+        insta::assert_snapshot!(super::side_by_side(|d| nextorm_core::schema::create_statements(&metas, d).unwrap()));
     }
 }

@@ -191,6 +191,10 @@ macro_rules! async_executor {
                 Box::pin(async move { self.$with(async move |c| c.execute_stmt(&stmt).await).await })
             }
 
+            fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B> {
+                Box::pin(async move { f(out.await?) })
+            }
+
             fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
                 Box::pin(async move { Err(error) })
             }
@@ -331,6 +335,21 @@ impl Executor for CurrentAsync {
         Box::pin(async move { (&innermost()?).execute(stmt).await })
     }
 
+    fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B> {
+        Box::pin(async move { f(out.await?) })
+    }
+
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+        change: nextorm_core::relation::CollectionChange<T>,
+    ) -> Self::Out<()> {
+        Box::pin(async move {
+            innermost()?.with(async move |c| c.change_collection::<O, T>(owner, relation, change).await).await
+        })
+    }
+
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T> {
         Box::pin(async move { Err(error) })
     }
@@ -448,6 +467,15 @@ async_executor!(AsyncSession, with, Row::Attached, fetch_objects, for_each_objec
         relation: &'static nextorm_core::RelationMeta,
     ) -> Self::Out<Vec<Handle<T>>> {
         Box::pin(self.with(async move |c| c.collection::<O, T>(owner, relation).await))
+    }
+
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+        change: nextorm_core::relation::CollectionChange<T>,
+    ) -> Self::Out<()> {
+        Box::pin(self.with(async move |c| c.change_collection::<O, T>(owner, relation, change).await))
     }
 );
 

@@ -6,7 +6,7 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::Stmt;
-use nextorm_core::relation::{RelationMeta, set_reverse};
+use nextorm_core::relation::{CollectionChange, Link, RelationMeta, set_link};
 use nextorm_core::session::Status;
 use nextorm_core::session::{
     Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
@@ -178,7 +178,7 @@ impl SessionCore {
             }
         }
         if planned.is_empty() {
-            return Ok(());
+            return self.flush_pairs(committing).await;
         }
         let order = flush_order(&self.map, &planned);
         let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
@@ -251,7 +251,29 @@ impl SessionCore {
             self.map.object(*i).applied(change, generated)?;
             self.stats.writes += 1;
         }
-        self.map.rekey()
+        self.map.rekey()?;
+        self.flush_pairs(false).await
+    }
+
+    /// Sends the join-table changes of the pairs added and removed since the last flush.
+    async fn flush_pairs(&mut self, committing: bool) -> Result<()> {
+        let changes = self.map.pair_changes(self.dialect())?;
+        if changes.is_empty() {
+            return Ok(());
+        }
+        if !(committing && changes.len() == 1) {
+            self.open_transaction().await?;
+        }
+        for change in &changes {
+            self.sent(&change.stmt.text);
+            let n = self.conn.execute_sql(&change.stmt.text, &change.stmt.binds).await?;
+            if !change.any_count && n != 1 {
+                return Err(Error::new(ErrorKind::Config, format!("a join-table change affected {n} rows")));
+            }
+            self.stats.writes += 1;
+        }
+        self.map.pairs_flushed();
+        Ok(())
     }
 
     /// Flushes, then commits; the session goes on (a later write opens a new transaction).
@@ -332,25 +354,29 @@ impl SessionCore {
 
     /// The members of the collection `relation` of `owner`. The first use loads the collection
     /// of every object of `O` the session holds and has not loaded it for, with one `IN (...)`
-    /// query; afterwards the identity map answers, so references set, cleared or deleted in the
-    /// session show at once.
+    /// query; afterwards the identity map answers, so references set, cleared or deleted, and
+    /// pairs added or removed, in the session show at once.
     pub async fn collection<O: Entity, T: Entity>(
         &mut self,
         owner: Handle<O>,
         relation: &'static RelationMeta,
     ) -> Result<Vec<Handle<T>>> {
         self.usable()?;
-        let (target, fk) = set_reverse(O::meta(), relation)?;
-        let (persistent, key) = {
+        let link = set_link(O::meta(), relation)?;
+        let key = {
             let state = owner.lock();
-            let key = state.value.key().key_values()?.into_iter().next();
-            (state.status == Status::Persistent, key.filter(|_| !state.value.key_is_unset()))
+            let persistent = state.status == Status::Persistent && !state.value.key_is_unset();
+            if persistent { Some(state.value.key().key_values()?) } else { None }
         };
-        if persistent && !self.map.is_loaded(owner.addr(), relation) {
+        if let Some(key) = &key
+            && !self.map.is_loaded(owner.addr(), relation)
+        {
+            // A composite owner key is loaded one owner at a time: `IN` takes single values.
+            let batch = if O::meta().primary_key.len() == 1 { LOAD_BATCH } else { 1 };
             let mut owners = vec![owner.addr()];
-            let mut keys: Vec<Value> = key.iter().cloned().collect();
+            let mut keys: Vec<Vec<Value>> = vec![key.clone()];
             for &i in self.map.of_entity(O::meta()) {
-                if owners.len() >= LOAD_BATCH {
+                if owners.len() >= batch {
                     break;
                 }
                 let Some(other) = self.map.object(i).as_any().downcast_ref::<Handle<O>>() else { continue };
@@ -358,18 +384,94 @@ impl SessionCore {
                     continue;
                 }
                 let state = other.lock();
-                if state.status == Status::Persistent {
+                if state.status == Status::Persistent && !state.value.key_is_unset() {
                     owners.push(other.addr());
-                    keys.extend(state.value.key().key_values()?);
+                    keys.push(state.value.key().key_values()?);
                 }
             }
-            let stmt = crud::select_where_in(target, fk, keys, self.dialect());
-            self.fetch_objects(&stmt, T::from_row_at, |_: Vec<Handle<T>>| Ok(())).await?;
+            match &link {
+                Link::Reverse { target, fk } => {
+                    let stmt = crud::select_where_in(target, *fk, keys.into_iter().flatten().collect(), self.dialect());
+                    self.fetch_objects(&stmt, T::from_row_at, |_: Vec<Handle<T>>| Ok(())).await?;
+                }
+                Link::Table { .. } => {
+                    let stmt = nextorm_core::relation::pairs_statement(O::meta(), relation, keys, self.dialect())?;
+                    let rows = self.fetch_stmt(&stmt, nextorm_core::relation::decode_pair::<T, O>, Ok).await?;
+                    let mut pairs = Vec::with_capacity(rows.len());
+                    for (member, owner_key) in rows {
+                        let member = member.attach(&mut self.map)?;
+                        if let Some(o) = self.map.get::<O>(&owner_key) {
+                            pairs.push((o.addr(), member.addr()));
+                        }
+                    }
+                    self.map.load_pairs(O::meta(), relation, pairs)?;
+                }
+            }
             for addr in owners {
                 self.map.set_loaded(addr, relation);
             }
         }
-        Ok(self.map.members::<T>(fk, key.as_ref(), owner.addr()))
+        match link {
+            Link::Reverse { fk, .. } => {
+                let key = key.and_then(|k| k.into_iter().next());
+                Ok(self.map.members::<T>(fk, key.as_ref(), owner.addr()))
+            }
+            Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr()),
+        }
+    }
+
+    /// Adds or removes members of the collection `relation` of `owner`, keeping both sides
+    /// consistent at once; the next flush writes the change. One-to-many: `add` sets the
+    /// member's reference to the owner, `remove` clears it (refused when the reference is
+    /// required: delete the member instead). Many-to-many: the pair is added to or removed from
+    /// the join table.
+    pub async fn change_collection<O: Entity, T: Entity>(
+        &mut self,
+        owner: Handle<O>,
+        relation: &'static RelationMeta,
+        change: CollectionChange<T>,
+    ) -> Result<()> {
+        self.usable()?;
+        let (members, add) = match change {
+            CollectionChange::Add(members) => (members, true),
+            CollectionChange::Remove(members) => (members, false),
+            CollectionChange::Clear => (self.collection::<O, T>(owner.clone(), relation).await?, false),
+        };
+        let owner = &owner;
+        match set_link(O::meta(), relation)? {
+            Link::Reverse { target, fk } => {
+                let column = &target.columns[fk];
+                for m in members {
+                    if add {
+                        m.set_reference(fk, owner)?;
+                    } else if m.refers_to(fk, owner)? {
+                        if !column.nullable {
+                            return Err(Error::new(
+                                ErrorKind::Config,
+                                format!(
+                                    "{}.{} is required, so a {} cannot leave {}.{}: delete it, or add it to another collection",
+                                    target.name,
+                                    column.field,
+                                    target.name,
+                                    O::meta().name,
+                                    relation.field
+                                ),
+                            ));
+                        }
+                        m.set_reference_null(fk)?;
+                    }
+                }
+            }
+            Link::Table { .. } => {
+                for m in members {
+                    if !m.is_usable() {
+                        return Err(Error::config(format!("this {} belongs to no running session", T::meta().name)));
+                    }
+                    self.map.change_pair(O::meta(), relation, owner.addr(), m.addr(), add)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs a query after a flush; each row joins the identity map ([`Attach`]) before `finish`.

@@ -32,7 +32,7 @@ macro_rules! expr_visitor {
                     expr.$name(f);
                     needle.$name(f);
                 }
-                Expr::Func { args, .. } | Expr::Raw { args, .. } => {
+                Expr::Func { args, .. } | Expr::Raw { args, .. } | Expr::Row(args) => {
                     for a in args {
                         a.$name(f);
                     }
@@ -174,6 +174,8 @@ pub enum Expr {
         /// The expressions between them.
         args: Vec<Expr>,
     },
+    /// `(a, b)`: the key of an object with a composite key.
+    Row(Vec<Expr>),
     /// `COUNT(*)`.
     CountStar,
 }

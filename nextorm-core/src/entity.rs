@@ -223,12 +223,16 @@ pub trait Entity:
     /// The value of column `index`, as [`Entity::column_values`] has it.
     fn column_value_at(&self, index: usize) -> Result<Value>;
 
-    /// The addresses of the session objects this value's `Single` fields follow (see
-    /// [`crate::session::Handle::addr`]), for ordering inserts.
-    fn referenced_objects(&self, out: &mut Vec<usize>);
+    /// The session objects this value's `Single` fields follow: (column index, address; see
+    /// [`crate::session::Handle::addr`]), for ordering inserts and finding collection members.
+    fn referenced_objects(&self, out: &mut Vec<(usize, usize)>);
 
     /// Sets the optional `Single` in column `index` to `None` (a delete rule setting it null).
     fn clear_reference(&mut self, index: usize) -> Result<()>;
+
+    /// Points the `Single` in column `index` at `target`, a `Handle` of its entity (adding this
+    /// object to a collection of `target`).
+    fn set_reference(&mut self, index: usize, target: &dyn std::any::Any) -> Result<()>;
 
     /// The primary key.
     fn key(&self) -> Self::Key;
@@ -242,6 +246,8 @@ pub trait Entity:
 
 /// A primary-key value: a scalar or a tuple of scalars.
 pub trait Key {
+    /// The value kind of a one-column key (a composite key has none of its own: `Int`).
+    const KIND: crate::value::Kind = crate::value::Kind::Int;
     /// The key's column values, in key order.
     fn key_values(&self) -> Result<Vec<Value>>;
 }
@@ -249,6 +255,7 @@ pub trait Key {
 macro_rules! scalar_key {
     ($($t:ty),*) => {$(
         impl Key for $t {
+            const KIND: crate::value::Kind = <$t as crate::query::SqlType>::KIND;
             fn key_values(&self) -> Result<Vec<Value>> {
                 Ok(vec![self.to_value()?])
             }
@@ -258,6 +265,7 @@ macro_rules! scalar_key {
 crate::value::scalar_types!(scalar_key);
 
 impl Key for &str {
+    const KIND: crate::value::Kind = crate::value::Kind::Text;
     fn key_values(&self) -> Result<Vec<Value>> {
         Ok(vec![Value::Text((*self).to_owned())])
     }

@@ -10,11 +10,12 @@
 //! CREATE INDEX "idx_order__customer" ON "order" ("customer")
 //! ```
 
+use crate::ast::{self, FromItem, Join};
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::{self as types, Executor, Stmt};
 use crate::session::Handle;
-use crate::value::{FromSql, RowRead, SqlField, ToValue, Value};
+use crate::value::{FromSql, Kind, RowRead, SqlField, ToValue, Value};
 use std::marker::PhantomData;
 
 /// What a relation field is.
@@ -89,7 +90,8 @@ pub fn reverse_of(
         .relations
         .iter()
         .filter(|r| std::ptr::eq((r.target)(), owner))
-        .filter(|r| !(std::ptr::eq(target, owner) && r.field == relation.field))
+        // A field pairs with itself only when it says so: a symmetric `Set` (`reverse = "friends"`).
+        .filter(|r| !(std::ptr::eq(target, owner) && r.field == relation.field) || relation.reverse == Some(r.field))
         .filter(|r| relation.reverse.is_none_or(|name| name == r.field))
         .filter(|r| r.reverse.is_none_or(|name| name == relation.field))
         .collect();
@@ -105,28 +107,190 @@ pub fn reverse_of(
     }
 }
 
-/// The entity `T` of a `Set<T>` of `owner`, and the column of the `Single` in `T` that is the
-/// set's other side.
-pub fn set_reverse(
+/// How the members of a `Set` field are found.
+#[derive(Debug, Clone)]
+pub enum Link {
+    /// One-to-many: the rows of `target` whose foreign-key column `fk` (an index into its
+    /// columns) holds the owner's key.
+    Reverse {
+        /// The entity of the members.
+        target: &'static EntityMeta,
+        /// The foreign-key column of `target`.
+        fk: usize,
+    },
+    /// Many-to-many: the rows of `target` paired with the owner in a join table.
+    Table {
+        /// The entity of the members.
+        target: &'static EntityMeta,
+        /// The join table, seen from the owner's side.
+        table: JoinTable,
+    },
+}
+
+impl Link {
+    /// The entity of the members.
+    pub fn target(&self) -> &'static EntityMeta {
+        match self {
+            Link::Reverse { target, .. } | Link::Table { target, .. } => target,
+        }
+    }
+
+    /// The `FROM` items that reach the members under `alias`, and the condition tying them to
+    /// the owner whose key is `owner_key` (the key columns of an enclosing query, or bound
+    /// values). The first item is plain; the others are joined to it.
+    ///
+    /// ```text
+    /// -- one-to-many (Customer.orders), alias "o":
+    /// FROM "order" "o"                                   WHERE "o"."customer" = <owner key>
+    /// -- many-to-many (Student.courses), alias "c":
+    /// FROM "course_student" "c#" JOIN "course" "c" ON "c#"."course_name" = "c"."name" AND ...
+    ///                                                    WHERE "c#"."student_id" = <owner key>
+    /// ```
+    pub fn members_from(&self, alias: &str, owner_key: Vec<ast::Expr>) -> (Vec<FromItem>, ast::Expr) {
+        let item = |table: &str, alias: String, join: Option<Join>| FromItem {
+            table: table.to_owned().into(),
+            alias: Some(alias.into()),
+            query: None,
+            join,
+        };
+        match self {
+            Link::Reverse { target, fk } => {
+                let fk = ast::Expr::qualified(alias.to_owned(), target.columns[*fk].name);
+                let owner = owner_key.into_iter().next().unwrap_or(ast::Expr::Value(Value::Null(Kind::Int)));
+                (vec![item(target.table, alias.to_owned(), None)], fk.eq(owner))
+            }
+            Link::Table { target, table } => {
+                let link = join_alias(alias);
+                let tie = all_equal(
+                    table.owner_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())),
+                    owner_key,
+                );
+                let on = all_equal(
+                    table.target_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())),
+                    target.key_columns().map(|k| ast::Expr::qualified(alias.to_owned(), k.name)),
+                );
+                let join = Some(Join { left: false, on });
+                (vec![item(&table.name, link, None), item(target.table, alias.to_owned(), join)], tie)
+            }
+        }
+    }
+
+    /// The `FROM` item of the join table alone and the condition tying it to the owner, with
+    /// the member's key columns: enough to test membership without reading the members.
+    pub fn pairs_from(&self, alias: &str, owner_key: Vec<ast::Expr>) -> (Vec<FromItem>, ast::Expr, Vec<ast::Expr>) {
+        match self {
+            Link::Table { table, .. } => {
+                let link = join_alias(alias);
+                let tie = all_equal(
+                    table.owner_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())),
+                    owner_key,
+                );
+                let keys = table.target_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())).collect();
+                let item =
+                    FromItem { table: table.name.clone().into(), alias: Some(link.into()), query: None, join: None };
+                (vec![item], tie, keys)
+            }
+            Link::Reverse { target, .. } => {
+                let (items, tie) = self.members_from(alias, owner_key);
+                let keys = target.key_columns().map(|k| ast::Expr::qualified(alias.to_owned(), k.name)).collect();
+                (items, tie, keys)
+            }
+        }
+    }
+}
+
+/// The alias of the join table that reaches the members aliased `alias`.
+pub(crate) fn join_alias(alias: &str) -> String {
+    format!("{alias}#")
+}
+
+/// `l1 = r1 AND l2 = r2 ...`; `l = (r1, r2)` is never built.
+pub fn all_equal(left: impl IntoIterator<Item = ast::Expr>, right: impl IntoIterator<Item = ast::Expr>) -> ast::Expr {
+    let mut pairs = left.into_iter().zip(right).map(|(l, r)| l.eq(r));
+    let first = pairs.next().unwrap_or(ast::Expr::Value(Value::Bool(false)));
+    pairs.fold(first, ast::Expr::and)
+}
+
+/// The join table of a many-to-many relation, seen from one side.
+///
+/// ```text
+/// // Student.courses: Set<Course> <-> Course.students: Set<Student>
+/// CREATE TABLE "course_student" ("course_name" VARCHAR(100) NOT NULL, "course_semester" INTEGER NOT NULL,
+///     "student_id" INTEGER NOT NULL, PRIMARY KEY ("course_name", "course_semester", "student_id"), ...)
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinTable {
+    /// The table: both tables in alphabetical order, joined by `_`.
+    pub name: String,
+    /// The columns holding the owner's key, in key order.
+    pub owner_columns: Vec<String>,
+    /// The columns holding the member's key, in key order.
+    pub target_columns: Vec<String>,
+}
+
+/// The join table of the many-to-many pair `owner.relation` / `target.reverse`.
+///
+/// It is named from both tables in alphabetical order (`course_student`), and each side's key
+/// columns are prefixed with its table (`course_name`, `course_semester`, `student_id`). When the
+/// two entities have several many-to-many pairs, the name ends with the field of the first
+/// table's side (`course_student_students`). A relation of an entity with itself is named from
+/// the table and the first field in alphabetical order (`person_friends`), and the columns of
+/// the side whose field sorts last end in `_2`; a symmetric relation (`friends` with
+/// `reverse = "friends"`) stores each pair in both directions.
+pub fn join_table(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
-) -> Result<(&'static EntityMeta, usize)> {
+    target: &'static EntityMeta,
+    reverse: &'static RelationMeta,
+) -> JoinTable {
+    let columns = |meta: &EntityMeta, suffix: &str| {
+        meta.key_columns().map(|c| format!("{}_{}{suffix}", meta.table, c.name)).collect()
+    };
+    if std::ptr::eq(owner, target) {
+        let owner_first = relation.field <= reverse.field;
+        let first = if owner_first { relation.field } else { reverse.field };
+        let (mine, theirs) = if owner_first { ("", "_2") } else { ("_2", "") };
+        return JoinTable {
+            name: format!("{}_{first}", owner.table),
+            owner_columns: columns(owner, mine),
+            target_columns: columns(target, theirs),
+        };
+    }
+    let ((first, first_field), second) =
+        if owner.table <= target.table { ((owner, relation.field), target) } else { ((target, reverse.field), owner) };
+    let pairs = first
+        .relations
+        .iter()
+        .filter(|r| r.kind == RelationKind::Set && std::ptr::eq((r.target)(), second))
+        .filter(|r| {
+            second.relations.iter().any(|b| {
+                b.kind == RelationKind::Set
+                    && std::ptr::eq((b.target)(), first)
+                    && (r.reverse.is_none_or(|n| n == b.field))
+            })
+        })
+        .count();
+    let name = if pairs > 1 {
+        format!("{}_{}_{first_field}", first.table, second.table)
+    } else {
+        format!("{}_{}", first.table, second.table)
+    };
+    JoinTable { name, owner_columns: columns(owner, ""), target_columns: columns(target, "") }
+}
+
+/// How the members of the `Set` field `relation` of `owner` are found: the `Single` on the
+/// other side (one-to-many) or a join table (many-to-many).
+pub fn set_link(owner: &'static EntityMeta, relation: &'static RelationMeta) -> Result<Link> {
     match reverse_of(owner, relation)? {
-        Some((t, r)) => match r.kind {
-            RelationKind::Single { column } => Ok((t, column)),
-            RelationKind::Set => Err(Error::new(
-                ErrorKind::Unsupported,
-                format!(
-                    "{}.{} and {}.{} are both Set: many-to-many relations are not supported yet",
-                    owner.name, relation.field, t.name, r.field
-                ),
-            )),
-        },
+        Some((target, r)) => Ok(match r.kind {
+            RelationKind::Single { column } => Link::Reverse { target, fk: column },
+            RelationKind::Set => Link::Table { target, table: join_table(owner, relation, target, r) },
+        }),
         None => {
             let target = (relation.target)().name;
             Err(Error::mapping(format!(
-                "{}.{} is a Set<{target}>, but {target} has no Single<{}> field for its other side",
-                owner.name, relation.field, owner.name
+                "{}.{} is a Set<{target}>, but {target} has no Single<{}> or Set<{}> field for its other side",
+                owner.name, relation.field, owner.name, owner.name
             )))
         }
     }
@@ -279,21 +443,30 @@ where
     const SQL_TYPE: crate::value::SqlType = <T::Key as SqlField>::SQL_TYPE;
 }
 
-impl<T: Entity> types::SqlType for Single<T>
-where
-    T::Key: types::SqlType,
-{
-    const KIND: crate::value::Kind = <T::Key as types::SqlType>::KIND;
+impl<T: Entity> types::SqlType for Single<T> {
+    const KIND: crate::value::Kind = <T::Key as Key>::KIND;
     type Class = types::class::Object<T>;
     type Null = types::null::No;
     type NotNull = Self;
 }
 
+/// The node of an object's key: the value, or a row of values for a composite key.
+fn key_node(key: Result<Vec<Value>>) -> ast::Expr {
+    match key {
+        Ok(mut values) if values.len() == 1 => ast::Expr::Value(values.remove(0)),
+        Ok(values) => ast::Expr::Row(values.into_iter().map(ast::Expr::Value).collect()),
+        Err(e) => ast::Expr::Value(Value::Invalid(e.message().to_owned())),
+    }
+}
+
 impl<T: Entity> types::BindAs for Single<T>
 where
-    T::Key: types::SqlType + Clone,
+    T::Key: Clone,
 {
     type Ty = Single<T>;
+    fn bind_node(&self) -> ast::Expr {
+        key_node(self.key().key_values())
+    }
 }
 
 impl<T: Entity> ToValue for Handle<T> {
@@ -303,11 +476,11 @@ impl<T: Entity> ToValue for Handle<T> {
     }
 }
 
-impl<T: Entity> types::BindAs for Handle<T>
-where
-    T::Key: types::SqlType,
-{
+impl<T: Entity> types::BindAs for Handle<T> {
     type Ty = Single<T>;
+    fn bind_node(&self) -> ast::Expr {
+        key_node(self.lock().value.key().key_values())
+    }
 }
 
 /// The other side of a `Single<Self>` in `T`: the `T`s that refer to this object (one-to-many).
@@ -344,6 +517,16 @@ impl<T> std::fmt::Debug for Set<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Set")
     }
+}
+
+/// A change to a collection (see [`Many::add`], [`Many::remove`], [`Many::clear`]).
+pub enum CollectionChange<T: Entity> {
+    /// Add these members.
+    Add(Vec<Handle<T>>),
+    /// Remove these members.
+    Remove(Vec<Handle<T>>),
+    /// Remove every member.
+    Clear,
 }
 
 /// A collection of an object of a session: `customer.orders()`, the `Order`s whose
@@ -386,6 +569,52 @@ impl<O: Entity, T: Entity> Many<O, T> {
         x.collection::<O, T>(self.owner.clone(), self.relation)
     }
 
+    /// The number of members, loading them (see [`Many::load`]); [`Many::count`] counts in SQL.
+    pub fn len<X: Executor>(&self, x: X) -> X::Out<usize> {
+        x.map(self.load(x), |members| Ok(members.len()))
+    }
+
+    /// Whether the collection has no member, loading it (see [`Many::load`]).
+    pub fn is_empty<X: Executor>(&self, x: X) -> X::Out<bool> {
+        x.map(self.load(x), |members| Ok(members.is_empty()))
+    }
+
+    /// Adds `member` in the session `x` (Pony's `collection.add(item)`); both sides see it at
+    /// once, and the next flush writes it. One-to-many: sets the member's reference to the
+    /// owner (`UPDATE "order" SET "customer" = ?`). Many-to-many: a pair of the join table
+    /// (`INSERT INTO "course_student" ...`).
+    pub fn add<X: Executor>(&self, x: X, member: &Handle<T>) -> X::Out<()> {
+        x.change_collection(self.owner.clone(), self.relation, CollectionChange::Add(vec![member.clone()]))
+    }
+
+    /// Removes `member` in the session `x`: clears its reference (one-to-many; refused for a
+    /// required reference, where the member must be deleted or moved instead), or deletes the
+    /// pair (many-to-many).
+    pub fn remove<X: Executor>(&self, x: X, member: &Handle<T>) -> X::Out<()> {
+        x.change_collection(self.owner.clone(), self.relation, CollectionChange::Remove(vec![member.clone()]))
+    }
+
+    /// Removes every member in the session `x` (loading the collection first).
+    pub fn clear<X: Executor>(&self, x: X) -> X::Out<()> {
+        x.change_collection(self.owner.clone(), self.relation, CollectionChange::<T>::Clear)
+    }
+
+    /// The members as a query, to filter, order and page in SQL (Pony's
+    /// `c.orders.select(...)`): `c.orders().query().filter(|o| o.total.gt(100)).order_by(|o| o.id).page(1, 10)`.
+    ///
+    /// ```text
+    /// SELECT "o"."id", ... FROM "order" "o" WHERE "o"."customer" = ? AND "o"."total" > ? ORDER BY "o"."id" LIMIT ? OFFSET ?
+    /// ```
+    pub fn query(&self) -> types::Query<T, T::Fields>
+    where
+        T: types::Source,
+    {
+        let key = self.owner.lock().value.key().key_values();
+        let mut b = types::Builder::sub();
+        let fields = b.members::<T>(O::meta(), self.relation, key, T::meta().table);
+        b.finish(fields.clone(), fields)
+    }
+
     /// The number of members, counted by the database without loading them (after a flush).
     ///
     /// ```text
@@ -404,21 +633,91 @@ fn count_statement<O: Entity>(
     relation: &'static RelationMeta,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    let (target, fk) = set_reverse(O::meta(), relation)?;
-    let key = key_value::<O>(&owner.lock().value.key())?;
-    Ok(crate::crud::count_where(target, fk, key, dialect))
+    let key = owner.lock().value.key().key_values()?;
+    let link = set_link(O::meta(), relation)?;
+    let (from, tie, _) = link.pairs_from(link.target().table, key.into_iter().map(ast::Expr::Value).collect());
+    Ok(statement(
+        ast::Select { columns: vec![ast::Expr::CountStar], from, filter: Some(tie), ..ast::Select::default() },
+        dialect,
+    ))
 }
 
-/// The statement that loads the members of the collections of `owners`: the rows of the target
-/// whose foreign key is one of the owners' keys.
+/// The statement that loads the members of the collection `relation` of the owner whose key is
+/// `owner_key`.
+///
+/// ```text
+/// SELECT "order"."id", ... FROM "order" "order" WHERE "order"."customer" = ?
+/// SELECT "course"."name", ... FROM "course_student" "course#"
+///     JOIN "course" "course" ON "course#"."course_name" = "course"."name" AND ... WHERE "course#"."student_id" = ?
+/// ```
 pub fn members_statement(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
-    owner_keys: Vec<Value>,
+    owner_key: Vec<Value>,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    let (target, fk) = set_reverse(owner, relation)?;
-    Ok(crate::crud::select_where_in(target, fk, owner_keys, dialect))
+    let link = set_link(owner, relation)?;
+    let target = link.target();
+    let (from, tie) = link.members_from(target.table, owner_key.into_iter().map(ast::Expr::Value).collect());
+    let columns = target.columns.iter().map(|c| ast::Expr::qualified(target.table, c.name)).collect();
+    Ok(statement(ast::Select { columns, from, filter: Some(tie), ..ast::Select::default() }, dialect))
+}
+
+/// The statement that loads the many-to-many collections of several owners at once: each
+/// member's columns, then the key of the owner it pairs with (read by [`decode_pair`]).
+///
+/// ```text
+/// SELECT "course"."name", ..., "course#"."student_id" FROM "course_student" "course#"
+///     JOIN "course" "course" ON "course#"."course_name" = "course"."name" AND ...
+///     WHERE "course#"."student_id" IN (?, ?, ?)
+/// ```
+pub fn pairs_statement(
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
+    owner_keys: Vec<Vec<Value>>,
+    dialect: crate::Dialect,
+) -> Result<Stmt> {
+    let link = set_link(owner, relation)?;
+    let Link::Table { target, table } = &link else {
+        return Err(Error::config(format!("{}.{} is not many-to-many", owner.name, relation.field)));
+    };
+    let alias = target.table;
+    let (from, _) = link.members_from(alias, Vec::new());
+    let pair = join_alias(alias);
+    let owner_columns: Vec<ast::Expr> =
+        table.owner_columns.iter().map(|c| ast::Expr::qualified(pair.clone(), c.clone())).collect();
+    let filter = match owner_columns.as_slice() {
+        [column] => ast::Expr::InValues {
+            expr: Box::new(column.clone()),
+            kind: owner_keys.first().and_then(|k| k.first()).map_or(Kind::Int, Value::kind),
+            values: owner_keys.into_iter().flatten().collect(),
+            negated: false,
+        },
+        _ => owner_keys
+            .into_iter()
+            .map(|k| all_equal(owner_columns.iter().cloned(), k.into_iter().map(ast::Expr::Value)))
+            .reduce(|a, b| ast::Expr::binary(ast::BinOp::Or, a, b))
+            .unwrap_or(ast::Expr::Value(Value::Bool(false))),
+    };
+    let columns = target.columns.iter().map(|c| ast::Expr::qualified(alias, c.name)).chain(owner_columns).collect();
+    Ok(statement(ast::Select { columns, from, filter: Some(filter), ..ast::Select::default() }, dialect))
+}
+
+/// Decodes a row of [`pairs_statement`]: the member, and the key of its owner `O`.
+pub fn decode_pair<T: Entity, O: Entity>(row: &dyn RowRead, _offset: usize) -> Result<(T, Vec<Value>)> {
+    let member = T::from_row_at(row, 0)?;
+    let width = T::meta().columns.len();
+    let key = O::meta()
+        .key_columns()
+        .enumerate()
+        .map(|(i, c)| crate::value::read_value(row, width + i, c.ty))
+        .collect::<Result<Vec<Value>>>()?;
+    Ok((member, key))
+}
+
+fn statement(select: ast::Select, dialect: crate::Dialect) -> Stmt {
+    let sql = crate::render::render(&ast::Statement::Select(select), dialect);
+    Stmt { text: sql.text.into(), binds: sql.binds }
 }
 
 /// A `Single<T>` or `Option<Single<T>>` field, as the derive sees it.

@@ -253,6 +253,16 @@ impl Writer<'_> {
                     }
                 }
             }
+            Expr::Row(items) => {
+                self.sql("(");
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.sql(", ");
+                    }
+                    self.expr(item);
+                }
+                self.sql(")");
+            }
             Expr::CountStar => self.sql("COUNT(*)"),
         }
     }

@@ -67,7 +67,12 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                     }
                 }
                 RelationKind::Set => {
-                    crate::relation::set_reverse(meta, relation)?;
+                    if let crate::relation::Link::Table { table, .. } = crate::relation::set_link(meta, relation)? {
+                        dialect.check_identifier(&table.name).map_err(ctx)?;
+                        for c in table.owner_columns.iter().chain(&table.target_columns) {
+                            dialect.check_identifier(c).map_err(ctx)?;
+                        }
+                    }
                 }
             }
             if !entities.iter().any(|m| std::ptr::eq(*m, target)) {
@@ -111,17 +116,94 @@ pub fn create_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> 
             out.push(render(&Statement::CreateIndex(index), dialect).text);
         }
     }
+    for (table, index) in join_tables(entities) {
+        out.push(render(&Statement::CreateTable(table), dialect).text);
+        out.push(render(&Statement::CreateIndex(index), dialect).text);
+    }
     Ok(out)
 }
 
+/// The join tables of the many-to-many relations, each once, with the index on their second
+/// half (the primary key leads with the first):
+///
+/// ```text
+/// CREATE TABLE IF NOT EXISTS "course_student" ("course_name" VARCHAR(100) NOT NULL,
+///     "course_semester" INTEGER NOT NULL, "student_id" INTEGER NOT NULL,
+///     PRIMARY KEY ("course_name", "course_semester", "student_id"),
+///     FOREIGN KEY ("course_name", "course_semester") REFERENCES "course" ("name", "semester") ON DELETE CASCADE,
+///     FOREIGN KEY ("student_id") REFERENCES "student" ("id") ON DELETE CASCADE)
+/// CREATE INDEX IF NOT EXISTS "idx_course_student__student_id" ON "course_student" ("student_id")
+/// ```
+fn join_tables(entities: &[&'static EntityMeta]) -> Vec<(CreateTable, CreateIndex)> {
+    let mut out: Vec<(CreateTable, CreateIndex)> = Vec::new();
+    for meta in entities {
+        for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::Set) {
+            let Ok(crate::relation::Link::Table { target, table }) = crate::relation::set_link(meta, relation) else {
+                continue;
+            };
+            if out.iter().any(|(t, _)| t.name == table.name.as_str()) {
+                continue;
+            }
+            // The side whose columns come first: the one whose table sorts first.
+            let owner_first = table.owner_columns <= table.target_columns;
+            let side = |m: &'static EntityMeta, cols: &[String]| (m, cols.to_vec());
+            let (first, second) = if owner_first {
+                (side(meta, &table.owner_columns), side(target, &table.target_columns))
+            } else {
+                (side(target, &table.target_columns), side(meta, &table.owner_columns))
+            };
+            let columns = [&first, &second]
+                .into_iter()
+                .flat_map(|(m, cols)| {
+                    m.key_columns().zip(cols.iter()).map(|(k, name)| ColumnDef {
+                        name: name.clone().into(),
+                        ty: k.ty,
+                        max_len: k.max_len,
+                        decimal: k.decimal,
+                        nullable: false,
+                        auto_increment: false,
+                        unique: false,
+                        sql_default: None,
+                    })
+                })
+                .collect::<Vec<_>>();
+            let foreign_keys = [&first, &second]
+                .into_iter()
+                .map(|(m, cols)| ForeignKey {
+                    columns: cols.iter().map(|c| Name::from(c.clone())).collect(),
+                    table: m.table.into(),
+                    references: m.key_columns().map(|c| Name::from(c.name)).collect(),
+                    on_delete: crate::relation::OnDelete::Cascade,
+                })
+                .collect();
+            let second_names: Vec<&str> = second.1.iter().map(String::as_str).collect();
+            let index = CreateIndex {
+                name: generated_name("idx", &table.name, &second_names).into(),
+                table: table.name.clone().into(),
+                columns: second.1.iter().map(|c| Name::from(c.clone())).collect(),
+                unique: false,
+                if_not_exists: true,
+            };
+            let create = CreateTable {
+                name: table.name.clone().into(),
+                if_not_exists: true,
+                primary_key: columns.iter().map(|c| c.name.clone()).collect(),
+                columns,
+                foreign_keys,
+                unique_keys: Vec::new(),
+            };
+            out.push((create, index));
+        }
+    }
+    out
+}
+
 /// The statements that drop the entities' tables, in reverse order.
-pub fn drop_statements(entities: &[&EntityMeta], dialect: Dialect) -> Vec<String> {
+pub fn drop_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> Vec<String> {
     let order = creation_order(entities).unwrap_or_else(|_| entities.to_vec());
-    order
-        .iter()
-        .rev()
-        .map(|m| render(&Statement::DropTable(DropTable { name: m.table.into(), if_exists: true }), dialect).text)
-        .collect()
+    let drop = |name: Name| render(&Statement::DropTable(DropTable { name, if_exists: true }), dialect).text;
+    let joins = join_tables(entities).into_iter().map(|(t, _)| drop(t.name));
+    joins.chain(order.iter().rev().map(|m| drop(m.table.into()))).collect()
 }
 
 fn create_table(meta: &EntityMeta) -> CreateTable {

@@ -442,6 +442,27 @@ macro_rules! tuple_row {
 }
 for_tuples_up_to_8!(tuple_row);
 
+/// Reads column `idx` as a [`Value`] of a column of type `ty` (a key read back from a join
+/// table): the same value the entity's field would give.
+pub(crate) fn read_value(row: &dyn RowRead, idx: usize, ty: SqlType) -> Result<Value> {
+    if row.is_null(idx)? {
+        return Ok(Value::Null(kind_of(ty)));
+    }
+    Ok(match ty {
+        SqlType::Bool => Value::Bool(row.get_bool(idx)?),
+        SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::IntEnum(_) => Value::Int(row.get_i64(idx)?),
+        SqlType::Real | SqlType::Double => Value::Float(row.get_f64(idx)?),
+        SqlType::Text | SqlType::TextEnum(_) => Value::Text(row.get_string(idx)?),
+        SqlType::Bytes => Value::Bytes(row.get_bytes(idx)?),
+        SqlType::Decimal => Value::Decimal(row.get_decimal(idx)?),
+        SqlType::Date => Value::Date(row.get_date(idx)?),
+        SqlType::DateTime => Value::DateTime(row.get_datetime(idx)?),
+        SqlType::Timestamp => Value::Timestamp(row.get_timestamp(idx)?),
+        SqlType::Uuid => Value::Uuid(row.get_uuid(idx)?),
+        SqlType::Json => Value::Json(row.get_json(idx)?),
+    })
+}
+
 /// Decodes column `idx`, naming the column in the error.
 pub fn decode_column<T: FromSql>(row: &dyn RowRead, idx: usize) -> Result<T> {
     if idx >= row.column_count() {

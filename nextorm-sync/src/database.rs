@@ -463,6 +463,19 @@ impl Executor for Current {
         (&innermost()?).execute(stmt)
     }
 
+    fn map<A: Send + 'static, B: Send + 'static>(self, out: Result<A>, f: fn(A) -> Result<B>) -> Result<B> {
+        out.and_then(f)
+    }
+
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+        change: nextorm_core::relation::CollectionChange<T>,
+    ) -> Result<()> {
+        (&innermost()?).change_collection::<O, T>(owner, relation, change)
+    }
+
     fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
         Err(error)
     }
@@ -529,6 +542,10 @@ macro_rules! blocking_executor {
                 self.$run(async |c| c.execute_stmt(&stmt).await)
             }
 
+            fn map<A: Send + 'static, B: Send + 'static>(self, out: Result<A>, f: fn(A) -> Result<B>) -> Result<B> {
+                out.and_then(f)
+            }
+
             fn fail<T: Send + 'static>(self, error: Error) -> Result<T> {
                 Err(error)
             }
@@ -571,5 +588,14 @@ blocking_executor!(Session, run, Row::Attached, fetch_objects, for_each_object, 
         relation: &'static nextorm_core::RelationMeta,
     ) -> Result<Vec<Handle<T>>> {
         self.run(async |c| c.collection::<O, T>(owner, relation).await)
+    }
+
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: Handle<O>,
+        relation: &'static nextorm_core::RelationMeta,
+        change: nextorm_core::relation::CollectionChange<T>,
+    ) -> Result<()> {
+        self.run(async |c| c.change_collection::<O, T>(owner, relation, change).await)
     }
 );

@@ -197,6 +197,9 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Purchase::meta(),
         Shelf::meta(),
         Book::meta(),
+        Tag::meta(),
+        Employee::meta(),
+        Person::meta(),
     ]
 }
 
@@ -210,6 +213,8 @@ pub struct Client {
     pub name: String,
     #[orm(reverse = "client")]
     pub orders: Set<Purchase>,
+    #[orm(reverse = "referrer")]
+    pub referred: Set<Purchase>,
 }
 
 /// The foreign-key side: a required reference (cascade) and an optional one (set null).
@@ -220,6 +225,39 @@ pub struct Purchase {
     pub total: i64,
     pub client: Single<Client>,
     pub referrer: Option<Single<Client>>,
+    pub tags: Set<Tag>,
+}
+
+/// The other side of a many-to-many relation: the join table is `purchase_tag`.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Tag {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 20)]
+    pub label: String,
+    pub purchases: Set<Purchase>,
+}
+
+/// A self-reference: each employee's manager, and the reports of each.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Employee {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    pub manager: Option<Single<Employee>>,
+    pub reports: Set<Employee>,
+}
+
+/// A symmetric many-to-many relation of an entity with itself (join table `person_friends`).
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Person {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    #[orm(reverse = "friends")]
+    pub friends: Set<Person>,
 }
 
 /// A reference whose delete is restricted.

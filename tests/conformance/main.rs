@@ -438,4 +438,7 @@ conformance!(
     relations_collections_load_once_and_follow_the_session,
     relations_delete_rules,
     relations_query_navigation,
+    relations_many_to_many_add_remove_clear,
+    relations_one_to_many_add_remove_clear,
+    relations_self_references,
 );

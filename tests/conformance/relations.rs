@@ -1,7 +1,9 @@
 // Relation cases, written once; included into `blocking` and `asynchronous`.
 
-use crate::entities::{Book, Client, ClientObj, Purchase, PurchaseObj, Shelf};
-use nextorm::Single;
+use crate::entities::{
+    Book, Client, ClientObj, Employee, EmployeeObj, Person, PersonObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
+};
+use nextorm::{Set, Single};
 
 /// Three clients and `n` purchases spread over them, created in one session: the purchases
 /// refer to clients that are new too, so the flush inserts each client before its purchases.
@@ -14,7 +16,7 @@ async fn seed_clients(db: &Db, n: i64) -> Result<Vec<i64>> {
         for i in 0..n {
             let client = Single::from(&clients[(i % 3) as usize]);
             let referrer = (i % 2 == 0).then(|| Single::from(&clients[((i + 1) % 3) as usize]));
-            aw!(s.create(Purchase { id: 0, total: i, client, referrer }))?;
+            aw!(s.create(Purchase { id: 0, total: i, client, referrer, tags: Set::new() }))?;
         }
         aw!(s.flush())?;
         Ok(clients.iter().map(|c| c.id()).collect())
@@ -68,7 +70,7 @@ pub async fn relations_collections_load_once_and_follow_the_session(t: &Ctx) -> 
         assert_eq!(aw!(clients[0].orders().load(sref!(s)))?.len(), 9);
         assert_eq!(aw!(clients[1].orders().load(sref!(s)))?.len(), 11);
         // A new purchase joins its client's collection, and a deleted one leaves it.
-        let extra = aw!(s.create(Purchase { id: 0, total: 1, client: Single::from(&clients[2]), referrer: None }))?;
+        let extra = aw!(s.create(Purchase { id: 0, total: 1, client: Single::from(&clients[2]), referrer: None, tags: Set::new() }))?;
         second[0].delete()?;
         assert!(aw!(clients[2].orders().load(sref!(s)))?.contains(&extra));
         assert_eq!(aw!(clients[1].orders().load(sref!(s)))?.len(), 10);
@@ -168,6 +170,167 @@ pub async fn relations_query_navigation(t: &Ctx) -> Result<()> {
         assert!(buyers.contains(&cy), "the session's object for Cy");
         Ok(())
     })?;
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// The labels of tag objects, sorted.
+fn labels(tags: &[nextorm::Handle<Tag>]) -> Vec<String> {
+    let mut v: Vec<String> = tags.iter().map(|t| t.label()).collect();
+    v.sort();
+    v
+}
+
+/// The totals of purchase objects, sorted.
+fn totals(purchases: &[nextorm::Handle<Purchase>]) -> Vec<i64> {
+    let mut v: Vec<i64> = purchases.iter().map(|p| p.total()).collect();
+    v.sort();
+    v
+}
+
+pub async fn relations_many_to_many_add_remove_clear(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    seed_clients(db, 6).await?;
+    let count_pairs = "SELECT COUNT(*) FROM purchase_tag";
+    session!(db, |s| {
+        let p = aw!(select!(p for p in Purchase).order_by(|p| p.total).fetch_all(sref!(s)))?;
+        let red = aw!(s.create(Tag { label: "red".into(), ..Default::default() }))?;
+        let blue = aw!(s.create(Tag { label: "blue".into(), ..Default::default() }))?;
+        // Both sides see an added pair at once, before any flush (and before the tags exist).
+        aw!(p[0].tags().add(sref!(s), &red))?;
+        aw!(p[0].tags().add(sref!(s), &blue))?;
+        aw!(red.purchases().add(sref!(s), &p[1]))?;
+        aw!(p[0].tags().add(sref!(s), &red))?; // twice is once
+        assert_eq!(labels(&aw!(p[0].tags().load(sref!(s)))?), ["blue", "red"]);
+        assert_eq!(totals(&aw!(red.purchases().load(sref!(s)))?), [0, 1]);
+        assert_eq!(aw!(p[1].tags().len(sref!(s)))?, 1);
+        assert!(aw!(p[2].tags().is_empty(sref!(s)))?);
+        aw!(s.flush())?;
+        // After the flush, the database agrees, and removal shows on both sides at once.
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 2);
+        aw!(p[0].tags().remove(sref!(s), &red))?;
+        assert_eq!(totals(&aw!(red.purchases().load(sref!(s)))?), [1]);
+        assert_eq!(labels(&aw!(p[0].tags().load(sref!(s)))?), ["blue"]);
+        aw!(blue.purchases().clear(sref!(s)))?;
+        assert!(aw!(p[0].tags().is_empty(sref!(s)))?);
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>(count_pairs, ()))?, 1, "committed: only purchase 1 is still red");
+
+    session!(db, |s| {
+        let p = aw!(select!(p for p in Purchase).order_by(|p| p.total).fetch_all(sref!(s)))?;
+        let before = aw!(s.stats()).statements;
+        assert_eq!(labels(&aw!(p[1].tags().load(sref!(s)))?), ["red"]);
+        assert!(aw!(p[0].tags().load(sref!(s)))?.is_empty());
+        assert!(aw!(p[5].tags().load(sref!(s)))?.is_empty());
+        assert_eq!(aw!(s.stats()).statements, before + 1, "one query loaded the tags of all six purchases");
+        // Adding a pair the database holds, without loading it from that side, changes nothing.
+        let red = aw!(Tag::get(sref!(s), |t| t.label.eq("red")))?.expect("red");
+        let blue = aw!(Tag::get(sref!(s), |t| t.label.eq("blue")))?.expect("blue");
+        aw!(red.purchases().add(sref!(s), &p[1]))?;
+        for q in &p[2..] {
+            aw!(blue.purchases().add(sref!(s), q))?;
+        }
+        aw!(s.flush())?;
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 1);
+        // A collection is a query too: filtered, ordered and paged in SQL.
+        let page = aw!(blue.purchases().query().filter(|q| q.total.gt(2)).order_by(|q| q.total).page(1, 2).fetch_all(sref!(s)))?;
+        assert_eq!(page.iter().map(|q| q.total()).collect::<Vec<_>>(), [3, 4]);
+        // Deleting a tag deletes its pairs (the database cascades), and it leaves the collections.
+        blue.delete()?;
+        assert!(aw!(p[3].tags().is_empty(sref!(s)))?);
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>(count_pairs, ()))?, 1, "blue's pairs went with it");
+    // Outside a session, a collection cannot change.
+    let r: Result<()> = session!(db, |s| {
+        let red = aw!(Tag::get(sref!(s), |t| t.label.eq("red")))?.expect("red");
+        let p0 = aw!(select!(p for p in Purchase if p.total == 0).fetch_one(sref!(s)))?;
+        aw!(red.purchases().add(db, &p0))
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Config);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn relations_one_to_many_add_remove_clear(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let ids = seed_clients(db, 12).await?;
+    session!(db, |s| {
+        let clients = aw!(select!(c for c in Client).order_by(|c| c.id).fetch_all(sref!(s)))?;
+        let (ann, bob) = (&clients[0], &clients[1]);
+        let anns = aw!(ann.orders().load(sref!(s)))?;
+        assert_eq!(totals(&anns), [0, 3, 6, 9]);
+        // Adding moves the purchase: both collections change at once.
+        aw!(bob.orders().add(sref!(s), &anns[0]))?;
+        assert_eq!(totals(&aw!(ann.orders().load(sref!(s)))?), [3, 6, 9]);
+        assert_eq!(totals(&aw!(bob.orders().load(sref!(s)))?), [0, 1, 4, 7, 10]);
+        assert_eq!(anns[0].client().key(), bob.id());
+        // A required reference cannot be removed; an optional one is cleared.
+        let r = aw!(bob.orders().remove(sref!(s), &anns[0]));
+        assert_eq!(r.unwrap_err().kind(), ErrorKind::Config);
+        let referred = aw!(bob.referred().load(sref!(s)))?;
+        assert_eq!(totals(&referred), [0, 6]);
+        aw!(bob.referred().remove(sref!(s), &referred[0]))?;
+        assert_eq!(aw!(bob.referred().len(sref!(s)))?, 1);
+        aw!(bob.referred().clear(sref!(s)))?;
+        assert!(aw!(bob.referred().is_empty(sref!(s)))?);
+        assert!(referred.iter().all(|p| p.referrer().is_none()));
+        Ok(())
+    })?;
+    let bobs: i64 = aw!(db.get("SELECT COUNT(*) FROM purchase WHERE client = ?", (ids[1],)))?;
+    assert_eq!(bobs, 5, "committed: purchase 0 moved to Bob");
+    let referred: i64 = aw!(db.get("SELECT COUNT(*) FROM purchase WHERE referrer = ?", (ids[1],)))?;
+    assert_eq!(referred, 0, "committed: Bob referred none");
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn relations_self_references(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    session!(db, |s| {
+        let boss = aw!(s.create(Employee { name: "Boss".into(), ..Default::default() }))?;
+        for name in ["Ann", "Bob"] {
+            let e = Employee { name: name.into(), manager: Some(Single::from(&boss)), ..Default::default() };
+            aw!(s.create(e))?;
+        }
+        let people: Vec<_> = ["Al", "Bo", "Cy"]
+            .into_iter()
+            .map(|n| Person { name: n.into(), ..Default::default() })
+            .collect();
+        let mut persons = Vec::new();
+        for p in people {
+            persons.push(aw!(s.create(p))?);
+        }
+        // A symmetric relation: a friend of Al has Al as a friend.
+        aw!(persons[0].friends().add(sref!(s), &persons[1]))?;
+        aw!(persons[2].friends().add(sref!(s), &persons[0]))?;
+        let mut names: Vec<String> = aw!(persons[0].friends().load(sref!(s)))?.iter().map(|p| p.name()).collect();
+        names.sort();
+        assert_eq!(names, ["Bo", "Cy"]);
+        assert_eq!(aw!(persons[1].friends().load(sref!(s)))?.len(), 1);
+        Ok(())
+    })?;
+    session!(db, |s| {
+        let boss = aw!(Employee::get(sref!(s), |e| e.name.eq("Boss")))?.expect("boss");
+        let mut reports: Vec<String> = aw!(boss.reports().load(sref!(s)))?.iter().map(|e| e.name()).collect();
+        reports.sort();
+        assert_eq!(reports, ["Ann", "Bob"]);
+        let under_boss = aw!(select!(e.name for e in Employee if e.manager.name == "Boss").count(sref!(s)))?;
+        assert_eq!(under_boss, 2);
+        let managers = aw!(select!(e.name for e in Employee if !e.reports.is_empty()).fetch_all(sref!(s)))?;
+        assert_eq!(managers, ["Boss"]);
+        let bo = aw!(Person::get(sref!(s), |p| p.name.eq("Bo")))?.expect("Bo");
+        let friends: Vec<String> = aw!(bo.friends().load(sref!(s)))?.iter().map(|p| p.name()).collect();
+        assert_eq!(friends, ["Al"], "stored in both directions");
+        let popular = aw!(select!(p.name for p in Person if count(p.friends) == 2).fetch_all(sref!(s)))?;
+        assert_eq!(popular, ["Al"]);
+        // Deleting the boss sets the reports' manager to NULL (an optional reference).
+        boss.delete()?;
+        Ok(())
+    })?;
+    let orphans: i64 = aw!(db.get("SELECT COUNT(*) FROM employee WHERE manager IS NULL", ()))?;
+    assert_eq!(orphans, 2);
     assert_pool_idle(db);
     Ok(())
 }

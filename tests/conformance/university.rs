@@ -1,6 +1,7 @@
 //! The university oracle: PonyORM's results for 53 queries over `university.sql`, computed on
 //! SQLite, PostgreSQL and MariaDB (`../shared/oracle/university/`). The entities here map that
-//! schema; `Single` fields carry the foreign keys.
+//! schema; `Single` fields carry the foreign keys, and `Student.courses` / `Course.students` is
+//! the many-to-many pair whose join table `course_student` nextorm names the way the dataset does.
 
 use chrono::NaiveDate;
 use nextorm::prelude::*;
@@ -16,6 +17,8 @@ pub struct Department {
     pub number: i32,
     #[orm(max_len = 100, unique)]
     pub name: String,
+    pub groups: Set<Group>,
+    pub courses: Set<Course>,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -27,6 +30,7 @@ pub struct Group {
     pub major: String,
     #[orm(column = "dept_number")]
     pub dept: Single<Department>,
+    pub students: Set<Student>,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -43,6 +47,7 @@ pub struct Course {
     pub elective: bool,
     #[orm(column = "dept_number")]
     pub dept: Single<Department>,
+    pub students: Set<Student>,
 }
 
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -62,6 +67,7 @@ pub struct Student {
     pub scholarship: Option<Decimal>,
     #[orm(column = "group_number")]
     pub group: Single<Group>,
+    pub courses: Set<Course>,
 }
 
 fn dir() -> std::path::PathBuf {

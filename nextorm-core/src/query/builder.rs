@@ -144,6 +144,50 @@ impl Builder {
         E::fields(alias)
     }
 
+    /// Adds `for alias in <collection>` (`for o in c.orders`): the members of a `Set` of an
+    /// earlier loop variable (joined to it) or of an enclosing query's (tied to it in `WHERE`).
+    ///
+    /// ```text
+    /// select!(o.total for c in Customer for o in c.orders)
+    /// SELECT DISTINCT "o"."total" FROM "customer" "c" JOIN "order" "o" ON "o"."customer" = "c"."id"
+    /// ```
+    pub fn source_in<T: Source>(&mut self, collection: super::Coll<T>, alias: &'static str) -> T::Fields {
+        let joined = self.from.iter().any(|f| f.alias.as_deref() == Some(collection.parent()));
+        self.add_members(collection.members(alias), joined);
+        T::fields(alias)
+    }
+
+    /// Adds `for alias in <the collection relation of the owner with this key>`: what
+    /// `Many::query` ranges over.
+    pub fn members<T: Source>(
+        &mut self,
+        owner: &'static crate::entity::EntityMeta,
+        relation: &'static crate::relation::RelationMeta,
+        owner_key: Result<Vec<Value>>,
+        alias: &'static str,
+    ) -> T::Fields {
+        let members = owner_key.and_then(|key| {
+            let link = crate::relation::set_link(owner, relation)?;
+            Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
+        });
+        self.add_members(members, false);
+        T::fields(alias)
+    }
+
+    fn add_members(&mut self, members: Result<(Vec<FromItem>, ast::Expr)>, joined: bool) {
+        match members {
+            Ok((mut items, tie)) => {
+                if joined {
+                    items[0].join = Some(ast::Join { left: false, on: tie });
+                } else {
+                    self.conditions.push(tie);
+                }
+                self.from.extend(items);
+            }
+            Err(e) => self.conditions.push(ast::Expr::Value(Value::Invalid(e.message().to_owned()))),
+        }
+    }
+
     /// Adds the `if` condition.
     pub fn filter<C: Condition>(&mut self, condition: C) {
         self.conditions.push(condition.into_node());
@@ -248,6 +292,24 @@ pub trait Executor: Copy {
         Self: 'f;
     /// An `Out` that is already this error.
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
+    /// `out`, then `f` on its value.
+    fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
+
+    /// Adds (`add`) or removes `members` of the collection `relation` of `owner`; with no
+    /// members and `add == false`, removes every member (`clear`). Only a session can: elsewhere
+    /// a [`ErrorKind::Config`] error.
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::relation::RelationMeta,
+        change: crate::relation::CollectionChange<T>,
+    ) -> Self::Out<()> {
+        let _ = (owner, change);
+        self.fail(Error::config(format!(
+            "the collection {} changes inside a session: pass the session, not the database",
+            relation.field
+        )))
+    }
 
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its
     /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.

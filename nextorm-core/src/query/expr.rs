@@ -66,14 +66,32 @@ impl<T: SqlType> Operand for Expr<T> {
 
 /// A Rust value bound as a parameter, typed as `T`.
 pub struct Bound<T> {
-    value: Value,
+    node: ast::Expr,
     _type: PhantomData<fn() -> T>,
 }
 
 impl<T: SqlType> Operand for Bound<T> {
     type Ty = T;
     fn into_node(self) -> ast::Expr {
-        ast::Expr::Value(self.value)
+        self.node
+    }
+}
+
+impl<T: SqlType> Bound<T> {
+    /// The value as an expression of the query.
+    fn expr(self) -> Expr<T> {
+        typed(self.node)
+    }
+
+    /// `? IN (...)`: a Rust value tested against a list, a subquery, or the values of a
+    /// collection (`"Algebra".is_in(s.courses.name)`).
+    pub fn is_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
+        self.expr().is_in(list)
+    }
+
+    /// `? NOT IN (...)`.
+    pub fn not_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
+        self.expr().not_in(list)
     }
 }
 
@@ -86,17 +104,17 @@ fn to_value_or_error<V: ToValue + ?Sized>(v: &V) -> Value {
 /// Binds a Rust value: `select!` wraps every sub-expression that mentions no loop variable in
 /// `val(&(...))`, so it is evaluated once and sent as a parameter, never as SQL text.
 pub fn val<V: BindAs + ?Sized>(v: &V) -> Bound<V::Ty> {
-    Bound { value: to_value_or_error(v), _type: PhantomData }
+    Bound { node: v.bind_node(), _type: PhantomData }
 }
 
 /// An integer literal of the query: it compares and combines with any number.
 pub fn lit_int(v: i64) -> Bound<IntLit> {
-    Bound { value: Value::Int(v), _type: PhantomData }
+    Bound { node: ast::Expr::Value(Value::Int(v)), _type: PhantomData }
 }
 
 /// A float literal of the query.
 pub fn lit_float(v: f64) -> Bound<FloatLit> {
-    Bound { value: Value::Float(v), _type: PhantomData }
+    Bound { node: ast::Expr::Value(Value::Float(v)), _type: PhantomData }
 }
 
 macro_rules! plain_operand {
@@ -184,6 +202,10 @@ pub fn or<L: Condition, R: Condition>(l: L, r: R) -> Expr<BoolOf<L::Ty, R::Ty>> 
 /// `'x' not in s.email` does: `NOT (email LIKE ...) OR email IS NULL`.
 pub fn not<C: Condition>(x: C) -> Expr<C::Ty> {
     let node = x.into_node();
+    // `!exists(...)` and `!c.orders.is_empty()` flip the test rather than stack `NOT`s.
+    if let ast::Expr::Exists { query, negated } = node {
+        return typed(ast::Expr::Exists { query, negated: !negated });
+    }
     let tested = match &node {
         ast::Expr::Like { expr, .. } if nullable::<C::Ty>() => Some((**expr).clone()),
         _ => None,
@@ -386,8 +408,16 @@ where
     typed(ast::Expr::Func { func: Func::Substr, args: vec![s.into_node(), from, len] })
 }
 
+/// An aggregate; over the members of a collection (`sum(c.orders.total)`) it is a correlated
+/// subquery of its own, so an owner without members still has its row.
 fn agg<T>(func: AggFunc, arg: ast::Expr, distinct: bool) -> Expr<T> {
-    typed(ast::Expr::Agg { func, arg: Some(Box::new(arg)), distinct })
+    let lifted = super::paths::mentions_collection(&arg);
+    let node = ast::Expr::Agg { func, arg: Some(Box::new(arg)), distinct };
+    if lifted {
+        typed(ast::Expr::Subquery(Box::new(ast::Select { columns: vec![node], ..ast::Select::default() })))
+    } else {
+        typed(node)
+    }
 }
 
 /// `COUNT(*)`: the rows of the group.
@@ -395,9 +425,23 @@ pub fn count() -> Expr<i64> {
     typed(ast::Expr::CountStar)
 }
 
-/// `COUNT(DISTINCT x)`: the distinct non-NULL values (Pony's `count(x)`).
-pub fn count_of<X: Operand>(x: X) -> Expr<i64> {
-    agg(AggFunc::Count, x.into_node(), true)
+/// What `count(x)` counts: the distinct values of an expression, or the members of a
+/// collection (`count(c.orders)`).
+pub trait Countable {
+    /// The counting node.
+    fn count_node(self) -> ast::Expr;
+}
+
+impl<X: Operand> Countable for X {
+    fn count_node(self) -> ast::Expr {
+        agg::<i64>(AggFunc::Count, self.into_node(), true).into_node()
+    }
+}
+
+/// `COUNT(DISTINCT x)`: the distinct non-NULL values (Pony's `count(x)`); for a collection,
+/// its members (see [`super::Coll::count`]).
+pub fn count_of<X: Countable>(x: X) -> Expr<i64> {
+    typed(x.count_node())
 }
 
 /// The type `sum` yields: the rank's type, never NULL (the sum of nothing is 0).
@@ -453,6 +497,20 @@ fn values_membership<V: BindAs>(values: &[V], expr: ast::Expr, negated: bool) ->
 
 fn kind_of_bind<V: BindAs>() -> Kind {
     <V::Ty as SqlType>::KIND
+}
+
+/// `x.is_in(s.courses.name)`: membership among the values of a lifted attribute (Pony's
+/// `x in s.courses.name`); over a plain column, equality.
+///
+/// ```text
+/// ? IN (SELECT "s:courses"."name" FROM "course_student" "s:courses#" JOIN "course" "s:courses" ON ...
+///     WHERE "s:courses#"."student_id" = "s"."id")
+/// ```
+impl<T: SqlType> InList<T::Class> for Expr<T> {
+    fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
+        let query = ast::Select { columns: vec![self.node], ..ast::Select::default() };
+        ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(query), negated }
+    }
 }
 
 impl<V: BindAs> InList<<V::Ty as SqlType>::Class> for &[V] {

@@ -1,5 +1,9 @@
-//! Navigation through `Single` relations in queries: `p.category.name` names the column `name`
-//! of the alias `p.category`, and [`link_paths`] adds the join that alias needs.
+//! Navigation through relations in queries. A `Single` field of a loop variable (`s.group`) is a
+//! [`Nav`]: its fields are those of the referenced entity under the alias `s.group`, and
+//! [`link_paths`] adds the join that alias needs. A `Set` field (`s.courses`) is a [`Coll`]: its
+//! fields are the members' under the alias `s:courses` (attribute lifting, Pony's
+//! `s.courses.name`), and it counts, tests emptiness and membership, and is iterated by a nested
+//! `for`.
 //!
 //! ```text
 //! select!(s.name for s in Student if s.group.dept.name == "Physics")
@@ -11,13 +15,26 @@
 //!
 //! A path that only reads the key of the referenced entity needs no join: `s.group.number` is
 //! the foreign-key column `"s"."group_number"`.
+//!
+//! A collection is reached in the query that mentions it, as a correlated subquery: an
+//! aggregate over lifted attributes (`sum(g.students.gpa)`) becomes one when it is built, so a
+//! group without students sums to 0 rather than disappearing.
+//!
+//! ```text
+//! select!((g.number, count(g.students), avg(g.students.gpa)) for g in Group)
+//! SELECT "g"."number",
+//!     (SELECT COUNT(DISTINCT "g:students"."id") FROM "student" "g:students" WHERE "g:students"."group_number" = "g"."number"),
+//!     (SELECT AVG("g:students"."gpa") FROM "student" "g:students" WHERE "g:students"."group_number" = "g"."number")
+//! FROM "student_group" "g"
+//! ```
 
 use super::builder::{Projection, Source};
-use super::expr::{Expr, Operand};
-use super::types::null;
+use super::expr::{Countable, Expr, InList, Operand};
+use super::types::{SqlType, class, null};
 use crate::ast::{self, FromItem, Join, Name, Select};
 use crate::entity::EntityMeta;
-use crate::relation::Single;
+use crate::relation::{Link, RelationKind, RelationMeta, Single, all_equal, set_link};
+use crate::value::Value;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
@@ -29,7 +46,8 @@ pub struct Nav<T: Source, N = null::No> {
     parent: &'static str,
     field: &'static str,
     fk: &'static str,
-    fields: OnceLock<T::Fields>,
+    // Boxed: an entity may refer to itself (`Employee.manager`).
+    fields: OnceLock<Box<T::Fields>>,
     _null: PhantomData<fn() -> N>,
 }
 
@@ -67,7 +85,7 @@ impl<T: Source, N> std::ops::Deref for Nav<T, N> {
 
     /// The referenced entity's fields, under the alias `parent.field`.
     fn deref(&self) -> &T::Fields {
-        self.fields.get_or_init(|| T::fields(path_alias(self.parent, self.field)))
+        self.fields.get_or_init(|| Box::new(T::fields(path_alias(self.parent, '.', self.field))))
     }
 }
 
@@ -95,7 +113,7 @@ impl<T: Source, N> Projection for Nav<T, N> {
     type Output = T;
 
     fn push_columns(self, out: &mut Vec<ast::Expr>) {
-        (*self).clone().push_columns(out)
+        T::Fields::clone(&self).push_columns(out)
     }
 
     fn decode(row: &dyn crate::RowRead, offset: usize) -> crate::Result<T> {
@@ -131,54 +149,258 @@ fn intern(alias: String) -> &'static str {
     leaked
 }
 
-/// The alias `parent.field`, formatted once per distinct pair.
-fn path_alias(parent: &'static str, field: &'static str) -> &'static str {
+/// The alias `parent.field` (a `Single`) or `parent:field` (a `Set`), formatted once per
+/// distinct triple.
+fn path_alias(parent: &'static str, separator: char, field: &'static str) -> &'static str {
     use std::collections::HashMap;
     use std::sync::RwLock;
-    type Pairs = RwLock<HashMap<(&'static str, &'static str), &'static str>>;
-    static PAIRS: OnceLock<Pairs> = OnceLock::new();
-    let pairs = PAIRS.get_or_init(Default::default);
-    if let Some(alias) = pairs.read().unwrap_or_else(|p| p.into_inner()).get(&(parent, field)) {
+    type Triples = RwLock<HashMap<(&'static str, char, &'static str), &'static str>>;
+    static TRIPLES: OnceLock<Triples> = OnceLock::new();
+    let triples = TRIPLES.get_or_init(Default::default);
+    if let Some(alias) = triples.read().unwrap_or_else(|p| p.into_inner()).get(&(parent, separator, field)) {
         return alias;
     }
-    let alias = intern(format!("{parent}.{field}"));
-    pairs.write().unwrap_or_else(|p| p.into_inner()).insert((parent, field), alias);
+    let alias = intern(format!("{parent}{separator}{field}"));
+    triples.write().unwrap_or_else(|p| p.into_inner()).insert((parent, separator, field), alias);
     alias
 }
 
-/// One hop of a path: the join from `parent` to the alias `alias`.
+/// A `Set<T>` field of a loop variable in a query. Its fields are the members' (`c.orders.total`,
+/// attribute lifting), meant for aggregates (`sum(c.orders.total)`) and membership
+/// (`"x".is_in(s.courses.name)`); it counts (`count(c.orders)`, `c.orders.len()`), tests
+/// emptiness and membership, and a nested `for o in c.orders` iterates it.
+pub struct Coll<T: Source> {
+    parent: &'static str,
+    owner: fn() -> &'static EntityMeta,
+    field: &'static str,
+    fields: OnceLock<Box<T::Fields>>,
+}
+
+impl<T: Source> Clone for Coll<T> {
+    fn clone(&self) -> Self {
+        Coll { parent: self.parent, owner: self.owner, field: self.field, fields: self.fields.clone() }
+    }
+}
+
+impl<T: Source> std::ops::Deref for Coll<T> {
+    type Target = T::Fields;
+
+    /// The members' fields, under the alias `parent:field`.
+    fn deref(&self) -> &T::Fields {
+        self.fields.get_or_init(|| Box::new(T::fields(self.alias())))
+    }
+}
+
+/// A node that fails when the statement runs, for a query built over a relation that cannot be
+/// mapped (the mapping check reports it first when the database is opened).
+fn failing(e: &crate::Error) -> ast::Expr {
+    ast::Expr::Value(Value::Invalid(e.message().to_owned()))
+}
+
+impl<T: Source> Coll<T> {
+    /// The collection `field` of the loop variable (or path) aliased `parent`, whose entity's
+    /// metadata is `owner`. Called by the derive.
+    pub fn new(parent: &'static str, owner: fn() -> &'static EntityMeta, field: &'static str) -> Self {
+        Coll { parent, owner, field, fields: OnceLock::new() }
+    }
+
+    /// The alias of the members when the collection is reached by a path: `parent:field`.
+    pub fn alias(&self) -> &'static str {
+        path_alias(self.parent, ':', self.field)
+    }
+
+    /// The alias of the owner.
+    pub fn parent(&self) -> &'static str {
+        self.parent
+    }
+
+    fn link(&self) -> crate::Result<Link> {
+        let owner = (self.owner)();
+        let relation = owner
+            .relation(self.field)
+            .ok_or_else(|| crate::Error::mapping(format!("{} has no relation field `{}`", owner.name, self.field)))?;
+        set_link(owner, relation)
+    }
+
+    /// The owner's key columns.
+    fn owner_key(&self) -> Vec<ast::Expr> {
+        (self.owner)().key_columns().map(|k| ast::Expr::qualified(self.parent, k.name)).collect()
+    }
+
+    /// The members under `alias`: the `FROM` items and the condition tying them to the owner.
+    pub fn members(&self, alias: &str) -> crate::Result<(Vec<FromItem>, ast::Expr)> {
+        Ok(self.link()?.members_from(alias, self.owner_key()))
+    }
+
+    /// A correlated `SELECT <columns> FROM <members> WHERE <tie>`.
+    fn subquery(&self, columns: impl FnOnce(&'static EntityMeta, &str) -> Vec<ast::Expr>) -> crate::Result<Select> {
+        let link = self.link()?;
+        let alias = self.alias();
+        let (from, tie) = link.members_from(alias, self.owner_key());
+        Ok(Select { columns: columns(link.target(), alias), from, filter: Some(tie), ..Select::default() })
+    }
+
+    /// The correlated `EXISTS` over the pairs of the collection, with `extra` on the members'
+    /// key columns.
+    fn exists_pair(&self, negated: bool, extra: impl FnOnce(Vec<ast::Expr>) -> Option<ast::Expr>) -> ast::Expr {
+        let link = match self.link() {
+            Ok(l) => l,
+            Err(e) => return failing(&e),
+        };
+        let (from, tie, keys) = link.pairs_from(self.alias(), self.owner_key());
+        let filter = Some(match extra(keys) {
+            Some(e) => tie.and(e),
+            None => tie,
+        });
+        let one = ast::Expr::Raw { parts: vec!["1".into()], args: Vec::new() };
+        let query = Select { columns: vec![one], from, filter, ..Select::default() };
+        ast::Expr::Exists { query: Box::new(query), negated }
+    }
+
+    /// The number of members: `count(c.orders)` or `c.orders.len()`, 0 for none.
+    ///
+    /// ```text
+    /// (SELECT COUNT(DISTINCT "c:orders"."id") FROM "order" "c:orders" WHERE "c:orders"."customer" = "c"."id")
+    /// ```
+    pub fn count(self) -> Expr<i64> {
+        Expr::from_node(self.count_node())
+    }
+
+    /// The number of members, as [`Coll::count`].
+    pub fn len(self) -> Expr<i64> {
+        self.count()
+    }
+
+    /// Whether the collection has no member: `c.orders.is_empty()` (Pony's `not c.orders`).
+    ///
+    /// ```text
+    /// NOT EXISTS (SELECT 1 FROM "course_student" "c:students#" WHERE "c:students#"."course_name" = "c"."name" AND ...)
+    /// ```
+    pub fn is_empty(self) -> Expr<bool> {
+        Expr::from_node(self.exists_pair(true, |_| None))
+    }
+
+    /// Whether `object` (a loop variable, a reference, a bound object) is a member:
+    /// `s.courses.contains(c)`, Pony's `c in s.courses`.
+    ///
+    /// ```text
+    /// EXISTS (SELECT 1 FROM "course_student" "s:courses#" WHERE "s:courses#"."student_id" = "s"."id"
+    ///     AND "s:courses#"."course_name" = ? AND "s:courses#"."course_semester" = ?)
+    /// ```
+    pub fn contains<O: Operand>(self, object: O) -> Expr<bool>
+    where
+        O::Ty: SqlType<Class = class::Object<T>>,
+    {
+        Expr::from_node(self.membership_of(object.into_node(), false))
+    }
+
+    fn membership_of(&self, object: ast::Expr, negated: bool) -> ast::Expr {
+        self.exists_pair(negated, |keys| Some(all_equal(keys, key_parts(object))))
+    }
+}
+
+/// The parts of an object's key: the items of a row (a composite key), or the one expression.
+pub(crate) fn key_parts(e: ast::Expr) -> Vec<ast::Expr> {
+    match e {
+        ast::Expr::Row(items) => items,
+        other => vec![other],
+    }
+}
+
+impl<T: Source> Countable for Coll<T> {
+    fn count_node(self) -> ast::Expr {
+        let counted = self.subquery(|target, alias| {
+            vec![match target.primary_key {
+                // A member reached along several paths counts once.
+                [key] => ast::Expr::Agg {
+                    func: ast::AggFunc::Count,
+                    arg: Some(Box::new(ast::Expr::qualified(alias.to_owned(), target.columns[*key].name))),
+                    distinct: true,
+                },
+                _ => ast::Expr::CountStar,
+            }]
+        });
+        match counted {
+            Ok(select) => ast::Expr::Subquery(Box::new(select)),
+            Err(e) => failing(&e),
+        }
+    }
+}
+
+/// `x.is_in(c.orders)`: whether the object `x` is a member.
+impl<T: Source> InList<class::Object<T>> for Coll<T> {
+    fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
+        self.membership_of(expr, negated)
+    }
+}
+
+/// One hop of a path: from the alias `parent` through `relation` to the alias `alias`.
 struct Hop {
     alias: String,
     parent: String,
-    fk: &'static str,
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
     target: &'static EntityMeta,
+    /// Whether a `Single` hop or one before it is optional (a `LEFT JOIN`).
     left: bool,
 }
 
-/// The hops of `path` (`s.group.dept`), resolved from the entity its root alias ranges over.
-/// `None` when the root is not in `scope` or a hop is not a `Single` relation.
+impl Hop {
+    fn is_collection(&self) -> bool {
+        self.relation.kind == RelationKind::Set
+    }
+
+    /// For a `Single` hop, the foreign-key column of the parent.
+    fn fk(&self) -> Option<&'static str> {
+        self.relation.fk_column().map(|c| self.owner.columns[c].name)
+    }
+}
+
+/// The hops of `path` (`s.group.dept`, `d:groups:students`), resolved from the entity its root
+/// alias ranges over. `None` when the root is not in `scope` or a field is not a relation.
 fn hops(path: &str, scope: &[(String, &'static EntityMeta)]) -> Option<Vec<Hop>> {
-    let mut parts = path.split('.');
-    let root = parts.next()?;
+    let ends: Vec<usize> = path.match_indices(['.', ':']).map(|(i, _)| i).chain([path.len()]).collect();
+    let root = &path[..ends[0]];
     let mut meta = scope.iter().rev().find(|(a, _)| a == root)?.1;
-    let mut alias = root.to_owned();
     let mut left = false;
     let mut out = Vec::new();
-    for field in parts {
-        let relation = meta.relation(field)?;
-        let fk = relation.fk_column()?;
-        left |= meta.columns[fk].nullable;
-        let target = (relation.target)();
-        let next = format!("{alias}.{field}");
-        out.push(Hop { alias: next.clone(), parent: alias, fk: meta.columns[fk].name, target, left });
-        alias = next;
+    for pair in ends.windows(2) {
+        let (start, end) = (pair[0], pair[1]);
+        let relation = meta.relation(&path[start + 1..end])?;
+        let target = match relation.kind {
+            RelationKind::Single { column } => {
+                left |= meta.columns[column].nullable;
+                (relation.target)()
+            }
+            RelationKind::Set => set_link(meta, relation).ok()?.target(),
+        };
+        out.push(Hop {
+            alias: path[..end].to_owned(),
+            parent: path[..start].to_owned(),
+            owner: meta,
+            relation,
+            target,
+            left,
+        });
         meta = target;
     }
     Some(out)
 }
 
+/// The path alias a column is qualified by, if it is one (the alias of a join table is not).
 fn is_path(table: &Option<Name>) -> Option<&str> {
-    table.as_deref().filter(|t| t.contains('.'))
+    table.as_deref().filter(|t| t.contains(['.', ':']) && !t.ends_with('#'))
+}
+
+/// Whether `e` (not counting subqueries) reads the members of a collection by a path.
+pub(crate) fn mentions_collection(e: &ast::Expr) -> bool {
+    let mut found = false;
+    e.visit(&mut |node| {
+        if let ast::Expr::Column { table, .. } = node {
+            found |= is_path(table).is_some_and(|t| t.contains(':'));
+        }
+    });
+    found
 }
 
 /// Rewrites a read of the referenced key (`"s.group"."number"`) into the foreign key
@@ -188,10 +410,11 @@ fn visit_paths(e: &mut ast::Expr, scope: &[(String, &'static EntityMeta)], found
         if let ast::Expr::Column { table, name } = node
             && let Some(path) = is_path(table)
             && let Some(hop) = hops(path, scope).and_then(|mut h| h.pop())
+            && let Some(fk) = hop.fk()
             && let [key] = hop.target.primary_key
             && hop.target.columns[*key].name == name.as_ref()
         {
-            *node = ast::Expr::qualified(hop.parent, hop.fk);
+            *node = ast::Expr::qualified(hop.parent, fk);
         }
         match node {
             ast::Expr::Column { table, .. } => {
@@ -210,7 +433,8 @@ fn visit_paths(e: &mut ast::Expr, scope: &[(String, &'static EntityMeta)], found
 }
 
 /// Adds the joins the path aliases of `select` need; returns the paths rooted in an enclosing
-/// query, for it to join.
+/// query, for it to join. A path through a collection is reached here, whatever its root: the
+/// collection's rows belong to this query.
 fn link_in_scope(select: &mut Select, outer: &[(String, &'static EntityMeta)]) -> Vec<String> {
     let mut scope = outer.to_vec();
     for item in &select.from {
@@ -232,43 +456,74 @@ fn link_in_scope(select: &mut Select, outer: &[(String, &'static EntityMeta)]) -
     let own: Vec<String> = select.from.iter().filter_map(|f| f.alias.as_deref().map(str::to_owned)).collect();
     let mut outer_paths = Vec::new();
     for path in found {
-        let root = path.split('.').next().unwrap_or_default();
-        if !own.iter().any(|a| a == root) {
+        let root = path.split(['.', ':']).next().unwrap_or_default();
+        let is_own = own.iter().any(|a| a == root);
+        let Some(hops) = hops(&path, &scope) else {
+            if !is_own {
+                outer_paths.push(path);
+            }
+            continue;
+        };
+        if !is_own && !hops.iter().any(Hop::is_collection) {
             outer_paths.push(path);
             continue;
         }
-        for hop in hops(&path, &scope).unwrap_or_default() {
-            add_join(select, hop);
+        for hop in hops {
+            add_hop(select, hop);
         }
     }
     outer_paths
 }
 
-/// Joins `hop.alias` after its parent (and the joins already made from it), unless present.
-fn add_join(select: &mut Select, hop: Hop) {
+/// Brings `hop.alias` into `select`: joined after its parent (and the joins already made from
+/// it) when the parent is there, otherwise (the parent belongs to an enclosing query) as plain
+/// items tied to the parent in `WHERE`. Nothing when present.
+fn add_hop(select: &mut Select, hop: Hop) {
     if select.from.iter().any(|f| f.alias.as_deref() == Some(hop.alias.as_str())) {
         return;
     }
-    let Some(parent) = select.from.iter().position(|f| f.alias.as_deref() == Some(hop.parent.as_str())) else {
-        return;
+    let (mut items, tie) = match hop.fk() {
+        Some(fk) => {
+            let [key] = hop.target.primary_key else { return };
+            let key = ast::Expr::qualified(hop.alias.clone(), hop.target.columns[*key].name);
+            let item = FromItem {
+                table: hop.target.table.into(),
+                alias: Some(hop.alias.clone().into()),
+                query: None,
+                join: None,
+            };
+            (vec![item], key.eq(ast::Expr::qualified(hop.parent.clone(), fk)))
+        }
+        None => {
+            let Ok(link) = set_link(hop.owner, hop.relation) else { return };
+            let owner_key = hop.owner.key_columns().map(|k| ast::Expr::qualified(hop.parent.clone(), k.name)).collect();
+            link.members_from(&hop.alias, owner_key)
+        }
     };
-    let mut at = parent + 1;
-    while at < select.from.len() && select.from[at].join.is_some() {
-        at += 1;
+    match select.from.iter().position(|f| f.alias.as_deref() == Some(hop.parent.as_str())) {
+        Some(parent) => {
+            if hop.is_collection() && select.group_by.is_empty() && !select.columns.iter().any(ast::Expr::has_aggregate)
+            {
+                // Each member is a row: the parent's row repeats.
+                select.distinct = true;
+            }
+            items[0].join = Some(Join { left: hop.left && !hop.is_collection(), on: tie });
+            let mut at = parent + 1;
+            while at < select.from.len() && select.from[at].join.is_some() {
+                at += 1;
+            }
+            for (i, item) in items.into_iter().enumerate() {
+                select.from.insert(at + i, item);
+            }
+        }
+        None => {
+            select.from.extend(items);
+            select.filter = Some(match select.filter.take() {
+                Some(f) => f.and(tie),
+                None => tie,
+            });
+        }
     }
-    let [key] = hop.target.primary_key else { return };
-    let key = hop.target.columns[*key].name;
-    let alias: &'static str = intern(hop.alias);
-    let on = ast::Expr::qualified(alias, key).eq(ast::Expr::qualified(intern(hop.parent), hop.fk));
-    select.from.insert(
-        at,
-        FromItem {
-            table: hop.target.table.into(),
-            alias: Some(alias.into()),
-            query: None,
-            join: Some(Join { left: hop.left, on }),
-        },
-    );
 }
 
 /// Whether `e` or a subquery in it names a path alias.

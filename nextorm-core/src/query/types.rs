@@ -235,6 +235,11 @@ impl Numeric for FloatLit {
 pub trait BindAs: ToValue {
     /// The query type.
     type Ty: SqlType;
+    /// The node that binds the value: one bound value, or a row of them for an object with a
+    /// composite key. A value that fails to convert becomes a bind the driver refuses.
+    fn bind_node(&self) -> crate::ast::Expr {
+        crate::ast::Expr::Value(self.to_value().unwrap_or_else(|e| crate::Value::Invalid(e.message().to_owned())))
+    }
 }
 
 macro_rules! bind_as_self {
@@ -261,4 +266,7 @@ impl BindAs for [u8] {
 }
 impl<T: BindAs + ?Sized> BindAs for &T {
     type Ty = T::Ty;
+    fn bind_node(&self) -> crate::ast::Expr {
+        (**self).bind_node()
+    }
 }

@@ -182,6 +182,43 @@ impl<E: Entity> Handle<E> {
         s
     }
 
+    /// Points the `Single` in column `index` at `target`, as a write.
+    pub fn set_reference<O: Entity>(&self, index: usize, target: &Handle<O>) -> Result<()> {
+        let mut result = Ok(());
+        self.write(index, |e| result = e.set_reference(index, target))?;
+        result
+    }
+
+    /// Sets the optional `Single` in column `index` to `None`, as a write.
+    pub fn set_reference_null(&self, index: usize) -> Result<()> {
+        let mut result = Ok(());
+        self.write(index, |e| result = e.clear_reference(index))?;
+        result
+    }
+
+    /// Whether the `Single` in column `index` refers to `target` (by key, or by following it
+    /// while its key is still to be generated).
+    pub fn refers_to<O: Entity>(&self, index: usize, target: &Handle<O>) -> Result<bool> {
+        let (target_key, target_addr) = {
+            let t = target.lock();
+            (
+                if t.value.key_is_unset() {
+                    None
+                } else {
+                    crate::entity::Key::key_values(&t.value.key())?.into_iter().next()
+                },
+                target.addr(),
+            )
+        };
+        let s = self.lock();
+        if let Some(key) = target_key {
+            return Ok(s.value.column_value_at(index)? == key);
+        }
+        let mut followed = Vec::new();
+        s.value.referenced_objects(&mut followed);
+        Ok(followed.contains(&(index, target_addr)))
+    }
+
     /// Writes through `f`, marking column `column` changed. Refused for a deleted object and
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {

@@ -82,8 +82,8 @@ pub trait Tracked: Send + Sync {
     fn is_deleting(&self) -> bool;
     /// The object's address (see [`Handle::addr`]).
     fn addr(&self) -> usize;
-    /// The addresses of the objects its `Single` fields follow.
-    fn referenced_objects(&self, out: &mut Vec<usize>);
+    /// The objects its `Single` fields follow: (column index, address).
+    fn referenced_objects(&self, out: &mut Vec<(usize, usize)>);
     /// Marks the object for deletion.
     fn mark_deleted(&self) -> Result<()>;
     /// Sets the optional reference in column `index` to `None`, as a write.
@@ -244,7 +244,7 @@ impl<E: Entity> Tracked for Handle<E> {
         Handle::addr(self)
     }
 
-    fn referenced_objects(&self, out: &mut Vec<usize>) {
+    fn referenced_objects(&self, out: &mut Vec<(usize, usize)>) {
         self.lock().value.referenced_objects(out)
     }
 
@@ -310,6 +310,52 @@ pub struct IdentityMap {
     by_entity: Vec<(usize, Vec<usize>)>,
     /// Loaded collections: (owner address, relation address).
     loaded: std::collections::HashSet<(usize, usize)>,
+    /// The many-to-many pairs the session knows, by (relation, owner address, member address),
+    /// seen from the relation's canonical side (see [`canonical`]).
+    pairs: FastMap<(usize, usize, usize), Pair>,
+}
+
+/// A many-to-many pair the session knows.
+#[derive(Debug, Clone, Copy)]
+struct Pair {
+    state: PairState,
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
+}
+
+/// Whether a pair is in the database, or is to be inserted or deleted at the next flush.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairState {
+    /// Read from the database.
+    Stored,
+    /// Added in the session. `checked`: the database is known not to hold it (the collection
+    /// was loaded), so the flush inserts it without first deleting a copy it may hold.
+    Added { checked: bool },
+    /// Removed in the session.
+    Removed,
+}
+
+/// The side a many-to-many pair is stored under, and whether `relation` (of `owner`) is it: the
+/// two sides must agree on one key for the same pair.
+fn canonical(
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
+) -> Result<(&'static EntityMeta, &'static RelationMeta, bool)> {
+    let (target, reverse) = crate::relation::reverse_of(owner, relation)?
+        .ok_or_else(|| Error::mapping(format!("{}.{} has no other side", owner.name, relation.field)))?;
+    let mine = relation as *const RelationMeta as usize;
+    let theirs = reverse as *const RelationMeta as usize;
+    Ok(if mine <= theirs { (owner, relation, true) } else { (target, reverse, false) })
+}
+
+/// One change a flush sends to a join table.
+#[derive(Debug)]
+pub struct PairChange {
+    /// The join table's statement.
+    pub stmt: crate::query::Stmt,
+    /// Whether a count of affected rows other than one is fine (deleting a pair the database
+    /// may not hold).
+    pub any_count: bool,
 }
 
 impl IdentityMap {
@@ -420,6 +466,175 @@ impl IdentityMap {
         self.loaded.insert((owner, relation as *const RelationMeta as usize));
     }
 
+    /// Records the pairs of a loaded many-to-many collection: each (owner, member) read.
+    pub fn load_pairs(
+        &mut self,
+        owner: &'static EntityMeta,
+        relation: &'static RelationMeta,
+        pairs: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Result<()> {
+        let (side_meta, side, mine) = canonical(owner, relation)?;
+        let id = side as *const RelationMeta as usize;
+        for (o, m) in pairs {
+            let (a, b) = if mine { (o, m) } else { (m, o) };
+            self.pairs.entry((id, a, b)).or_insert(Pair { state: PairState::Stored, owner: side_meta, relation: side });
+        }
+        Ok(())
+    }
+
+    /// Adds (`add`) or removes the pair (owner, member) of the many-to-many relation `relation`
+    /// of `owner`'s entity; the next flush writes it to the join table. Both sides see it at once.
+    pub fn change_pair(
+        &mut self,
+        owner: &'static EntityMeta,
+        relation: &'static RelationMeta,
+        owner_addr: usize,
+        member_addr: usize,
+        add: bool,
+    ) -> Result<()> {
+        let (side_meta, side, mine) = canonical(owner, relation)?;
+        let id = side as *const RelationMeta as usize;
+        let symmetric = std::ptr::eq(side, relation) && relation.reverse == Some(relation.field);
+        let (a, b) = if mine { (owner_addr, member_addr) } else { (member_addr, owner_addr) };
+        let checked = self.is_loaded(owner_addr, relation);
+        let mut one = |key: (usize, usize, usize)| {
+            let entry = self.pairs.get(&key).map(|p| p.state);
+            let next = match (entry, add) {
+                (Some(PairState::Stored | PairState::Added { .. }), true) => None,
+                // Whether the database held it before the removal is unknown: send both.
+                (Some(PairState::Removed), true) => Some(Some(PairState::Added { checked: false })),
+                (None, true) => Some(Some(PairState::Added { checked })),
+                (Some(PairState::Added { .. }), false) => Some(None),
+                (Some(PairState::Stored) | None, false) => Some(Some(PairState::Removed)),
+                (Some(PairState::Removed), false) => None,
+            };
+            match next {
+                None => {}
+                Some(None) => {
+                    self.pairs.remove(&key);
+                }
+                Some(Some(state)) => {
+                    self.pairs.insert(key, Pair { state, owner: side_meta, relation: side });
+                }
+            }
+        };
+        one((id, a, b));
+        if symmetric && a != b {
+            one((id, b, a));
+        }
+        Ok(())
+    }
+
+    /// The live members of the many-to-many collection `relation` of the object at `owner`.
+    pub fn pair_members<T: Entity>(
+        &self,
+        owner_meta: &'static EntityMeta,
+        relation: &'static RelationMeta,
+        owner: usize,
+    ) -> Result<Vec<Handle<T>>> {
+        let (_, side, mine) = canonical(owner_meta, relation)?;
+        let id = side as *const RelationMeta as usize;
+        let members: std::collections::HashSet<usize> = self
+            .pairs
+            .iter()
+            .filter(|(_, p)| p.state != PairState::Removed)
+            .filter_map(|(&(r, a, b), _)| {
+                if r != id {
+                    None
+                } else if mine && a == owner {
+                    Some(b)
+                } else if !mine && b == owner {
+                    Some(a)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        Ok(self
+            .of_entity(T::meta())
+            .iter()
+            .map(|&i| &self.objects[i])
+            .filter(|o| o.live() && members.contains(&o.addr()))
+            .filter_map(|o| o.as_any().downcast_ref::<Handle<T>>().cloned())
+            .collect())
+    }
+
+    /// The join-table statements of the pairs added and removed since the last flush: deletes,
+    /// then inserts (after the objects' own inserts, so generated keys are known). Pairs of
+    /// deleted objects are dropped: the database deletes their rows with the objects.
+    pub fn pair_changes(&self, dialect: crate::Dialect) -> Result<Vec<PairChange>> {
+        use crate::ast::{Delete, Insert, Statement};
+        if self.pairs.values().all(|p| p.state == PairState::Stored) {
+            return Ok(Vec::new());
+        }
+        let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
+        let key_of = |addr: usize| -> Result<Option<Vec<Value>>> {
+            let Some(&i) = by_addr.get(&addr) else { return Ok(None) };
+            let o = &self.objects[i];
+            if !o.live() {
+                return Ok(None);
+            }
+            Ok(Some(o.meta().primary_key.iter().map(|&c| o.column_value(c)).collect::<Result<_>>()?))
+        };
+        let render = |stmt: Statement| {
+            let sql = crate::render::render(&stmt, dialect);
+            crate::query::Stmt { text: sql.text.into(), binds: sql.binds }
+        };
+        let mut deletes = Vec::new();
+        let mut inserts = Vec::new();
+        for (&(_, a, b), pair) in &self.pairs {
+            if pair.state == PairState::Stored {
+                continue;
+            }
+            let (Some(ka), Some(kb)) = (key_of(a)?, key_of(b)?) else { continue };
+            let crate::relation::Link::Table { table, .. } = crate::relation::set_link(pair.owner, pair.relation)?
+            else {
+                continue;
+            };
+            let columns: Vec<crate::ast::Name> =
+                table.owner_columns.iter().chain(&table.target_columns).map(|c| c.clone().into()).collect();
+            let values: Vec<Value> = ka.into_iter().chain(kb).collect();
+            let filter = crate::relation::all_equal(
+                columns.iter().map(|c| crate::ast::Expr::column(c.clone())),
+                values.iter().cloned().map(crate::ast::Expr::Value),
+            );
+            let delete = || {
+                render(Statement::Delete(Delete {
+                    table: table.name.clone().into(),
+                    alias: None,
+                    filter: Some(filter.clone()),
+                }))
+            };
+            match pair.state {
+                PairState::Removed => deletes.push(PairChange { stmt: delete(), any_count: true }),
+                PairState::Added { checked } => {
+                    if !checked {
+                        // The database may hold the pair already: adding it again is no change.
+                        inserts.push(PairChange { stmt: delete(), any_count: true });
+                    }
+                    let insert = Insert {
+                        table: table.name.clone().into(),
+                        columns,
+                        rows: vec![values.into_iter().map(crate::ast::Expr::Value).collect()],
+                        returning: Vec::new(),
+                    };
+                    inserts.push(PairChange { stmt: render(Statement::Insert(insert)), any_count: false });
+                }
+                PairState::Stored => {}
+            }
+        }
+        deletes.extend(inserts);
+        Ok(deletes)
+    }
+
+    /// Records that the pair changes reached the database.
+    pub fn pairs_flushed(&mut self) {
+        self.pairs.retain(|_, p| p.state != PairState::Removed);
+        for p in self.pairs.values_mut() {
+            p.state = PairState::Stored;
+        }
+    }
+
     /// The live objects of `T` whose foreign key in column `fk` is `key`, or that follow the
     /// object at `owner` (a new object, whose key is not known yet).
     pub fn members<T: Entity>(&self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
@@ -432,7 +647,8 @@ impl IdentityMap {
             }
             followed.clear();
             o.referenced_objects(&mut followed);
-            let member = followed.contains(&owner) || key.is_some_and(|k| o.column_value(fk).is_ok_and(|v| &v == k));
+            let member =
+                followed.contains(&(fk, owner)) || key.is_some_and(|k| o.column_value(fk).is_ok_and(|v| &v == k));
             if member && let Some(h) = o.as_any().downcast_ref::<Handle<T>>() {
                 out.push(h.clone());
             }
@@ -535,12 +751,14 @@ impl IdentityMap {
         self.unkeyed.clear();
         self.by_entity.clear();
         self.loaded.clear();
+        self.pairs.clear();
     }
 }
 
 /// The order a flush sends `changes` (object index, change) in: the order objects joined the
 /// session, except that an insert follows the inserts of the new objects it refers to, and a
-/// delete follows the deletes of the objects that refer to it (foreign-key order).
+/// delete follows the deletes of the objects that refer to it and the updates that stop
+/// referring to it (foreign-key order).
 pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize> {
     let by_addr: HashMap<usize, usize> =
         changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
@@ -559,11 +777,23 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
             Change::Insert { .. } => {
                 followed.clear();
                 o.referenced_objects(&mut followed);
-                for addr in &followed {
+                for (_, addr) in &followed {
                     if let Some(&dep) = by_addr.get(addr)
                         && matches!(changes[dep].1, Change::Insert { .. })
                     {
                         before[at].push(dep);
+                    }
+                }
+            }
+            // An update that clears or moves a reference to a deleted object (a delete rule
+            // setting it null) goes first, or the database would clear it under the update.
+            Change::Update { meta, checks, .. } if !deleted_keys.is_empty() => {
+                for (relation, column) in meta.references() {
+                    if let Some((_, old)) = checks.iter().find(|(c, _)| *c == column)
+                        && let Some(&parent) =
+                            deleted_keys.get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(old))))
+                    {
+                        before[parent].push(at);
                     }
                 }
             }

@@ -210,6 +210,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
     let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
     let set_fields: Vec<&Ident> = model.sets.iter().map(|s| s.ident).collect();
+    let set_targets: Vec<&syn::Type> = model.sets.iter().map(|s| s.target).collect();
+    let set_names: Vec<&String> = model.sets.iter().map(|s| &s.field).collect();
     let checks: Vec<TokenStream> = model.columns.iter().map(|c| sql_field_check(c.ty)).collect();
     let decodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
@@ -280,8 +282,13 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         let call = call_over_field(c.ty, quote!(&self.), c.ident, "column_value", quote!(&META, #index,));
         quote!(#index => #call)
     });
-    let reference_fields: Vec<&Ident> =
-        model.columns.iter().filter(|c| c.reference.is_some()).map(|c| c.ident).collect();
+    let (reference_indexes, reference_fields): (Vec<Literal>, Vec<&Ident>) = model
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.reference.is_some())
+        .map(|(i, c)| (Literal::usize_unsuffixed(i), c.ident))
+        .unzip();
     let clear_arms =
         model.columns.iter().enumerate().filter(|(_, c)| c.reference.is_some() && c.optional).map(|(i, c)| {
             let index = Literal::usize_unsuffixed(i);
@@ -291,20 +298,35 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 ::core::result::Result::Ok(())
             })
         });
-    let object_operand = match key_columns.as_slice() {
-        [single] => {
-            let field = single.ident;
-            Some(quote! {
-                #[automatically_derived]
-                impl __n::q::Operand for #fields_ident {
-                    type Ty = __n::Single<#ident>;
-                    fn into_node(self) -> __n::ast::Expr {
-                        self.#field.into_node()
-                    }
-                }
-            })
+    // A loop variable stands for its key: `o.customer == c`, `s.courses.contains(c)`.
+    let key_fields: Vec<&Ident> = key_columns.iter().map(|c| c.ident).collect();
+    let key_node = match key_fields.as_slice() {
+        [single] => quote!(self.#single.into_node()),
+        several => quote!(__n::ast::Expr::Row(::std::vec![#(self.#several.into_node()),*])),
+    };
+    let set_reference_arms = model.columns.iter().enumerate().filter_map(|(i, c)| {
+        let r = c.reference.as_ref()?;
+        let (index, field, target) = (Literal::usize_unsuffixed(i), c.ident, r.target);
+        let single = quote!(__n::Single::<#target>::from(handle));
+        let value = if c.optional { quote!(::core::option::Option::Some(#single)) } else { single };
+        Some(quote!(#index => match target.downcast_ref::<__n::Handle<#target>>() {
+            ::core::option::Option::Some(handle) => {
+                self.#field = #value;
+                ::core::result::Result::Ok(())
+            }
+            ::core::option::Option::None => ::core::result::Result::Err(__n::Error::config(
+                ::std::format!("the reference `{}` takes a {}", #name, <#target as __n::Entity>::meta().name),
+            )),
+        }))
+    });
+    let object_operand = quote! {
+        #[automatically_derived]
+        impl __n::q::Operand for #fields_ident {
+            type Ty = __n::Single<#ident>;
+            fn into_node(self) -> __n::ast::Expr {
+                #key_node
+            }
         }
-        _ => None,
     };
     let set_accessors: Vec<TokenStream> = model
         .sets
@@ -411,6 +433,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[allow(missing_docs, non_camel_case_types)]
             #vis struct #fields_ident {
                 #(#vis #fields: #handle_types,)*
+                #(#vis #set_fields: __n::q::Coll<#set_targets>,)*
             }
 
             #[automatically_derived]
@@ -441,7 +464,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 type Fields = #fields_ident;
 
                 fn fields(alias: &'static str) -> #fields_ident {
-                    #fields_ident { #(#fields: #handle_values,)* }
+                    #fields_ident {
+                        #(#fields: #handle_values,)*
+                        #(#set_fields: __n::q::Coll::new(alias, <#ident as __n::Entity>::meta, #set_names),)*
+                    }
                 }
             }
 
@@ -497,15 +523,25 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     }
                 }
 
-                fn referenced_objects(&self, out: &mut ::std::vec::Vec<usize>) {
+                fn referenced_objects(&self, out: &mut ::std::vec::Vec<(usize, usize)>) {
                     let _ = &out;
-                    #(out.extend(__n::ReferenceField::object_addr(&self.#reference_fields));)*
+                    // A `Set` marker holds nothing; reading it keeps it from counting as unused.
+                    #(let _ = &self.#set_fields;)*
+                    #(out.extend(__n::ReferenceField::object_addr(&self.#reference_fields).map(|a| (#reference_indexes, a)));)*
                 }
 
                 fn clear_reference(&mut self, index: usize) -> __n::Result<()> {
                     match index {
                         #(#clear_arms,)*
                         _ => ::core::result::Result::Err(__n::Error::config("not an optional reference")),
+                    }
+                }
+
+                fn set_reference(&mut self, index: usize, target: &dyn ::core::any::Any) -> __n::Result<()> {
+                    let _ = &target;
+                    match index {
+                        #(#set_reference_arms,)*
+                        _ => ::core::result::Result::Err(__n::Error::config("not a reference")),
                     }
                 }
 

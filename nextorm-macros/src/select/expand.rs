@@ -6,7 +6,7 @@
 //! name there. The builders and the call-site static are `mixed_site` names, invisible to the
 //! user's expressions.
 
-use super::validate::{Cond, Node, Query, Step};
+use super::validate::{Cond, Node, Query, Source, Step};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
@@ -46,10 +46,15 @@ pub(crate) fn expand_cond(cond: &Cond) -> TokenStream {
 fn body(query: &Query) -> TokenStream {
     let b = builder(query.level);
     let steps = query.steps.iter().map(|step| match step {
-        Step::Source { var, entity, alias } => {
+        Step::Source { var, source, alias } => {
             let mut alias = Literal::string(alias);
             alias.set_span(var.span());
-            quote_spanned!(entity.span()=> let #var = #b.source::<#entity>(#alias);)
+            match source {
+                Source::Entity(entity) => quote_spanned!(entity.span()=> let #var = #b.source::<#entity>(#alias);),
+                Source::Collection(field) => {
+                    quote_spanned!(field.member.span()=> let #var = #b.source_in(#field.clone(), #alias);)
+                }
+            }
         }
         Step::Filter { if_span, condition } => {
             let condition = node(condition);

@@ -99,8 +99,6 @@ pub(crate) const SEPARATOR: &str = "the separator of group_concat must be a stri
 pub(crate) const TYPE_ARGS: &str = "only raw_sql takes a type argument (`raw_sql::<T>(...)`)";
 /// Reported on an `if` clause before the first `for`.
 pub(crate) const IF_BEFORE_FOR: &str = "the `if` clause must follow a `for` clause";
-/// Reported on a source that is a field of a loop variable.
-pub(crate) const COLLECTION: &str = "iterating a collection needs the relations feature";
 /// Reported on any other source that is not a path.
 pub(crate) const NOT_AN_ENTITY: &str = "expected an entity type after `in`, such as `Product` or `crate::m::Product`";
 /// Reported on a closure passed to `cond!` that is not plain.
@@ -123,12 +121,12 @@ pub(crate) struct Query {
 
 /// A step of a [`Query`].
 pub(crate) enum Step {
-    /// `for <var> in <entity>`.
+    /// `for <var> in <entity>` or `for <var> in <collection>`.
     Source {
         /// The loop variable.
         var: Ident,
-        /// The entity type.
-        entity: syn::Path,
+        /// What it iterates.
+        source: Source,
         /// The SQL alias, unique within the macro call.
         alias: String,
     },
@@ -139,6 +137,14 @@ pub(crate) enum Step {
         /// The condition.
         condition: Node,
     },
+}
+
+/// What a loop variable iterates.
+pub(crate) enum Source {
+    /// An entity type: `for p in Product`.
+    Entity(syn::Path),
+    /// A `Set` field of an earlier loop variable, or of a field of one: `for o in c.orders`.
+    Collection(ExprField),
 }
 
 /// A translated expression.
@@ -421,10 +427,10 @@ impl<'a> Validator<'a> {
                         continue;
                     }
                     vars.push(var.clone());
-                    if let Some(entity) = entity {
+                    if let Some(source) = entity {
                         let alias = bound.iter().find(|(n, _)| *n == name).map(|(_, a)| a.clone());
                         let alias = alias.expect("every loop variable has a reserved alias");
-                        steps.push(Step::Source { var: var.clone(), entity, alias });
+                        steps.push(Step::Source { var: var.clone(), source, alias });
                     }
                     scope.vars.push(name);
                 }
@@ -446,17 +452,15 @@ impl<'a> Validator<'a> {
         Some(Query { level, steps, vars, projection: projection? })
     }
 
-    /// The entity type a `for` iterates.
-    fn source(&mut self, e: &Expr, scope: &Scope) -> Option<syn::Path> {
+    /// What a `for` iterates: an entity type, or a collection of a loop variable in scope.
+    fn source(&mut self, e: &Expr, scope: &Scope) -> Option<Source> {
         match e {
             Expr::Path(p) if p.qself.is_none() && !p.path.get_ident().is_some_and(|i| scope.is_var(i)) => {
-                Some(p.path.clone())
+                Some(Source::Entity(p.path.clone()))
             }
             Expr::Group(g) => self.source(&g.expr, scope),
-            Expr::Field(f) if Self::is_var_chain(&f.base, scope) => {
-                self.cx.error_spanned_by(e, COLLECTION);
-                None
-            }
+            Expr::Paren(p) => self.source(&p.expr, scope),
+            Expr::Field(f) if Self::is_var_chain(&f.base, scope) => Some(Source::Collection(f.clone())),
             _ => {
                 self.cx.error_spanned_by(e, NOT_AN_ENTITY);
                 None
@@ -1026,8 +1030,6 @@ mod tests {
             (quote!(group_concat(p.a, sep) for p in P), SEPARATOR),
             (quote!(sum::<i64>(p.a) for p in P), TYPE_ARGS),
             (quote!(p if p.a for p in P), IF_BEFORE_FOR),
-            (quote!(o for c in C for o in c.orders), COLLECTION),
-            (quote!(o for c in C for o in c.a.orders), COLLECTION),
             (quote!(o for c in C for o in c), NOT_AN_ENTITY),
             (quote!(o for o in f()), NOT_AN_ENTITY),
             (quote!(o for o in <T as X>::E), NOT_AN_ENTITY),
