@@ -259,6 +259,8 @@ impl SessionCore {
     async fn flush_pairs(&mut self, committing: bool) -> Result<()> {
         let changes = self.map.pair_changes(self.dialect())?;
         if changes.is_empty() {
+            // Nothing to send (or only pairs of deleted objects, which the database drops).
+            self.map.pairs_flushed();
             return Ok(());
         }
         if !(committing && changes.len() == 1) {

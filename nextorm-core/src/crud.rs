@@ -87,16 +87,16 @@ pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
 pub fn select_where_in(meta: &EntityMeta, column: usize, values: Vec<Value>, dialect: Dialect) -> Stmt {
     let kind = values.first().map(Value::kind).unwrap_or(crate::value::Kind::Int);
     let test = Expr::InValues { expr: Box::new(Expr::column(meta.columns[column].name)), values, kind, negated: false };
-    statement(Select::simple(meta.table, all_columns(meta), Some(test)), dialect)
+    select_statement(Select::simple(meta.table, all_columns(meta), Some(test)), dialect)
 }
 
 /// `SELECT COUNT(*) FROM <table> WHERE <column> = ?`.
 pub fn count_where(meta: &EntityMeta, column: usize, value: Value, dialect: Dialect) -> Stmt {
     let test = Expr::column(meta.columns[column].name).eq(Expr::Value(value));
-    statement(Select::simple(meta.table, vec![Expr::CountStar], Some(test)), dialect)
+    select_statement(Select::simple(meta.table, vec![Expr::CountStar], Some(test)), dialect)
 }
 
-fn statement(select: Select, dialect: Dialect) -> Stmt {
-    let sql = render(&Statement::Select(select), dialect);
-    Stmt { text: sql.text.into(), binds: sql.binds }
+/// A `SELECT` rendered for `dialect`, uncached.
+pub(crate) fn select_statement(select: Select, dialect: Dialect) -> Stmt {
+    Stmt::render(&Statement::Select(select), dialect)
 }

@@ -636,7 +636,7 @@ fn count_statement<O: Entity>(
     let key = owner.lock().value.key().key_values()?;
     let link = set_link(O::meta(), relation)?;
     let (from, tie, _) = link.pairs_from(link.target().table, key.into_iter().map(ast::Expr::Value).collect());
-    Ok(statement(
+    Ok(crate::crud::select_statement(
         ast::Select { columns: vec![ast::Expr::CountStar], from, filter: Some(tie), ..ast::Select::default() },
         dialect,
     ))
@@ -660,7 +660,10 @@ pub fn members_statement(
     let target = link.target();
     let (from, tie) = link.members_from(target.table, owner_key.into_iter().map(ast::Expr::Value).collect());
     let columns = target.columns.iter().map(|c| ast::Expr::qualified(target.table, c.name)).collect();
-    Ok(statement(ast::Select { columns, from, filter: Some(tie), ..ast::Select::default() }, dialect))
+    Ok(crate::crud::select_statement(
+        ast::Select { columns, from, filter: Some(tie), ..ast::Select::default() },
+        dialect,
+    ))
 }
 
 /// The statement that loads the many-to-many collections of several owners at once: each
@@ -700,7 +703,10 @@ pub fn pairs_statement(
             .unwrap_or(ast::Expr::Value(Value::Bool(false))),
     };
     let columns = target.columns.iter().map(|c| ast::Expr::qualified(alias, c.name)).chain(owner_columns).collect();
-    Ok(statement(ast::Select { columns, from, filter: Some(filter), ..ast::Select::default() }, dialect))
+    Ok(crate::crud::select_statement(
+        ast::Select { columns, from, filter: Some(filter), ..ast::Select::default() },
+        dialect,
+    ))
 }
 
 /// Decodes a row of [`pairs_statement`]: the member, and the key of its owner `O`.
@@ -713,11 +719,6 @@ pub fn decode_pair<T: Entity, O: Entity>(row: &dyn RowRead, _offset: usize) -> R
         .map(|(i, c)| crate::value::read_value(row, width + i, c.ty))
         .collect::<Result<Vec<Value>>>()?;
     Ok((member, key))
-}
-
-fn statement(select: ast::Select, dialect: crate::Dialect) -> Stmt {
-    let sql = crate::render::render(&ast::Statement::Select(select), dialect);
-    Stmt { text: sql.text.into(), binds: sql.binds }
 }
 
 /// A `Single<T>` or `Option<Single<T>>` field, as the derive sees it.

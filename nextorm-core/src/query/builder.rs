@@ -120,6 +120,14 @@ pub struct Stmt {
     pub binds: Vec<Value>,
 }
 
+impl Stmt {
+    /// `statement` rendered for `dialect`, uncached.
+    pub fn render(statement: &ast::Statement, dialect: Dialect) -> Stmt {
+        let sql = crate::render::render(statement, dialect);
+        Stmt { text: sql.text.into(), binds: sql.binds }
+    }
+}
+
 /// Collects the generators and the condition of a `select!`, then fixes the projection.
 pub struct Builder {
     site: Option<&'static Site>,
@@ -698,8 +706,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         match self.single_table() {
             Ok((table, alias)) => {
                 let stmt = ast::Statement::Delete(ast::Delete { table, alias, filter: self.select.filter.clone() });
-                let sql = crate::render::render(&stmt, x.dialect());
-                x.execute(Stmt { text: sql.text.into(), binds: sql.binds })
+                x.execute(Stmt::render(&stmt, x.dialect()))
             }
             Err(e) => x.fail(e),
         }
@@ -722,8 +729,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
             return x.fail(Error::new(ErrorKind::Config, "update needs at least one assignment"));
         }
         let stmt = ast::Statement::Update(ast::Update { table, alias, set, filter: self.select.filter.clone() });
-        let sql = crate::render::render(&stmt, x.dialect());
-        x.execute(Stmt { text: sql.text.into(), binds: sql.binds })
+        x.execute(Stmt::render(&stmt, x.dialect()))
     }
 
     /// The underlying `SELECT`, for nesting this query in another one.

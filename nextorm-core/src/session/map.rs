@@ -313,6 +313,9 @@ pub struct IdentityMap {
     /// The many-to-many pairs the session knows, by (relation, owner address, member address),
     /// seen from the relation's canonical side (see [`canonical`]).
     pairs: FastMap<(usize, usize, usize), Pair>,
+    /// Whether a pair was added or removed since the last flush: every query flushes, and most
+    /// sessions change no pair, so the flush does not walk `pairs` to find out.
+    pairs_changed: bool,
 }
 
 /// A many-to-many pair the session knows.
@@ -497,6 +500,7 @@ impl IdentityMap {
         let symmetric = std::ptr::eq(side, relation) && relation.reverse == Some(relation.field);
         let (a, b) = if mine { (owner_addr, member_addr) } else { (member_addr, owner_addr) };
         let checked = self.is_loaded(owner_addr, relation);
+        let mut changed = false;
         let mut one = |key: (usize, usize, usize)| {
             let entry = self.pairs.get(&key).map(|p| p.state);
             let next = match (entry, add) {
@@ -517,11 +521,13 @@ impl IdentityMap {
                     self.pairs.insert(key, Pair { state, owner: side_meta, relation: side });
                 }
             }
+            changed |= next.is_some();
         };
         one((id, a, b));
         if symmetric && a != b {
             one((id, b, a));
         }
+        self.pairs_changed |= changed;
         Ok(())
     }
 
@@ -564,7 +570,7 @@ impl IdentityMap {
     /// deleted objects are dropped: the database deletes their rows with the objects.
     pub fn pair_changes(&self, dialect: crate::Dialect) -> Result<Vec<PairChange>> {
         use crate::ast::{Delete, Insert, Statement};
-        if self.pairs.values().all(|p| p.state == PairState::Stored) {
+        if !self.pairs_changed {
             return Ok(Vec::new());
         }
         let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
@@ -576,10 +582,7 @@ impl IdentityMap {
             }
             Ok(Some(o.meta().primary_key.iter().map(|&c| o.column_value(c)).collect::<Result<_>>()?))
         };
-        let render = |stmt: Statement| {
-            let sql = crate::render::render(&stmt, dialect);
-            crate::query::Stmt { text: sql.text.into(), binds: sql.binds }
-        };
+        let render = |stmt: Statement| crate::query::Stmt::render(&stmt, dialect);
         let mut deletes = Vec::new();
         let mut inserts = Vec::new();
         for (&(_, a, b), pair) in &self.pairs {
@@ -629,6 +632,9 @@ impl IdentityMap {
 
     /// Records that the pair changes reached the database.
     pub fn pairs_flushed(&mut self) {
+        if !std::mem::take(&mut self.pairs_changed) {
+            return;
+        }
         self.pairs.retain(|_, p| p.state != PairState::Removed);
         for p in self.pairs.values_mut() {
             p.state = PairState::Stored;
@@ -752,6 +758,7 @@ impl IdentityMap {
         self.by_entity.clear();
         self.loaded.clear();
         self.pairs.clear();
+        self.pairs_changed = false;
     }
 }
 
