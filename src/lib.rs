@@ -78,7 +78,7 @@ pub mod __private {
     pub use nextorm_core::ast;
     pub use nextorm_core::inventory;
     pub use nextorm_core::query as q;
-    pub use nextorm_core::relation::ReferenceField;
+    pub use nextorm_core::relation::{ReferenceField, RowFns, followed_reference};
     pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks, Kind, Many,

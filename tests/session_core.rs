@@ -264,3 +264,33 @@ fn update_texts_follow_each_shape() {
         r#"UPDATE "account" SET "owner" = ?, "note" = ? WHERE "id" = ?  [Text("o"), Text("x"), Int(1)]"#
     );
 }
+
+#[test]
+fn a_long_chain_of_links_is_freed_without_deep_recursion() {
+    use nextorm_core::session::{Edge, Links};
+    // Run on a thread with a small stack: dropping 200,000 links recursively would overflow it.
+    let freed = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let mut map = IdentityMap::new();
+            let handles: Vec<_> = (1..=200_000).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
+            for pair in handles.windows(2) {
+                let mut links = Links::default();
+                links.push("next", vec![Edge::Held(pair[1].erased())]);
+                Tracked::keep_links(&pair[0], links);
+            }
+            map.clear(false);
+            let tail = handles[handles.len() - 1].downgrade();
+            let next = nextorm::Handle::<Account>::from_edge(&Edge::Held(handles[1].erased()));
+            assert!(next.is_some_and(|h| h.lock().value.id == 2), "a link leads to its object");
+            let mut handles = handles;
+            handles.truncate(1);
+            assert!(tail.upgrade().is_some(), "held through the chain");
+            drop(handles);
+            tail.upgrade().is_none()
+        })
+        .unwrap()
+        .join()
+        .expect("no stack overflow");
+    assert!(freed, "the whole chain was freed");
+}

@@ -277,6 +277,12 @@ mod queries {
         {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
+        fn fail_each<'f>(self, error: nextorm::Error)
+        where
+            Self: 'f,
+        {
+            self.1.borrow_mut().push(format!("error: {error}"));
+        }
     }
 }
 

@@ -216,6 +216,13 @@ macro_rules! async_executor {
                 Box::pin(async move { self.$with(async move |c| c.$each(&stmt, decode, each).await).await })
             }
 
+            fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
+            where
+                Self: 'f,
+            {
+                Box::pin(async move { Err(error) })
+            }
+
             $($($session)*)?
         }
     };
@@ -370,6 +377,23 @@ impl Executor for CurrentAsync {
     {
         Box::pin(async move { (&innermost()?).for_each(stmt, decode, each).await })
     }
+
+    fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
+    where
+        Self: 'f,
+    {
+        Box::pin(async move { Err(error) })
+    }
+
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<nextorm_core::relation::PrefetchPath>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Self::Out<T> {
+        Box::pin(async move { (&innermost()?).fetch_prefetched(stmt, decode, paths, finish).await })
+    }
 }
 
 impl AsyncSession {
@@ -476,6 +500,16 @@ async_executor!(AsyncSession, with, Row::Attached, fetch_objects, for_each_objec
         change: nextorm_core::relation::CollectionChange<T>,
     ) -> Self::Out<()> {
         Box::pin(self.with(async move |c| c.change_collection::<O, T>(owner, relation, change).await))
+    }
+
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<nextorm_core::relation::PrefetchPath>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Self::Out<T> {
+        Box::pin(self.with(async move |c| c.fetch_prefetched(&stmt, decode, &paths, finish).await))
     }
 );
 

@@ -6,7 +6,7 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::Stmt;
-use nextorm_core::relation::{CollectionChange, Link, RelationMeta, set_link};
+use nextorm_core::relation::{CollectionChange, Link, LoadedRow, PrefetchPath, RelationKind, RelationMeta, set_link};
 use nextorm_core::session::Status;
 use nextorm_core::session::{
     Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
@@ -301,7 +301,7 @@ impl SessionCore {
     /// Ends the session: the objects stay readable and refuse writes, or, in a strict session,
     /// become unusable.
     pub fn end(&mut self) {
-        self.map.clear(self.strict);
+        self.map.end(self.strict);
     }
 
     /// The object with this key: from the identity map without a query when the session holds
@@ -345,6 +345,7 @@ impl SessionCore {
         let [column] = meta.primary_key else {
             return self.by_key_values(key).await;
         };
+        self.map.link_references_to(meta);
         let mut keys = key.clone();
         keys.extend(self.map.unloaded_references(meta, LOAD_BATCH)?.into_iter().filter(|k| k != &key[0]));
         let stmt = crud::select_where_in(meta, *column, keys, self.dialect());
@@ -373,45 +374,11 @@ impl SessionCore {
         if let Some(key) = &key
             && !self.map.is_loaded(owner.addr(), relation)
         {
-            // A composite owner key is loaded one owner at a time: `IN` takes single values.
-            let batch = if O::meta().primary_key.len() == 1 { LOAD_BATCH } else { 1 };
-            let mut owners = vec![owner.addr()];
-            let mut keys: Vec<Vec<Value>> = vec![key.clone()];
-            for &i in self.map.of_entity(O::meta()) {
-                if owners.len() >= batch {
-                    break;
-                }
-                let Some(other) = self.map.object(i).as_any().downcast_ref::<Handle<O>>() else { continue };
-                if other.same(&owner) || self.map.is_loaded(other.addr(), relation) {
-                    continue;
-                }
-                let state = other.lock();
-                if state.status == Status::Persistent && !state.value.key_is_unset() {
-                    owners.push(other.addr());
-                    keys.push(state.value.key().key_values()?);
-                }
-            }
-            match &link {
-                Link::Reverse { target, fk } => {
-                    let stmt = crud::select_where_in(target, *fk, keys.into_iter().flatten().collect(), self.dialect());
-                    self.fetch_objects(&stmt, T::from_row_at, |_: Vec<Handle<T>>| Ok(())).await?;
-                }
-                Link::Table { .. } => {
-                    let stmt = nextorm_core::relation::pairs_statement(O::meta(), relation, keys, self.dialect())?;
-                    let rows = self.fetch_stmt(&stmt, nextorm_core::relation::decode_pair::<T, O>, Ok).await?;
-                    let mut pairs = Vec::with_capacity(rows.len());
-                    for (member, owner_key) in rows {
-                        let member = member.attach(&mut self.map)?;
-                        if let Some(o) = self.map.get::<O>(&owner_key) {
-                            pairs.push((o.addr(), member.addr()));
-                        }
-                    }
-                    self.map.load_pairs(O::meta(), relation, pairs)?;
-                }
-            }
-            for addr in owners {
-                self.map.set_loaded(addr, relation);
-            }
+            // This owner first, then every other of its entity the session holds.
+            let first = self.map.index_of(O::meta(), key);
+            let candidates = first.into_iter().chain(self.map.of_entity(O::meta()).iter().copied());
+            let owners = self.map.unloaded_owners(relation, candidates, LOAD_BATCH);
+            self.load_collections(O::meta(), relation, &owners).await?;
         }
         match link {
             Link::Reverse { fk, .. } => {
@@ -419,6 +386,143 @@ impl SessionCore {
                 Ok(self.map.members::<T>(fk, key.as_ref(), owner.addr()))
             }
             Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr()),
+        }
+    }
+
+    /// Loads the collection `relation` of the objects at `owners` (of `owner_meta`, as
+    /// [`IdentityMap::unloaded_owners`] gives them): the members of up to [`LOAD_BATCH`] owners
+    /// a query, with an `IN (...)` over the owners' keys.
+    async fn load_collections(
+        &mut self,
+        owner_meta: &'static nextorm_core::EntityMeta,
+        relation: &'static RelationMeta,
+        owners: &[usize],
+    ) -> Result<()> {
+        let link = set_link(owner_meta, relation)?;
+        for batch in owners.chunks(LOAD_BATCH) {
+            let keys = batch.iter().map(|&i| self.map.key_values(i)).collect::<Result<Vec<_>>>()?;
+            match &link {
+                Link::Reverse { target, fk } => {
+                    let stmt = crud::select_where_in(target, *fk, keys.into_iter().flatten().collect(), self.dialect());
+                    self.load_rows(&stmt, relation.rows.decode).await?;
+                }
+                Link::Table { .. } => {
+                    let stmt = nextorm_core::relation::pairs_statement(owner_meta, relation, keys, self.dialect())?;
+                    let rows = self.fetch_stmt(&stmt, relation.rows.decode_pair, Ok).await?;
+                    let mut pairs = Vec::with_capacity(rows.len());
+                    for (member, owner_key) in rows {
+                        self.map.record();
+                        let attached = member.attach_to(&mut self.map);
+                        let member = self.map.take_recorded();
+                        attached?;
+                        if let (Some(&m), Some(o)) = (member.first(), self.map.index_of(owner_meta, &owner_key)) {
+                            pairs.push((self.map.object(o).addr(), self.map.object(m).addr()));
+                        }
+                    }
+                    self.map.load_pairs(owner_meta, relation, pairs)?;
+                }
+            }
+            for &i in batch {
+                let addr = self.map.object(i).addr();
+                self.map.set_loaded(addr, relation);
+            }
+        }
+        if let Link::Reverse { target, fk } = link
+            && let Some(back) = target.relations.iter().find(|r| r.kind == RelationKind::Single { column: fk })
+        {
+            // A member's reference to its owner answers after the session too.
+            self.map.link_relation(back);
+        }
+        Ok(())
+    }
+
+    /// Runs `stmt` and puts its rows into the identity map: the indexes of their objects.
+    async fn load_rows(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Box<dyn LoadedRow>>,
+    ) -> Result<Vec<usize>> {
+        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
+        self.map.record();
+        let attached = rows.into_iter().try_for_each(|row| row.attach_to(&mut self.map));
+        let objects = self.map.take_recorded();
+        attached.map(|()| objects)
+    }
+
+    /// [`SessionCore::fetch_objects`], then loads the relations `paths` of the objects, one
+    /// query per relation and level (PonyORM's `prefetch`).
+    pub async fn fetch_prefetched<R: Attach, T>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+        paths: &[PrefetchPath],
+        finish: fn(Vec<R::Attached>) -> Result<T>,
+    ) -> Result<T> {
+        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
+        self.map.record();
+        let objects = rows.into_iter().map(|r| r.attach(&mut self.map)).collect::<Result<Vec<_>>>();
+        let roots = self.map.take_recorded();
+        let objects = objects?;
+        for path in paths {
+            let mut level: Vec<usize> =
+                roots.iter().copied().filter(|&i| std::ptr::eq(self.map.object(i).meta(), path.root)).collect();
+            let mut owner = path.root;
+            for &relation in &path.hops {
+                level.sort_unstable();
+                level.dedup();
+                level = self.prefetch_relation(owner, relation, &level).await?;
+                owner = relation.target();
+            }
+        }
+        finish(objects)
+    }
+
+    /// Loads the relation `relation` of the objects at `level` (of `owner`) that have not loaded
+    /// it: the indexes of the objects it leads to, the next level of a prefetch.
+    async fn prefetch_relation(
+        &mut self,
+        owner: &'static nextorm_core::EntityMeta,
+        relation: &'static RelationMeta,
+        level: &[usize],
+    ) -> Result<Vec<usize>> {
+        let target = relation.target();
+        match relation.kind {
+            RelationKind::Single { column } => {
+                self.map.link_relation(relation);
+                let keys = self.map.references_of(level, column)?;
+                let missing: Vec<Value> = keys
+                    .iter()
+                    .filter(|k| self.map.index_of(target, std::slice::from_ref(*k)).is_none())
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    let [key_column] = target.primary_key else {
+                        return Err(Error::new(
+                            ErrorKind::Unsupported,
+                            format!("{} has a composite key: a Single needs a one-column key", target.name),
+                        ));
+                    };
+                    for batch in missing.chunks(LOAD_BATCH) {
+                        let stmt = crud::select_where_in(target, *key_column, batch.to_vec(), self.dialect());
+                        self.load_rows(&stmt, relation.rows.decode).await?;
+                    }
+                }
+                Ok(keys.iter().filter_map(|k| self.map.index_of(target, std::slice::from_ref(k))).collect())
+            }
+            RelationKind::Set => {
+                let owners = self.map.unloaded_owners(relation, level.iter().copied(), usize::MAX);
+                self.load_collections(owner, relation, &owners).await?;
+                match set_link(owner, relation)? {
+                    Link::Reverse { target, fk } => {
+                        let keys = level.iter().map(|&i| self.map.key_values(i)).collect::<Result<Vec<_>>>()?;
+                        Ok(self.map.reverse_member_indexes(target, fk, keys.iter().flatten(), &[]))
+                    }
+                    Link::Table { .. } => {
+                        let addrs: Vec<usize> = level.iter().map(|&i| self.map.object(i).addr()).collect();
+                        self.map.pair_member_indexes(owner, relation, &addrs)
+                    }
+                }
+            }
         }
     }
 

@@ -19,5 +19,5 @@ mod types;
 
 pub use builder::*;
 pub use expr::*;
-pub use paths::{Coll, Nav, link_paths};
+pub use paths::{Coll, Nav, PrefetchPaths, link_paths};
 pub use types::*;

@@ -44,6 +44,84 @@ pub struct RelationMeta {
     /// For a `Single`: what deleting the target does to this row. `None` is the default: cascade
     /// for a required reference, set null for an optional one.
     pub cascade_delete: Option<bool>,
+    /// Decoders of the target's rows, for the code that loads relations knowing only this
+    /// metadata (`prefetch`).
+    pub rows: RowFns,
+}
+
+/// A decoded row of some entity, ready to join a session's identity map.
+pub trait LoadedRow: Send {
+    /// Puts the row into `map` (see [`crate::session::IdentityMap::attach_loaded`]).
+    fn attach_to(self: Box<Self>, map: &mut crate::session::IdentityMap) -> Result<()>;
+}
+
+impl<E: Entity> LoadedRow for E {
+    fn attach_to(self: Box<Self>, map: &mut crate::session::IdentityMap) -> Result<()> {
+        map.attach_loaded(*self).map(drop)
+    }
+}
+
+/// A decoded many-to-many pair: the member, and its owner's key.
+pub type LoadedPair = (Box<dyn LoadedRow>, Vec<Value>);
+
+/// How the rows of a relation's target are decoded without naming its type.
+#[derive(Debug, Clone, Copy)]
+pub struct RowFns {
+    /// A row of the target.
+    pub decode: fn(&dyn RowRead, usize) -> Result<Box<dyn LoadedRow>>,
+    /// A row of [`pairs_statement`]: the target, then the owner's key.
+    pub decode_pair: fn(&dyn RowRead, usize) -> Result<LoadedPair>,
+}
+
+impl RowFns {
+    /// The decoders of a relation of `O` whose target is `T`. Called by the derive.
+    pub const fn of<T: Entity, O: Entity>() -> RowFns {
+        RowFns { decode: decode_boxed::<T>, decode_pair: decode_pair_boxed::<T, O> }
+    }
+}
+
+fn decode_boxed<T: Entity>(row: &dyn RowRead, offset: usize) -> Result<Box<dyn LoadedRow>> {
+    Ok(Box::new(T::from_row_at(row, offset)?))
+}
+
+fn decode_pair_boxed<T: Entity, O: Entity>(row: &dyn RowRead, offset: usize) -> Result<LoadedPair> {
+    let (member, key) = decode_pair::<T, O>(row, offset)?;
+    Ok((Box::new(member), key))
+}
+
+/// A relation path of `Query::prefetch`: from an entity through relation fields
+/// (`Customer.orders.items`).
+#[derive(Debug, Clone)]
+pub struct PrefetchPath {
+    /// The entity the path starts from.
+    pub root: &'static EntityMeta,
+    /// The relation fields followed, each of the previous one's target.
+    pub hops: Vec<&'static RelationMeta>,
+}
+
+impl PrefetchPath {
+    /// The path named by a query alias (`c:orders:items`, `o.customer`), whose first part is a
+    /// loop variable of entity `root`.
+    pub fn parse(root: &'static EntityMeta, alias: &str) -> Result<PrefetchPath> {
+        let mut owner = root;
+        let mut hops = Vec::new();
+        for field in alias.split(['.', ':']).skip(1) {
+            let relation = owner
+                .relation(field)
+                .ok_or_else(|| Error::config(format!("prefetch: {}.{field} is not a relation", owner.name)))?;
+            hops.push(relation);
+            owner = relation.target();
+        }
+        if hops.is_empty() {
+            return Err(Error::config(format!("prefetch needs a relation of {}, such as `c.orders`", root.name)));
+        }
+        Ok(PrefetchPath { root, hops })
+    }
+
+    /// The path as written, for messages: `Customer.orders.items`.
+    pub fn describe(&self) -> String {
+        std::iter::once(self.root.name).chain(self.hops.iter().map(|r| r.field)).collect::<Vec<_>>().join(".")
+    }
 }
 
 /// The delete rule of a foreign key.
@@ -58,6 +136,11 @@ pub enum OnDelete {
 }
 
 impl RelationMeta {
+    /// The entity on the other side.
+    pub fn target(&self) -> &'static EntityMeta {
+        (self.target)()
+    }
+
     /// The foreign-key column, for a `Single`.
     pub fn fk_column(&self) -> Option<usize> {
         match self.kind {
@@ -342,6 +425,28 @@ where
     pub fn get<X: Executor>(&self, x: X) -> X::Out<X::Obj<T>> {
         x.related_object::<T>(&self.key())
     }
+
+    /// The referenced object without a query, as the session left it: after the session has
+    /// ended, the object it had loaded (by `prefetch`, or by [`Single::get`] in the session),
+    /// and for a reference made from an object, that object. Anything else is a
+    /// [`ErrorKind::Config`] error that says to prefetch it.
+    ///
+    /// ```text
+    /// let orders = db.session(|s| select!(o for o in Order).prefetch(|o| o.customer).fetch_all(s))?;
+    /// orders[0].customer().loaded()?.name()   // no session, no query
+    /// ```
+    pub fn loaded(&self) -> Result<Handle<T>> {
+        self.object.clone().ok_or_else(|| {
+            not_loaded(format_args!("{}", T::meta().describe_key(&self.key().key_values().unwrap_or_default())))
+        })
+    }
+}
+
+/// The error of reading a relation that the session did not leave on the object.
+fn not_loaded(what: std::fmt::Arguments<'_>) -> Error {
+    Error::config(format!(
+        "{what} was not loaded with this object: prefetch it (`.prefetch(|x| x.relation)`), or use get/load with the session while it runs"
+    ))
 }
 
 impl<T: Entity> Clone for Single<T>
@@ -569,6 +674,32 @@ impl<O: Entity, T: Entity> Many<O, T> {
         x.collection::<O, T>(self.owner.clone(), self.relation)
     }
 
+    /// The members without a query, as the session left them: after the session has ended, the
+    /// collection it had loaded (by `prefetch`, or by [`Many::load`] in the session), with the
+    /// changes made in it. A collection it did not load is a [`ErrorKind::Config`] error that
+    /// says to prefetch it.
+    ///
+    /// ```text
+    /// let customers = db.session(|s| select!(c for c in Customer).prefetch(|c| c.orders.items).fetch_all(s))?;
+    /// for order in customers[0].orders().loaded()? { order.items().loaded()?; }
+    /// ```
+    pub fn loaded(&self) -> Result<Vec<Handle<T>>> {
+        let what = || format!("{}.{}", O::meta().name, self.relation.field);
+        let edges = self.owner.lock().links.get(self.relation.field).map(<[crate::session::Edge]>::to_vec);
+        let edges = edges.ok_or_else(|| not_loaded(format_args!("{}", what())))?;
+        edges
+            .iter()
+            .map(|edge| {
+                Handle::from_edge(edge).ok_or_else(|| {
+                    Error::config(format!(
+                        "a member of {} is no longer held: keep the objects the query returned while you use what they prefetched",
+                        what()
+                    ))
+                })
+            })
+            .collect()
+    }
+
     /// The number of members, loading them (see [`Many::load`]); [`Many::count`] counts in SQL.
     pub fn len<X: Executor>(&self, x: X) -> X::Out<usize> {
         x.map(self.load(x), |members| Ok(members.len()))
@@ -722,14 +853,24 @@ pub fn decode_pair<T: Entity, O: Entity>(row: &dyn RowRead, _offset: usize) -> R
 }
 
 /// A `Single<T>` or `Option<Single<T>>` field, as the derive sees it.
-pub trait ReferenceField {
+pub trait ReferenceField: Sized {
     /// The address of the session object the reference follows, if any.
     fn object_addr(&self) -> Option<usize>;
+    /// The reference following the object `link` leads to (what the getter returns once the
+    /// session has ended; see [`Single::loaded`]).
+    fn followed(self, link: Option<&[crate::session::Edge]>) -> Self;
 }
 
 impl<T: Entity> ReferenceField for Single<T> {
     fn object_addr(&self) -> Option<usize> {
         self.object.as_ref().map(Handle::addr)
+    }
+
+    fn followed(mut self, link: Option<&[crate::session::Edge]>) -> Self {
+        if self.object.is_none() {
+            self.object = link.and_then(|edges| edges.first()).and_then(Handle::from_edge);
+        }
+        self
     }
 }
 
@@ -737,4 +878,24 @@ impl<T: Entity> ReferenceField for Option<Single<T>> {
     fn object_addr(&self) -> Option<usize> {
         self.as_ref().and_then(ReferenceField::object_addr)
     }
+
+    fn followed(self, link: Option<&[crate::session::Edge]>) -> Self {
+        self.map(|single| single.followed(link))
+    }
+}
+
+/// A reference field's value with the object its session left linked: the getter of a `Single`
+/// field. The owner's lock is released before the link is followed, so an object that refers
+/// to itself does not wait on its own lock.
+pub fn followed_reference<E: Entity, R: ReferenceField>(
+    owner: &Handle<E>,
+    column: usize,
+    field: &'static str,
+    read: impl FnOnce(&E) -> R,
+) -> R {
+    let (value, link) = {
+        let state = owner.read_state(column);
+        (read(&state.value), state.links.get(field).map(<[crate::session::Edge]>::to_vec))
+    };
+    value.followed(link.as_deref())
 }

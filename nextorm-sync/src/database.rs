@@ -496,6 +496,23 @@ impl Executor for Current {
     {
         (&innermost()?).for_each(stmt, decode, each)
     }
+
+    fn fail_each<'f>(self, error: Error) -> Result<()>
+    where
+        Self: 'f,
+    {
+        Err(error)
+    }
+
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<nextorm_core::relation::PrefetchPath>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Result<T> {
+        (&innermost()?).fetch_prefetched(stmt, decode, paths, finish)
+    }
 }
 
 /// The executor implementation of a blocking type: `$run` runs a closure on its `Conn` or
@@ -567,6 +584,13 @@ macro_rules! blocking_executor {
                 self.$run(async |c| c.$each(&stmt, decode, each).await)
             }
 
+            fn fail_each<'f>(self, error: Error) -> Result<()>
+            where
+                Self: 'f,
+            {
+                Err(error)
+            }
+
             $($($session)*)?
         }
     };
@@ -597,5 +621,15 @@ blocking_executor!(Session, run, Row::Attached, fetch_objects, for_each_object, 
         change: nextorm_core::relation::CollectionChange<T>,
     ) -> Result<()> {
         self.run(async |c| c.change_collection::<O, T>(owner, relation, change).await)
+    }
+
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<nextorm_core::relation::PrefetchPath>,
+        finish: fn(Vec<Row::Attached>) -> Result<T>,
+    ) -> Result<T> {
+        self.run(async |c| c.fetch_prefetched(&stmt, decode, &paths, finish).await)
     }
 );

@@ -441,4 +441,6 @@ conformance!(
     relations_many_to_many_add_remove_clear,
     relations_one_to_many_add_remove_clear,
     relations_self_references,
+    relations_prefetch_levels_and_use_after_the_session,
+    relations_prefetched_cycles_are_freed,
 );

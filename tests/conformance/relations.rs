@@ -334,3 +334,129 @@ pub async fn relations_self_references(t: &Ctx) -> Result<()> {
     assert_pool_idle(db);
     Ok(())
 }
+
+pub async fn relations_prefetch_levels_and_use_after_the_session(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    seed_clients(db, 12).await?;
+    session!(db, |s| {
+        let even = aw!(s.create(Tag { label: "even".into(), ..Default::default() }))?;
+        let three = aw!(s.create(Tag { label: "three".into(), ..Default::default() }))?;
+        for p in aw!(select!(p for p in Purchase).fetch_all(sref!(s)))? {
+            if p.total() % 2 == 0 {
+                aw!(p.tags().add(sref!(s), &even))?;
+            }
+            if p.total() % 3 == 0 {
+                aw!(p.tags().add(sref!(s), &three))?;
+            }
+        }
+        Ok(())
+    })?;
+
+    // Three levels, one query each: the clients, their purchases, the purchases' tags.
+    let clients = session!(db, |s| {
+        let before = aw!(s.stats()).statements;
+        let query = select!(c for c in Client).order_by(|c| c.id).prefetch(|c| c.orders.tags);
+        let clients = aw!(query.fetch_all(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, before + 3, "one query per level");
+        // What was prefetched answers in the session without a query too.
+        for c in &clients {
+            for p in aw!(c.orders().load(sref!(s)))? {
+                aw!(p.tags().load(sref!(s)))?;
+            }
+        }
+        assert_eq!(aw!(s.stats()).statements, before + 3);
+        Ok(clients)
+    })?;
+    // After the session: the collections, the members' references to their owner, the tags.
+    let ann = &clients[0];
+    let anns = ann.orders().loaded()?;
+    assert_eq!(totals(&anns), [0, 3, 6, 9]);
+    let six = anns.iter().find(|p| p.total() == 6).expect("purchase 6");
+    assert_eq!(labels(&six.tags().loaded()?), ["even", "three"]);
+    assert!(anns.iter().all(|p| p.client().loaded().is_ok_and(|c| c == *ann)), "one object per row");
+    assert_eq!(labels(&anns.iter().find(|p| p.total() == 9).expect("9").tags().loaded()?), ["three"]);
+    // What was not loaded says so.
+    let r = ann.referred().loaded();
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Config);
+    let tag = &six.tags().loaded()?[0];
+    assert_eq!(tag.purchases().loaded().unwrap_err().kind(), ErrorKind::Config);
+
+    // Order.customer: the references of every purchase in one query, both fields at once.
+    let purchases = session!(db, |s| {
+        let before = aw!(s.stats()).statements;
+        let query = select!(p for p in Purchase).order_by(|p| p.total).prefetch(|p| (p.client, p.referrer));
+        let purchases = aw!(query.fetch_all(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, before + 2, "the purchases, then their clients");
+        Ok(purchases)
+    })?;
+    let names = purchases.iter().map(|p| p.client().loaded().map(|c| c.name())).collect::<Result<Vec<_>>>()?;
+    assert_eq!(names[..4], ["Ann", "Bob", "Cy", "Ann"]);
+    let referrer = purchases[0].referrer().expect("purchase 0 has a referrer").loaded()?;
+    assert_eq!(referrer.name(), "Bob");
+    assert!(purchases[1].referrer().is_none());
+
+    // Prefetch needs a session's objects, and the rows before they are handed out.
+    let on_db = aw!(select!(p for p in Purchase).prefetch(|p| p.client).fetch_all(db));
+    assert_eq!(on_db.unwrap_err().kind(), ErrorKind::Config);
+    let streamed: Result<()> = session!(db, |s| {
+        aw!(select!(p for p in Purchase).prefetch(|p| p.client).for_each(sref!(s), |_| Ok(())))
+    });
+    assert_eq!(streamed.unwrap_err().kind(), ErrorKind::Config);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+pub async fn relations_prefetched_cycles_are_freed(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    session!(db, |s| {
+        let mut people = Vec::new();
+        for name in ["Al", "Bo", "Cy"] {
+            people.push(aw!(s.create(Person { name: name.into(), ..Default::default() }))?);
+        }
+        aw!(people[0].friends().add(sref!(s), &people[1]))?;
+        aw!(people[2].friends().add(sref!(s), &people[0]))?;
+        // A chain: each employee manages the next.
+        let mut manager: Option<nextorm::Handle<Employee>> = None;
+        for i in 0..2000 {
+            let e = Employee { name: format!("e{i:04}"), manager: manager.as_ref().map(Single::from), ..Default::default() };
+            manager = Some(aw!(s.create(e))?);
+        }
+        Ok(())
+    })?;
+    // Friends of friends: the links form cycles (Al and Bo are each other's friends).
+    let people = session!(db, |s| {
+        let query = select!(p for p in Person).order_by(|p| p.name).prefetch(|p| p.friends.friends);
+        aw!(query.fetch_all(sref!(s)))
+    })?;
+    let al = &people[0];
+    let names = |ps: &[nextorm::Handle<Person>]| {
+        let mut v: Vec<String> = ps.iter().map(|p| p.name()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(names(&al.friends().loaded()?), ["Bo", "Cy"]);
+    let bo = al.friends().loaded()?.into_iter().find(|p| p.name() == "Bo").expect("Bo");
+    assert!(bo.friends().loaded()? == vec![al.clone()], "the same object for Al on both sides");
+    let watched: Vec<_> = people.iter().map(nextorm::Handle::downgrade).collect();
+    drop((people, bo));
+    assert!(watched.iter().all(|w| w.upgrade().is_none()), "no cycle of links keeps the people alive");
+
+    // A chain of 2000 reports, held only by its first link: freed without deep recursion.
+    let first = session!(db, |s| {
+        let query = select!(e for e in Employee).order_by(|e| e.name).prefetch(|e| e.reports);
+        Ok(aw!(query.fetch_all(sref!(s)))?.swap_remove(0))
+    })?;
+    let mut last = first.clone();
+    let mut depth = 0;
+    while let Some(next) = last.reports().loaded()?.pop() {
+        assert!(next.manager().expect("a manager").loaded()? == last);
+        last = next;
+        depth += 1;
+    }
+    assert_eq!(depth, 1999);
+    let tail = last.downgrade();
+    drop((first, last));
+    assert!(tail.upgrade().is_none(), "the whole chain was freed");
+    assert_pool_idle(db);
+    Ok(())
+}

@@ -7,6 +7,7 @@ use crate::ast::{self, FromItem, Lock, Name};
 use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::relation::PrefetchPath;
 use crate::render::{ShapeHasher, render_select};
 use crate::session::Attach;
 use crate::value::{FromSql, RowRead, Value, decode_column};
@@ -222,6 +223,7 @@ impl Builder {
             site: self.site,
             decode: P::decode,
             explicit_distinct: None,
+            prefetch: Vec::new(),
         };
         for c in self.conditions {
             query.add_condition(c);
@@ -239,6 +241,9 @@ pub struct Query<R, V = ()> {
     site: Option<&'static Site>,
     decode: fn(&dyn RowRead, usize) -> Result<R>,
     explicit_distinct: Option<bool>,
+    /// The relations to load with the rows (see [`Query::prefetch`]); a path that does not name
+    /// relations is kept as its error, reported when the query runs.
+    prefetch: Vec<std::result::Result<PrefetchPath, String>>,
 }
 
 impl<R, V: Clone> Clone for Query<R, V> {
@@ -249,6 +254,7 @@ impl<R, V: Clone> Clone for Query<R, V> {
             site: self.site,
             decode: self.decode,
             explicit_distinct: self.explicit_distinct,
+            prefetch: self.prefetch.clone(),
         }
     }
 }
@@ -302,6 +308,27 @@ pub trait Executor: Copy {
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
     /// `out`, then `f` on its value.
     fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
+
+    /// [`Executor::fetch_objects`], then loads the relations `paths` of the objects (see
+    /// [`Query::prefetch`]). Only a session can: elsewhere a [`ErrorKind::Config`] error.
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<PrefetchPath>,
+        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+    ) -> Self::Out<T> {
+        let _ = (stmt, decode, finish);
+        self.fail(Error::config(format!(
+            "prefetch loads {} into the objects of a session: run the query with the session, not the database",
+            paths.first().map(PrefetchPath::describe).unwrap_or_default()
+        )))
+    }
+
+    /// A [`Executor::for_each`] result that is already this error.
+    fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
+    where
+        Self: 'f;
 
     /// Adds (`add`) or removes `members` of the collection `relation` of `owner`; with no
     /// members and `add == false`, removes every member (`clear`). Only a session can: elsewhere
@@ -526,7 +553,45 @@ impl<R: Attach, V: Clone> Query<R, V> {
         select: &ast::Select,
         finish: fn(Vec<X::Obj<R>>) -> Result<T>,
     ) -> X::Out<T> {
-        x.fetch_objects(statement(self.site, select, x.dialect()), self.decode, finish)
+        let stmt = statement(self.site, select, x.dialect());
+        if self.prefetch.is_empty() {
+            return x.fetch_objects(stmt, self.decode, finish);
+        }
+        match self.prefetch.iter().cloned().collect::<std::result::Result<Vec<_>, String>>() {
+            Ok(paths) => x.fetch_prefetched(stmt, self.decode, paths, finish),
+            Err(why) => x.fail(Error::config(why)),
+        }
+    }
+
+    /// Loads these relations of the rows' objects too, a query per relation and level, so that
+    /// reading them costs no query, in the session and after it ([`crate::Single::loaded`],
+    /// [`crate::Many::loaded`]); PonyORM's `prefetch`. Several levels: `|c| c.orders.items`;
+    /// several paths: a tuple, or another call. A session only.
+    ///
+    /// ```text
+    /// select!(c for c in Customer).prefetch(|c| c.orders.items)
+    /// SELECT "c"."id", "c"."name" FROM "customer" "c"
+    /// SELECT "order"."id", ... FROM "order" WHERE "customer" IN (?, ?, ?)
+    /// SELECT "item"."id", ... FROM "item" WHERE "order" IN (?, ?, ?, ?)
+    /// ```
+    pub fn prefetch<P: super::PrefetchPaths>(mut self, paths: impl FnOnce(V) -> P) -> Self {
+        let mut aliases = Vec::new();
+        paths(self.vars.clone()).push_paths(&mut aliases);
+        for alias in aliases {
+            let root = alias.split(['.', ':']).next().unwrap_or_default();
+            let entity = self
+                .select
+                .from
+                .iter()
+                .find(|f| f.alias.as_deref() == Some(root))
+                .and_then(|f| crate::entity::EntityMeta::by_table(&f.table));
+            let path = match entity {
+                Some(entity) => PrefetchPath::parse(entity, alias).map_err(|e| e.message().to_owned()),
+                None => Err(format!("prefetch: `{root}` is not a loop variable of this query")),
+            };
+            self.prefetch.push(path);
+        }
+        self
     }
 
     /// Every row. In a session an entity row is the session's object (`Handle<E>`).
@@ -545,6 +610,11 @@ impl<R: Attach, V: Clone> Query<R, V> {
         x: X,
         each: F,
     ) -> X::Each<'f> {
+        if !self.prefetch.is_empty() {
+            return x.fail_each(Error::config(
+                "for_each hands out each row as it arrives, before anything could be prefetched: use fetch_all",
+            ));
+        }
         x.for_each(statement(self.site, &self.select, x.dialect()), self.decode, each)
     }
 

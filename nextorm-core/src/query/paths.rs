@@ -46,22 +46,23 @@ pub struct Nav<T: Source, N = null::No> {
     parent: &'static str,
     field: &'static str,
     fk: &'static str,
-    // Boxed: an entity may refer to itself (`Employee.manager`).
-    fields: OnceLock<Box<T::Fields>>,
-    _null: PhantomData<fn() -> N>,
+    _target: PhantomData<fn() -> (T, N)>,
 }
 
 impl<T: Source, N> Clone for Nav<T, N> {
     fn clone(&self) -> Self {
-        Nav { parent: self.parent, field: self.field, fk: self.fk, fields: self.fields.clone(), _null: PhantomData }
+        *self
     }
 }
+
+/// `Copy`, so that a path reads as in Pony: `o.customer.name`, `.prefetch(|c| c.orders.items)`.
+impl<T: Source, N> Copy for Nav<T, N> {}
 
 impl<T: Source, N> Nav<T, N> {
     /// The relation `field` of the loop variable aliased `parent`, stored in column `fk`. Called
     /// by the derive.
     pub fn new(parent: &'static str, field: &'static str, fk: &'static str) -> Self {
-        Nav { parent, field, fk, fields: OnceLock::new(), _null: PhantomData }
+        Nav { parent, field, fk, _target: PhantomData }
     }
 
     /// The foreign-key column.
@@ -85,7 +86,7 @@ impl<T: Source, N> std::ops::Deref for Nav<T, N> {
 
     /// The referenced entity's fields, under the alias `parent.field`.
     fn deref(&self) -> &T::Fields {
-        self.fields.get_or_init(|| Box::new(T::fields(path_alias(self.parent, '.', self.field))))
+        fields_under::<T>(path_alias(self.parent, '.', self.field))
     }
 }
 
@@ -127,6 +128,61 @@ impl<T: Source, N> Projection for Nav<T, N> {
     fn is_entity() -> bool {
         // Several rows may refer to one: not the whole entity of a generator.
         false
+    }
+}
+
+/// What [`super::Query::prefetch`] takes: a relation of a loop variable (`o.customer`,
+/// `c.orders`), several hops deep (`c.orders.items`), or a tuple of them.
+pub trait PrefetchPaths {
+    /// Adds the alias of each path (`c:orders:items`).
+    fn push_paths(self, out: &mut Vec<&'static str>);
+}
+
+impl<T: Source, N> PrefetchPaths for Nav<T, N> {
+    fn push_paths(self, out: &mut Vec<&'static str>) {
+        out.push(path_alias(self.parent, '.', self.field));
+    }
+}
+
+impl<T: Source> PrefetchPaths for Coll<T> {
+    fn push_paths(self, out: &mut Vec<&'static str>) {
+        out.push(self.alias());
+    }
+}
+
+macro_rules! prefetch_tuple {
+    ($($t:ident $i:tt),+) => {
+        impl<$($t: PrefetchPaths),+> PrefetchPaths for ($($t,)+) {
+            fn push_paths(self, out: &mut Vec<&'static str>) {
+                $(self.$i.push_paths(out);)+
+            }
+        }
+    };
+}
+for_tuples_up_to_8!(prefetch_tuple);
+
+/// The fields of `T` under a path alias, built once per entity and alias: a path's handles are
+/// plain `Copy` data, and the aliases come from the program's queries, so there are few.
+fn fields_under<T: Source>(alias: &'static str) -> &'static T::Fields {
+    use std::any::{Any, TypeId};
+    use std::collections::HashMap;
+    use std::sync::RwLock;
+    type Built = RwLock<HashMap<(TypeId, &'static str), &'static (dyn Any + Send + Sync)>>;
+    static BUILT: OnceLock<Built> = OnceLock::new();
+    let built = BUILT.get_or_init(Default::default);
+    let key = (TypeId::of::<T>(), alias);
+    let found = built.read().unwrap_or_else(|p| p.into_inner()).get(&key).copied();
+    let fields = match found {
+        Some(fields) => fields,
+        None => {
+            // Built outside the lock: an entity's fields may build another entity's.
+            let fresh: &'static T::Fields = Box::leak(Box::new(T::fields(alias)));
+            *built.write().unwrap_or_else(|p| p.into_inner()).entry(key).or_insert(fresh)
+        }
+    };
+    match (fields as &dyn Any).downcast_ref::<T::Fields>() {
+        Some(fields) => fields,
+        None => unreachable!("the cache is keyed by the entity's type"),
     }
 }
 
@@ -173,21 +229,23 @@ pub struct Coll<T: Source> {
     parent: &'static str,
     owner: fn() -> &'static EntityMeta,
     field: &'static str,
-    fields: OnceLock<Box<T::Fields>>,
+    _target: PhantomData<fn() -> T>,
 }
 
 impl<T: Source> Clone for Coll<T> {
     fn clone(&self) -> Self {
-        Coll { parent: self.parent, owner: self.owner, field: self.field, fields: self.fields.clone() }
+        *self
     }
 }
+
+impl<T: Source> Copy for Coll<T> {}
 
 impl<T: Source> std::ops::Deref for Coll<T> {
     type Target = T::Fields;
 
     /// The members' fields, under the alias `parent:field`.
     fn deref(&self) -> &T::Fields {
-        self.fields.get_or_init(|| Box::new(T::fields(self.alias())))
+        fields_under::<T>(self.alias())
     }
 }
 
@@ -201,7 +259,7 @@ impl<T: Source> Coll<T> {
     /// The collection `field` of the loop variable (or path) aliased `parent`, whose entity's
     /// metadata is `owner`. Called by the derive.
     pub fn new(parent: &'static str, owner: fn() -> &'static EntityMeta, field: &'static str) -> Self {
-        Coll { parent, owner, field, fields: OnceLock::new() }
+        Coll { parent, owner, field, _target: PhantomData }
     }
 
     /// The alias of the members when the collection is reached by a path: `parent:field`.

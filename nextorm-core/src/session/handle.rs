@@ -4,7 +4,8 @@
 use crate::entity::Entity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::Value;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::any::Any;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 /// A set of column indexes (up to 128 columns per entity).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
@@ -68,6 +69,108 @@ pub struct ObjState<E> {
     pub detached: bool,
     /// Set when a strict session ended: the object is unusable, reads included.
     pub unusable: bool,
+    /// What the object's relations led to when its session ended (see [`Links`]).
+    pub links: Links,
+}
+
+/// A session object with its entity erased, as a relation link holds it.
+pub trait LinkedObject: Any + Send + Sync {
+    /// The object as `Any`, to downcast to its entity's state.
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
+}
+
+impl<E: Entity> LinkedObject for Mutex<ObjState<E>> {
+    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
+        self
+    }
+}
+
+/// One object a relation led to. Held, unless holding it would close a cycle of objects holding
+/// each other (which would never be freed): then only followed, and the object lives as long as
+/// something else holds it.
+#[derive(Clone)]
+pub enum Edge {
+    /// The link keeps the object alive.
+    Held(Arc<dyn LinkedObject>),
+    /// The link reaches the object while something else keeps it alive.
+    Followed(Weak<dyn LinkedObject>),
+}
+
+/// The objects one relation field led to when the session ended.
+struct Linked {
+    field: &'static str,
+    targets: Vec<Edge>,
+}
+
+/// What an object's relations led to when its session ended: the references and collections the
+/// session had loaded (by `prefetch`, `get` or `load`), so that they answer without a session.
+#[derive(Default)]
+pub struct Links(Vec<Linked>);
+
+impl Links {
+    /// Adds the objects the relation `field` led to.
+    pub fn push(&mut self, field: &'static str, targets: Vec<Edge>) {
+        self.0.push(Linked { field, targets });
+    }
+
+    /// The objects the relation `field` led to, if the session loaded it.
+    pub fn get(&self, field: &str) -> Option<&[Edge]> {
+        self.0.iter().find(|l| l.field == field).map(|l| l.targets.as_slice())
+    }
+
+    /// Whether no relation is linked.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    fn take_held(&mut self, out: &mut Vec<Arc<dyn LinkedObject>>) {
+        for linked in self.0.drain(..) {
+            out.extend(linked.targets.into_iter().filter_map(|e| match e {
+                Edge::Held(held) => Some(held),
+                Edge::Followed(_) => None,
+            }));
+        }
+    }
+}
+
+impl std::fmt::Debug for Links {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.iter().map(|l| (l.field, l.targets.len()))).finish()
+    }
+}
+
+thread_local! {
+    /// Objects whose last link is being dropped on this thread, while an outer drop runs.
+    static DROPPING: std::cell::RefCell<Option<Vec<Arc<dyn LinkedObject>>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl Drop for Links {
+    /// Frees a long chain of linked objects (100,000 comments, each holding the next) in a loop:
+    /// dropped recursively, it would overflow the stack. A drop inside the loop only queues its
+    /// objects for the outermost one.
+    fn drop(&mut self) {
+        let mut held = Vec::new();
+        self.take_held(&mut held);
+        if held.is_empty() {
+            return;
+        }
+        let queued = DROPPING.try_with(|queue| match queue.borrow_mut().as_mut() {
+            Some(queue) => {
+                queue.append(&mut held);
+                true
+            }
+            None => false,
+        });
+        if queued != Ok(false) {
+            return;
+        }
+        let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(held));
+        // Each object is dropped outside the borrow: its own links queue themselves.
+        while let Ok(Some(object)) = DROPPING.try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop)) {
+            drop(object);
+        }
+        let _ = DROPPING.try_with(|queue| queue.borrow_mut().take());
+    }
 }
 
 /// A handle to an entity object in a session. Clones share the object: a change made through
@@ -105,6 +208,7 @@ impl<E: Entity> Handle<E> {
             written: Bits::default(),
             detached: false,
             unusable: false,
+            links: Links::default(),
         };
         Handle { cell: Arc::new(Mutex::new(state)) }
     }
@@ -282,5 +386,42 @@ impl<E: Entity> Handle<E> {
     /// Whether both handles are the same object.
     pub fn same(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.cell, &other.cell)
+    }
+
+    /// The object with its entity erased, for a relation link.
+    pub fn erased(&self) -> Arc<dyn LinkedObject> {
+        self.cell.clone()
+    }
+
+    /// The object a link leads to, if it is a `E` and still alive.
+    pub fn from_edge(edge: &Edge) -> Option<Handle<E>> {
+        let object = match edge {
+            Edge::Held(held) => held.clone(),
+            Edge::Followed(followed) => followed.upgrade()?,
+        };
+        object.into_any().downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
+    }
+
+    /// A handle that does not keep the object alive (for caches and back references).
+    pub fn downgrade(&self) -> WeakHandle<E> {
+        WeakHandle { cell: Arc::downgrade(&self.cell) }
+    }
+}
+
+/// A handle that does not keep its object alive: [`Handle::downgrade`].
+pub struct WeakHandle<E: Entity> {
+    cell: Weak<Mutex<ObjState<E>>>,
+}
+
+impl<E: Entity> WeakHandle<E> {
+    /// The object, if something still holds it.
+    pub fn upgrade(&self) -> Option<Handle<E>> {
+        self.cell.upgrade().map(|cell| Handle { cell })
+    }
+}
+
+impl<E: Entity> Clone for WeakHandle<E> {
+    fn clone(&self) -> Self {
+        WeakHandle { cell: self.cell.clone() }
     }
 }

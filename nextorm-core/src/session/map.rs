@@ -1,7 +1,7 @@
 //! The identity map: one object per (entity, key) in a session, and the list of objects a flush
 //! walks.
 
-use super::handle::{Bits, Handle, Status};
+use super::handle::{Bits, Edge, Handle, LinkedObject, Links, Status};
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
@@ -91,6 +91,10 @@ pub trait Tracked: Send + Sync {
     /// Every column's current value, without running hooks: an insert's values again, once the
     /// objects it refers to have their generated keys.
     fn current_values(&self) -> Result<Vec<Value>>;
+    /// The object with its entity erased, for a relation link.
+    fn erased(&self) -> std::sync::Arc<dyn LinkedObject>;
+    /// Keeps what the object's relations led to, for use after the session.
+    fn keep_links(&self, links: Links);
 }
 
 fn float(ty: SqlType) -> bool {
@@ -256,6 +260,14 @@ impl<E: Entity> Tracked for Handle<E> {
         self.delete()
     }
 
+    fn erased(&self) -> std::sync::Arc<dyn LinkedObject> {
+        Handle::erased(self)
+    }
+
+    fn keep_links(&self, links: Links) {
+        self.lock().links = links;
+    }
+
     fn set_null(&self, index: usize) -> Result<()> {
         let mut result = Ok(());
         self.write(index, |e| result = e.clear_reference(index))?;
@@ -316,6 +328,12 @@ pub struct IdentityMap {
     /// Whether a pair was added or removed since the last flush: every query flushes, and most
     /// sessions change no pair, so the flush does not walk `pairs` to find out.
     pairs_changed: bool,
+    /// `Single` relations (by address) whose objects the session loaded, and entities loaded as
+    /// the target of any reference: the references the objects keep after the session.
+    linked_relations: Vec<usize>,
+    linked_targets: Vec<usize>,
+    /// While recording, the index of every object a loaded row resolves to.
+    recorded: Option<Vec<usize>>,
 }
 
 /// A many-to-many pair the session knows.
@@ -380,19 +398,106 @@ impl IdentityMap {
         let at = self.objects.len();
         match self.by_key.entry((meta_id(E::meta()), MapKey::of(&value.key().key_values()?))) {
             // The key holds the entity, so the object there is a `Handle<E>`.
-            Entry::Occupied(held) => self.objects[*held.get()]
-                .as_any()
-                .downcast_ref::<Handle<E>>()
-                .cloned()
-                .ok_or_else(|| Error::config("the identity map holds another entity under this key")),
+            Entry::Occupied(held) => {
+                let i = *held.get();
+                if let Some(recorded) = &mut self.recorded {
+                    recorded.push(i);
+                }
+                self.objects[i]
+                    .as_any()
+                    .downcast_ref::<Handle<E>>()
+                    .cloned()
+                    .ok_or_else(|| Error::config("the identity map holds another entity under this key"))
+            }
             Entry::Vacant(slot) => {
                 let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
                 value.after_load()?;
                 slot.insert(at);
+                if let Some(recorded) = &mut self.recorded {
+                    recorded.push(at);
+                }
                 let handle = Handle::loaded(value, saved);
                 self.push(Box::new(handle.clone()));
                 Ok(handle)
             }
+        }
+    }
+
+    /// Starts recording the objects loaded rows resolve to (see [`IdentityMap::take_recorded`]).
+    pub fn record(&mut self) {
+        self.recorded = Some(Vec::new());
+    }
+
+    /// Stops recording: the indexes of the objects loaded rows resolved to since
+    /// [`IdentityMap::record`], in row order.
+    pub fn take_recorded(&mut self) -> Vec<usize> {
+        self.recorded.take().unwrap_or_default()
+    }
+
+    /// The index of the object of `meta` with this key, if the session holds it.
+    pub fn index_of(&self, meta: &'static EntityMeta, key: &[Value]) -> Option<usize> {
+        self.by_key.get(&(meta_id(meta), MapKey::of(key))).copied()
+    }
+
+    /// The key values of the object at index `i`.
+    pub fn key_values(&self, i: usize) -> Result<Vec<Value>> {
+        let o = &self.objects[i];
+        o.meta().primary_key.iter().map(|&c| o.column_value(c)).collect()
+    }
+
+    /// The distinct non-null values of the reference column `column` of the live objects at
+    /// `objects`.
+    pub fn references_of(&self, objects: &[usize], column: usize) -> Result<Vec<Value>> {
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for &i in objects {
+            let o = &self.objects[i];
+            if !o.live() {
+                continue;
+            }
+            let v = o.column_value(column)?;
+            if !v.is_null() && seen.insert(MapKey::of(std::slice::from_ref(&v))) {
+                out.push(v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` of the objects at `candidates` whose collection `relation` can be loaded
+    /// and was not: live and keyed; each once, in order.
+    pub fn unloaded_owners(
+        &self,
+        relation: &'static RelationMeta,
+        candidates: impl IntoIterator<Item = usize>,
+        limit: usize,
+    ) -> Vec<usize> {
+        let mut out: Vec<usize> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for i in candidates {
+            if out.len() >= limit {
+                break;
+            }
+            let o = &self.objects[i];
+            if seen.insert(i) && o.live() && !self.is_loaded(o.addr(), relation) && matches!(o.map_key(), Ok(Some(_))) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// Keeps the references of the `Single` relation `relation` on its objects after the session.
+    pub fn link_relation(&mut self, relation: &'static RelationMeta) {
+        let id = relation as *const RelationMeta as usize;
+        if !self.linked_relations.contains(&id) {
+            self.linked_relations.push(id);
+        }
+    }
+
+    /// Keeps every reference to an object of `target` on the objects after the session.
+    pub fn link_references_to(&mut self, target: &'static EntityMeta) {
+        let id = meta_id(target);
+        if !self.linked_targets.contains(&id) {
+            self.linked_targets.push(id);
         }
     }
 
@@ -538,31 +643,45 @@ impl IdentityMap {
         relation: &'static RelationMeta,
         owner: usize,
     ) -> Result<Vec<Handle<T>>> {
+        Ok(self.handles(&self.pair_member_indexes(owner_meta, relation, &[owner])?))
+    }
+
+    /// The indexes of the live members of the many-to-many collections `relation` of the objects
+    /// at the addresses `owners`, in the order they joined the session.
+    pub fn pair_member_indexes(
+        &self,
+        owner_meta: &'static EntityMeta,
+        relation: &'static RelationMeta,
+        owners: &[usize],
+    ) -> Result<Vec<usize>> {
         let (_, side, mine) = canonical(owner_meta, relation)?;
         let id = side as *const RelationMeta as usize;
+        let owners: std::collections::HashSet<usize> = owners.iter().copied().collect();
         let members: std::collections::HashSet<usize> = self
             .pairs
             .iter()
-            .filter(|(_, p)| p.state != PairState::Removed)
-            .filter_map(|(&(r, a, b), _)| {
-                if r != id {
-                    None
-                } else if mine && a == owner {
-                    Some(b)
-                } else if !mine && b == owner {
-                    Some(a)
-                } else {
-                    None
-                }
+            .filter(|&(&(r, _, _), p)| r == id && p.state != PairState::Removed)
+            .filter_map(|(&(_, a, b), _)| {
+                let (owner, member) = if mine { (a, b) } else { (b, a) };
+                owners.contains(&owner).then_some(member)
             })
             .collect();
         Ok(self
-            .of_entity(T::meta())
+            .of_entity(relation.target())
             .iter()
-            .map(|&i| &self.objects[i])
-            .filter(|o| o.live() && members.contains(&o.addr()))
-            .filter_map(|o| o.as_any().downcast_ref::<Handle<T>>().cloned())
+            .copied()
+            .filter(|&i| self.objects[i].live() && members.contains(&self.objects[i].addr()))
             .collect())
+    }
+
+    /// The typed handles of the objects at these indexes.
+    fn handles<T: Entity>(&self, indexes: &[usize]) -> Vec<Handle<T>> {
+        indexes.iter().filter_map(|&i| self.objects[i].as_any().downcast_ref::<Handle<T>>().cloned()).collect()
+    }
+
+    /// The object at index `i` as a `Handle<T>`, if it is one.
+    pub fn handle<T: Entity>(&self, i: usize) -> Option<Handle<T>> {
+        self.objects.get(i)?.as_any().downcast_ref::<Handle<T>>().cloned()
     }
 
     /// The join-table statements of the pairs added and removed since the last flush: deletes,
@@ -644,19 +763,36 @@ impl IdentityMap {
     /// The live objects of `T` whose foreign key in column `fk` is `key`, or that follow the
     /// object at `owner` (a new object, whose key is not known yet).
     pub fn members<T: Entity>(&self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
+        self.handles(&self.reverse_member_indexes(T::meta(), fk, key.into_iter(), &[owner]))
+    }
+
+    /// The indexes of the live objects of `target` whose foreign key in column `fk` is one of
+    /// `keys`, or that follow one of the objects at the addresses `owners`.
+    pub fn reverse_member_indexes<'k>(
+        &self,
+        target: &'static EntityMeta,
+        fk: usize,
+        keys: impl Iterator<Item = &'k Value>,
+        owners: &[usize],
+    ) -> Vec<usize> {
+        let keys: std::collections::HashSet<MapKey> = keys.map(|k| MapKey::of(std::slice::from_ref(k))).collect();
         let mut out = Vec::new();
         let mut followed = Vec::new();
-        for &i in self.of_entity(T::meta()) {
+        for &i in self.of_entity(target) {
             let o = &self.objects[i];
             if !o.live() {
                 continue;
             }
-            followed.clear();
-            o.referenced_objects(&mut followed);
-            let member =
-                followed.contains(&(fk, owner)) || key.is_some_and(|k| o.column_value(fk).is_ok_and(|v| &v == k));
-            if member && let Some(h) = o.as_any().downcast_ref::<Handle<T>>() {
-                out.push(h.clone());
+            let follows = !owners.is_empty() && {
+                followed.clear();
+                o.referenced_objects(&mut followed);
+                followed.iter().any(|(column, addr)| *column == fk && owners.contains(addr))
+            };
+            let by_key = || {
+                o.column_value(fk).is_ok_and(|v| !v.is_null() && keys.contains(&MapKey::of(std::slice::from_ref(&v))))
+            };
+            if follows || (!keys.is_empty() && by_key()) {
+                out.push(i);
             }
         }
         out
@@ -746,6 +882,147 @@ impl IdentityMap {
         self.objects.is_empty()
     }
 
+    /// Ends the session: each object keeps what its loaded relations led to (see [`Links`]),
+    /// unless `strict` makes the objects unusable, and the map forgets them.
+    pub fn end(&mut self, strict: bool) {
+        if !strict {
+            self.keep_links();
+        }
+        self.clear(strict);
+    }
+
+    /// Stores on each object the objects its loaded references and collections lead to. The
+    /// links are held along a depth-first walk and only followed where they close a cycle, so
+    /// no group of objects holds itself alive.
+    fn keep_links(&self) {
+        if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
+            return;
+        }
+        let mut edges: Vec<Vec<(&'static str, Vec<usize>)>> = vec![Vec::new(); self.objects.len()];
+        self.reference_edges(&mut edges);
+        self.collection_edges(&mut edges);
+        let held = held_edges(&edges);
+        for (i, (out, held)) in edges.into_iter().zip(held).enumerate() {
+            if out.is_empty() {
+                continue;
+            }
+            let mut links = Links::default();
+            let mut held = held.into_iter();
+            for (field, targets) in out {
+                let targets = targets
+                    .into_iter()
+                    .map(|t| {
+                        let object = self.objects[t].erased();
+                        if held.next().unwrap_or(false) {
+                            Edge::Held(object)
+                        } else {
+                            Edge::Followed(std::sync::Arc::downgrade(&object))
+                        }
+                    })
+                    .collect();
+                links.push(field, targets);
+            }
+            self.objects[i].keep_links(links);
+        }
+    }
+
+    /// The kept references: (field, [target]) of each object whose reference the session loaded.
+    fn reference_edges(&self, edges: &mut [Vec<(&'static str, Vec<usize>)>]) {
+        for (_, list) in &self.by_entity {
+            let Some(&first) = list.first() else { continue };
+            for (relation, column) in self.objects[first].meta().references() {
+                let target = relation.target();
+                if !self.linked_relations.contains(&(relation as *const RelationMeta as usize))
+                    && !self.linked_targets.contains(&meta_id(target))
+                {
+                    continue;
+                }
+                for &i in list {
+                    let o = &self.objects[i];
+                    let Ok(v) = o.column_value(column) else { continue };
+                    if !o.live() || v.is_null() {
+                        continue;
+                    }
+                    if let Some(t) = self.index_of(target, std::slice::from_ref(&v))
+                        && self.objects[t].live()
+                    {
+                        edges[i].push((relation.field, vec![t]));
+                    }
+                }
+            }
+        }
+    }
+
+    /// The kept collections: (field, members) of each owner whose collection the session loaded.
+    fn collection_edges(&self, edges: &mut [Vec<(&'static str, Vec<usize>)>]) {
+        let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
+        let mut by_relation: FastMap<usize, Vec<usize>> = FastMap::default();
+        for &(owner, relation) in &self.loaded {
+            if let Some(&i) = by_addr.get(&owner)
+                && self.objects[i].live()
+            {
+                by_relation.entry(relation).or_default().push(i);
+            }
+        }
+        for (relation_addr, mut owners) in by_relation {
+            owners.sort_unstable();
+            let owner_meta = self.objects[owners[0]].meta();
+            let Some(relation) =
+                owner_meta.relations.iter().find(|r| *r as *const RelationMeta as usize == relation_addr)
+            else {
+                continue;
+            };
+            let mut members: FastMap<usize, Vec<usize>> = owners.iter().map(|&o| (o, Vec::new())).collect();
+            let live_members = |target| self.of_entity(target).iter().copied().filter(|&t| self.objects[t].live());
+            match crate::relation::set_link(owner_meta, relation) {
+                Ok(crate::relation::Link::Reverse { target, fk }) => {
+                    let mut by_key: FastMap<MapKey, usize> = FastMap::default();
+                    for &o in &owners {
+                        let key: Result<Vec<Value>> =
+                            owner_meta.primary_key.iter().map(|&c| self.objects[o].column_value(c)).collect();
+                        if let Ok(key) = key {
+                            by_key.insert(MapKey::of(&key), o);
+                        }
+                    }
+                    for t in live_members(target) {
+                        if let Ok(v) = self.objects[t].column_value(fk)
+                            && let Some(o) = by_key.get(&MapKey::of(std::slice::from_ref(&v)))
+                            && let Some(list) = members.get_mut(o)
+                        {
+                            list.push(t);
+                        }
+                    }
+                }
+                Ok(crate::relation::Link::Table { target, .. }) => {
+                    let Ok((_, side, mine)) = canonical(owner_meta, relation) else { continue };
+                    let id = side as *const RelationMeta as usize;
+                    let owner_at: FastMap<usize, usize> = owners.iter().map(|&o| (self.objects[o].addr(), o)).collect();
+                    let mut owners_of: FastMap<usize, Vec<usize>> = FastMap::default();
+                    for (&(r, a, b), pair) in &self.pairs {
+                        let (owner, member) = if mine { (a, b) } else { (b, a) };
+                        if r == id
+                            && pair.state != PairState::Removed
+                            && let Some(&o) = owner_at.get(&owner)
+                        {
+                            owners_of.entry(member).or_default().push(o);
+                        }
+                    }
+                    for t in live_members(target) {
+                        for o in owners_of.get(&self.objects[t].addr()).into_iter().flatten() {
+                            if let Some(list) = members.get_mut(o) {
+                                list.push(t);
+                            }
+                        }
+                    }
+                }
+                Err(_) => continue,
+            }
+            for o in owners {
+                edges[o].push((relation.field, members.remove(&o).unwrap_or_default()));
+            }
+        }
+    }
+
     /// Forgets every object (after a rollback or at the session's end), detaching them so that
     /// they refuse writes; with `strict` they refuse reads too.
     pub fn clear(&mut self, strict: bool) {
@@ -759,7 +1036,49 @@ impl IdentityMap {
         self.loaded.clear();
         self.pairs.clear();
         self.pairs_changed = false;
+        self.linked_relations.clear();
+        self.linked_targets.clear();
+        self.recorded = None;
     }
+}
+
+/// Which links may hold their object: per object, one flag per target in the order of `edges`.
+/// A depth-first walk from each object in the order objects joined the session marks a link to
+/// an object still on the walk's path (one that closes a cycle) as only followed; the held
+/// links then form no cycle, so every object is freed once nothing outside holds it.
+fn held_edges(edges: &[Vec<(&'static str, Vec<usize>)>]) -> Vec<Vec<bool>> {
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut held: Vec<Vec<bool>> = edges.iter().map(|out| vec![true; out.iter().map(|(_, t)| t.len()).sum()]).collect();
+    let targets: Vec<Vec<usize>> =
+        edges.iter().map(|out| out.iter().flat_map(|(_, t)| t.iter().copied()).collect()).collect();
+    let mut state = vec![NEW; edges.len()];
+    // The walk's path: (object, how many of its targets were visited).
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for root in 0..edges.len() {
+        if state[root] != NEW {
+            continue;
+        }
+        state[root] = ON_PATH;
+        path.push((root, 0));
+        while let Some((node, next)) = path.last_mut().map(|(node, next)| (*node, std::mem::replace(next, *next + 1))) {
+            let Some(&target) = targets[node].get(next) else {
+                state[node] = DONE;
+                path.pop();
+                continue;
+            };
+            match state[target] {
+                ON_PATH => held[node][next] = false,
+                NEW => {
+                    state[target] = ON_PATH;
+                    path.push((target, 0));
+                }
+                _ => {}
+            }
+        }
+    }
+    held
 }
 
 /// The order a flush sends `changes` (object index, change) in: the order objects joined the

@@ -166,6 +166,7 @@ fn handle_value(c: &Column<'_>) -> TokenStream {
 
 /// The `RelationMeta { ... }` literals of the entity's `Single` columns and `Set` fields.
 fn relation_metas(model: &Model<'_>) -> Vec<TokenStream> {
+    let owner = model.ident;
     let singles = model.columns.iter().enumerate().filter_map(|(i, c)| {
         let r = c.reference.as_ref()?;
         let (field, target) = (&c.field, r.target);
@@ -179,6 +180,7 @@ fn relation_metas(model: &Model<'_>) -> Vec<TokenStream> {
                 target: <#target as __n::Entity>::meta,
                 reverse: #reverse,
                 cascade_delete: #cascade,
+                rows: __n::RowFns::of::<#target, #owner>(),
             }
         })
     });
@@ -192,6 +194,7 @@ fn relation_metas(model: &Model<'_>) -> Vec<TokenStream> {
                 target: <#target as __n::Entity>::meta,
                 reverse: #reverse,
                 cascade_delete: ::core::option::Option::None,
+                rows: __n::RowFns::of::<#target, #owner>(),
             }
         }
     });
@@ -398,12 +401,22 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             // `SqlField` error, at its span.
             let clone = call_over_field(ty, quote!(&state.value.), field, "clone_field", quote!());
             let check = &checks[i];
+            // A reference returns the object its session left linked, too.
+            let read = match &c.reference {
+                Some(_) => {
+                    let name = &c.field;
+                    quote!(__n::followed_reference(self, #index, #name, |e| ::core::clone::Clone::clone(&e.#field)))
+                }
+                None => quote! {
+                    let state = self.read_state(#index);
+                    #clone
+                },
+            };
             quote! {
                 #[track_caller]
                 fn #field(&self) -> #ty {
                     #check
-                    let state = self.read_state(#index);
-                    #clone
+                    #read
                 }
                 fn #setter(&self, value: #ty) -> __n::Result<()> {
                     self.write(#index, move |e| e.#field = value)

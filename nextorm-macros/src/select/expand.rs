@@ -28,10 +28,17 @@ pub(crate) fn expand_select(query: &Query) -> TokenStream {
     let b = builder(0);
     let q = q(Span::call_site());
     let body = body(query);
+    let query = Ident::new("__nextorm_query", Span::mixed_site());
+    // Paths are `Copy` (`o.customer`); the `.clone()` every field gets is spanned on the user's
+    // token, so clippy would report it there.
     quote! {{
-        static #site: #q::Site = #q::Site::new();
-        let mut #b = #q::Builder::new(&#site);
-        #body
+        #[allow(clippy::clone_on_copy)]
+        let #query = {
+            static #site: #q::Site = #q::Site::new();
+            let mut #b = #q::Builder::new(&#site);
+            #body
+        };
+        #query
     }}
 }
 
@@ -39,7 +46,14 @@ pub(crate) fn expand_select(query: &Query) -> TokenStream {
 pub(crate) fn expand_cond(cond: &Cond) -> TokenStream {
     let param = &cond.param;
     let body = node(&cond.body);
-    quote!(move |#param| #body)
+    let condition = Ident::new("__nextorm_condition", Span::mixed_site());
+    quote! {
+        move |#param| {
+            #[allow(clippy::clone_on_copy)]
+            let #condition = #body;
+            #condition
+        }
+    }
 }
 
 /// The statements binding the sources and adding the filters, then the `finish` call.

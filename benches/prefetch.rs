@@ -1,0 +1,337 @@
+//! Loading 100 users with their posts and comments, three levels: nextorm's
+//! `select!(u for u in User).prefetch(|u| u.posts.comments)` in a session (one query per level;
+//! the objects are read after the session ends), against the raw driver sending the same three
+//! queries and grouping the rows itself (rusqlite for SQLite, sqlx on one held connection for
+//! PostgreSQL and MariaDB). Both sides then walk every user, post and comment.
+//!
+//! ```text
+//! cargo bench --bench prefetch --all-features
+//! ```
+//!
+//! 100 users, 5 posts each, 4 comments per post: 100 + 500 + 2,000 rows. The raw side's
+//! statements are the ones a careful hand-written program sends: `IN (?, ?, ...)` on SQLite and
+//! MariaDB, `= ANY($1)` with an array on PostgreSQL (nextorm binds a list this long as one value
+//! too). Servers as in the `foundation` bench; one that does not answer is skipped with a message.
+
+use criterion::Criterion;
+use nextorm::{AsyncDatabase, CreateTables, Database, Entity, Handle, Set, Single, select};
+use sqlx::{Connection as _, Row as _};
+use std::collections::HashMap;
+use std::time::Duration;
+use tokio::runtime::Runtime;
+
+mod common;
+use common::{BoxResult, DropOnExit, runtime, scratch_mariadb, scratch_postgres, timed, total};
+
+/// A user, with their posts.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "bench_user")]
+struct User {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 40)]
+    name: String,
+    posts: Set<Post>,
+}
+
+/// A post, with its comments.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "bench_post")]
+struct Post {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 80)]
+    title: String,
+    author: Single<User>,
+    comments: Set<Comment>,
+}
+
+/// A comment.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "bench_comment")]
+struct Comment {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 200)]
+    body: String,
+    post: Single<Post>,
+}
+
+const USERS: usize = 100;
+const POSTS_PER_USER: usize = 5;
+const COMMENTS_PER_POST: usize = 4;
+const COMMENTS: usize = USERS * POSTS_PER_USER * COMMENTS_PER_POST;
+
+/// What both sides compute from the tree: the number of comments and the bytes of every text.
+fn sum_of(texts: impl Iterator<Item = usize>) -> usize {
+    texts.sum()
+}
+
+// ---------------------------------------------------------------------------------------------
+// nextorm: one query per level, read after the session.
+
+fn walk(users: &[Handle<User>]) -> (usize, usize) {
+    let mut comments = 0;
+    let mut bytes = 0;
+    for u in users {
+        bytes += u.name().len();
+        for p in u.posts().loaded().expect("posts prefetched") {
+            bytes += p.title().len();
+            let cs = p.comments().loaded().expect("comments prefetched");
+            comments += cs.len();
+            bytes += sum_of(cs.iter().map(|c| c.body().len()));
+        }
+    }
+    (comments, bytes)
+}
+
+fn nextorm_sync(db: &Database) -> (usize, usize) {
+    let users = db
+        .session(|s| select!(u for u in User).prefetch(|u| u.posts.comments).fetch_all(s))
+        .expect("nextorm_sync: prefetch");
+    walk(&users)
+}
+
+fn nextorm_async(rt: &Runtime, db: &AsyncDatabase) -> (usize, usize) {
+    let users = rt
+        .block_on(db.session(async |s| select!(u for u in User).prefetch(|u| u.posts.comments).fetch_all(&s).await))
+        .expect("nextorm_async: prefetch");
+    walk(&users)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The raw driver: the same three queries, grouped by hand.
+
+struct RawUser {
+    name: String,
+    posts: Vec<RawPost>,
+}
+
+struct RawPost {
+    title: String,
+    comments: Vec<RawComment>,
+}
+
+struct RawComment {
+    body: String,
+}
+
+/// The rows of the three levels: users (id, name), posts (id, title, author), comments
+/// (body, post).
+type Levels = (Vec<(i64, String)>, Vec<(i64, String, i64)>, Vec<(String, i64)>);
+
+/// Builds the tree from the rows of the three levels.
+fn tree((users, posts, comments): Levels) -> Vec<RawUser> {
+    let mut by_post: HashMap<i64, Vec<RawComment>> = HashMap::new();
+    for (body, post) in comments {
+        by_post.entry(post).or_default().push(RawComment { body });
+    }
+    let mut by_user: HashMap<i64, Vec<RawPost>> = HashMap::new();
+    for (id, title, author) in posts {
+        let comments = by_post.remove(&id).unwrap_or_default();
+        by_user.entry(author).or_default().push(RawPost { title, comments });
+    }
+    users.into_iter().map(|(id, name)| RawUser { name, posts: by_user.remove(&id).unwrap_or_default() }).collect()
+}
+
+fn walk_raw(users: &[RawUser]) -> (usize, usize) {
+    let mut comments = 0;
+    let mut bytes = 0;
+    for u in users {
+        bytes += u.name.len();
+        for p in &u.posts {
+            bytes += p.title.len();
+            comments += p.comments.len();
+            bytes += sum_of(p.comments.iter().map(|c| c.body.len()));
+        }
+    }
+    (comments, bytes)
+}
+
+/// `?, ?, ...`: `n` placeholders.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+enum Raw {
+    Sqlite(rusqlite::Connection),
+    Postgres(sqlx::PgConnection),
+    MariaDb(sqlx::MySqlConnection),
+}
+
+impl Raw {
+    fn load(&mut self, rt: &Runtime) -> BoxResult<Vec<RawUser>> {
+        Ok(tree(match self {
+            Raw::Sqlite(c) => sqlite_levels(c)?,
+            Raw::Postgres(c) => rt.block_on(postgres_levels(c))?,
+            Raw::MariaDb(c) => rt.block_on(mariadb_levels(c))?,
+        }))
+    }
+}
+
+fn sqlite_levels(c: &rusqlite::Connection) -> rusqlite::Result<Levels> {
+    let users: Vec<(i64, String)> = c
+        .prepare_cached("SELECT id, name FROM bench_user")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let sql = format!("SELECT id, title, author FROM bench_post WHERE author IN ({})", placeholders(ids.len()));
+    let posts: Vec<(i64, String, i64)> = c
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
+    let sql = format!("SELECT id, body, post FROM bench_comment WHERE post IN ({})", placeholders(ids.len()));
+    let comments: Vec<(String, i64)> = c
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((users, posts, comments))
+}
+
+async fn postgres_levels(c: &mut sqlx::PgConnection) -> sqlx::Result<Levels> {
+    let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM bench_user").fetch_all(&mut *c).await?;
+    let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
+    let posts: Vec<(i64, String, i64)> =
+        sqlx::query_as("SELECT id, title, author FROM bench_post WHERE author = ANY($1)")
+            .bind(&ids)
+            .fetch_all(&mut *c)
+            .await?;
+    let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
+    let comments = sqlx::query("SELECT id, body, post FROM bench_comment WHERE post = ANY($1)")
+        .bind(&ids)
+        .try_map(|r: sqlx::postgres::PgRow| Ok((r.try_get(1)?, r.try_get(2)?)))
+        .fetch_all(&mut *c)
+        .await?;
+    Ok((users, posts, comments))
+}
+
+async fn mariadb_levels(c: &mut sqlx::MySqlConnection) -> sqlx::Result<Levels> {
+    let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM bench_user").fetch_all(&mut *c).await?;
+    let sql = format!("SELECT id, title, author FROM bench_post WHERE author IN ({})", placeholders(users.len()));
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+    for u in &users {
+        q = q.bind(u.0);
+    }
+    let posts: Vec<(i64, String, i64)> = q.fetch_all(&mut *c).await?;
+    let sql = format!("SELECT id, body, post FROM bench_comment WHERE post IN ({})", placeholders(posts.len()));
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for p in &posts {
+        q = q.bind(p.0);
+    }
+    let comments = q.try_map(|r: sqlx::mysql::MySqlRow| Ok((r.try_get(1)?, r.try_get(2)?))).fetch_all(&mut *c).await?;
+    Ok((users, posts, comments))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Setting up each dialect.
+
+struct Subjects {
+    dialect: &'static str,
+    sync: Database,
+    adb: AsyncDatabase,
+    raw: Raw,
+}
+
+fn open(rt: &Runtime, url: &str) -> BoxResult<(Database, AsyncDatabase)> {
+    let sync = Database::open(url)?;
+    sync.generate_mapping(CreateTables::Yes)?;
+    seed(&sync)?;
+    let adb = rt.block_on(AsyncDatabase::open(url))?;
+    Ok((sync, adb))
+}
+
+fn seed(db: &Database) -> nextorm::Result<()> {
+    db.session(|s| {
+        for u in 0..USERS {
+            let user = s.create(User { id: 0, name: format!("user {u}"), posts: Set::new() })?;
+            for p in 0..POSTS_PER_USER {
+                let title = format!("post {p} of user {u}");
+                let post = s.create(Post { id: 0, title, author: Single::from(&user), comments: Set::new() })?;
+                for c in 0..COMMENTS_PER_POST {
+                    let body = format!("comment {c} on post {p} of user {u}: a line of text");
+                    s.create(Comment { id: 0, body, post: Single::from(&post) })?;
+                }
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Removes the SQLite file at the end.
+struct RemoveFile(std::path::PathBuf);
+
+impl Drop for RemoveFile {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", self.0.display()));
+        }
+    }
+}
+
+fn sqlite(rt: &Runtime) -> BoxResult<(RemoveFile, Subjects)> {
+    // A file both sides open: an in-memory database is private to its connection.
+    let guard = RemoveFile(std::env::temp_dir().join(format!("nextorm_prefetch_{}.db", std::process::id())));
+    drop(RemoveFile(guard.0.clone()));
+    let (sync, adb) = open(rt, &format!("sqlite://{}", guard.0.display()))?;
+    let raw = rusqlite::Connection::open(&guard.0)?;
+    Ok((guard, Subjects { dialect: "sqlite", sync, adb, raw: Raw::Sqlite(raw) }))
+}
+
+fn postgres(rt: &Runtime) -> BoxResult<(DropOnExit, Subjects)> {
+    let (guard, url) = scratch_postgres(rt)?;
+    let (sync, adb) = open(rt, &url)?;
+    let raw = rt.block_on(common::within(sqlx::PgConnection::connect(&url)))?;
+    Ok((guard, Subjects { dialect: "postgres", sync, adb, raw: Raw::Postgres(raw) }))
+}
+
+fn mariadb(rt: &Runtime) -> BoxResult<(DropOnExit, Subjects)> {
+    let (guard, url) = scratch_mariadb(rt)?;
+    let (sync, adb) = open(rt, &url)?;
+    let raw = rt.block_on(common::within(sqlx::MySqlConnection::connect(&url)))?;
+    Ok((guard, Subjects { dialect: "mariadb", sync, adb, raw: Raw::MariaDb(raw) }))
+}
+
+fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Runtime) -> BoxResult<(G, Subjects)>) {
+    let (guard, mut s) = match open(rt) {
+        Ok(opened) => opened,
+        Err(e) => {
+            eprintln!("prefetch bench: skipping {dialect}: {e}");
+            return;
+        }
+    };
+    // Both sides must compute the same thing before their times mean anything.
+    let expected = s.raw.load(rt).map(|users| walk_raw(&users));
+    match expected {
+        Ok(expected) if expected.0 == COMMENTS => {
+            assert_eq!(nextorm_sync(&s.sync), expected, "nextorm_sync walks another tree");
+            assert_eq!(nextorm_async(rt, &s.adb), expected, "nextorm_async walks another tree");
+        }
+        Ok(other) => panic!("the raw side found {} comments, not {COMMENTS}", other.0),
+        Err(e) => panic!("the raw side failed: {e}"),
+    }
+    let mut g = c.benchmark_group(format!("prefetch_100_users/{}", s.dialect));
+    let Subjects { sync, adb, raw, .. } = &mut s;
+    g.bench_function("nextorm_sync", |b| b.iter_custom(|iters| total(iters, || timed(|| nextorm_sync(sync)))));
+    g.bench_function("nextorm_async", |b| b.iter_custom(|iters| total(iters, || timed(|| nextorm_async(rt, adb)))));
+    g.bench_function("raw", |b| {
+        b.iter_custom(|iters| total(iters, || timed(|| walk_raw(&raw.load(rt).expect("raw: load")))))
+    });
+    g.finish();
+    rt.block_on(s.adb.close());
+    drop(s);
+    drop(guard);
+}
+
+fn main() {
+    let mut c = Criterion::default()
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_secs(1))
+        .configure_from_args();
+    let rt = runtime().expect("cannot start a tokio runtime");
+    run(&mut c, &rt, "sqlite", sqlite);
+    run(&mut c, &rt, "postgres", postgres);
+    run(&mut c, &rt, "mariadb", mariadb);
+    c.final_summary();
+}
