@@ -436,17 +436,14 @@ impl SessionCore {
         Ok(())
     }
 
-    /// Runs `stmt` and puts its rows into the identity map: the indexes of their objects.
+    /// Runs `stmt` and puts its rows into the identity map.
     async fn load_rows(
         &mut self,
         stmt: &Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Box<dyn LoadedRow>>,
-    ) -> Result<Vec<usize>> {
+    ) -> Result<()> {
         let rows = self.fetch_stmt(stmt, decode, Ok).await?;
-        self.map.record();
-        let attached = rows.into_iter().try_for_each(|row| row.attach_to(&mut self.map));
-        let objects = self.map.take_recorded();
-        attached.map(|()| objects)
+        rows.into_iter().try_for_each(|row| row.attach_to(&mut self.map))
     }
 
     /// [`SessionCore::fetch_objects`], then loads the relations `paths` of the objects, one
