@@ -858,7 +858,7 @@ pub trait ReferenceField: Sized {
     fn object_addr(&self) -> Option<usize>;
     /// The reference following the object `link` leads to (what the getter returns once the
     /// session has ended; see [`Single::loaded`]).
-    fn followed(self, link: Option<&[crate::session::Edge]>) -> Self;
+    fn followed(self, link: Option<&crate::session::Edge>) -> Self;
 }
 
 impl<T: Entity> ReferenceField for Single<T> {
@@ -866,9 +866,9 @@ impl<T: Entity> ReferenceField for Single<T> {
         self.object.as_ref().map(Handle::addr)
     }
 
-    fn followed(mut self, link: Option<&[crate::session::Edge]>) -> Self {
+    fn followed(mut self, link: Option<&crate::session::Edge>) -> Self {
         if self.object.is_none() {
-            self.object = link.and_then(|edges| edges.first()).and_then(Handle::from_edge);
+            self.object = link.and_then(Handle::from_edge);
         }
         self
     }
@@ -879,7 +879,7 @@ impl<T: Entity> ReferenceField for Option<Single<T>> {
         self.as_ref().and_then(ReferenceField::object_addr)
     }
 
-    fn followed(self, link: Option<&[crate::session::Edge]>) -> Self {
+    fn followed(self, link: Option<&crate::session::Edge>) -> Self {
         self.map(|single| single.followed(link))
     }
 }
@@ -895,7 +895,8 @@ pub fn followed_reference<E: Entity, R: ReferenceField>(
 ) -> R {
     let (value, link) = {
         let state = owner.read_state(column);
-        (read(&state.value), state.links.get(field).map(<[crate::session::Edge]>::to_vec))
+        // A reference links one object: clone that edge alone, not a list.
+        (read(&state.value), state.links.get(field).and_then(<[crate::session::Edge]>::first).cloned())
     };
-    value.followed(link.as_deref())
+    value.followed(link.as_ref())
 }
