@@ -26,8 +26,8 @@
 //! ```
 
 pub use nextorm_core::{
-    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, Hooks, IntoParams, Key, Many, OnDelete,
-    RelationKind, RelationMeta, Result, Set, Single, SqlField, SqlType, ToValue, Value,
+    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, HasOne, Hooks, IntoParams, Key, Many, OnDelete,
+    One, RelationKind, RelationMeta, Result, Set, Single, SqlField, SqlType, ToValue, Value,
 };
 pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
@@ -69,7 +69,9 @@ pub mod prelude {
     #[cfg(feature = "sync")]
     pub use crate::Database;
     pub use crate::query::{EntityQuery, desc};
-    pub use crate::{CreateTables, DbEnum, Entity, Error, ErrorKind, OpenOptions, Result, Set, Single, cond, select};
+    pub use crate::{
+        CreateTables, DbEnum, Entity, Error, ErrorKind, HasOne, OpenOptions, Result, Set, Single, cond, select,
+    };
 }
 
 /// Used by the code the derives generate. Not a public API.
@@ -82,7 +84,7 @@ pub mod __private {
     pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks, Kind, Many,
-        RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, SqlType, StatementCache, ToValue, Value,
-        clone_field, column_value, convert_key, decode_field,
+        One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, SqlType, StatementCache, ToValue,
+        Value, clone_field, column_value, convert_key, decode_field,
     };
 }

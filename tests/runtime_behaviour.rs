@@ -208,3 +208,74 @@ fn statements_are_logged_through_tracing() {
     assert!(log[0].starts_with("INSERT INTO \"note\""), "{log:?}");
     assert!(log[1].starts_with("SELECT \"id\", \"body\" FROM \"note\""), "{log:?}");
 }
+
+/// Relation pairs that cannot be mapped: each is a mapping error naming both sides.
+mod bad_pairs {
+    use nextorm::{HasOne, Set, Single};
+
+    #[derive(nextorm::Entity)]
+    pub(super) struct Lonely {
+        #[pk]
+        id: i64,
+        partner: HasOne<Stranger>,
+    }
+
+    /// Refers to nothing: `Lonely.partner` has no other side.
+    #[derive(nextorm::Entity)]
+    pub(super) struct Stranger {
+        #[pk]
+        id: i64,
+    }
+
+    #[derive(nextorm::Entity)]
+    pub(super) struct Head {
+        #[pk]
+        id: i64,
+        tails: HasOne<Tail>,
+    }
+
+    /// A `Set` cannot be the other side of a `HasOne`.
+    #[derive(nextorm::Entity)]
+    pub(super) struct Tail {
+        #[pk]
+        id: i64,
+        heads: Set<Head>,
+    }
+
+    #[derive(nextorm::Entity)]
+    pub(super) struct Left {
+        #[pk]
+        id: i64,
+        right: Single<Right>,
+    }
+
+    /// Fine: the one-to-one pair `Left.right` / `Right.left`.
+    #[derive(nextorm::Entity)]
+    pub(super) struct Right {
+        #[pk]
+        id: i64,
+        left: HasOne<Left>,
+    }
+}
+
+#[test]
+fn inconsistent_relation_pairs_are_mapping_errors_naming_both_sides() {
+    use bad_pairs::{Head, Left, Lonely, Right, Stranger, Tail};
+    use nextorm::Entity;
+    let mapping = |entities: Vec<&'static nextorm::EntityMeta>| {
+        let db = Database::open_with("sqlite::memory:", OpenOptions::new().entities(entities)).unwrap();
+        db.generate_mapping(CreateTables::No)
+    };
+    let e = mapping(vec![Lonely::meta(), Stranger::meta()]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mapping);
+    assert!(e.message().contains("Lonely.partner is a HasOne<Stranger>, but Stranger has no Single<Lonely>"), "{e}");
+    let e = mapping(vec![Head::meta(), Tail::meta()]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Mapping);
+    assert!(e.message().contains("Head.tails is a HasOne<Tail> and its other side Tail.heads is a Set<Head>"), "{e}");
+    assert!(mapping(vec![Left::meta(), Right::meta()]).is_ok());
+    let ddl = Database::open_with("sqlite::memory:", OpenOptions::new().entities([Right::meta(), Left::meta()]))
+        .unwrap()
+        .ddl()
+        .unwrap();
+    assert!(ddl.iter().any(|s| s.contains("\"right\" INTEGER NOT NULL UNIQUE")), "{ddl:?}");
+}

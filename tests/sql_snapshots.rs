@@ -288,9 +288,9 @@ mod queries {
 
 mod relations {
     //! One snapshot of every navigation, collection, quantifier and aggregate form, three
-    //! dialects side by side, and the DDL of a many-to-many join table.
+    //! dialects side by side, and the DDL of a many-to-many join table and one-to-one keys.
 
-    use nextorm::{Dialect, Entity, Set, Single, select};
+    use nextorm::{Dialect, Entity, HasOne, Set, Single, select};
 
     #[derive(nextorm::Entity)]
     struct Country {
@@ -309,6 +309,28 @@ mod relations {
         name: String,
         country: Option<Single<Country>>,
         posts: Set<Post>,
+        profile: HasOne<Profile>,
+        badge: HasOne<Badge>,
+    }
+
+    /// One-to-one, required: the unique key is `profile.member`.
+    #[derive(nextorm::Entity)]
+    struct Profile {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 200)]
+        bio: String,
+        member: Single<Member>,
+    }
+
+    /// One-to-one, optional: `badge.holder` is unique and nullable.
+    #[derive(nextorm::Entity)]
+    struct Badge {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 20)]
+        code: String,
+        holder: Option<Single<Member>>,
     }
 
     #[derive(nextorm::Entity)]
@@ -384,13 +406,26 @@ mod relations {
             "contains a bound object" => select!(p for p in Post if p.labels.contains(rust.clone()));
             "contains a loop variable" => select!((p.title, l.name) for p in Post for l in Label if p.labels.contains(l));
             "a lifted attribute compared outside an aggregate joins" => select!(m for m in Member if m.posts.score > 9);
+            "one-to-one from the HasOne side: LEFT JOIN on the other side's key" => select!(m.name for m in Member if m.profile.bio == "x");
+            "one-to-one HasOne is_none: no row refers to the owner" => select!(m for m in Member if m.badge.is_none());
+            "one-to-one HasOne compared with a loop variable" => select!((m.name, b.code) for m in Member for b in Badge if m.badge == b);
+            "one-to-one from the Single side, then back" => select!(p for p in Profile if p.member.badge.code == "gold");
+            "one-to-one projection of the HasOne side" => select!((m.name, m.profile.bio) for m in Member);
         };
         insta::assert_snapshot!(out);
     }
 
     #[test]
     fn many_to_many_ddl() {
-        let metas = [Country::meta(), Member::meta(), Post::meta(), Comment::meta(), Label::meta()];
+        let metas = [
+            Country::meta(),
+            Member::meta(),
+            Post::meta(),
+            Comment::meta(),
+            Label::meta(),
+            Profile::meta(),
+            Badge::meta(),
+        ];
         insta::assert_snapshot!(super::side_by_side(|d| nextorm_core::schema::create_statements(&metas, d).unwrap()));
     }
 }

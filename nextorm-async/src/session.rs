@@ -506,7 +506,7 @@ impl SessionCore {
                 }
                 Ok(keys.iter().filter_map(|k| self.map.index_of(target, std::slice::from_ref(k))).collect())
             }
-            RelationKind::Set => {
+            RelationKind::Set | RelationKind::HasOne => {
                 let owners = self.map.unloaded_owners(relation, level.iter().copied(), usize::MAX);
                 self.load_collections(owner, relation, &owners).await?;
                 match set_link(owner, relation)? {
@@ -535,16 +535,23 @@ impl SessionCore {
         change: CollectionChange<T>,
     ) -> Result<()> {
         self.usable()?;
-        let (members, add) = match change {
-            CollectionChange::Add(members) => (members, true),
-            CollectionChange::Remove(members) => (members, false),
-            CollectionChange::Clear => (self.collection::<O, T>(owner.clone(), relation).await?, false),
+        // Removals first: replacing the one object of a one-to-one clears the old reference
+        // before the new one is set.
+        let (removed, added) = match change {
+            CollectionChange::Add(members) => (Vec::new(), members),
+            CollectionChange::Remove(members) => (members, Vec::new()),
+            CollectionChange::Clear => (self.collection::<O, T>(owner.clone(), relation).await?, Vec::new()),
+            CollectionChange::Replace(members) => {
+                let current = self.collection::<O, T>(owner.clone(), relation).await?;
+                (current.into_iter().filter(|c| !members.iter().any(|m| m.same(c))).collect(), members)
+            }
         };
+        let changes = removed.into_iter().map(|m| (m, false)).chain(added.into_iter().map(|m| (m, true)));
         let owner = &owner;
         match set_link(O::meta(), relation)? {
             Link::Reverse { target, fk } => {
                 let column = &target.columns[fk];
-                for m in members {
+                for (m, add) in changes {
                     if add {
                         m.set_reference(fk, owner)?;
                     } else if m.refers_to(fk, owner)? {
@@ -566,7 +573,7 @@ impl SessionCore {
                 }
             }
             Link::Table { .. } => {
-                for m in members {
+                for (m, add) in changes {
                     if !m.is_usable() {
                         return Err(Error::config(format!("this {} belongs to no running session", T::meta().name)));
                     }

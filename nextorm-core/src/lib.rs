@@ -36,7 +36,7 @@ pub use entity::{
     convert_key, decode_field, registered_entities, to_dict,
 };
 pub use error::{Error, ErrorKind, Result};
-pub use relation::{Many, OnDelete, RelationKind, RelationMeta, Set, Single};
+pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};
 pub use render::{Sql, render, render_select};
 pub use value::{
     FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, clone_field, decode_column,

@@ -1,5 +1,5 @@
-//! Relations between entities: [`Single`] on the foreign-key side, [`Set`] on the other, and the
-//! metadata that pairs them.
+//! Relations between entities: [`Single`] on the foreign-key side, [`Set`] on the other (or
+//! [`HasOne`] for a one-to-one), and the metadata that pairs them.
 //!
 //! ```text
 //! #[derive(Entity)] struct Customer { #[pk] id: i64, name: String, orders: Set<Order> }
@@ -26,8 +26,12 @@ pub enum RelationKind {
         /// The index of the foreign-key column in the entity's columns.
         column: usize,
     },
-    /// `Set<T>`: the other side of a `Single<Self>` in `T` (one-to-many).
+    /// `Set<T>`: the other side of a `Single<Self>` in `T` (one-to-many), or of a `Set<Self>`
+    /// (many-to-many).
     Set,
+    /// `HasOne<T>`: the other side of a `Single<Self>` in `T` whose column is therefore unique
+    /// (one-to-one).
+    HasOne,
 }
 
 /// One relation field of an entity, built by the derive.
@@ -145,8 +149,15 @@ impl RelationMeta {
     pub fn fk_column(&self) -> Option<usize> {
         match self.kind {
             RelationKind::Single { column } => Some(column),
-            RelationKind::Set => None,
+            RelationKind::Set | RelationKind::HasOne => None,
         }
+    }
+
+    /// Whether the relation is the foreign-key side of a one-to-one pair: a `Single` whose other
+    /// side is a `HasOne`, so its column is unique.
+    pub fn is_one_to_one(&'static self, owner: &'static EntityMeta) -> bool {
+        self.fk_column().is_some()
+            && matches!(reverse_of(owner, self), Ok(Some((_, r))) if r.kind == RelationKind::HasOne)
     }
 
     /// The delete rule of a `Single` of `owner`: cascade for a required reference, set null for an
@@ -361,21 +372,48 @@ pub fn join_table(
     JoinTable { name, owner_columns: columns(owner, ""), target_columns: columns(target, "") }
 }
 
-/// How the members of the `Set` field `relation` of `owner` are found: the `Single` on the
-/// other side (one-to-many) or a join table (many-to-many).
+/// How the members of the `Set` or `HasOne` field `relation` of `owner` are found: the
+/// `Single` on the other side (one-to-many, one-to-one) or a join table (many-to-many). A pair
+/// that fits none of these is a mapping error naming both sides.
 pub fn set_link(owner: &'static EntityMeta, relation: &'static RelationMeta) -> Result<Link> {
-    match reverse_of(owner, relation)? {
-        Some((target, r)) => Ok(match r.kind {
-            RelationKind::Single { column } => Link::Reverse { target, fk: column },
-            RelationKind::Set => Link::Table { target, table: join_table(owner, relation, target, r) },
-        }),
-        None => {
-            let target = (relation.target)().name;
-            Err(Error::mapping(format!(
-                "{}.{} is a Set<{target}>, but {target} has no Single<{}> or Set<{}> field for its other side",
-                owner.name, relation.field, owner.name, owner.name
-            )))
+    let target = (relation.target)().name;
+    let Some((target_meta, r)) = reverse_of(owner, relation)? else {
+        let wanted = match relation.kind {
+            RelationKind::HasOne => format!("Single<{}>", owner.name),
+            _ => format!("Single<{}> or Set<{}>", owner.name, owner.name),
+        };
+        return Err(Error::mapping(format!(
+            "{}.{} is a {}<{target}>, but {target} has no {wanted} field for its other side",
+            owner.name,
+            relation.field,
+            kind_name(relation.kind)
+        )));
+    };
+    match (relation.kind, r.kind) {
+        (RelationKind::Set | RelationKind::HasOne, RelationKind::Single { column }) => {
+            Ok(Link::Reverse { target: target_meta, fk: column })
         }
+        (RelationKind::Set, RelationKind::Set) => {
+            Ok(Link::Table { target: target_meta, table: join_table(owner, relation, target_meta, r) })
+        }
+        _ => Err(Error::mapping(format!(
+            "{}.{} is a {}<{target}> and its other side {target}.{} is a {}<{}>: a HasOne pairs only with a Single (one-to-one), a Set with a Single or a Set",
+            owner.name,
+            relation.field,
+            kind_name(relation.kind),
+            r.field,
+            kind_name(r.kind),
+            owner.name
+        ))),
+    }
+}
+
+/// The type a relation field is declared with, for messages.
+fn kind_name(kind: RelationKind) -> &'static str {
+    match kind {
+        RelationKind::Single { .. } => "Single",
+        RelationKind::Set => "Set",
+        RelationKind::HasOne => "HasOne",
     }
 }
 
@@ -624,6 +662,107 @@ impl<T> std::fmt::Debug for Set<T> {
     }
 }
 
+/// The other side of a one-to-one relation: the `T` whose `Single<Self>` (or
+/// `Option<Single<Self>>`) refers to this object, if there is one. That `Single` holds the
+/// column, which is unique. In a plain struct it holds nothing; on an object of a session, the
+/// getter gives a [`One`].
+///
+/// ```text
+/// #[derive(Entity)] struct Person   { #[pk] id: i64, name: String, passport: HasOne<Passport> }
+/// #[derive(Entity)] struct Passport { #[pk] id: i64, number: String, person: Single<Person> }
+///
+/// CREATE TABLE "passport" (..., "person" BIGINT NOT NULL UNIQUE,
+///     FOREIGN KEY ("person") REFERENCES "person" ("id") ON DELETE CASCADE)
+/// ```
+pub struct HasOne<T>(PhantomData<fn() -> T>);
+
+impl<T> HasOne<T> {
+    /// The empty marker.
+    pub const fn new() -> Self {
+        HasOne(PhantomData)
+    }
+}
+
+impl<T> Default for HasOne<T> {
+    fn default() -> Self {
+        HasOne::new()
+    }
+}
+
+impl<T> Clone for HasOne<T> {
+    fn clone(&self) -> Self {
+        HasOne::new()
+    }
+}
+
+impl<T> PartialEq for HasOne<T> {
+    /// The marker carries no data: every `HasOne` equals every other.
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl<T> std::fmt::Debug for HasOne<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HasOne")
+    }
+}
+
+/// The other side of a one-to-one relation on an object of a session: `person.passport()`, the
+/// `Passport` whose `Single<Person>` refers to the person, if any.
+pub struct One<O: Entity, T: Entity> {
+    members: Many<O, T>,
+}
+
+impl<O: Entity, T: Entity> One<O, T> {
+    /// The relation `field` of `owner`. Called by the derive.
+    pub fn new(owner: Handle<O>, field: &'static str) -> Self {
+        One { members: Many::new(owner, field) }
+    }
+
+    /// The object, if one refers to the owner: in a session, loaded on first use together with
+    /// the same relation of every other object of the owner's entity the session holds (one
+    /// `IN (...)` query), then answered from the identity map. Two objects of the session that
+    /// refer to the owner (before a flush would refuse the second) are a
+    /// [`ErrorKind::SeveralFound`] error.
+    ///
+    /// ```text
+    /// SELECT "passport"."id", "passport"."number", "passport"."person" FROM "passport" "passport"
+    ///     WHERE "passport"."person" IN (?, ?, ?)
+    /// ```
+    pub fn get<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<T>>> {
+        x.map(self.members.load(x), one_member::<T, X::Obj<T>>)
+    }
+
+    /// The object without a query, as the session left it (see [`Many::loaded`]).
+    pub fn loaded(&self) -> Result<Option<Handle<T>>> {
+        one_member::<T, _>(self.members.loaded()?)
+    }
+
+    /// Makes `member` the object that refers to the owner, or none: sets `member`'s reference to
+    /// the owner, and clears the reference of the object that had it (refused when that
+    /// reference is required: delete that object instead). The next flush writes it.
+    ///
+    /// ```text
+    /// UPDATE "passport" SET "person" = ? WHERE "id" = ?
+    /// ```
+    pub fn set<X: Executor>(&self, x: X, member: Option<&Handle<T>>) -> X::Out<()> {
+        let change = CollectionChange::Replace(member.into_iter().cloned().collect());
+        x.change_collection(self.members.owner().clone(), self.members.relation(), change)
+    }
+}
+
+/// The one member of a one-to-one relation, if any.
+fn one_member<T: Entity, M>(mut members: Vec<M>) -> Result<Option<M>> {
+    match members.len() {
+        0 | 1 => Ok(members.pop()),
+        n => Err(Error::new(
+            ErrorKind::SeveralFound,
+            format!("{n} objects of {} refer to the same owner of a one-to-one relation", T::meta().name),
+        )),
+    }
+}
+
 /// A change to a collection (see [`Many::add`], [`Many::remove`], [`Many::clear`]).
 pub enum CollectionChange<T: Entity> {
     /// Add these members.
@@ -632,6 +771,8 @@ pub enum CollectionChange<T: Entity> {
     Remove(Vec<Handle<T>>),
     /// Remove every member.
     Clear,
+    /// Make these the only members: remove the others, add these.
+    Replace(Vec<Handle<T>>),
 }
 
 /// A collection of an object of a session: `customer.orders()`, the `Order`s whose

@@ -66,6 +66,9 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                         ))));
                     }
                 }
+                RelationKind::HasOne => {
+                    crate::relation::set_link(meta, relation)?;
+                }
                 RelationKind::Set => {
                     if let crate::relation::Link::Table { table, .. } = crate::relation::set_link(meta, relation)? {
                         dialect.check_identifier(&table.name).map_err(ctx)?;
@@ -206,22 +209,25 @@ pub fn drop_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> Ve
     joins.chain(order.iter().rev().map(|m| drop(m.table.into()))).collect()
 }
 
-fn create_table(meta: &EntityMeta) -> CreateTable {
+fn create_table(meta: &'static EntityMeta) -> CreateTable {
     let single_key = meta.primary_key.len() == 1;
+    let one_to_one: Vec<usize> =
+        meta.references().filter(|(r, _)| r.is_one_to_one(meta)).map(|(_, column)| column).collect();
     CreateTable {
         name: meta.table.into(),
         if_not_exists: true,
         columns: meta
             .columns
             .iter()
-            .map(|c| ColumnDef {
+            .enumerate()
+            .map(|(i, c)| ColumnDef {
                 name: c.name.into(),
                 ty: c.ty,
                 max_len: c.max_len,
                 decimal: c.decimal,
                 nullable: c.nullable,
                 auto_increment: c.auto && single_key,
-                unique: c.unique && !(c.primary_key && single_key),
+                unique: (c.unique || one_to_one.contains(&i)) && !(c.primary_key && single_key),
                 sql_default: c.sql_default.map(Name::from),
             })
             .collect(),
@@ -252,7 +258,7 @@ fn create_table(meta: &EntityMeta) -> CreateTable {
     }
 }
 
-fn indexes(meta: &EntityMeta) -> Vec<CreateIndex> {
+fn indexes(meta: &'static EntityMeta) -> Vec<CreateIndex> {
     let single = meta.columns.iter().filter_map(|c| {
         c.index.map(|name| CreateIndex {
             name: name.map(Name::from).unwrap_or_else(|| generated_name("idx", meta.table, &[c.name]).into()),
@@ -263,10 +269,11 @@ fn indexes(meta: &EntityMeta) -> Vec<CreateIndex> {
         })
     });
     // Foreign keys are indexed, unless a key or index already leads with the column.
-    let foreign = meta.references().filter_map(|(_, column)| {
+    let foreign = meta.references().filter_map(|(relation, column)| {
         let c = &meta.columns[column];
         let leads = |cols: &[&str]| cols.first() == Some(&c.name);
         let covered = c.unique
+            || relation.is_one_to_one(meta)
             || c.index.is_some()
             || meta.key_columns().next().is_some_and(|k| k.name == c.name)
             || meta.composites.iter().any(|k| leads(k.columns));
@@ -313,7 +320,7 @@ fn creation_order<'m>(entities: &[&'m EntityMeta]) -> Result<Vec<&'m EntityMeta>
     Ok(order)
 }
 
-fn index_names(meta: &EntityMeta) -> Vec<Name> {
+fn index_names(meta: &'static EntityMeta) -> Vec<Name> {
     let mut names: Vec<Name> = indexes(meta).into_iter().map(|i| i.name).collect();
     names.extend(create_table(meta).unique_keys.into_iter().map(|(n, _)| n));
     names

@@ -200,6 +200,9 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Tag::meta(),
         Employee::meta(),
         Person::meta(),
+        Account::meta(),
+        Profile::meta(),
+        Locker::meta(),
     ]
 }
 
@@ -278,4 +281,35 @@ pub struct Book {
     pub title: String,
     #[orm(cascade_delete = false)]
     pub shelf: Single<Shelf>,
+}
+
+/// The other side of two one-to-one relations: `Profile.account` (required) and
+/// `Locker.holder` (optional).
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Account {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    pub profile: HasOne<Profile>,
+    pub locker: HasOne<Locker>,
+}
+
+/// One-to-one, required: `profile.account` is unique, and deleting the account deletes it.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Profile {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 80)]
+    pub bio: String,
+    pub account: Single<Account>,
+}
+
+/// One-to-one, optional: `locker.holder` is unique, and deleting the holder clears it.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Locker {
+    #[pk]
+    pub id: i64,
+    pub number: i32,
+    pub holder: Option<Single<Account>>,
 }

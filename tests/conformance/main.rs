@@ -443,4 +443,5 @@ conformance!(
     relations_self_references,
     relations_prefetch_levels_and_use_after_the_session,
     relations_prefetched_cycles_are_freed,
+    relations_one_to_one,
 );

@@ -1,7 +1,8 @@
 // Relation cases, written once; included into `blocking` and `asynchronous`.
 
 use crate::entities::{
-    Book, Client, ClientObj, Employee, EmployeeObj, Person, PersonObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
+    Account, AccountObj, Book, Client, ClientObj, Employee, EmployeeObj, Locker, LockerObj, Person, PersonObj,
+    Profile, ProfileObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
 };
 use nextorm::{Set, Single};
 
@@ -457,6 +458,112 @@ pub async fn relations_prefetched_cycles_are_freed(t: &Ctx) -> Result<()> {
     let tail = last.downgrade();
     drop((first, last));
     assert!(tail.upgrade().is_none(), "the whole chain was freed");
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// Accounts Ann, Bob and Cy; Ann and Bob have a profile, Ann holds locker 1, locker 2 is free.
+async fn seed_accounts(db: &Db) -> Result<()> {
+    session!(db, |s| {
+        let mut accounts = Vec::new();
+        for name in ["Ann", "Bob", "Cy"] {
+            accounts.push(aw!(s.create(Account { name: name.into(), ..Default::default() }))?);
+        }
+        for a in &accounts[..2] {
+            let bio = format!("about {}", a.name());
+            aw!(s.create(Profile { id: 0, bio, account: Single::from(a) }))?;
+        }
+        aw!(s.create(Locker { id: 0, number: 1, holder: Some(Single::from(&accounts[0])) }))?;
+        aw!(s.create(Locker { id: 0, number: 2, holder: None }))?;
+        Ok(())
+    })
+}
+
+pub async fn relations_one_to_one(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    seed_accounts(db).await?;
+
+    // The key is unique: a second profile for Ann is refused, and nothing of the session stays.
+    let second: Result<()> = session!(db, |s| {
+        let ann = aw!(select!(a for a in Account if a.name == "Ann").fetch_one(sref!(s)))?;
+        aw!(s.create(Profile { id: 0, bio: "again".into(), account: Single::from(&ann) }))?;
+        aw!(s.flush())
+    });
+    assert_eq!(second.unwrap_err().kind(), ErrorKind::UniqueViolation);
+    let profiles: i64 = aw!(db.get("SELECT COUNT(*) FROM profile", ()))?;
+    assert_eq!(profiles, 2);
+
+    session!(db, |s| {
+        let accounts = aw!(select!(a for a in Account).order_by(|a| a.id).fetch_all(sref!(s)))?;
+        // The first read loads the profile of every account of the session: one query.
+        let before = aw!(s.stats()).statements;
+        let mut bios = Vec::new();
+        for a in &accounts {
+            bios.push(aw!(a.profile().get(sref!(s)))?.map(|p| p.bio()));
+        }
+        assert_eq!(aw!(s.stats()).statements, before + 1, "one IN (...) query for the three accounts");
+        assert_eq!(bios, [Some("about Ann".to_owned()), Some("about Bob".to_owned()), None]);
+        // Both sides lead to the same objects.
+        let ann_profile = aw!(accounts[0].profile().get(sref!(s)))?.expect("Ann's profile");
+        assert!(aw!(ann_profile.account().get(sref!(s)))? == accounts[0]);
+
+        // Moving the locker: both sides see it at once, before the flush.
+        let locker = aw!(accounts[0].locker().get(sref!(s)))?.expect("Ann's locker");
+        aw!(accounts[1].locker().set(sref!(s), Some(&locker)))?;
+        assert!(aw!(accounts[0].locker().get(sref!(s)))?.is_none());
+        assert!(aw!(accounts[1].locker().get(sref!(s)))? == Some(locker.clone()));
+        // A required reference cannot be left empty: delete the profile instead.
+        let refused = aw!(accounts[1].profile().set(sref!(s), None));
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Config);
+        // But it can move to an account that has none.
+        aw!(accounts[2].profile().set(sref!(s), Some(&ann_profile)))?;
+        assert!(aw!(accounts[0].profile().get(sref!(s)))?.is_none());
+        Ok(())
+    })?;
+    let holders: Vec<(i32, Option<String>)> = aw!(db.select(
+        "SELECT l.number, a.name FROM locker l LEFT JOIN account a ON a.id = l.holder ORDER BY l.number",
+        ()
+    ))?;
+    assert_eq!(holders, [(1, Some("Bob".to_owned())), (2, None)]);
+
+    // Queries through both sides: a LEFT JOIN from the HasOne side.
+    let (no_locker, with_bio, by_holder) = session!(db, |s| {
+        let mut no_locker = aw!(select!(a.name for a in Account if a.locker.is_none()).fetch_all(sref!(s)))?;
+        no_locker.sort();
+        let with_bio = aw!(select!(a.name for a in Account if a.profile.bio == "about Ann").fetch_all(sref!(s)))?;
+        let by_holder = aw!(select!(l.number for l in Locker if l.holder.profile.bio == "about Bob").fetch_all(sref!(s)))?;
+        Ok((no_locker, with_bio, by_holder))
+    })?;
+    assert_eq!(no_locker, ["Ann", "Cy"]);
+    assert_eq!(with_bio, ["Cy"], "the profile moved from Ann to Cy");
+    assert_eq!(by_holder, [1]);
+
+    // Prefetch from the HasOne side: one query per relation, usable after the session.
+    let accounts = session!(db, |s| {
+        let before = aw!(s.stats()).statements;
+        let query = select!(a for a in Account).order_by(|a| a.id).prefetch(|a| (a.profile, a.locker));
+        let accounts = aw!(query.fetch_all(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, before + 3, "accounts, profiles, lockers");
+        Ok(accounts)
+    })?;
+    let bios = accounts.iter().map(|a| Ok(a.profile().loaded()?.map(|p| p.bio()))).collect::<Result<Vec<_>>>()?;
+    assert_eq!(bios, [None, Some("about Bob".to_owned()), Some("about Ann".to_owned())]);
+    let bobs = accounts[1].locker().loaded()?.expect("Bob holds locker 1");
+    assert_eq!(bobs.number(), 1);
+    assert!(bobs.holder().expect("a holder").loaded()? == accounts[1], "back to the same object");
+
+    // Delete rules from the HasOne side: the required profile goes, the optional locker stays.
+    session!(db, |s| {
+        let bob = aw!(select!(a for a in Account if a.name == "Bob").fetch_one(sref!(s)))?;
+        let locker = aw!(bob.locker().get(sref!(s)))?.expect("Bob's locker");
+        bob.delete()?;
+        aw!(s.flush())?;
+        assert!(locker.holder().is_none(), "the identity map applied set null");
+        Ok(())
+    })?;
+    let left: Vec<(i64, i64)> =
+        aw!(db.select("SELECT (SELECT COUNT(*) FROM profile), (SELECT COUNT(*) FROM locker WHERE holder IS NULL)", ()))?;
+    assert_eq!(left, [(1, 2)], "Bob's profile deleted, both lockers free");
     assert_pool_idle(db);
     Ok(())
 }

@@ -42,10 +42,15 @@ use std::sync::OnceLock;
 /// (`o.customer == c` compares keys); its fields (`o.customer.name`) are those of the referenced
 /// entity, reached through a join. `N` is [`null::Yes`] for an `Option<Single<T>>`, whose join is
 /// a `LEFT JOIN`.
+///
+/// A `HasOne<T>` field is a `Nav<T, null::Yes>` too: its fields are reached through
+/// `LEFT JOIN "passport" "p.passport" ON "p.passport"."person" = "p"."id"`, and as an operand it
+/// is the joined row's key, `NULL` when no row refers to the owner.
 pub struct Nav<T: Source, N = null::No> {
     parent: &'static str,
     field: &'static str,
-    fk: &'static str,
+    /// The foreign-key column of the parent; `None` for a `HasOne`, whose key is the joined row's.
+    fk: Option<&'static str>,
     _target: PhantomData<fn() -> (T, N)>,
 }
 
@@ -62,22 +67,45 @@ impl<T: Source, N> Nav<T, N> {
     /// The relation `field` of the loop variable aliased `parent`, stored in column `fk`. Called
     /// by the derive.
     pub fn new(parent: &'static str, field: &'static str, fk: &'static str) -> Self {
-        Nav { parent, field, fk, _target: PhantomData }
+        Nav { parent, field, fk: Some(fk), _target: PhantomData }
     }
 
-    /// The foreign-key column.
+    /// The `HasOne` field `field` of the loop variable aliased `parent`. Called by the derive.
+    pub fn has_one(parent: &'static str, field: &'static str) -> Self {
+        Nav { parent, field, fk: None, _target: PhantomData }
+    }
+
+    /// The foreign-key column, or for a `HasOne` the key of the row joined under `parent.field`.
     pub fn into_node(self) -> ast::Expr {
-        ast::Expr::qualified(self.parent, self.fk)
+        match self.fk {
+            Some(fk) => ast::Expr::qualified(self.parent, fk),
+            None => match T::meta().primary_key {
+                [key] => ast::Expr::qualified(path_alias(self.parent, '.', self.field), T::meta().columns[*key].name),
+                _ => failing(&crate::Error::new(
+                    crate::ErrorKind::Unsupported,
+                    format!("{} has a composite key: a HasOne compares by a one-column key", T::meta().name),
+                )),
+            },
+        }
     }
 
-    /// `self IS NULL`: the optional reference is unset.
+    /// `self IS NULL`: the optional reference is unset (for a `HasOne`, no row refers to the
+    /// owner).
     pub fn is_none(self) -> Expr<bool> {
-        Expr::from_node(ast::Expr::IsNull { expr: Box::new(self.into_node()), negated: false })
+        Expr::from_node(ast::Expr::IsNull { expr: Box::new(self.presence_node()), negated: false })
     }
 
     /// `self IS NOT NULL`.
     pub fn is_some(self) -> Expr<bool> {
-        Expr::from_node(ast::Expr::IsNull { expr: Box::new(self.into_node()), negated: true })
+        Expr::from_node(ast::Expr::IsNull { expr: Box::new(self.presence_node()), negated: true })
+    }
+
+    /// A column that is `NULL` exactly when there is no referenced row.
+    fn presence_node(self) -> ast::Expr {
+        match (self.fk, T::meta().key_columns().next()) {
+            (None, Some(key)) => ast::Expr::qualified(path_alias(self.parent, '.', self.field), key.name),
+            _ => self.into_node(),
+        }
     }
 }
 
@@ -428,6 +456,11 @@ fn hops(path: &str, scope: &[(String, &'static EntityMeta)]) -> Option<Vec<Hop>>
         let target = match relation.kind {
             RelationKind::Single { column } => {
                 left |= meta.columns[column].nullable;
+                (relation.target)()
+            }
+            RelationKind::HasOne => {
+                // The other side may have no row.
+                left = true;
                 (relation.target)()
             }
             RelationKind::Set => set_link(meta, relation).ok()?.target(),

@@ -187,10 +187,11 @@ fn relation_metas(model: &Model<'_>) -> Vec<TokenStream> {
     let sets = model.sets.iter().map(|s| {
         let (field, target) = (&s.field, s.target);
         let reverse = option(s.reverse.as_ref(), |n| quote!(#n));
+        let kind = if s.has_one { quote!(HasOne) } else { quote!(Set) };
         quote! {
             __n::RelationMeta {
                 field: #field,
-                kind: __n::RelationKind::Set,
+                kind: __n::RelationKind::#kind,
                 target: <#target as __n::Entity>::meta,
                 reverse: #reverse,
                 cascade_delete: ::core::option::Option::None,
@@ -213,8 +214,27 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
     let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
     let set_fields: Vec<&Ident> = model.sets.iter().map(|s| s.ident).collect();
-    let set_targets: Vec<&syn::Type> = model.sets.iter().map(|s| s.target).collect();
-    let set_names: Vec<&String> = model.sets.iter().map(|s| &s.field).collect();
+    // A `Set` is a `Coll` in queries; a `HasOne` a `Nav` reached by a `LEFT JOIN`.
+    let set_handle_types: Vec<TokenStream> = model
+        .sets
+        .iter()
+        .map(|s| {
+            let target = s.target;
+            if s.has_one { quote!(__n::q::Nav<#target, __n::q::null::Yes>) } else { quote!(__n::q::Coll<#target>) }
+        })
+        .collect();
+    let set_handle_values: Vec<TokenStream> = model
+        .sets
+        .iter()
+        .map(|s| {
+            let name = &s.field;
+            if s.has_one {
+                quote!(__n::q::Nav::has_one(alias, #name))
+            } else {
+                quote!(__n::q::Coll::new(alias, <#ident as __n::Entity>::meta, #name))
+            }
+        })
+        .collect();
     let checks: Vec<TokenStream> = model.columns.iter().map(|c| sql_field_check(c.ty)).collect();
     let decodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
@@ -267,7 +287,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[automatically_derived]
             impl ::core::default::Default for #ident {
                 fn default() -> Self {
-                    Self { #(#fields: #values,)* #(#set_fields: __n::Set::new(),)* }
+                    Self { #(#fields: #values,)* #(#set_fields: ::core::default::Default::default(),)* }
                 }
             }
         }
@@ -331,15 +351,20 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             }
         }
     };
+    let accessor_type = |set: &super::validate::SetModel<'_>| if set.has_one { quote!(One) } else { quote!(Many) };
     let set_accessors: Vec<TokenStream> = model
         .sets
         .iter()
         .map(|set| {
-            let (field, target) = (set.ident, set.target);
-            let doc = format!("`{name}.{}`: the collection, loaded when used (see `nextorm::Many`).", set.field);
+            let (field, target, accessor) = (set.ident, set.target, accessor_type(set));
+            let doc = if set.has_one {
+                format!("`{name}.{}`: the object on the other side, loaded when used (see `nextorm::One`).", set.field)
+            } else {
+                format!("`{name}.{}`: the collection, loaded when used (see `nextorm::Many`).", set.field)
+            };
             quote! {
                 #[doc = #doc]
-                fn #field(&self) -> #private::Many<#ident, #target>;
+                fn #field(&self) -> #private::#accessor<#ident, #target>;
             }
         })
         .collect();
@@ -347,10 +372,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
         .sets
         .iter()
         .map(|set| {
-            let (field, target, name) = (set.ident, set.target, &set.field);
+            let (field, target, name, accessor) = (set.ident, set.target, &set.field, accessor_type(set));
             quote! {
-                fn #field(&self) -> __n::Many<#ident, #target> {
-                    __n::Many::new(::core::clone::Clone::clone(self), #name)
+                fn #field(&self) -> __n::#accessor<#ident, #target> {
+                    __n::#accessor::new(::core::clone::Clone::clone(self), #name)
                 }
             }
         })
@@ -446,7 +471,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             #[allow(missing_docs, non_camel_case_types)]
             #vis struct #fields_ident {
                 #(#vis #fields: #handle_types,)*
-                #(#vis #set_fields: __n::q::Coll<#set_targets>,)*
+                #(#vis #set_fields: #set_handle_types,)*
             }
 
             #[automatically_derived]
@@ -479,7 +504,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 fn fields(alias: &'static str) -> #fields_ident {
                     #fields_ident {
                         #(#fields: #handle_values,)*
-                        #(#set_fields: __n::q::Coll::new(alias, <#ident as __n::Entity>::meta, #set_names),)*
+                        #(#set_fields: #set_handle_values,)*
                     }
                 }
             }
@@ -517,7 +542,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     #(#checks)*
                     ::core::result::Result::Ok(Self {
                         #(#fields: #decodes?,)*
-                        #(#set_fields: __n::Set::new(),)*
+                        #(#set_fields: ::core::default::Default::default(),)*
                     })
                 }
 
@@ -538,7 +563,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
 
                 fn referenced_objects(&self, out: &mut ::std::vec::Vec<(usize, usize)>) {
                     let _ = &out;
-                    // A `Set` marker holds nothing; reading it keeps it from counting as unused.
+                    // A `Set` or `HasOne` marker holds nothing; reading it keeps it from counting as unused.
                     #(let _ = &self.#set_fields;)*
                     #(out.extend(__n::ReferenceField::object_addr(&self.#reference_fields).map(|a| (#reference_indexes, a)));)*
                 }

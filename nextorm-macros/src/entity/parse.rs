@@ -27,7 +27,7 @@ pub(crate) struct Input<'a> {
     pub(crate) attrs: EntityAttrs,
     /// The named fields that map to columns, in declaration order.
     pub(crate) fields: Vec<Field<'a>>,
-    /// The `Set<T>` fields, which map to no column.
+    /// The `Set<T>` and `HasOne<T>` fields, which map to no column.
     pub(crate) sets: Vec<Field<'a>>,
 }
 
@@ -161,7 +161,7 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
             parse_field_attrs(cx, &f.attrs, &mut field);
             field
         })
-        .partition(|f| super::validate::generic_arg(f.ty, "Set").is_some());
+        .partition(|f| super::validate::relation_marker(f.ty).is_some());
     usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields, sets })
 }
 

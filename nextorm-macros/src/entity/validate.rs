@@ -33,7 +33,7 @@ pub(crate) struct Model<'a> {
     pub(crate) primary_key: Vec<usize>,
     /// The composite unique keys and indexes.
     pub(crate) composites: Vec<CompositeModel>,
-    /// The `Set<T>` fields.
+    /// The `Set<T>` and `HasOne<T>` fields.
     pub(crate) sets: Vec<SetModel<'a>>,
 }
 
@@ -47,8 +47,10 @@ pub(crate) struct Reference<'a> {
     pub(crate) cascade_delete: Option<bool>,
 }
 
-/// A checked `Set<T>` field.
+/// A checked `Set<T>` or `HasOne<T>` field.
 pub(crate) struct SetModel<'a> {
+    /// `HasOne<T>` (one-to-one) rather than `Set<T>`.
+    pub(crate) has_one: bool,
     /// The field's name, as written.
     pub(crate) ident: &'a Ident,
     /// The field's name without `r#`.
@@ -159,6 +161,12 @@ pub(crate) fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
         },
         _ => None,
     }
+}
+
+/// The marker (`"Set"` or `"HasOne"`) and `T` when `ty` is syntactically `Set<T>` or
+/// `HasOne<T>`: a relation field that maps to no column.
+pub(crate) fn relation_marker(ty: &Type) -> Option<(&'static str, &Type)> {
+    ["Set", "HasOne"].into_iter().find_map(|name| generic_arg(ty, name).map(|t| (name, t)))
 }
 
 /// `T` when `ty` is syntactically `Option<T>`.
@@ -340,7 +348,7 @@ fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
     let target = generic_arg(option_inner(f.ty).unwrap_or(f.ty), "Single");
     let Some(target) = target else {
         if let Some(lit) = &f.reverse {
-            cx.error_at(lit.span(), "reverse applies only to Single and Set fields");
+            cx.error_at(lit.span(), "reverse applies only to Single, Set and HasOne fields");
         }
         if let Some(opt) = &f.cascade_delete {
             cx.error_at(opt.keyword, "cascade_delete applies only to Single fields");
@@ -354,9 +362,9 @@ fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
     })
 }
 
-/// Checks a `Set<T>` field (as `parse` sorted it): it takes only `reverse`.
+/// Checks a `Set<T>` or `HasOne<T>` field (as `parse` sorted it): it takes only `reverse`.
 fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
-    let target = generic_arg(f.ty, "Set")?;
+    let (marker, target) = relation_marker(f.ty)?;
     let misplaced = [
         f.pk,
         f.auto.as_ref().map(|o| o.keyword),
@@ -372,9 +380,10 @@ fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
         f.cascade_delete.as_ref().map(|o| o.keyword),
     ];
     for span in misplaced.into_iter().flatten() {
-        cx.error_at(span, "a Set field maps to no column: it takes only `reverse`");
+        cx.error_at(span, format_args!("a {marker} field maps to no column: it takes only `reverse`"));
     }
     Some(SetModel {
+        has_one: marker == "HasOne",
         ident: f.ident,
         field: f.ident.unraw().to_string(),
         target,
