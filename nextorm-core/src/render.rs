@@ -5,8 +5,14 @@ use crate::ast::*;
 use crate::dialect::Dialect;
 use crate::value::{Kind, SqlType, Value};
 
-/// Lists up to this length become one placeholder per value; longer ones one collection bind.
+/// Lists up to this length become one placeholder per value, as many as there are values.
 pub(crate) const INLINE_LIST_MAX: usize = 64;
+
+/// On SQLite and MariaDB, lists up to this length are placeholders too, padded to the next power
+/// of two by repeating the last value (which changes neither `IN` nor `NOT IN`): a batch of keys
+/// stays a plain indexed `IN`, and a statement shape has at most five texts to prepare and cache.
+/// Longer lists are one collection bind. PostgreSQL binds every long list as one array.
+pub(crate) const PADDED_LIST_MAX: usize = 1024;
 
 /// A JSON array of the values, in the text forms the database stores.
 fn json_list(values: &[Value]) -> String {
@@ -329,12 +335,20 @@ impl Writer<'_> {
         }
         self.operand(expr, 5);
         self.sql(if negated { " NOT IN (" } else { " IN (" });
-        if values.len() <= INLINE_LIST_MAX {
-            for (i, v) in values.iter().enumerate() {
+        let padded = match self.dialect {
+            _ if values.len() <= INLINE_LIST_MAX => Some(values.len()),
+            Dialect::Sqlite | Dialect::MariaDb if values.len() <= PADDED_LIST_MAX => {
+                Some(values.len().next_power_of_two())
+            }
+            _ => None,
+        };
+        if let Some(width) = padded {
+            let last = values.len() - 1;
+            for i in 0..width {
                 if i > 0 {
                     self.sql(", ");
                 }
-                self.bind(v.clone());
+                self.bind(values[i.min(last)].clone());
             }
             self.sql(")");
             return;
@@ -875,6 +889,30 @@ mod tests {
         assert_eq!(sql.text, r#"UPDATE "t" SET "a" = $1, "b" = $2 WHERE "id" = $3"#);
         assert_eq!(sql.binds, vec![Value::Text("x'; DROP".into()), Value::Int(1)]);
         assert_eq!(sql.placeholders, 3);
+    }
+
+    #[test]
+    fn lists_are_padded_placeholders_then_one_collection_bind() {
+        let list = |n: i64, negated: bool| {
+            let values = (0..n).map(Value::Int).collect();
+            let filter = Expr::InValues { expr: Box::new(Expr::column("id")), values, kind: Kind::Int, negated };
+            Statement::Delete(Delete { table: "t".into(), alias: None, filter: Some(filter) })
+        };
+        let exact = render(&list(3, false), Dialect::Sqlite);
+        assert_eq!(exact.text, r#"DELETE FROM "t" WHERE "id" IN (?, ?, ?)"#);
+        for dialect in [Dialect::Sqlite, Dialect::MariaDb] {
+            // 100 values: 128 placeholders, the last value repeated.
+            let padded = render(&list(100, true), dialect);
+            assert_eq!(padded.text.matches('?').count(), 128, "{}", padded.text);
+            assert!(padded.text.contains(" NOT IN ("), "{}", padded.text);
+            assert_eq!(padded.binds[..100], (0..100).map(Value::Int).collect::<Vec<_>>());
+            assert!(padded.binds[100..].iter().all(|v| *v == Value::Int(99)));
+            let long = render(&list(1025, false), dialect);
+            assert_eq!(long.binds.len(), 1, "one JSON array: {}", long.text);
+            assert!(long.text.contains("json_each(?)") || long.text.contains("JSON_TABLE(?"), "{}", long.text);
+        }
+        let array = render(&list(100, false), Dialect::Postgres);
+        assert_eq!(array.text, r#"DELETE FROM "t" WHERE "id" IN (SELECT UNNEST($1))"#);
     }
 
     #[test]

@@ -96,46 +96,76 @@ pub enum Edge {
     Followed(Weak<dyn LinkedObject>),
 }
 
-/// The objects one relation field led to when the session ended.
-struct Linked {
-    field: &'static str,
-    targets: Vec<Edge>,
-}
-
 /// What an object's relations led to when its session ended: the references and collections the
 /// session had loaded (by `prefetch`, `get` or `load`), so that they answer without a session.
+/// One list of edges for every field, so an object costs two allocations however many
+/// relations it links.
 #[derive(Default)]
-pub struct Links(Vec<Linked>);
+pub struct Links {
+    /// Each linked field, with the end of its edges in `edges` (they start where the previous
+    /// field's end).
+    fields: Vec<(&'static str, usize)>,
+    edges: Vec<Edge>,
+}
 
 impl Links {
+    /// Links with room for `edges` edges.
+    pub fn with_capacity(edges: usize) -> Links {
+        Links { fields: Vec::new(), edges: Vec::with_capacity(edges) }
+    }
+
     /// Adds the objects the relation `field` led to.
     pub fn push(&mut self, field: &'static str, targets: Vec<Edge>) {
-        self.0.push(Linked { field, targets });
+        self.edges.extend(targets);
+        self.fields.push((field, self.edges.len()));
+    }
+
+    /// Adds one object the relation `field` led to, after the others of the same field; a
+    /// `field` not pushed last starts anew.
+    pub fn push_edge(&mut self, field: &'static str, edge: Edge) {
+        self.edges.push(edge);
+        match self.fields.last_mut() {
+            Some((last, end)) if *last == field => *end = self.edges.len(),
+            _ => self.fields.push((field, self.edges.len())),
+        }
+    }
+
+    /// Marks `field` as linked to no object (a loaded collection without members).
+    pub fn push_empty(&mut self, field: &'static str) {
+        self.fields.push((field, self.edges.len()));
     }
 
     /// The objects the relation `field` led to, if the session loaded it.
     pub fn get(&self, field: &str) -> Option<&[Edge]> {
-        self.0.iter().find(|l| l.field == field).map(|l| l.targets.as_slice())
+        let at = self.fields.iter().position(|(f, _)| *f == field)?;
+        let start = if at == 0 { 0 } else { self.fields[at - 1].1 };
+        Some(&self.edges[start..self.fields[at].1])
     }
 
     /// Whether no relation is linked.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.fields.is_empty()
     }
 
-    fn take_held(&mut self, out: &mut Vec<Arc<dyn LinkedObject>>) {
-        for linked in self.0.drain(..) {
-            out.extend(linked.targets.into_iter().filter_map(|e| match e {
-                Edge::Held(held) => Some(held),
-                Edge::Followed(_) => None,
-            }));
-        }
+    /// The held edges, taken out.
+    fn drain_held(&mut self) -> impl Iterator<Item = Arc<dyn LinkedObject>> + '_ {
+        self.fields.clear();
+        self.edges.drain(..).filter_map(|e| match e {
+            Edge::Held(held) => Some(held),
+            Edge::Followed(_) => None,
+        })
     }
 }
 
 impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list().entries(self.0.iter().map(|l| (l.field, l.targets.len()))).finish()
+        let mut start = 0;
+        let mut list = f.debug_list();
+        for &(field, end) in &self.fields {
+            list.entry(&(field, end - start));
+            start = end;
+        }
+        list.finish()
     }
 }
 
@@ -149,14 +179,12 @@ impl Drop for Links {
     /// dropped recursively, it would overflow the stack. A drop inside the loop only queues its
     /// objects for the outermost one.
     fn drop(&mut self) {
-        let mut held = Vec::new();
-        self.take_held(&mut held);
-        if held.is_empty() {
+        if !self.edges.iter().any(|e| matches!(e, Edge::Held(_))) {
             return;
         }
         let queued = DROPPING.try_with(|queue| match queue.borrow_mut().as_mut() {
             Some(queue) => {
-                queue.append(&mut held);
+                queue.extend(self.drain_held());
                 true
             }
             None => false,
@@ -164,6 +192,7 @@ impl Drop for Links {
         if queued != Ok(false) {
             return;
         }
+        let held: Vec<_> = self.drain_held().collect();
         let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(held));
         // Each object is dropped outside the borrow: its own links queue themselves.
         while let Ok(Some(object)) = DROPPING.try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop)) {

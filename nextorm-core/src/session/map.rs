@@ -78,6 +78,9 @@ pub trait Tracked: Send + Sync {
     fn column_value(&self, index: usize) -> Result<Value>;
     /// Whether the object is new or persistent (not deleted).
     fn live(&self) -> bool;
+    /// The value of column `index` if the object is live and the value not `NULL` (one lock,
+    /// for the walks over every object at the session's end).
+    fn live_value(&self, index: usize) -> Option<Value>;
     /// Whether the object is to be deleted at the next flush.
     fn is_deleting(&self) -> bool;
     /// The object's address (see [`Handle::addr`]).
@@ -238,6 +241,14 @@ impl<E: Entity> Tracked for Handle<E> {
 
     fn live(&self) -> bool {
         matches!(self.lock().status, Status::New | Status::Persistent)
+    }
+
+    fn live_value(&self, index: usize) -> Option<Value> {
+        let state = self.lock();
+        if !matches!(state.status, Status::New | Status::Persistent) {
+            return None;
+        }
+        state.value.column_value_at(index).ok().filter(|v| !v.is_null())
     }
 
     fn is_deleting(&self) -> bool {
@@ -780,18 +791,14 @@ impl IdentityMap {
         let mut followed = Vec::new();
         for &i in self.of_entity(target) {
             let o = &self.objects[i];
-            if !o.live() {
-                continue;
-            }
-            let follows = !owners.is_empty() && {
+            let by_key = !keys.is_empty()
+                && o.live_value(fk).is_some_and(|v| keys.contains(&MapKey::of(std::slice::from_ref(&v))));
+            let mut follows = || {
                 followed.clear();
                 o.referenced_objects(&mut followed);
-                followed.iter().any(|(column, addr)| *column == fk && owners.contains(addr))
+                o.live() && followed.iter().any(|(column, addr)| *column == fk && owners.contains(addr))
             };
-            let by_key = || {
-                o.column_value(fk).is_ok_and(|v| !v.is_null() && keys.contains(&MapKey::of(std::slice::from_ref(&v))))
-            };
-            if follows || (!keys.is_empty() && by_key()) {
+            if by_key || (!owners.is_empty() && follows()) {
                 out.push(i);
             }
         }
@@ -898,36 +905,34 @@ impl IdentityMap {
         if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
             return;
         }
-        let mut edges: Vec<Vec<(&'static str, Vec<usize>)>> = vec![Vec::new(); self.objects.len()];
+        let mut edges = Vec::with_capacity(self.objects.len());
         self.reference_edges(&mut edges);
         self.collection_edges(&mut edges);
-        let held = held_edges(&edges);
-        for (i, (out, held)) in edges.into_iter().zip(held).enumerate() {
-            if out.is_empty() {
-                continue;
-            }
-            let mut links = Links::default();
-            let mut held = held.into_iter();
-            for (field, targets) in out {
-                let targets = targets
-                    .into_iter()
-                    .map(|t| {
+        // Grouped by owner, each owner's fields and targets in the order they were found.
+        edges.sort_by_key(|e| e.owner);
+        let held = held_edges(self.objects.len(), &edges);
+        let mut at = 0;
+        for group in edges.chunk_by(|a, b| a.owner == b.owner) {
+            let mut links = Links::with_capacity(group.len());
+            let flags = &held[at..at + group.len()];
+            at += group.len();
+            for (e, &held) in group.iter().zip(flags) {
+                match e.target {
+                    NO_TARGET => links.push_empty(e.field),
+                    t => {
                         let object = self.objects[t].erased();
-                        if held.next().unwrap_or(false) {
-                            Edge::Held(object)
-                        } else {
-                            Edge::Followed(std::sync::Arc::downgrade(&object))
-                        }
-                    })
-                    .collect();
-                links.push(field, targets);
+                        let edge =
+                            if held { Edge::Held(object) } else { Edge::Followed(std::sync::Arc::downgrade(&object)) };
+                        links.push_edge(e.field, edge);
+                    }
+                }
             }
-            self.objects[i].keep_links(links);
+            self.objects[group[0].owner].keep_links(links);
         }
     }
 
-    /// The kept references: (field, [target]) of each object whose reference the session loaded.
-    fn reference_edges(&self, edges: &mut [Vec<(&'static str, Vec<usize>)>]) {
+    /// The kept references: an edge for each object whose reference the session loaded.
+    fn reference_edges(&self, edges: &mut Vec<LinkEdge>) {
         for (_, list) in &self.by_entity {
             let Some(&first) = list.first() else { continue };
             for (relation, column) in self.objects[first].meta().references() {
@@ -938,23 +943,20 @@ impl IdentityMap {
                     continue;
                 }
                 for &i in list {
-                    let o = &self.objects[i];
-                    let Ok(v) = o.column_value(column) else { continue };
-                    if !o.live() || v.is_null() {
-                        continue;
-                    }
+                    let Some(v) = self.objects[i].live_value(column) else { continue };
                     if let Some(t) = self.index_of(target, std::slice::from_ref(&v))
                         && self.objects[t].live()
                     {
-                        edges[i].push((relation.field, vec![t]));
+                        edges.push(LinkEdge { owner: i, field: relation.field, target: t });
                     }
                 }
             }
         }
     }
 
-    /// The kept collections: (field, members) of each owner whose collection the session loaded.
-    fn collection_edges(&self, edges: &mut [Vec<(&'static str, Vec<usize>)>]) {
+    /// The kept collections: an edge per member of each owner whose collection the session
+    /// loaded, and one without a target for an empty collection.
+    fn collection_edges(&self, edges: &mut Vec<LinkEdge>) {
         let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
         let mut by_relation: FastMap<usize, Vec<usize>> = FastMap::default();
         for &(owner, relation) in &self.loaded {
@@ -972,8 +974,8 @@ impl IdentityMap {
             else {
                 continue;
             };
-            let mut members: FastMap<usize, Vec<usize>> = owners.iter().map(|&o| (o, Vec::new())).collect();
-            let live_members = |target| self.of_entity(target).iter().copied().filter(|&t| self.objects[t].live());
+            let field = relation.field;
+            let first = edges.len();
             match crate::relation::set_link(owner_meta, relation) {
                 Ok(crate::relation::Link::Reverse { target, fk }) => {
                     let mut by_key: FastMap<MapKey, usize> = FastMap::default();
@@ -984,12 +986,11 @@ impl IdentityMap {
                             by_key.insert(MapKey::of(&key), o);
                         }
                     }
-                    for t in live_members(target) {
-                        if let Ok(v) = self.objects[t].column_value(fk)
-                            && let Some(o) = by_key.get(&MapKey::of(std::slice::from_ref(&v)))
-                            && let Some(list) = members.get_mut(o)
+                    for &t in self.of_entity(target) {
+                        if let Some(v) = self.objects[t].live_value(fk)
+                            && let Some(&owner) = by_key.get(&MapKey::of(std::slice::from_ref(&v)))
                         {
-                            list.push(t);
+                            edges.push(LinkEdge { owner, field, target: t });
                         }
                     }
                 }
@@ -1007,18 +1008,22 @@ impl IdentityMap {
                             owners_of.entry(member).or_default().push(o);
                         }
                     }
-                    for t in live_members(target) {
-                        for o in owners_of.get(&self.objects[t].addr()).into_iter().flatten() {
-                            if let Some(list) = members.get_mut(o) {
-                                list.push(t);
-                            }
+                    let live_members = self.of_entity(target).iter().copied().filter(|&t| self.objects[t].live());
+                    for t in live_members {
+                        for &owner in owners_of.get(&self.objects[t].addr()).into_iter().flatten() {
+                            edges.push(LinkEdge { owner, field, target: t });
                         }
                     }
                 }
                 Err(_) => continue,
             }
+            // An owner without members still has its collection loaded: empty.
+            let mut with_members: Vec<usize> = edges[first..].iter().map(|e| e.owner).collect();
+            with_members.sort_unstable();
             for o in owners {
-                edges[o].push((relation.field, members.remove(&o).unwrap_or_default()));
+                if with_members.binary_search(&o).is_err() {
+                    edges.push(LinkEdge { owner: o, field, target: NO_TARGET });
+                }
             }
         }
     }
@@ -1042,37 +1047,59 @@ impl IdentityMap {
     }
 }
 
-/// Which links may hold their object: per object, one flag per target in the order of `edges`.
-/// A depth-first walk from each object in the order objects joined the session marks a link to
-/// an object still on the walk's path (one that closes a cycle) as only followed; the held
-/// links then form no cycle, so every object is freed once nothing outside holds it.
-fn held_edges(edges: &[Vec<(&'static str, Vec<usize>)>]) -> Vec<Vec<bool>> {
+/// One link found at the session's end: `owner`'s relation `field` leads to `target`, or to no
+/// object ([`NO_TARGET`], an empty collection).
+struct LinkEdge {
+    owner: usize,
+    field: &'static str,
+    target: usize,
+}
+
+/// The target of a [`LinkEdge`] that marks a loaded collection without members.
+const NO_TARGET: usize = usize::MAX;
+
+/// Which links may hold their object: one flag per edge of `edges` (grouped by owner, over
+/// `objects` objects). A depth-first walk from each object in the order objects joined the
+/// session marks a link to an object still on the walk's path (one that closes a cycle) as only
+/// followed; the held links then form no cycle, so every object is freed once nothing outside
+/// holds it.
+fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
     const NEW: u8 = 0;
     const ON_PATH: u8 = 1;
     const DONE: u8 = 2;
-    let mut held: Vec<Vec<bool>> = edges.iter().map(|out| vec![true; out.iter().map(|(_, t)| t.len()).sum()]).collect();
-    let targets: Vec<Vec<usize>> =
-        edges.iter().map(|out| out.iter().flat_map(|(_, t)| t.iter().copied()).collect()).collect();
-    let mut state = vec![NEW; edges.len()];
-    // The walk's path: (object, how many of its targets were visited).
+    let mut held = vec![true; edges.len()];
+    // The edges of object `i` are `edges[start[i]..start[i + 1]]`.
+    let mut start = vec![0; objects + 1];
+    for e in edges {
+        start[e.owner + 1] += 1;
+    }
+    for i in 0..objects {
+        start[i + 1] += start[i];
+    }
+    let mut state = vec![NEW; objects];
+    // The walk's path: (object, the next of its edges to visit).
     let mut path: Vec<(usize, usize)> = Vec::new();
-    for root in 0..edges.len() {
+    for root in 0..objects {
         if state[root] != NEW {
             continue;
         }
         state[root] = ON_PATH;
-        path.push((root, 0));
+        path.push((root, start[root]));
         while let Some((node, next)) = path.last_mut().map(|(node, next)| (*node, std::mem::replace(next, *next + 1))) {
-            let Some(&target) = targets[node].get(next) else {
+            if next == start[node + 1] {
                 state[node] = DONE;
                 path.pop();
                 continue;
-            };
+            }
+            let target = edges[next].target;
+            if target == NO_TARGET {
+                continue;
+            }
             match state[target] {
-                ON_PATH => held[node][next] = false,
+                ON_PATH => held[next] = false,
                 NEW => {
                     state[target] = ON_PATH;
-                    path.push((target, 0));
+                    path.push((target, start[target]));
                 }
                 _ => {}
             }
