@@ -6,7 +6,7 @@
 
 use crate::driver::Conn;
 use nextorm_core::query::Stmt;
-use nextorm_core::relation::{CollectionChange, Link, LoadedRow, PrefetchPath, RelationKind, RelationMeta, set_link};
+use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind, RelationMeta, set_link};
 use nextorm_core::session::Status;
 use nextorm_core::session::{
     Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
@@ -404,7 +404,7 @@ impl SessionCore {
             match &link {
                 Link::Reverse { target, fk } => {
                     let stmt = crud::select_where_in(target, *fk, keys.into_iter().flatten().collect(), self.dialect());
-                    self.load_rows(&stmt, relation.rows.decode).await?;
+                    self.load_rows(&stmt, relation.rows.load).await?;
                 }
                 Link::Table { .. } => {
                     let stmt = nextorm_core::relation::pairs_statement(owner_meta, relation, keys, self.dialect())?;
@@ -436,14 +436,15 @@ impl SessionCore {
         Ok(())
     }
 
-    /// Runs `stmt` and puts its rows into the identity map.
+    /// Runs `stmt` and puts its rows into the identity map as they arrive.
     async fn load_rows(
         &mut self,
         stmt: &Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Box<dyn LoadedRow>>,
+        load: fn(&dyn RowRead, usize, &mut IdentityMap) -> Result<()>,
     ) -> Result<()> {
-        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
-        rows.into_iter().try_for_each(|row| row.attach_to(&mut self.map))
+        self.before_query().await?;
+        self.send(&stmt.text, async |c, map| c.fetch_sql(&stmt.text, &stmt.binds, &mut |row| load(row, 0, map)).await)
+            .await
     }
 
     /// [`SessionCore::fetch_objects`], then loads the relations `paths` of the objects, one
@@ -501,7 +502,7 @@ impl SessionCore {
                     };
                     for batch in missing.chunks(LOAD_BATCH) {
                         let stmt = crud::select_where_in(target, *key_column, batch.to_vec(), self.dialect());
-                        self.load_rows(&stmt, relation.rows.decode).await?;
+                        self.load_rows(&stmt, relation.rows.load).await?;
                     }
                 }
                 Ok(keys.iter().filter_map(|k| self.map.index_of(target, std::slice::from_ref(k))).collect())

@@ -250,6 +250,11 @@ pub trait Key {
     const KIND: crate::value::Kind = crate::value::Kind::Int;
     /// The key's column values, in key order.
     fn key_values(&self) -> Result<Vec<Value>>;
+
+    /// The key as the identity map looks it up.
+    fn map_key(&self) -> Result<crate::session::MapKey> {
+        Ok(crate::session::MapKey::of(&self.key_values()?))
+    }
 }
 
 macro_rules! scalar_key {
@@ -258,6 +263,9 @@ macro_rules! scalar_key {
             const KIND: crate::value::Kind = <$t as crate::query::SqlType>::KIND;
             fn key_values(&self) -> Result<Vec<Value>> {
                 Ok(vec![self.to_value()?])
+            }
+            fn map_key(&self) -> Result<crate::session::MapKey> {
+                Ok(crate::session::MapKey::of(std::slice::from_ref(&self.to_value()?)))
             }
         }
     )*};

@@ -71,8 +71,8 @@ pub type LoadedPair = (Box<dyn LoadedRow>, Vec<Value>);
 /// How the rows of a relation's target are decoded without naming its type.
 #[derive(Debug, Clone, Copy)]
 pub struct RowFns {
-    /// A row of the target.
-    pub decode: fn(&dyn RowRead, usize) -> Result<Box<dyn LoadedRow>>,
+    /// Decodes a row of the target and puts it into the identity map.
+    pub load: fn(&dyn RowRead, usize, &mut crate::session::IdentityMap) -> Result<()>,
     /// A row of [`pairs_statement`]: the target, then the owner's key.
     pub decode_pair: fn(&dyn RowRead, usize) -> Result<LoadedPair>,
 }
@@ -80,12 +80,12 @@ pub struct RowFns {
 impl RowFns {
     /// The decoders of a relation of `O` whose target is `T`. Called by the derive.
     pub const fn of<T: Entity, O: Entity>() -> RowFns {
-        RowFns { decode: decode_boxed::<T>, decode_pair: decode_pair_boxed::<T, O> }
+        RowFns { load: load_row::<T>, decode_pair: decode_pair_boxed::<T, O> }
     }
 }
 
-fn decode_boxed<T: Entity>(row: &dyn RowRead, offset: usize) -> Result<Box<dyn LoadedRow>> {
-    Ok(Box::new(T::from_row_at(row, offset)?))
+fn load_row<T: Entity>(row: &dyn RowRead, offset: usize, map: &mut crate::session::IdentityMap) -> Result<()> {
+    map.attach_loaded(T::from_row_at(row, offset)?).map(drop)
 }
 
 fn decode_pair_boxed<T: Entity, O: Entity>(row: &dyn RowRead, offset: usize) -> Result<LoadedPair> {

@@ -407,7 +407,7 @@ impl IdentityMap {
     pub fn attach_loaded<E: Entity>(&mut self, mut value: E) -> Result<Handle<E>> {
         use std::collections::hash_map::Entry;
         let at = self.objects.len();
-        match self.by_key.entry((meta_id(E::meta()), MapKey::of(&value.key().key_values()?))) {
+        match self.by_key.entry((meta_id(E::meta()), value.key().map_key()?)) {
             // The key holds the entity, so the object there is a `Handle<E>`.
             Entry::Occupied(held) => {
                 let i = *held.get();
