@@ -323,13 +323,39 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
     drop(guard);
 }
 
+/// `NEXTORM_BENCH_REPEAT=N NEXTORM_BENCH_SIDE=nextorm_sync|nextorm_async|raw`: instead of timing,
+/// runs that side on SQLite N times, for instruction counts that the machine's noise does not
+/// move. The count of one load is the difference between two runs, N and 0, divided by N:
+///
+/// ```text
+/// NEXTORM_BENCH_REPEAT=20 NEXTORM_BENCH_SIDE=raw valgrind --tool=callgrind target/release/deps/prefetch-*
+/// ```
+fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
+    let times: usize = std::env::var("NEXTORM_BENCH_REPEAT").ok()?.parse().ok()?;
+    let side = std::env::var("NEXTORM_BENCH_SIDE").unwrap_or_else(|_| "nextorm_sync".into());
+    let (_guard, mut s) = sqlite(rt).expect("prefetch bench: SQLite");
+    for _ in 0..times {
+        let walked = match side.as_str() {
+            "nextorm_sync" => nextorm_sync(&s.sync),
+            "nextorm_async" => nextorm_async(rt, &s.adb),
+            _ => walk_raw(&s.raw.load(rt).expect("raw: load")),
+        };
+        assert_eq!(walked.0, COMMENTS);
+    }
+    rt.block_on(s.adb.close());
+    Some(())
+}
+
 fn main() {
+    let rt = runtime().expect("cannot start a tokio runtime");
+    if repeat_on_sqlite(&rt).is_some() {
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(20)
         .measurement_time(Duration::from_secs(3))
         .warm_up_time(Duration::from_secs(1))
         .configure_from_args();
-    let rt = runtime().expect("cannot start a tokio runtime");
     run(&mut c, &rt, "sqlite", sqlite);
     run(&mut c, &rt, "postgres", postgres);
     run(&mut c, &rt, "mariadb", mariadb);

@@ -50,7 +50,7 @@ fn an_update_sets_written_columns_and_checks_what_was_seen() {
     assert_eq!(owner, "ann");
     a.read(RATE, |v| v.rate); // floats never join the check
     a.write(BALANCE, |v| v.balance += 50).unwrap();
-    let change = a.pending().unwrap().expect("an update");
+    let change = a.tracked().pending().unwrap().expect("an update");
     assert_eq!(
         sql(&change, Dialect::Postgres),
         r#"UPDATE "account" SET "balance" = $1 WHERE "id" = $2 AND "owner" = $3 AND "balance" = $4  [Int(150), Int(1), Text("ann"), Int(100)]"#
@@ -59,11 +59,11 @@ fn an_update_sets_written_columns_and_checks_what_was_seen() {
         sql(&change, Dialect::MariaDb),
         "UPDATE `account` SET `balance` = ? WHERE `id` = ? AND `owner` = ? AND `balance` = ?  [Int(150), Int(1), Text(\"ann\"), Int(100)]"
     );
-    a.applied(&change, None).unwrap();
-    assert!(a.pending().unwrap().is_none(), "nothing left after the flush");
+    a.tracked().applied(&change, None).unwrap();
+    assert!(a.tracked().pending().unwrap().is_none(), "nothing left after the flush");
     // The next update checks against the value the database now holds.
     a.write(BALANCE, |v| v.balance = 10).unwrap();
-    match a.pending().unwrap() {
+    match a.tracked().pending().unwrap() {
         Some(Change::Update { checks, .. }) => {
             assert!(checks.contains(&(BALANCE, Value::Int(150))));
             assert!(checks.contains(&(OWNER, Value::Text("ann".into()))));
@@ -77,10 +77,10 @@ fn writing_the_same_value_sends_nothing_and_null_checks_are_is_null() {
     let mut map = IdentityMap::new();
     let a = map.attach_loaded(account(2)).unwrap();
     a.write(OWNER, |v| v.owner = "ann".into()).unwrap();
-    assert!(a.pending().unwrap().is_none());
+    assert!(a.tracked().pending().unwrap().is_none());
     a.read(NOTE, |v| v.note.clone());
     a.write(OWNER, |v| v.owner = "bob".into()).unwrap();
-    let change = a.pending().unwrap().unwrap();
+    let change = a.tracked().pending().unwrap().unwrap();
     assert_eq!(
         sql(&change, Dialect::Sqlite),
         r#"UPDATE "account" SET "owner" = ? WHERE "id" = ? AND "owner" = ? AND "note" IS NULL  [Text("bob"), Int(2), Text("ann")]"#
@@ -106,14 +106,14 @@ fn one_object_per_row() {
 fn new_objects_are_inserted_then_keyed() {
     let mut map = IdentityMap::new();
     let a = map.add_new(account(0)).unwrap();
-    let change = a.pending().unwrap().unwrap();
+    let change = a.tracked().pending().unwrap().unwrap();
     assert!(matches!(change, Change::Insert { generated_key: true, .. }));
     assert_eq!(
         sql(&change, Dialect::Postgres),
         r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES ($1, $2, $3, $4, $5) RETURNING "id"  [Text("ann"), Int(100), Float(0.5), Null(Text), Int(0)]"#
     );
     assert!(map.get::<Account>(&[Value::Int(9)]).is_none());
-    a.applied(&change, Some(9)).unwrap();
+    a.tracked().applied(&change, Some(9)).unwrap();
     map.rekey().unwrap();
     assert!(map.get::<Account>(&[Value::Int(9)]).unwrap().same(&a), "the generated key finds the object");
     assert_eq!(a.read(0, |v| v.id), 9);
@@ -127,18 +127,18 @@ fn deletes_check_what_was_read_and_deleted_objects_refuse_writes() {
     let a = map.attach_loaded(account(5)).unwrap();
     a.read(OWNER, |v| v.owner.clone());
     a.delete().unwrap();
-    let change = a.pending().unwrap().unwrap();
+    let change = a.tracked().pending().unwrap().unwrap();
     assert_eq!(
         sql(&change, Dialect::Sqlite),
         r#"DELETE FROM "account" WHERE "id" = ? AND "owner" = ?  [Int(5), Text("ann")]"#
     );
     assert_eq!(a.write(BALANCE, |v| v.balance = 1).unwrap_err().kind(), ErrorKind::Config);
-    a.applied(&change, None).unwrap();
-    assert!(a.pending().unwrap().is_none());
+    a.tracked().applied(&change, None).unwrap();
+    assert!(a.tracked().pending().unwrap().is_none());
     // A new object deleted before any flush never reaches the database.
     let b = map.add_new(account(0)).unwrap();
     b.delete().unwrap();
-    assert!(b.pending().unwrap().is_none());
+    assert!(b.tracked().pending().unwrap().is_none());
     map.rekey().unwrap();
     assert!(map.get::<Account>(&[Value::Int(0)]).is_none(), "it never got a key, so it is not filed under 0");
 }
@@ -148,7 +148,7 @@ fn key_changes_are_refused_and_cleared_sessions_detach_objects() {
     let mut map = IdentityMap::new();
     let a = map.attach_loaded(account(6)).unwrap();
     a.write(0, |v| v.id = 60).unwrap();
-    assert_eq!(a.pending().unwrap_err().kind(), ErrorKind::Unsupported);
+    assert_eq!(a.tracked().pending().unwrap_err().kind(), ErrorKind::Unsupported);
     let b = map.attach_loaded(account(7)).unwrap();
     map.clear(false);
     assert!(map.is_empty());
@@ -161,7 +161,7 @@ fn rendered_changes_never_splice_values() {
     let mut map = IdentityMap::new();
     let a = map.attach_loaded(account(8)).unwrap();
     a.write(OWNER, |v| v.owner = "x'); DROP TABLE account; --".into()).unwrap();
-    let change = a.pending().unwrap().unwrap();
+    let change = a.tracked().pending().unwrap().unwrap();
     for d in Dialect::ALL {
         let s = change_sql(&change, d);
         assert!(!s.text.contains("DROP"), "{}", s.text);
@@ -190,7 +190,7 @@ fn fields_can_leave_the_optimistic_check() {
     let a = map.attach_loaded(account(13)).unwrap();
     a.read(5, |v| v.seen);
     a.write(5, |v| v.seen = 7).unwrap();
-    let change = a.pending().unwrap().unwrap();
+    let change = a.tracked().pending().unwrap().unwrap();
     assert_eq!(
         sql(&change, Dialect::Sqlite),
         r#"UPDATE "account" SET "seen" = ? WHERE "id" = ?  [Int(7), Int(13)]"#,
@@ -201,7 +201,7 @@ fn fields_can_leave_the_optimistic_check() {
     b.read(OWNER, |v| v.owner.clone());
     b.delete().unwrap();
     assert_eq!(
-        sql(&b.pending().unwrap().unwrap(), Dialect::Sqlite),
+        sql(&b.tracked().pending().unwrap().unwrap(), Dialect::Sqlite),
         r#"DELETE FROM "account" WHERE "id" = ? AND "owner" = ?  [Int(14), Text("ann")]"#,
         "a delete checks what was read, except `seen`"
     );
@@ -213,10 +213,10 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
     let mut changes: Vec<Change> = Vec::new();
     for id in 1..=3 {
         let t = map.add_new(Tag { id, label: format!("t{id}") }).unwrap();
-        changes.push(t.pending().unwrap().unwrap());
+        changes.push(t.tracked().pending().unwrap().unwrap());
     }
-    changes.push(map.add_new(account(0)).unwrap().pending().unwrap().unwrap());
-    changes.push(map.add_new(Tag { id: 4, label: "t4".into() }).unwrap().pending().unwrap().unwrap());
+    changes.push(map.add_new(account(0)).unwrap().tracked().pending().unwrap().unwrap());
+    changes.push(map.add_new(Tag { id: 4, label: "t4".into() }).unwrap().tracked().pending().unwrap().unwrap());
     assert_eq!(insert_batch_len(&changes, Dialect::Sqlite), 3, "the three tags, up to the account");
     assert_eq!(insert_batch_len(&changes[3..], Dialect::Sqlite), 1, "a generated key goes alone");
     assert_eq!(insert_batch_len(&changes[5..], Dialect::Sqlite), 0);
@@ -232,7 +232,7 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
     assert!(insert_batch_sql(&changes[2..4], Dialect::Sqlite).is_none(), "not one entity with given keys");
     // A batch stops at 256 rows.
     let many: Vec<Change> = (10..600)
-        .map(|id| map.add_new(Tag { id, label: String::new() }).unwrap().pending().unwrap().unwrap())
+        .map(|id| map.add_new(Tag { id, label: String::new() }).unwrap().tracked().pending().unwrap().unwrap())
         .collect();
     assert_eq!(insert_batch_len(&many, Dialect::Postgres), 256);
 }
@@ -277,7 +277,7 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
             for pair in handles.windows(2) {
                 let mut links = Links::default();
                 links.push("next", vec![Edge::Held(pair[1].erased())]);
-                Tracked::keep_links(&pair[0], links);
+                pair[0].tracked().keep_links(links);
             }
             map.clear(false);
             let tail = handles[handles.len() - 1].downgrade();

@@ -826,8 +826,9 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// ```
     pub fn loaded(&self) -> Result<Vec<Handle<T>>> {
         let what = || format!("{}.{}", O::meta().name, self.relation.field);
-        let edges = self.owner.lock().links.get(self.relation.field).map(<[crate::session::Edge]>::to_vec);
-        let edges = edges.ok_or_else(|| not_loaded(format_args!("{}", what())))?;
+        // Following an edge locks nothing, so the owner stays locked while they are read.
+        let state = self.owner.lock();
+        let edges = state.links.get(self.relation.field).ok_or_else(|| not_loaded(format_args!("{}", what())))?;
         edges
             .iter()
             .map(|edge| {

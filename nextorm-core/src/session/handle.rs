@@ -73,6 +73,49 @@ pub struct ObjState<E> {
     pub links: Links,
 }
 
+impl<E: Entity> ObjState<E> {
+    /// Changes the value through `f`, marking column `column` written; refused once the
+    /// session has ended or the object is deleted.
+    pub(crate) fn write(&mut self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
+        if self.detached {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("{} belongs to a session that has ended; it is read-only", E::meta().name),
+            ));
+        }
+        if matches!(self.status, Status::Deleting | Status::Gone) {
+            return Err(Error::new(ErrorKind::Config, format!("{} has been deleted", E::meta().name)));
+        }
+        if self.status == Status::Persistent && self.saved.is_none() {
+            self.saved = Some(self.value.column_values()?);
+        }
+        f(&mut self.value);
+        self.written.set(column);
+        Ok(())
+    }
+
+    /// Marks the object for deletion (see [`Handle::delete`]).
+    pub(crate) fn mark_deleted(&mut self) -> Result<()> {
+        if self.detached {
+            return Err(Error::new(
+                ErrorKind::Config,
+                format!("{} belongs to a session that has ended", E::meta().name),
+            ));
+        }
+        self.status = match self.status {
+            Status::New | Status::Gone => Status::Gone,
+            Status::Persistent | Status::Deleting => Status::Deleting,
+        };
+        Ok(())
+    }
+}
+
+/// The state of an object, locked. A poisoned lock (a panic while holding it) still yields the
+/// state: the bookkeeping stays consistent because no method panics halfway.
+pub(crate) fn lock_state<E>(cell: &Mutex<ObjState<E>>) -> MutexGuard<'_, ObjState<E>> {
+    cell.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// A session object with its entity erased, as a relation link holds it.
 pub trait LinkedObject: Any + Send + Sync {
     /// The object as `Any`, to downcast to its entity's state.
@@ -256,7 +299,22 @@ impl<E: Entity> Handle<E> {
     /// The state, locked. A poisoned lock (a panic while holding it) still yields the state:
     /// the bookkeeping stays consistent because no method panics halfway.
     pub fn lock(&self) -> MutexGuard<'_, ObjState<E>> {
-        self.cell.lock().unwrap_or_else(|p| p.into_inner())
+        lock_state(&self.cell)
+    }
+
+    /// The object as the identity map tracks it: the same allocation as the handle's.
+    pub fn tracked(&self) -> &dyn crate::session::Tracked {
+        &*self.cell
+    }
+
+    /// The shared state, for the identity map.
+    pub(crate) fn cell(&self) -> &Arc<Mutex<ObjState<E>>> {
+        &self.cell
+    }
+
+    /// The handle of a state the identity map tracks.
+    pub(crate) fn from_cell(cell: Arc<Mutex<ObjState<E>>>) -> Self {
+        Handle { cell }
     }
 
     /// The state, locked, unless a strict session that held the object has ended.
@@ -355,39 +413,13 @@ impl<E: Entity> Handle<E> {
     /// Writes through `f`, marking column `column` changed. Refused for a deleted object and
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
-        let mut s = self.lock();
-        if s.detached {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!("{} belongs to a session that has ended; it is read-only", E::meta().name),
-            ));
-        }
-        if matches!(s.status, Status::Deleting | Status::Gone) {
-            return Err(Error::new(ErrorKind::Config, format!("{} has been deleted", E::meta().name)));
-        }
-        if s.status == Status::Persistent && s.saved.is_none() {
-            s.saved = Some(s.value.column_values()?);
-        }
-        f(&mut s.value);
-        s.written.set(column);
-        Ok(())
+        self.lock().write(column, f)
     }
 
     /// Deletes the object (Pony's `obj.delete()`): a DELETE at the next flush, with the optimistic
     /// check; a new object that was never flushed is simply dropped.
     pub fn delete(&self) -> Result<()> {
-        let mut s = self.lock();
-        if s.detached {
-            return Err(Error::new(
-                ErrorKind::Config,
-                format!("{} belongs to a session that has ended", E::meta().name),
-            ));
-        }
-        s.status = match s.status {
-            Status::New | Status::Gone => Status::Gone,
-            Status::Persistent | Status::Deleting => Status::Deleting,
-        };
-        Ok(())
+        self.lock().mark_deleted()
     }
 
     /// A copy of the current value.

@@ -1,7 +1,7 @@
 //! The identity map: one object per (entity, key) in a session, and the list of objects a flush
 //! walks.
 
-use super::handle::{Bits, Edge, Handle, LinkedObject, Links, Status};
+use super::handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, lock_state};
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
@@ -58,8 +58,9 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
     out
 }
 
-/// What the session needs of any object, whatever its entity.
-pub trait Tracked: Send + Sync {
+/// What the session needs of any object, whatever its entity. Implemented by the object's
+/// shared state, so the identity map holds the same allocation as the handles.
+pub trait Tracked: LinkedObject {
     /// The entity.
     fn meta(&self) -> &'static EntityMeta;
     /// The statement a flush must send for this object, if any.
@@ -94,8 +95,6 @@ pub trait Tracked: Send + Sync {
     /// Every column's current value, without running hooks: an insert's values again, once the
     /// objects it refers to have their generated keys.
     fn current_values(&self) -> Result<Vec<Value>>;
-    /// The object with its entity erased, for a relation link.
-    fn erased(&self) -> std::sync::Arc<dyn LinkedObject>;
     /// Keeps what the object's relations led to, for use after the session.
     fn keep_links(&self, links: Links);
 }
@@ -120,14 +119,14 @@ fn key_of(meta: &EntityMeta, values: &[Value]) -> Vec<Value> {
     meta.primary_key.iter().map(|&i| values[i].clone()).collect()
 }
 
-impl<E: Entity> Tracked for Handle<E> {
+impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     fn meta(&self) -> &'static EntityMeta {
         E::meta()
     }
 
     fn pending(&self) -> Result<Option<Change>> {
         let meta = E::meta();
-        let mut s = self.lock();
+        let mut s = lock_state(self);
         match s.status {
             Status::Gone => Ok(None),
             Status::New => {
@@ -181,7 +180,7 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 
     fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()> {
-        let mut s = self.lock();
+        let mut s = lock_state(self);
         match change {
             Change::Insert { .. } => {
                 if let Some(key) = generated_key {
@@ -213,7 +212,7 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 
     fn map_key(&self) -> Result<Option<MapKey>> {
-        let s = self.lock();
+        let s = lock_state(self);
         // A new object deleted before its first flush is `Gone` and never got its key either.
         if matches!(s.status, Status::New | Status::Gone) && s.value.key_is_unset() {
             return Ok(None);
@@ -222,7 +221,7 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 
     fn detach(&self, strict: bool) {
-        let mut s = self.lock();
+        let mut s = lock_state(self);
         s.detached = true;
         if strict {
             s.unusable = true;
@@ -236,15 +235,15 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 
     fn column_value(&self, index: usize) -> Result<Value> {
-        self.lock().value.column_value_at(index)
+        lock_state(self).value.column_value_at(index)
     }
 
     fn live(&self) -> bool {
-        matches!(self.lock().status, Status::New | Status::Persistent)
+        matches!(lock_state(self).status, Status::New | Status::Persistent)
     }
 
     fn live_value(&self, index: usize) -> Option<Value> {
-        let state = self.lock();
+        let state = lock_state(self);
         if !matches!(state.status, Status::New | Status::Persistent) {
             return None;
         }
@@ -252,38 +251,41 @@ impl<E: Entity> Tracked for Handle<E> {
     }
 
     fn is_deleting(&self) -> bool {
-        self.lock().status == Status::Deleting
+        lock_state(self).status == Status::Deleting
     }
 
     fn addr(&self) -> usize {
-        Handle::addr(self)
+        // As `Handle::addr`: the address of the shared state.
+        self as *const Self as *const () as usize
     }
 
     fn referenced_objects(&self, out: &mut Vec<(usize, usize)>) {
-        self.lock().value.referenced_objects(out)
+        lock_state(self).value.referenced_objects(out)
     }
 
     fn current_values(&self) -> Result<Vec<Value>> {
-        self.lock().value.column_values()
+        lock_state(self).value.column_values()
     }
 
     fn mark_deleted(&self) -> Result<()> {
-        self.delete()
-    }
-
-    fn erased(&self) -> std::sync::Arc<dyn LinkedObject> {
-        Handle::erased(self)
+        lock_state(self).mark_deleted()
     }
 
     fn keep_links(&self, links: Links) {
-        self.lock().links = links;
+        lock_state(self).links = links;
     }
 
     fn set_null(&self, index: usize) -> Result<()> {
         let mut result = Ok(());
-        self.write(index, |e| result = e.clear_reference(index))?;
+        lock_state(self).write(index, |e| result = e.clear_reference(index))?;
         result
     }
+}
+
+/// The handle of a tracked object, if it is an `E`.
+fn typed<E: Entity>(object: &std::sync::Arc<dyn Tracked>) -> Option<Handle<E>> {
+    let state = object.clone().into_any().downcast::<std::sync::Mutex<ObjState<E>>>().ok()?;
+    Some(Handle::from_cell(state))
 }
 
 type EntryKey = (usize, MapKey);
@@ -324,7 +326,7 @@ fn meta_id(meta: &'static EntityMeta) -> usize {
 #[derive(Default)]
 pub struct IdentityMap {
     by_key: FastMap<EntryKey, usize>,
-    objects: Vec<Box<dyn Tracked>>,
+    objects: Vec<std::sync::Arc<dyn Tracked>>,
     /// New objects whose key the database has yet to generate, so not yet in `by_key`.
     unkeyed: Vec<usize>,
     /// The objects of each entity, by index.
@@ -399,7 +401,7 @@ impl IdentityMap {
     /// The object of `E` with this key, if the session holds it.
     pub fn get<E: Entity>(&self, key: &[Value]) -> Option<Handle<E>> {
         let i = *self.by_key.get(&(meta_id(E::meta()), MapKey::of(key)))?;
-        self.objects[i].as_any().downcast_ref::<Handle<E>>().cloned()
+        typed(&self.objects[i])
     }
 
     /// The session's object for a loaded row: the one it already holds (whose state wins: a row
@@ -414,10 +416,7 @@ impl IdentityMap {
                 if let Some(recorded) = &mut self.recorded {
                     recorded.push(i);
                 }
-                self.objects[i]
-                    .as_any()
-                    .downcast_ref::<Handle<E>>()
-                    .cloned()
+                typed(&self.objects[i])
                     .ok_or_else(|| Error::config("the identity map holds another entity under this key"))
             }
             Entry::Vacant(slot) => {
@@ -428,7 +427,7 @@ impl IdentityMap {
                     recorded.push(at);
                 }
                 let handle = Handle::loaded(value, saved);
-                self.push(Box::new(handle.clone()));
+                self.push(handle.cell().clone());
                 Ok(handle)
             }
         }
@@ -516,7 +515,7 @@ impl IdentityMap {
     /// [`ErrorKind::UniqueViolation`], caught before the database sees it.
     pub fn add_new<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
         let handle = Handle::new_object(value);
-        if let Some(bytes) = handle.map_key()? {
+        if let Some(bytes) = handle.tracked().map_key()? {
             match self.by_key.entry((meta_id(E::meta()), bytes)) {
                 std::collections::hash_map::Entry::Occupied(_) => {
                     return Err(Error::new(
@@ -531,11 +530,11 @@ impl IdentityMap {
         } else {
             self.unkeyed.push(self.objects.len());
         }
-        self.push(Box::new(handle.clone()));
+        self.push(handle.cell().clone());
         Ok(handle)
     }
 
-    fn push(&mut self, object: Box<dyn Tracked>) {
+    fn push(&mut self, object: std::sync::Arc<dyn Tracked>) {
         let id = meta_id(object.meta());
         let at = self.objects.len();
         match self.by_entity.iter_mut().rev().find(|(m, _)| *m == id) {
@@ -687,12 +686,12 @@ impl IdentityMap {
 
     /// The typed handles of the objects at these indexes.
     fn handles<T: Entity>(&self, indexes: &[usize]) -> Vec<Handle<T>> {
-        indexes.iter().filter_map(|&i| self.objects[i].as_any().downcast_ref::<Handle<T>>().cloned()).collect()
+        indexes.iter().filter_map(|&i| typed(&self.objects[i])).collect()
     }
 
     /// The object at index `i` as a `Handle<T>`, if it is one.
     pub fn handle<T: Entity>(&self, i: usize) -> Option<Handle<T>> {
-        self.objects.get(i)?.as_any().downcast_ref::<Handle<T>>().cloned()
+        typed(self.objects.get(i)?)
     }
 
     /// The join-table statements of the pairs added and removed since the last flush: deletes,
@@ -920,7 +919,7 @@ impl IdentityMap {
                 match e.target {
                     NO_TARGET => links.push_empty(e.field),
                     t => {
-                        let object = self.objects[t].erased();
+                        let object: std::sync::Arc<dyn LinkedObject> = self.objects[t].clone();
                         let edge =
                             if held { Edge::Held(object) } else { Edge::Followed(std::sync::Arc::downgrade(&object)) };
                         links.push_edge(e.field, edge);
