@@ -4,7 +4,7 @@
 #![allow(missing_docs)]
 
 use nextorm::{Dialect, ErrorKind, Value};
-use nextorm_core::session::{Change, IdentityMap, Tracked, change_sql, insert_batch_len, insert_batch_sql};
+use nextorm_core::session::{Change, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
 
 #[derive(nextorm::Entity, Debug, Clone, PartialEq)]
 struct Account {
