@@ -255,6 +255,12 @@ pub trait Key {
     fn map_key(&self) -> Result<crate::session::MapKey> {
         Ok(crate::session::MapKey::of(&self.key_values()?))
     }
+
+    /// The value of a one-column key; `None` for a key of several columns.
+    fn single_value(&self) -> Result<Option<Value>> {
+        let mut values = self.key_values()?;
+        Ok(if values.len() == 1 { values.pop() } else { None })
+    }
 }
 
 macro_rules! scalar_key {
@@ -266,6 +272,9 @@ macro_rules! scalar_key {
             }
             fn map_key(&self) -> Result<crate::session::MapKey> {
                 Ok(crate::session::MapKey::of(std::slice::from_ref(&self.to_value()?)))
+            }
+            fn single_value(&self) -> Result<Option<Value>> {
+                self.to_value().map(Some)
             }
         }
     )*};

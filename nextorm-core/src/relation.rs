@@ -539,14 +539,12 @@ impl<T: Entity> From<&T> for Single<T> {
 
 /// The one column value of a single-column key.
 fn key_value<T: Entity>(key: &T::Key) -> Result<Value> {
-    let mut values = key.key_values()?;
-    match values.len() {
-        1 => Ok(values.remove(0)),
-        n => Err(Error::new(
+    key.single_value()?.ok_or_else(|| {
+        Error::new(
             ErrorKind::Unsupported,
-            format!("{} has a {n}-column key: a Single<{}> needs a one-column key", T::meta().name, T::meta().name),
-        )),
-    }
+            format!("{} has a composite key: a Single<{}> needs a one-column key", T::meta().name, T::meta().name),
+        )
+    })
 }
 
 impl<T: Entity> ToValue for Single<T>
