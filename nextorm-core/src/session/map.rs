@@ -316,6 +316,7 @@ impl std::hash::Hasher for FastHash {
 }
 
 type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHash>>;
+type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHash>>;
 
 fn meta_id(meta: &'static EntityMeta) -> usize {
     meta as *const EntityMeta as usize
@@ -334,7 +335,7 @@ pub struct IdentityMap {
     /// entity, so the last entry is nearly always the one wanted.
     by_entity: Vec<(usize, Vec<usize>)>,
     /// Loaded collections: (owner address, relation address).
-    loaded: std::collections::HashSet<(usize, usize)>,
+    loaded: FastSet<(usize, usize)>,
     /// The many-to-many pairs the session knows, by (relation, owner address, member address),
     /// seen from the relation's canonical side (see [`canonical`]).
     pairs: FastMap<(usize, usize, usize), Pair>,
@@ -458,7 +459,7 @@ impl IdentityMap {
     /// The distinct non-null values of the reference column `column` of the live objects at
     /// `objects`.
     pub fn references_of(&self, objects: &[usize], column: usize) -> Result<Vec<Value>> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         let mut out = Vec::new();
         for &i in objects {
             let o = &self.objects[i];
@@ -482,7 +483,7 @@ impl IdentityMap {
         limit: usize,
     ) -> Vec<usize> {
         let mut out: Vec<usize> = Vec::new();
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         for i in candidates {
             if out.len() >= limit {
                 break;
@@ -553,7 +554,7 @@ impl IdentityMap {
     /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
     /// hold: what one batch of lazy loading fetches.
     pub fn unloaded_references(&self, target: &'static EntityMeta, limit: usize) -> Result<Vec<Value>> {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = FastSet::default();
         let mut out = Vec::new();
         for o in &self.objects {
             for (relation, column) in o.meta().references() {
@@ -666,8 +667,8 @@ impl IdentityMap {
     ) -> Result<Vec<usize>> {
         let (_, side, mine) = canonical(owner_meta, relation)?;
         let id = side as *const RelationMeta as usize;
-        let owners: std::collections::HashSet<usize> = owners.iter().copied().collect();
-        let members: std::collections::HashSet<usize> = self
+        let owners: FastSet<usize> = owners.iter().copied().collect();
+        let members: FastSet<usize> = self
             .pairs
             .iter()
             .filter(|&(&(r, _, _), p)| r == id && p.state != PairState::Removed)
@@ -785,7 +786,7 @@ impl IdentityMap {
         keys: impl Iterator<Item = &'k Value>,
         owners: &[usize],
     ) -> Vec<usize> {
-        let keys: std::collections::HashSet<MapKey> = keys.map(|k| MapKey::of(std::slice::from_ref(k))).collect();
+        let keys: FastSet<MapKey> = keys.map(|k| MapKey::of(std::slice::from_ref(k))).collect();
         let mut out = Vec::new();
         let mut followed = Vec::new();
         for &i in self.of_entity(target) {
@@ -810,7 +811,7 @@ impl IdentityMap {
     /// session does not hold.
     pub fn apply_delete_rules(&self) -> Result<()> {
         let mut queue: Vec<usize> = (0..self.objects.len()).filter(|&i| self.objects[i].is_deleting()).collect();
-        let mut done = std::collections::HashSet::new();
+        let mut done = FastSet::default();
         while let Some(p) = queue.pop() {
             if !done.insert(p) {
                 continue;
@@ -1112,10 +1113,10 @@ fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
 /// delete follows the deletes of the objects that refer to it and the updates that stop
 /// referring to it (foreign-key order).
 pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize> {
-    let by_addr: HashMap<usize, usize> =
+    let by_addr: FastMap<usize, usize> =
         changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
     // The key of each deleted object, and which deleted objects each delete refers to.
-    let mut deleted_keys: HashMap<(usize, MapKey), usize> = HashMap::new();
+    let mut deleted_keys: FastMap<(usize, MapKey), usize> = FastMap::default();
     for (at, (_, change)) in changes.iter().enumerate() {
         if let Change::Delete { meta, key, .. } = change {
             deleted_keys.insert((meta_id(meta), MapKey::of(key)), at);
