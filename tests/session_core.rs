@@ -241,7 +241,8 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
 fn update_texts_follow_each_shape() {
     let meta = <Account as nextorm::Entity>::meta();
     let update = |set: Vec<(usize, Value)>, checks: Vec<(usize, Value)>| {
-        sql(&Change::Update { meta, set, key: vec![Value::Int(1)], checks }, Dialect::Sqlite)
+        let previous = set.iter().map(|_| Value::Int(0)).collect();
+        sql(&Change::Update { meta, set, previous, key: vec![Value::Int(1)], checks }, Dialect::Sqlite)
     };
     let balance = update(vec![(BALANCE, Value::Int(1))], vec![]);
     assert_eq!(balance, r#"UPDATE "account" SET "balance" = ? WHERE "id" = ?  [Int(1), Int(1)]"#);

@@ -536,8 +536,6 @@ impl SessionCore {
         change: CollectionChange<T>,
     ) -> Result<()> {
         self.usable()?;
-        // Removals first: replacing the one object of a one-to-one clears the old reference
-        // before the new one is set.
         let (removed, added) = match change {
             CollectionChange::Add(members) => (Vec::new(), members),
             CollectionChange::Remove(members) => (members, Vec::new()),
@@ -547,20 +545,25 @@ impl SessionCore {
                 (current.into_iter().filter(|c| !members.iter().any(|m| m.same(c))).collect(), members)
             }
         };
-        let changes = removed.into_iter().map(|m| (m, false)).chain(added.into_iter().map(|m| (m, true)));
         let owner = &owner;
+        // Every member is checked before any changes, so a refused change leaves nothing half
+        // done; removals go first, so a one-to-one's old object lets go before the new one takes
+        // its place (the flush orders the statements the same way).
         match set_link(O::meta(), relation)? {
             Link::Reverse { target, fk } => {
                 let column = &target.columns[fk];
-                for (m, add) in changes {
-                    if add {
-                        m.set_reference(fk, owner)?;
-                    } else if m.refers_to(fk, owner)? {
+                let mut leaving = Vec::new();
+                for m in &removed {
+                    if m.refers_to(fk, owner)? {
                         if !column.nullable {
+                            let elsewhere = match relation.kind {
+                                RelationKind::HasOne => format!("give it to another {}", O::meta().name),
+                                _ => "add it to another collection".to_owned(),
+                            };
                             return Err(Error::new(
                                 ErrorKind::Config,
                                 format!(
-                                    "{}.{} is required, so a {} cannot leave {}.{}: delete it, or add it to another collection",
+                                    "{}.{} is required, so a {} cannot leave {}.{}: delete it, or {elsewhere}",
                                     target.name,
                                     column.field,
                                     target.name,
@@ -569,15 +572,24 @@ impl SessionCore {
                                 ),
                             ));
                         }
-                        m.set_reference_null(fk)?;
+                        m.writable()?;
+                        leaving.push(m);
                     }
+                }
+                added.iter().try_for_each(Handle::writable)?;
+                for m in leaving {
+                    m.set_reference_null(fk)?;
+                }
+                for m in &added {
+                    m.set_reference(fk, owner)?;
                 }
             }
             Link::Table { .. } => {
+                if removed.iter().chain(&added).any(|m| !m.is_usable()) {
+                    return Err(Error::config(format!("this {} belongs to no running session", T::meta().name)));
+                }
+                let changes = removed.iter().map(|m| (m, false)).chain(added.iter().map(|m| (m, true)));
                 for (m, add) in changes {
-                    if !m.is_usable() {
-                        return Err(Error::config(format!("this {} belongs to no running session", T::meta().name)));
-                    }
                     self.map.change_pair(O::meta(), relation, owner.addr(), m.addr(), add)?;
                 }
             }

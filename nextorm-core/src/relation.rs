@@ -624,41 +624,49 @@ impl<T: Entity> types::BindAs for Handle<T> {
     }
 }
 
+/// The traits of a relation marker (`Set`, `HasOne`): it carries no data, so every value
+/// equals every other.
+macro_rules! relation_marker {
+    ($name:ident) => {
+        impl<T> $name<T> {
+            /// The empty marker.
+            pub const fn new() -> Self {
+                $name(PhantomData)
+            }
+        }
+
+        impl<T> Default for $name<T> {
+            fn default() -> Self {
+                $name::new()
+            }
+        }
+
+        impl<T> Clone for $name<T> {
+            fn clone(&self) -> Self {
+                $name::new()
+            }
+        }
+
+        impl<T> PartialEq for $name<T> {
+            /// The marker carries no data: every value equals every other.
+            fn eq(&self, _: &Self) -> bool {
+                true
+            }
+        }
+
+        impl<T> std::fmt::Debug for $name<T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($name))
+            }
+        }
+    };
+}
+
 /// The other side of a `Single<Self>` in `T`: the `T`s that refer to this object (one-to-many).
 /// In a plain struct it holds nothing; on an object of a session, the getter gives a [`Many`].
 pub struct Set<T>(PhantomData<fn() -> T>);
 
-impl<T> Set<T> {
-    /// The empty marker.
-    pub const fn new() -> Self {
-        Set(PhantomData)
-    }
-}
-
-impl<T> Default for Set<T> {
-    fn default() -> Self {
-        Set::new()
-    }
-}
-
-impl<T> Clone for Set<T> {
-    fn clone(&self) -> Self {
-        Set::new()
-    }
-}
-
-impl<T> PartialEq for Set<T> {
-    /// The marker carries no data: every `Set` equals every other.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl<T> std::fmt::Debug for Set<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Set")
-    }
-}
+relation_marker!(Set);
 
 /// The other side of a one-to-one relation: the `T` whose `Single<Self>` (or
 /// `Option<Single<Self>>`) refers to this object, if there is one. That `Single` holds the
@@ -674,37 +682,7 @@ impl<T> std::fmt::Debug for Set<T> {
 /// ```
 pub struct HasOne<T>(PhantomData<fn() -> T>);
 
-impl<T> HasOne<T> {
-    /// The empty marker.
-    pub const fn new() -> Self {
-        HasOne(PhantomData)
-    }
-}
-
-impl<T> Default for HasOne<T> {
-    fn default() -> Self {
-        HasOne::new()
-    }
-}
-
-impl<T> Clone for HasOne<T> {
-    fn clone(&self) -> Self {
-        HasOne::new()
-    }
-}
-
-impl<T> PartialEq for HasOne<T> {
-    /// The marker carries no data: every `HasOne` equals every other.
-    fn eq(&self, _: &Self) -> bool {
-        true
-    }
-}
-
-impl<T> std::fmt::Debug for HasOne<T> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HasOne")
-    }
-}
+relation_marker!(HasOne);
 
 /// The other side of a one-to-one relation on an object of a session: `person.passport()`, the
 /// `Passport` whose `Single<Person>` refers to the person, if any.

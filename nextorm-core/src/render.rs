@@ -10,8 +10,10 @@ pub(crate) const INLINE_LIST_MAX: usize = 64;
 
 /// On SQLite and MariaDB, lists up to this length are placeholders too, padded to the next power
 /// of two by repeating the last value (which changes neither `IN` nor `NOT IN`): a batch of keys
-/// stays a plain indexed `IN`, and a statement shape has at most five texts to prepare and cache.
-/// Longer lists are one collection bind. PostgreSQL binds every long list as one array.
+/// stays a plain indexed `IN`, and lists longer than [`INLINE_LIST_MAX`] give a statement shape
+/// only five more texts to prepare and cache (128, 256, 512 and 1024 placeholders, and the
+/// collection bind). Longer lists are one collection bind. PostgreSQL binds every long list as
+/// one array.
 pub(crate) const PADDED_LIST_MAX: usize = 1024;
 
 /// A JSON array of the values, in the text forms the database stores.

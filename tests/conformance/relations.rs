@@ -564,6 +564,54 @@ pub async fn relations_one_to_one(t: &Ctx) -> Result<()> {
     let left: Vec<(i64, i64)> =
         aw!(db.select("SELECT (SELECT COUNT(*) FROM profile), (SELECT COUNT(*) FROM locker WHERE holder IS NULL)", ()))?;
     assert_eq!(left, [(1, 2)], "Bob's profile deleted, both lockers free");
+
+    // A unique value moves in the order the database needs, whatever order the objects joined
+    // the session in. Cy holds locker 1, Ann locker 2.
+    session!(db, |s| {
+        let accounts = aw!(select!(a for a in Account).order_by(|a| a.id).fetch_all(sref!(s)))?;
+        let lockers = aw!(select!(l for l in Locker).order_by(|l| l.number).fetch_all(sref!(s)))?;
+        lockers[0].set_holder(Some(Single::from(&accounts[1])))?;
+        lockers[1].set_holder(Some(Single::from(&accounts[0])))?;
+        Ok(())
+    })?;
+    session!(db, |s| {
+        // Locker 1 joins first; giving it to Ann frees locker 2, whose UPDATE must go first.
+        let lockers = aw!(select!(l for l in Locker).order_by(|l| l.number).fetch_all(sref!(s)))?;
+        let ann = aw!(select!(a for a in Account if a.name == "Ann").fetch_one(sref!(s)))?;
+        aw!(ann.locker().set(sref!(s), Some(&lockers[0])))?;
+        // A refused change leaves nothing half done: locker 1 stays Ann's.
+        let gone = aw!(s.create(Locker { id: 0, number: 3, holder: None }))?;
+        gone.delete()?;
+        let refused = aw!(ann.locker().set(sref!(s), Some(&gone)));
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Config);
+        assert!(lockers[0].holder().is_some_and(|h| h.key() == ann.id()), "locker 1 is still Ann's");
+        Ok(())
+    })?;
+    let holders: Vec<(i32, Option<String>)> = aw!(db.select(
+        "SELECT l.number, a.name FROM locker l LEFT JOIN account a ON a.id = l.holder ORDER BY l.number",
+        ()
+    ))?;
+    assert_eq!(holders, [(1, Some("Ann".to_owned())), (2, None)]);
+    // A required one: Cy's profile (loaded first) goes to Ann, whose own profile is deleted in
+    // the same flush; the DELETE must go first.
+    session!(db, |s| {
+        let ann = aw!(select!(a for a in Account if a.name == "Ann").fetch_one(sref!(s)))?;
+        aw!(s.create(Profile { id: 0, bio: "Ann's own".into(), account: Single::from(&ann) }))?;
+        Ok(())
+    })?;
+    session!(db, |s| {
+        let profiles = aw!(select!(p for p in Profile).order_by(|p| p.id).fetch_all(sref!(s)))?;
+        let (cys, anns) = (&profiles[0], &profiles[1]);
+        let ann = aw!(select!(a for a in Account if a.name == "Ann").fetch_one(sref!(s)))?;
+        anns.delete()?;
+        aw!(ann.profile().set(sref!(s), Some(cys)))?;
+        Ok(())
+    })?;
+    let bios: Vec<(String, Option<String>)> = aw!(db.select(
+        "SELECT a.name, p.bio FROM account a LEFT JOIN profile p ON p.account = a.id ORDER BY a.name",
+        ()
+    ))?;
+    assert_eq!(bios, [("Ann".to_owned(), Some("about Ann".to_owned())), ("Cy".to_owned(), None)]);
     assert_pool_idle(db);
     Ok(())
 }

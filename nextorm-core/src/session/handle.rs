@@ -77,6 +77,25 @@ impl<E: Entity> ObjState<E> {
     /// Changes the value through `f`, marking column `column` written; refused once the
     /// session has ended or the object is deleted.
     pub(crate) fn write(&mut self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
+        self.writable()?;
+        if self.status == Status::Persistent && self.saved.is_none() {
+            self.saved = Some(self.value.column_values()?);
+        }
+        f(&mut self.value);
+        self.written.set(column);
+        Ok(())
+    }
+
+    /// Sets the optional `Single` in column `index` to `None`, as a write.
+    pub(crate) fn clear_reference(&mut self, index: usize) -> Result<()> {
+        let mut result = Ok(());
+        self.write(index, |e| result = e.clear_reference(index))?;
+        result
+    }
+
+    /// Whether a write would be accepted: not once the session has ended or the object is
+    /// deleted.
+    fn writable(&self) -> Result<()> {
         if self.detached {
             return Err(Error::new(
                 ErrorKind::Config,
@@ -86,11 +105,6 @@ impl<E: Entity> ObjState<E> {
         if matches!(self.status, Status::Deleting | Status::Gone) {
             return Err(Error::new(ErrorKind::Config, format!("{} has been deleted", E::meta().name)));
         }
-        if self.status == Status::Persistent && self.saved.is_none() {
-            self.saved = Some(self.value.column_values()?);
-        }
-        f(&mut self.value);
-        self.written.set(column);
         Ok(())
     }
 
@@ -302,7 +316,9 @@ impl<E: Entity> Handle<E> {
         lock_state(&self.cell)
     }
 
-    /// The object as the identity map tracks it: the same allocation as the handle's.
+    /// The object as the identity map tracks it: the same allocation as the handle's. For tests
+    /// of the session machinery; applications have no use for it.
+    #[doc(hidden)]
     pub fn tracked(&self) -> &dyn crate::session::Tracked {
         &*self.cell
     }
@@ -382,9 +398,7 @@ impl<E: Entity> Handle<E> {
 
     /// Sets the optional `Single` in column `index` to `None`, as a write.
     pub fn set_reference_null(&self, index: usize) -> Result<()> {
-        let mut result = Ok(());
-        self.write(index, |e| result = e.clear_reference(index))?;
-        result
+        self.lock().clear_reference(index)
     }
 
     /// Whether the `Single` in column `index` refers to `target` (by key, or by following it
@@ -414,6 +428,12 @@ impl<E: Entity> Handle<E> {
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
         self.lock().write(column, f)
+    }
+
+    /// The error a write would meet now (the session has ended, the object is deleted), if any:
+    /// lets a change of several objects check them all before it writes any.
+    pub fn writable(&self) -> Result<()> {
+        self.lock().writable()
     }
 
     /// Deletes the object (Pony's `obj.delete()`): a DELETE at the next flush, with the optimistic

@@ -157,9 +157,11 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 if set.is_empty() {
                     return Ok(None);
                 }
+                let previous = set.iter().map(|(i, _)| saved[*i].clone()).collect();
                 Ok(Some(Change::Update {
                     meta,
                     set,
+                    previous,
                     key: key_of(meta, saved),
                     checks: checks(meta, s.read.union(s.written), saved),
                 }))
@@ -276,9 +278,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     }
 
     fn set_null(&self, index: usize) -> Result<()> {
-        let mut result = Ok(());
-        lock_state(self).write(index, |e| result = e.clear_reference(index))?;
-        result
+        lock_state(self).clear_reference(index)
     }
 }
 
@@ -1058,8 +1058,8 @@ struct LinkEdge {
 /// The target of a [`LinkEdge`] that marks a loaded collection without members.
 const NO_TARGET: usize = usize::MAX;
 
-/// Which links may hold their object: one flag per edge of `edges` (grouped by owner, over
-/// `objects` objects). A depth-first walk from each object in the order objects joined the
+/// Which links may hold their object: one flag per edge of `edges` (sorted by owner, ascending,
+/// over `objects` objects). A depth-first walk from each object in the order objects joined the
 /// session marks a link to an object still on the walk's path (one that closes a cycle) as only
 /// followed; the held links then form no cycle, so every object is freed once nothing outside
 /// holds it.
@@ -1067,6 +1067,7 @@ fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
     const NEW: u8 = 0;
     const ON_PATH: u8 = 1;
     const DONE: u8 = 2;
+    debug_assert!(edges.is_sorted_by_key(|e| e.owner));
     let mut held = vec![true; edges.len()];
     // The edges of object `i` are `edges[start[i]..start[i + 1]]`.
     let mut start = vec![0; objects + 1];
@@ -1108,10 +1109,80 @@ fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
     held
 }
 
-/// The order a flush sends `changes` (object index, change) in: the order objects joined the
-/// session, except that an insert follows the inserts of the new objects it refers to, and a
+/// Makes each write of a value into a unique one-column key (a plain `unique` column, or the
+/// column of a one-to-one reference) wait for the change that frees the value: an update that
+/// moves it away, or the delete of the row holding it.
+fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &mut [Vec<usize>]) {
+    type Slot = (usize, usize, MapKey);
+    // The unique one-column keys of each entity that has changes, found once.
+    let mut unique_columns: FastMap<usize, Vec<usize>> = FastMap::default();
+    for (_, change) in changes {
+        let meta = change.meta();
+        unique_columns.entry(meta_id(meta)).or_insert_with(|| {
+            (0..meta.columns.len())
+                .filter(|&i| {
+                    let c = &meta.columns[i];
+                    (c.unique && !c.primary_key)
+                        || meta.relations.iter().any(|r| r.fk_column() == Some(i) && r.is_one_to_one(meta))
+                })
+                .collect()
+        });
+    }
+    if unique_columns.values().all(Vec::is_empty) {
+        return;
+    }
+    let slot = |meta: &'static EntityMeta, column: usize, v: &Value| -> Option<Slot> {
+        let unique = unique_columns.get(&meta_id(meta)).is_some_and(|u| u.contains(&column));
+        (unique && !v.is_null()).then(|| (meta_id(meta), column, MapKey::of(std::slice::from_ref(v))))
+    };
+    let mut freed: FastMap<Slot, Vec<usize>> = FastMap::default();
+    for (at, (i, change)) in changes.iter().enumerate() {
+        match change {
+            Change::Update { meta, set, previous, .. } => {
+                for ((column, _), old) in set.iter().zip(previous) {
+                    if let Some(s) = slot(meta, *column, old) {
+                        freed.entry(s).or_default().push(at);
+                    }
+                }
+            }
+            Change::Delete { meta, .. } => {
+                for &column in unique_columns.get(&meta_id(meta)).into_iter().flatten() {
+                    if let Ok(v) = map.object(*i).column_value(column)
+                        && let Some(s) = slot(meta, column, &v)
+                    {
+                        freed.entry(s).or_default().push(at);
+                    }
+                }
+            }
+            Change::Insert { .. } => {}
+        }
+    }
+    if freed.is_empty() {
+        return;
+    }
+    for (at, (_, change)) in changes.iter().enumerate() {
+        let meta = change.meta();
+        let written: Vec<(usize, &Value)> = match change {
+            Change::Insert { values, .. } => values.iter().enumerate().collect(),
+            Change::Update { set, .. } => set.iter().map(|(c, v)| (*c, v)).collect(),
+            Change::Delete { .. } => continue,
+        };
+        for (column, v) in written {
+            if let Some(s) = slot(meta, column, v)
+                && let Some(frees) = freed.get(&s)
+            {
+                before[at].extend(frees.iter().copied().filter(|&f| f != at));
+            }
+        }
+    }
+}
+
+/// The order a flush sends `changes`/// The order a flush sends `changes` (object index, change) in: the order objects joined the
+/// session, except that an insert follows the inserts of the new objects it refers to, a
 /// delete follows the deletes of the objects that refer to it and the updates that stop
-/// referring to it (foreign-key order).
+/// referring to it (foreign-key order), and a write of a value into a unique column (a
+/// one-to-one reference moved to another row) follows the update or delete that frees that
+/// value. A swap of two unique values in one flush forms a cycle, which the database refuses.
 pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize> {
     let by_addr: FastMap<usize, usize> =
         changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
@@ -1140,11 +1211,11 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
             }
             // An update that clears or moves a reference to a deleted object (a delete rule
             // setting it null) goes first, or the database would clear it under the update.
-            Change::Update { meta, checks, .. } if !deleted_keys.is_empty() => {
+            Change::Update { meta, set, previous, .. } if !deleted_keys.is_empty() => {
                 for (relation, column) in meta.references() {
-                    if let Some((_, old)) = checks.iter().find(|(c, _)| *c == column)
-                        && let Some(&parent) =
-                            deleted_keys.get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(old))))
+                    if let Some(at_set) = set.iter().position(|(c, _)| *c == column)
+                        && let Some(&parent) = deleted_keys
+                            .get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(&previous[at_set]))))
                     {
                         before[parent].push(at);
                     }
@@ -1165,6 +1236,7 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
             _ => {}
         }
     }
+    order_unique_writes(map, changes, &mut before);
     let mut order = Vec::with_capacity(changes.len());
     let mut state = vec![0u8; changes.len()];
     fn visit(at: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {

@@ -26,6 +26,9 @@ pub enum Change {
         meta: &'static EntityMeta,
         /// Column index and new value.
         set: Vec<(usize, Value)>,
+        /// The value the database holds for each column of `set`, in the same order: what a
+        /// flush orders by (a unique value freed before another row takes it).
+        previous: Vec<Value>,
         /// The key as the database holds it.
         key: Vec<Value>,
         /// Optimistic checks: column index and the value this session saw.
@@ -40,6 +43,15 @@ pub enum Change {
         /// Optimistic checks.
         checks: Vec<(usize, Value)>,
     },
+}
+
+impl Change {
+    /// The entity of the changed object.
+    pub fn meta(&self) -> &'static EntityMeta {
+        match self {
+            Change::Insert { meta, .. } | Change::Update { meta, .. } | Change::Delete { meta, .. } => meta,
+        }
+    }
 }
 
 fn condition(meta: &EntityMeta, key: &[Value], checks: &[(usize, Value)]) -> Option<Expr> {
@@ -116,7 +128,7 @@ pub fn change_sql(change: &Change, dialect: Dialect) -> Sql {
             let text = crud::insert(meta, dialect, *generated_key).to_owned();
             Sql { placeholders: binds.len(), text, binds }
         }
-        Change::Update { meta, set, key, checks } => {
+        Change::Update { meta, set, key, checks, .. } => {
             // The text depends only on which columns are set and checked (and which checks are
             // NULL): render each shape once.
             let shape = update_shape(meta, dialect, set, checks);
