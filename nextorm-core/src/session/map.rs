@@ -905,6 +905,11 @@ impl IdentityMap {
         if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
             return;
         }
+        // When the map holds the only reference to every object (a session that returns plain
+        // values), nothing can read a link after the session: every object is freed with it.
+        if self.objects.iter().all(|o| std::sync::Arc::strong_count(o) == 1) {
+            return;
+        }
         let mut edges = Vec::with_capacity(self.objects.len());
         self.reference_edges(&mut edges);
         self.collection_edges(&mut edges);
