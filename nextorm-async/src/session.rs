@@ -170,6 +170,11 @@ impl SessionCore {
     /// runs it alone in autocommit, which is as atomic and saves the `BEGIN` and `COMMIT` round
     /// trips (the common session that changes one object).
     async fn flush_inner(&mut self, committing: bool) -> Result<()> {
+        // Read before the scan: a write that lands during it counts after, and is seen next time.
+        let epoch = nextorm_core::session::write_epoch();
+        if self.map.unchanged_since_scan(epoch) {
+            return self.flush_pairs(committing).await;
+        }
         self.map.apply_delete_rules()?;
         let mut planned = Vec::new();
         for (i, o) in self.map.objects().enumerate() {
@@ -178,6 +183,7 @@ impl SessionCore {
             }
         }
         if planned.is_empty() {
+            self.map.scanned(epoch);
             return self.flush_pairs(committing).await;
         }
         let order = flush_order(&self.map, &planned);
@@ -252,6 +258,7 @@ impl SessionCore {
             self.stats.writes += 1;
         }
         self.map.rekey()?;
+        self.map.scanned(epoch);
         self.flush_pairs(false).await
     }
 

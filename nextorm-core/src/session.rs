@@ -16,6 +16,6 @@ mod map;
 mod plan;
 
 pub use attach::{Attach, attach_entity};
-pub use handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, WeakHandle};
+pub use handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, WeakHandle, write_epoch};
 pub use map::{IdentityMap, MapKey, Tracked, flush_order, key_bytes};
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

@@ -73,6 +73,24 @@ pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()
     let names: Vec<String> = aw!(db.select("SELECT name FROM product", ()))?;
     assert_eq!(sorted(names), vec!["Also kept".to_string(), "Kept".to_string()], "commit keeps, rollback drops, the session goes on");
 
+    // Each query flushes what changed since the last flush, however little.
+    let r: Result<()> = session!(db, |s| {
+        let kept = aw!(select!(p for p in Product if p.name == "Kept").fetch_one(sref!(s)))?;
+        aw!(select!(p.name for p in Product).fetch_all(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).writes, 0, "nothing changed, nothing written");
+        kept.set_price(2.5)?;
+        let prices = aw!(select!(p.price for p in Product if p.name == "Kept").fetch_all(sref!(s)))?;
+        assert_eq!(prices, vec![2.5], "the query saw the change made after the last flush");
+        kept.delete()?;
+        let left = aw!(select!(p for p in Product if p.name == "Kept").count(sref!(s)))?;
+        assert_eq!(left, 0, "and the delete made after the next one");
+        aw!(s.create(Product::new("Fresh", "F-1")))?;
+        let fresh = aw!(select!(p for p in Product if p.name == "Fresh").count(sref!(s)))?;
+        assert_eq!(fresh, 1, "and the object created after that");
+        Err(nextorm::Error::new(ErrorKind::Config, "undo"))
+    });
+    assert_eq!(r.unwrap_err().message(), "undo");
+
     // A database error makes the session rollback-only.
     let r: Result<()> = session!(db, |s| {
         aw!(s.create(Product::new("Twin", "K-1")))?;

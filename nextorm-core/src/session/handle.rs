@@ -83,6 +83,7 @@ impl<E: Entity> ObjState<E> {
         }
         f(&mut self.value);
         self.written.set(column);
+        count_write();
         Ok(())
     }
 
@@ -120,8 +121,24 @@ impl<E: Entity> ObjState<E> {
             Status::New | Status::Gone => Status::Gone,
             Status::Persistent | Status::Deleting => Status::Deleting,
         };
+        count_write();
         Ok(())
     }
+}
+
+/// How many writes (field changes and deletions) objects of any session have taken: a session
+/// whose objects it has scanned since the last change skips the scan at the next flush.
+static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The count of writes so far (field changes and deletions, in any session): a flush reads it
+/// before it scans the objects, and a later flush with the same count and no new object has
+/// nothing to scan.
+pub fn write_epoch() -> u64 {
+    WRITES.load(std::sync::atomic::Ordering::Acquire)
+}
+
+fn count_write() {
+    WRITES.fetch_add(1, std::sync::atomic::Ordering::Release);
 }
 
 /// The state of an object, locked. A poisoned lock (a panic while holding it) still yields the

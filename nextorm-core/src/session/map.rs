@@ -342,6 +342,11 @@ pub struct IdentityMap {
     /// Whether a pair was added or removed since the last flush: every query flushes, and most
     /// sessions change no pair, so the flush does not walk `pairs` to find out.
     pairs_changed: bool,
+    /// The write count ([`super::write_epoch`]) read before the last flush that scanned every
+    /// object, and whether objects were created since: with the same count and none created,
+    /// no object has anything to flush.
+    scanned_at: Option<u64>,
+    created_since_scan: bool,
     /// `Single` relations (by address) whose objects the session loaded, and entities loaded as
     /// the target of any reference: the references the objects keep after the session.
     linked_relations: Vec<usize>,
@@ -515,6 +520,7 @@ impl IdentityMap {
     /// Registers a new object; it is inserted at the next flush. A key already in the map is a
     /// [`ErrorKind::UniqueViolation`], caught before the database sees it.
     pub fn add_new<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
+        self.created_since_scan = true;
         let handle = Handle::new_object(value);
         if let Some(bytes) = handle.tracked().map_key()? {
             match self.by_key.entry((meta_id(E::meta()), bytes)) {
@@ -853,6 +859,18 @@ impl IdentityMap {
         Ok(())
     }
 
+    /// Whether no object can have anything to flush: nothing was written or deleted anywhere
+    /// since the last scan (the write count is still `epoch`), and no object was created.
+    pub fn unchanged_since_scan(&self, epoch: u64) -> bool {
+        self.scanned_at == Some(epoch) && !self.created_since_scan
+    }
+
+    /// Records a flush that scanned every object, after reading the write count `epoch`.
+    pub fn scanned(&mut self, epoch: u64) {
+        self.scanned_at = Some(epoch);
+        self.created_since_scan = false;
+    }
+
     /// Object `i`, in the order objects joined the session.
     pub fn object(&self, i: usize) -> &dyn Tracked {
         self.objects[i].as_ref()
@@ -1046,6 +1064,8 @@ impl IdentityMap {
         self.loaded.clear();
         self.pairs.clear();
         self.pairs_changed = false;
+        self.scanned_at = None;
+        self.created_since_scan = false;
         self.linked_relations.clear();
         self.linked_targets.clear();
         self.recorded = None;
