@@ -90,12 +90,6 @@ pub fn select_where_in(meta: &EntityMeta, column: usize, values: Vec<Value>, dia
     select_statement(Select::simple(meta.table, all_columns(meta), Some(test)), dialect)
 }
 
-/// `SELECT COUNT(*) FROM <table> WHERE <column> = ?`.
-pub fn count_where(meta: &EntityMeta, column: usize, value: Value, dialect: Dialect) -> Stmt {
-    let test = Expr::column(meta.columns[column].name).eq(Expr::Value(value));
-    select_statement(Select::simple(meta.table, vec![Expr::CountStar], Some(test)), dialect)
-}
-
 /// A `SELECT` rendered for `dialect`, uncached.
 pub(crate) fn select_statement(select: Select, dialect: Dialect) -> Stmt {
     Stmt::render(&Statement::Select(select), dialect)

@@ -144,6 +144,18 @@ impl EntityMeta {
         self.relations.iter().filter_map(|r| r.fk_column().map(|c| (r, c)))
     }
 
+    /// Whether column `index` holds the foreign key of a one-to-one relation (the `Single` whose
+    /// other side is a `HasOne`), which is unique.
+    pub fn is_one_to_one_key(&'static self, index: usize) -> bool {
+        self.references().any(|(r, c)| c == index && r.is_one_to_one(self))
+    }
+
+    /// Whether the values of column `index` are unique on their own: a `unique` column or a
+    /// one-to-one foreign key (a one-column primary key is not asked about here).
+    pub fn is_unique_column(&'static self, index: usize) -> bool {
+        self.columns[index].unique || self.is_one_to_one_key(index)
+    }
+
     /// The entity registered (linked into the program) with this table name.
     pub fn by_table(table: &str) -> Option<&'static EntityMeta> {
         static BY_TABLE: OnceLock<std::collections::HashMap<&'static str, &'static EntityMeta>> = OnceLock::new();

@@ -211,8 +211,6 @@ pub fn drop_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> Ve
 
 fn create_table(meta: &'static EntityMeta) -> CreateTable {
     let single_key = meta.primary_key.len() == 1;
-    let one_to_one: Vec<usize> =
-        meta.references().filter(|(r, _)| r.is_one_to_one(meta)).map(|(_, column)| column).collect();
     CreateTable {
         name: meta.table.into(),
         if_not_exists: true,
@@ -227,7 +225,7 @@ fn create_table(meta: &'static EntityMeta) -> CreateTable {
                 decimal: c.decimal,
                 nullable: c.nullable,
                 auto_increment: c.auto && single_key,
-                unique: (c.unique || one_to_one.contains(&i)) && !(c.primary_key && single_key),
+                unique: meta.is_unique_column(i) && !(c.primary_key && single_key),
                 sql_default: c.sql_default.map(Name::from),
             })
             .collect(),
@@ -269,11 +267,10 @@ fn indexes(meta: &'static EntityMeta) -> Vec<CreateIndex> {
         })
     });
     // Foreign keys are indexed, unless a key or index already leads with the column.
-    let foreign = meta.references().filter_map(|(relation, column)| {
+    let foreign = meta.references().filter_map(|(_, column)| {
         let c = &meta.columns[column];
         let leads = |cols: &[&str]| cols.first() == Some(&c.name);
-        let covered = c.unique
-            || relation.is_one_to_one(meta)
+        let covered = meta.is_unique_column(column)
             || c.index.is_some()
             || meta.key_columns().next().is_some_and(|k| k.name == c.name)
             || meta.composites.iter().any(|k| leads(k.columns));

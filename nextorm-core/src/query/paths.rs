@@ -80,7 +80,7 @@ impl<T: Source, N> Nav<T, N> {
         match self.fk {
             Some(fk) => ast::Expr::qualified(self.parent, fk),
             None => match T::meta().primary_key {
-                [key] => ast::Expr::qualified(path_alias(self.parent, '.', self.field), T::meta().columns[*key].name),
+                [key] => self.joined(T::meta().columns[*key].name),
                 _ => failing(&crate::Error::new(
                     crate::ErrorKind::Unsupported,
                     format!("{} has a composite key: a HasOne compares by a one-column key", T::meta().name),
@@ -103,9 +103,14 @@ impl<T: Source, N> Nav<T, N> {
     /// A column that is `NULL` exactly when there is no referenced row.
     fn presence_node(self) -> ast::Expr {
         match (self.fk, T::meta().key_columns().next()) {
-            (None, Some(key)) => ast::Expr::qualified(path_alias(self.parent, '.', self.field), key.name),
+            (None, Some(key)) => self.joined(key.name),
             _ => self.into_node(),
         }
+    }
+
+    /// Column `column` of the row joined under `parent.field`.
+    fn joined(self, column: &'static str) -> ast::Expr {
+        ast::Expr::qualified(path_alias(self.parent, '.', self.field), column)
     }
 }
 

@@ -188,12 +188,6 @@ impl Links {
         Links { fields: Vec::new(), edges: Vec::with_capacity(edges) }
     }
 
-    /// Adds the objects the relation `field` led to.
-    pub fn push(&mut self, field: &'static str, targets: Vec<Edge>) {
-        self.edges.extend(targets);
-        self.fields.push((field, self.edges.len()));
-    }
-
     /// Adds one object the relation `field` led to, after the others of the same field; a
     /// `field` not pushed last starts anew.
     pub fn push_edge(&mut self, field: &'static str, edge: Edge) {
@@ -204,7 +198,8 @@ impl Links {
         }
     }
 
-    /// Marks `field` as linked to no object (a loaded collection without members).
+    /// Marks `field` as loaded; the objects it led to follow with [`Links::push_edge`] (a
+    /// collection without members stays empty).
     pub fn push_empty(&mut self, field: &'static str) {
         self.fields.push((field, self.edges.len()));
     }
@@ -214,11 +209,6 @@ impl Links {
         let at = self.fields.iter().position(|(f, _)| *f == field)?;
         let start = if at == 0 { 0 } else { self.fields[at - 1].1 };
         Some(&self.edges[start..self.fields[at].1])
-    }
-
-    /// Whether no relation is linked.
-    pub fn is_empty(&self) -> bool {
-        self.fields.is_empty()
     }
 
     /// The held edges, taken out.
@@ -340,14 +330,14 @@ impl<E: Entity> Handle<E> {
         &*self.cell
     }
 
+    /// The handle of a linked object, if it is an `E`.
+    pub(crate) fn from_linked(object: Arc<dyn LinkedObject>) -> Option<Self> {
+        object.into_any().downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
+    }
+
     /// The shared state, for the identity map.
     pub(crate) fn cell(&self) -> &Arc<Mutex<ObjState<E>>> {
         &self.cell
-    }
-
-    /// The handle of a state the identity map tracks.
-    pub(crate) fn from_cell(cell: Arc<Mutex<ObjState<E>>>) -> Self {
-        Handle { cell }
     }
 
     /// The state, locked, unless a strict session that held the object has ended.
@@ -497,7 +487,7 @@ impl<E: Entity> Handle<E> {
             Edge::Held(held) => held.clone(),
             Edge::Followed(followed) => followed.upgrade()?,
         };
-        object.into_any().downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
+        Handle::from_linked(object)
     }
 
     /// A handle that does not keep the object alive (for caches and back references).

@@ -7,7 +7,6 @@ use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::relation::RelationMeta;
 use crate::value::{SqlType, Value};
-use std::any::Any;
 use std::collections::HashMap;
 
 /// A key in the map: integer keys (the common case) need no allocation.
@@ -73,8 +72,6 @@ pub trait Tracked: LinkedObject {
     fn has_hooks(&self) -> bool;
     /// Makes the object read-only (its session has ended), or unusable when `strict`.
     fn detach(&self, strict: bool);
-    /// For downcasting to the typed handle.
-    fn as_any(&self) -> &dyn Any;
     /// The current value of column `index`.
     fn column_value(&self, index: usize) -> Result<Value>;
     /// Whether the object is new or persistent (not deleted).
@@ -219,7 +216,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         if matches!(s.status, Status::New | Status::Gone) && s.value.key_is_unset() {
             return Ok(None);
         }
-        Ok(Some(MapKey::of(&s.value.key().key_values()?)))
+        s.value.key().map_key().map(Some)
     }
 
     fn detach(&self, strict: bool) {
@@ -230,10 +227,6 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             // Nothing may read it again: the snapshot is dead weight.
             s.saved = None;
         }
-    }
-
-    fn as_any(&self) -> &dyn Any {
-        self
     }
 
     fn column_value(&self, index: usize) -> Result<Value> {
@@ -284,8 +277,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
 /// The handle of a tracked object, if it is an `E`.
 fn typed<E: Entity>(object: &std::sync::Arc<dyn Tracked>) -> Option<Handle<E>> {
-    let state = object.clone().into_any().downcast::<std::sync::Mutex<ObjState<E>>>().ok()?;
-    Some(Handle::from_cell(state))
+    Handle::from_linked(object.clone())
 }
 
 type EntryKey = (usize, MapKey);
@@ -343,10 +335,9 @@ pub struct IdentityMap {
     /// sessions change no pair, so the flush does not walk `pairs` to find out.
     pairs_changed: bool,
     /// The write count ([`super::write_epoch`]) read before the last flush that scanned every
-    /// object, and whether objects were created since: with the same count and none created,
-    /// no object has anything to flush.
+    /// object; `None` once an object is created. With the same count, no object has anything
+    /// to flush.
     scanned_at: Option<u64>,
-    created_since_scan: bool,
     /// `Single` relations (by address) whose objects the session loaded, and entities loaded as
     /// the target of any reference: the references the objects keep after the session.
     linked_relations: Vec<usize>,
@@ -520,7 +511,7 @@ impl IdentityMap {
     /// Registers a new object; it is inserted at the next flush. A key already in the map is a
     /// [`ErrorKind::UniqueViolation`], caught before the database sees it.
     pub fn add_new<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
-        self.created_since_scan = true;
+        self.scanned_at = None;
         let handle = Handle::new_object(value);
         if let Some(bytes) = handle.tracked().map_key()? {
             match self.by_key.entry((meta_id(E::meta()), bytes)) {
@@ -696,11 +687,6 @@ impl IdentityMap {
         indexes.iter().filter_map(|&i| typed(&self.objects[i])).collect()
     }
 
-    /// The object at index `i` as a `Handle<T>`, if it is one.
-    pub fn handle<T: Entity>(&self, i: usize) -> Option<Handle<T>> {
-        typed(self.objects.get(i)?)
-    }
-
     /// The join-table statements of the pairs added and removed since the last flush: deletes,
     /// then inserts (after the objects' own inserts, so generated keys are known). Pairs of
     /// deleted objects are dropped: the database deletes their rows with the objects.
@@ -712,11 +698,10 @@ impl IdentityMap {
         let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
         let key_of = |addr: usize| -> Result<Option<Vec<Value>>> {
             let Some(&i) = by_addr.get(&addr) else { return Ok(None) };
-            let o = &self.objects[i];
-            if !o.live() {
+            if !self.objects[i].live() {
                 return Ok(None);
             }
-            Ok(Some(o.meta().primary_key.iter().map(|&c| o.column_value(c)).collect::<Result<_>>()?))
+            self.key_values(i).map(Some)
         };
         let render = |stmt: Statement| crate::query::Stmt::render(&stmt, dialect);
         let mut deletes = Vec::new();
@@ -780,7 +765,10 @@ impl IdentityMap {
     /// The live objects of `T` whose foreign key in column `fk` is `key`, or that follow the
     /// object at `owner` (a new object, whose key is not known yet).
     pub fn members<T: Entity>(&self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
-        self.handles(&self.reverse_member_indexes(T::meta(), fk, key.into_iter(), &[owner]))
+        // A member that follows an owner with a key refers to that key too: following is only
+        // looked at for an owner without one.
+        let owners: &[usize] = if key.is_some() { &[] } else { std::slice::from_ref(&owner) };
+        self.handles(&self.reverse_member_indexes(T::meta(), fk, key.into_iter(), owners))
     }
 
     /// The indexes of the live objects of `target` whose foreign key in column `fk` is one of
@@ -824,8 +812,7 @@ impl IdentityMap {
             }
             let parent = &self.objects[p];
             let parent_meta = parent.meta();
-            let key: Vec<Value> =
-                parent_meta.primary_key.iter().map(|&c| parent.column_value(c)).collect::<Result<_>>()?;
+            let key = self.key_values(p)?;
             let [key] = key.as_slice() else { continue };
             for (i, child) in self.objects.iter().enumerate() {
                 for (relation, column) in child.meta().references() {
@@ -862,13 +849,12 @@ impl IdentityMap {
     /// Whether no object can have anything to flush: nothing was written or deleted anywhere
     /// since the last scan (the write count is still `epoch`), and no object was created.
     pub fn unchanged_since_scan(&self, epoch: u64) -> bool {
-        self.scanned_at == Some(epoch) && !self.created_since_scan
+        self.scanned_at == Some(epoch)
     }
 
     /// Records a flush that scanned every object, after reading the write count `epoch`.
     pub fn scanned(&mut self, epoch: u64) {
         self.scanned_at = Some(epoch);
-        self.created_since_scan = false;
     }
 
     /// Object `i`, in the order objects joined the session.
@@ -977,8 +963,8 @@ impl IdentityMap {
         }
     }
 
-    /// The kept collections: an edge per member of each owner whose collection the session
-    /// loaded, and one without a target for an empty collection.
+    /// The kept collections: for each owner whose collection the session loaded, an edge
+    /// without a target (the collection is loaded), then an edge per member.
     fn collection_edges(&self, edges: &mut Vec<LinkEdge>) {
         let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
         let mut by_relation: FastMap<usize, Vec<usize>> = FastMap::default();
@@ -998,15 +984,18 @@ impl IdentityMap {
                 continue;
             };
             let field = relation.field;
-            let first = edges.len();
+            // Each owner's collection was loaded: a marker ahead of its members reads as empty
+            // when it has none.
+            let loaded = |edges: &mut Vec<LinkEdge>| {
+                edges.extend(owners.iter().map(|&owner| LinkEdge { owner, field, target: NO_TARGET }));
+            };
             match crate::relation::set_link(owner_meta, relation) {
                 Ok(crate::relation::Link::Reverse { target, fk }) => {
+                    loaded(edges);
                     let mut by_key: FastMap<MapKey, usize> = FastMap::default();
                     for &o in &owners {
-                        let key: Result<Vec<Value>> =
-                            owner_meta.primary_key.iter().map(|&c| self.objects[o].column_value(c)).collect();
-                        if let Ok(key) = key {
-                            by_key.insert(MapKey::of(&key), o);
+                        if let Ok(Some(key)) = self.objects[o].map_key() {
+                            by_key.insert(key, o);
                         }
                     }
                     for &t in self.of_entity(target) {
@@ -1019,6 +1008,7 @@ impl IdentityMap {
                 }
                 Ok(crate::relation::Link::Table { target, .. }) => {
                     let Ok((_, side, mine)) = canonical(owner_meta, relation) else { continue };
+                    loaded(edges);
                     let id = side as *const RelationMeta as usize;
                     let owner_at: FastMap<usize, usize> = owners.iter().map(|&o| (self.objects[o].addr(), o)).collect();
                     let mut owners_of: FastMap<usize, Vec<usize>> = FastMap::default();
@@ -1040,14 +1030,6 @@ impl IdentityMap {
                 }
                 Err(_) => continue,
             }
-            // An owner without members still has its collection loaded: empty.
-            let mut with_members: Vec<usize> = edges[first..].iter().map(|e| e.owner).collect();
-            with_members.sort_unstable();
-            for o in owners {
-                if with_members.binary_search(&o).is_err() {
-                    edges.push(LinkEdge { owner: o, field, target: NO_TARGET });
-                }
-            }
         }
     }
 
@@ -1065,7 +1047,6 @@ impl IdentityMap {
         self.pairs.clear();
         self.pairs_changed = false;
         self.scanned_at = None;
-        self.created_since_scan = false;
         self.linked_relations.clear();
         self.linked_targets.clear();
         self.recorded = None;
@@ -1144,13 +1125,7 @@ fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &
     for (_, change) in changes {
         let meta = change.meta();
         unique_columns.entry(meta_id(meta)).or_insert_with(|| {
-            (0..meta.columns.len())
-                .filter(|&i| {
-                    let c = &meta.columns[i];
-                    (c.unique && !c.primary_key)
-                        || meta.relations.iter().any(|r| r.fk_column() == Some(i) && r.is_one_to_one(meta))
-                })
-                .collect()
+            (0..meta.columns.len()).filter(|&i| !meta.columns[i].primary_key && meta.is_unique_column(i)).collect()
         });
     }
     if unique_columns.values().all(Vec::is_empty) {
@@ -1202,7 +1177,7 @@ fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &
     }
 }
 
-/// The order a flush sends `changes`/// The order a flush sends `changes` (object index, change) in: the order objects joined the
+/// The order a flush sends `changes` (object index, change) in: the order objects joined the
 /// session, except that an insert follows the inserts of the new objects it refers to, a
 /// delete follows the deletes of the objects that refer to it and the updates that stop
 /// referring to it (foreign-key order), and a write of a value into a unique column (a
