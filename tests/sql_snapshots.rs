@@ -123,7 +123,7 @@ fn values_are_binds_never_text() {
 mod queries {
     //! One snapshot of every `select!` construct, three dialects side by side.
 
-    use nextorm::query::{EntityQuery, count as count_all, desc, set};
+    use nextorm::query::{EntityQuery, count as count_all, desc, set, sum as sum_of};
     use nextorm::{Dialect, select};
 
     #[derive(nextorm::Entity)]
@@ -204,6 +204,30 @@ mod queries {
         insta::assert_snapshot!(out);
     }
 
+    #[derive(nextorm::Entity)]
+    struct Line {
+        #[pk]
+        id: i64,
+        #[orm(precision = 12, scale = 2)]
+        price: rust_decimal::Decimal,
+        qty: i32,
+    }
+
+    #[test]
+    fn decimals_compute_exactly_on_every_dialect() {
+        let limit = rust_decimal::Decimal::new(1999, 2);
+        let listed = [rust_decimal::Decimal::ONE, limit];
+        let out = render_all! {
+            "comparisons" => select!(l for l in Line if l.price < limit && l.price >= 10 && l.price != l.price * 2);
+            "between, in" => select!(l for l in Line if between(l.price, 1, limit) || l.price.is_in(listed));
+            "arithmetic" => select!((l.price + 1, l.price - l.price / 4, l.price * l.qty, -l.price, l.price.abs()) for l in Line);
+            "aggregates" => select!((sum(l.price * l.qty), avg(l.price), min(l.price), max(l.price)) for l in Line);
+            "order" => select!(l for l in Line).order_by(|l| (desc(l.price), l.id));
+            "order by an aggregate" => select!((l.qty, sum(l.price)) for l in Line).order_by(|l| desc(sum_of(l.price)));
+        };
+        insta::assert_snapshot!(out);
+    }
+
     #[test]
     fn terminals_and_bulk_statements() {
         // The SQL of terminals, rendered through a recording executor.
@@ -217,6 +241,8 @@ mod queries {
             select!(i.name for i in Item).count(&rec);
             select!(i.price for i in Item).sum(&rec);
             select!(i.price for i in Item).avg(&rec);
+            select!(l.price for l in Line).sum(&rec);
+            select!(l.price for l in Line).max(&rec);
             q.delete(&rec);
             q.update(&rec, |i| (set(&i.qty, 0), set(&i.note, None::<String>)));
             out.push_str(&format!("-- {}\n{}\n\n", d.name(), rec.1.borrow().join("\n")));

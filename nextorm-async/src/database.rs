@@ -60,7 +60,10 @@ impl DbCore {
     pub async fn generate_mapping(&self, create: CreateTables) -> Result<()> {
         schema::validate(&self.entities, self.dialect())?;
         if create == CreateTables::Yes {
-            self.acquire().await?.create_tables(&self.entities).await?;
+            let mut conn = self.acquire().await?;
+            conn.create_tables(&self.entities).await?;
+            // A table that existed before may lack a column the entity has gained.
+            conn.check_tables(&self.entities).await?;
         }
         Ok(())
     }

@@ -10,6 +10,8 @@ pub(crate) mod postgres;
 pub(crate) mod server;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_decimal;
 
 use crate::options::{OpenOptions, Target};
 use nextorm_core::{Dialect, Error, ErrorKind, Result, RowRead, Value};

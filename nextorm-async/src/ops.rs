@@ -11,7 +11,8 @@ use nextorm_core::{
 /// Whether `generate_mapping` also creates the tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CreateTables {
-    /// Create missing tables and indexes (`IF NOT EXISTS`).
+    /// Create missing tables and indexes (`IF NOT EXISTS`), then check that every table has the
+    /// columns its entity maps (a table made by an older version of the program may not).
     Yes,
     /// Only check that the entities map onto the dialect.
     No,
@@ -244,6 +245,33 @@ impl Conn {
     pub async fn create_tables(&mut self, entities: &[&'static EntityMeta]) -> Result<()> {
         for stmt in schema::create_statements(entities, self.dialect())? {
             self.batch(&stmt).await?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the table of each entity has every column the entity maps, by naming them in
+    /// a query that reads no row ([`schema::column_probe`]). A missing column is a mapping error
+    /// naming the entity, the table and the column.
+    pub async fn check_tables(&mut self, entities: &[&'static EntityMeta]) -> Result<()> {
+        let dialect = self.dialect();
+        for meta in entities {
+            // Unprepared (`batch`): the probes must not fill the statement cache.
+            let Err(e) = self.batch(&schema::column_probe(meta, None, dialect)).await else {
+                continue;
+            };
+            for (i, col) in meta.columns.iter().enumerate() {
+                let probe = schema::column_probe(meta, Some(i), dialect);
+                if self.batch(&probe).await.is_err() {
+                    return Err(Error::mapping(format!(
+                        "the table `{}` has no column `{}` for {}.{}: add the column (or migrate) before using the entity",
+                        meta.table, col.name, meta.name, col.field
+                    )));
+                }
+            }
+            return Err(Error::mapping(format!(
+                "the table `{}` does not match the entity {}: {e}",
+                meta.table, meta.name
+            )));
         }
         Ok(())
     }

@@ -22,7 +22,9 @@ macro_rules! expr_visitor {
                 Expr::Unary { expr, .. }
                 | Expr::IsNull { expr, .. }
                 | Expr::InValues { expr, .. }
-                | Expr::InQuery { expr, .. } => expr.$name(f),
+                | Expr::InQuery { expr, .. }
+                | Expr::Decimal(expr)
+                | Expr::DecimalKey(expr) => expr.$name(f),
                 Expr::Between { expr, low, high } => {
                     expr.$name(f);
                     low.$name(f);
@@ -176,6 +178,20 @@ pub enum Expr {
     },
     /// `(a, b)`: the key of an object with a composite key.
     Row(Vec<Expr>),
+    /// An operation on exact decimals: a comparison, arithmetic, `BETWEEN`, `ABS`, or a sum,
+    /// average, minimum or maximum. Where the database has a decimal type it is the operation
+    /// itself; SQLite, which stores decimals as text, computes it with nextorm's decimal functions
+    /// ([`crate::sqlite_decimal`]):
+    ///
+    /// ```text
+    /// p.price < limit     "p"."price" < $1                  (PostgreSQL, MariaDB)
+    ///                     nextorm_decimal_cmp("p"."price", ?) < 0          (SQLite)
+    /// sum(i.price * i.qty) COALESCE(nextorm_decimal_sum(nextorm_decimal_mul("i"."price", "i"."qty")), 0)
+    /// ```
+    Decimal(Box<Expr>),
+    /// A decimal sorted or matched by its value: an `ORDER BY` key or the tested side of `IN`.
+    /// SQLite renders `"p"."price" COLLATE nextorm_decimal`; elsewhere it is the expression itself.
+    DecimalKey(Box<Expr>),
     /// `COUNT(*)`.
     CountStar,
 }
@@ -204,6 +220,17 @@ impl Expr {
     /// `lhs <op> rhs`.
     pub fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
         Expr::Binary { op, lhs: Box::new(lhs), rhs: Box::new(rhs) }
+    }
+
+    /// This operation wrapped in [`Expr::Decimal`] when `decimal` holds: the query builder marks
+    /// each operation whose operands are decimals.
+    pub fn decimal_if(self, decimal: bool) -> Expr {
+        if decimal { Expr::Decimal(Box::new(self)) } else { self }
+    }
+
+    /// This value wrapped in [`Expr::DecimalKey`] when `decimal` holds.
+    pub fn decimal_key_if(self, decimal: bool) -> Expr {
+        if decimal { Expr::DecimalKey(Box::new(self)) } else { self }
     }
 
     /// Joins conditions with `AND`; `None` for an empty list.

@@ -185,9 +185,23 @@ impl Dialect {
     }
 
     /// Refuses a value this dialect would store unfaithfully: NaN on SQLite (it becomes NULL) and
-    /// MariaDB (no NaN), a NUL byte in PostgreSQL text.
+    /// MariaDB (no NaN), a NUL byte in PostgreSQL text, a date outside the years 0 to 9999 on SQLite
+    /// (its text would no longer sort as the date does).
     pub fn check_value(self, value: &Value) -> Result<()> {
+        use chrono::Datelike;
+        let sqlite_year = |year: i32| {
+            if (0..=9999).contains(&year) {
+                Ok(())
+            } else {
+                Err(Error::invalid_value(format!(
+                    "the year {year} cannot be stored in SQLite, which keeps dates as text that sorts only for the years 0 to 9999"
+                )))
+            }
+        };
         match (self, value) {
+            (Dialect::Sqlite, Value::Date(d)) => sqlite_year(d.year()),
+            (Dialect::Sqlite, Value::DateTime(t)) => sqlite_year(t.year()),
+            (Dialect::Sqlite, Value::Timestamp(t)) => sqlite_year(t.year()),
             (_, Value::Invalid(message)) => Err(Error::invalid_value(message.clone())),
             (Dialect::Sqlite | Dialect::MariaDb, Value::Float(f)) if f.is_nan() => {
                 Err(Error::invalid_value(format!("NaN cannot be stored in {} (it has no NaN)", self.name())))
@@ -282,5 +296,8 @@ mod tests {
         assert!(Dialect::Postgres.check_value(&Value::Float(f64::NAN)).is_ok());
         assert!(Dialect::Postgres.check_value(&Value::Text("a\0".into())).is_err());
         assert!(Dialect::Sqlite.check_value(&Value::Text("a\0".into())).is_ok());
+        let far = chrono::NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap();
+        assert!(Dialect::Sqlite.check_value(&Value::Date(far)).is_err());
+        assert!(Dialect::Postgres.check_value(&Value::Date(far)).is_ok());
     }
 }

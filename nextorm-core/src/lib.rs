@@ -28,6 +28,7 @@ pub mod relation;
 mod render;
 pub mod schema;
 pub mod session;
+pub mod sqlite_decimal;
 mod value;
 
 pub use dialect::Dialect;

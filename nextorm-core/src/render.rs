@@ -3,6 +3,7 @@
 
 use crate::ast::*;
 use crate::dialect::Dialect;
+use crate::sqlite_decimal::{self, DecimalAggregate, DecimalFn};
 use crate::value::{Kind, SqlType, Value};
 
 /// Lists up to this length become one placeholder per value, as many as there are values.
@@ -272,13 +273,85 @@ impl Writer<'_> {
                 self.sql(")");
             }
             Expr::CountStar => self.sql("COUNT(*)"),
+            Expr::Decimal(op) if self.dialect == Dialect::Sqlite => self.sqlite_decimal(op),
+            Expr::DecimalKey(key) if self.dialect == Dialect::Sqlite => {
+                self.operand(key, 9);
+                self.sql(" COLLATE ");
+                self.sql(sqlite_decimal::COLLATION);
+            }
+            Expr::Decimal(e) | Expr::DecimalKey(e) => self.expr(e),
+        }
+    }
+
+    /// An operation on decimals stored as text: through the functions every nextorm SQLite
+    /// connection registers, never through SQLite's text or floating-point arithmetic.
+    fn sqlite_decimal(&mut self, op: &Expr) {
+        let comparison =
+            |op: BinOp| matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
+        match op {
+            Expr::Binary { op, lhs, rhs } if comparison(*op) => {
+                self.call_with(DecimalFn::Cmp.name(), &[lhs, rhs]);
+                self.sql(" ");
+                self.sql(op.sql());
+                self.sql(" 0");
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let func = match op {
+                    BinOp::Add => DecimalFn::Add,
+                    BinOp::Sub => DecimalFn::Sub,
+                    BinOp::Mul => DecimalFn::Mul,
+                    BinOp::Rem => DecimalFn::Rem,
+                    _ => DecimalFn::Div,
+                };
+                self.call_with(func.name(), &[lhs, rhs]);
+            }
+            Expr::Unary { op: UnOp::Neg, expr } => self.call_with(DecimalFn::Neg.name(), &[expr]),
+            Expr::Func { func: Func::Abs, args } => self.call(DecimalFn::Abs.name(), args),
+            Expr::Between { expr, low, high } => self.call_with(DecimalFn::Between.name(), &[expr, low, high]),
+            Expr::Agg { func, arg: Some(arg), distinct } => {
+                let aggregate = match func {
+                    AggFunc::Sum => DecimalAggregate::Sum,
+                    AggFunc::Avg => DecimalAggregate::Avg,
+                    AggFunc::Min => DecimalAggregate::Min,
+                    AggFunc::Max => DecimalAggregate::Max,
+                    _ => return self.expr(op),
+                };
+                if aggregate == DecimalAggregate::Sum {
+                    self.sql("COALESCE(");
+                }
+                self.sql(aggregate.name());
+                self.sql(if *distinct { "(DISTINCT " } else { "(" });
+                self.expr(arg);
+                self.sql(")");
+                if aggregate == DecimalAggregate::Sum {
+                    self.sql(", 0)");
+                }
+            }
+            other => self.expr(other),
         }
     }
 
     /// Writes `e` as the operand of an operator binding with strength `strength`, in parentheses
     /// when it binds more loosely.
     fn operand(&mut self, e: &Expr, strength: u8) {
-        let own = match e {
+        if self.strength(e) < strength {
+            self.sql("(");
+            self.expr(e);
+            self.sql(")");
+        } else {
+            self.expr(e);
+        }
+    }
+
+    /// How tightly `e` binds as written in this dialect.
+    fn strength(&self, e: &Expr) -> u8 {
+        match e {
+            Expr::Decimal(op) if self.dialect == Dialect::Sqlite => match **op {
+                // `nextorm_decimal_cmp(a, b) < 0` is a comparison; every other form is a call.
+                Expr::Binary { op, .. } if op.precedence() == 4 => 4,
+                _ => 9,
+            },
+            Expr::Decimal(e) | Expr::DecimalKey(e) if self.dialect != Dialect::Sqlite => self.strength(e),
             Expr::Binary { op, .. } => op.precedence(),
             Expr::Unary { op: UnOp::Not, .. } => 3,
             Expr::Unary { op: UnOp::Neg, .. } => 8,
@@ -289,13 +362,6 @@ impl Writer<'_> {
             | Expr::Like { .. } => 4,
             Expr::Raw { .. } => 0,
             _ => 9,
-        };
-        if own < strength {
-            self.sql("(");
-            self.expr(e);
-            self.sql(")");
-        } else {
-            self.expr(e);
         }
     }
 
@@ -442,6 +508,19 @@ impl Writer<'_> {
         self.sql(name);
         self.sql("(");
         self.args(args);
+        self.sql(")");
+    }
+
+    /// [`Self::call`] with arguments held elsewhere.
+    fn call_with(&mut self, name: &'static str, args: &[&Expr]) {
+        self.sql(name);
+        self.sql("(");
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                self.sql(", ");
+            }
+            self.expr(a);
+        }
         self.sql(")");
     }
 
@@ -599,8 +678,14 @@ impl Writer<'_> {
                 }
                 // A key that is also projected is named by its position: the same expression
                 // would get other placeholder numbers, which PostgreSQL treats as another key.
-                match s.columns.iter().position(|c| c == &o.expr) {
-                    Some(i) if !matches!(o.expr, Expr::Column { .. }) => self.sql_dyn(&(i + 1).to_string()),
+                // Elsewhere than SQLite a decimal key is the expression itself; on SQLite it is
+                // never named by position, since only the key carries the decimal collation.
+                let key = match &o.expr {
+                    Expr::DecimalKey(inner) if self.dialect != Dialect::Sqlite => inner,
+                    key => key,
+                };
+                match s.columns.iter().position(|c| c == key) {
+                    Some(i) if !matches!(key, Expr::Column { .. }) => self.sql_dyn(&(i + 1).to_string()),
                     _ => self.expr(&o.expr),
                 }
                 if o.desc {

@@ -1,6 +1,6 @@
 //! Mapping entities to tables: validation and DDL, per dialect.
 
-use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, ForeignKey, Name, Statement};
+use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Expr, ForeignKey, Name, Select, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
@@ -8,6 +8,24 @@ use crate::relation::RelationKind;
 use crate::render::render;
 use crate::value::SqlType;
 use std::collections::HashMap;
+
+/// A query that reads no row but names the columns of `meta` (all of them, or only the column at
+/// `only`), run to check that the table has every column the entity maps:
+///
+/// ```text
+/// SELECT "id", "name", "nickname" FROM "member" WHERE 1 = 0
+/// ```
+pub fn column_probe(meta: &EntityMeta, only: Option<usize>, dialect: Dialect) -> String {
+    let columns = meta
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| only.is_none_or(|o| o == *i))
+        .map(|(_, c)| Expr::column(c.name))
+        .collect();
+    let nothing = Expr::Raw { parts: vec!["1 = 0".into()], args: Vec::new() };
+    render(&Statement::Select(Select::simple(meta.table, columns, Some(nothing))), dialect).text
+}
 
 /// Checks that the entities can be mapped on `dialect`: every identifier is valid and within the
 /// dialect's length limit, no two entities share a table, no two fields share a column, and keys

@@ -74,10 +74,13 @@ const DATETIME_TEXT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 impl Value {
     /// The text form of a value that a database without the type stores as text (decimals,
     /// dates, times, UUIDs and JSON on SQLite; the items of a long `IN` list's JSON bind), or
-    /// `None` for values that are not stored as text.
+    /// `None` for values that are not stored as text. Each form sorts as its value does: decimals
+    /// are canonical (equal values, equal text) and compared through nextorm's decimal functions;
+    /// dates and times are fixed-width (years 0 to 9999, six fractional digits, UTC); UUIDs are
+    /// lowercase, in PostgreSQL's byte order.
     pub fn stored_text(&self) -> Option<String> {
         Some(match self {
-            Value::Decimal(d) => d.to_string(),
+            Value::Decimal(d) => crate::sqlite_decimal::canonical_text(*d),
             Value::Date(d) => d.format("%Y-%m-%d").to_string(),
             Value::DateTime(t) => t.format(DATETIME_TEXT).to_string(),
             Value::Timestamp(t) => format!("{}+00:00", t.naive_utc().format(DATETIME_TEXT)),

@@ -125,6 +125,31 @@ pub struct Part {
     pub cost: Decimal,
 }
 
+/// Values whose SQLite storage (text) does not sort as they do: exact decimals, dates, times and
+/// UUIDs, compared, ordered and computed with as PostgreSQL does.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Ledger {
+    #[pk]
+    pub id: i64,
+    #[orm(precision = 28, scale = 8)]
+    pub amount: Decimal,
+    pub qty: i32,
+    pub day: NaiveDate,
+    pub moment: NaiveDateTime,
+    pub instant: DateTime<Utc>,
+    pub uuid: Uuid,
+}
+
+/// Not mapped by the suite: version 2 of an entity whose table version 1 made without `nickname`.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "member_v1")]
+pub struct MemberV2 {
+    #[pk]
+    pub id: i64,
+    pub name: String,
+    pub nickname: Option<String>,
+}
+
 /// Not mapped by the suite: its table is created by hand with a nullable column.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[orm(table = "loose_rows")]
@@ -203,6 +228,7 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Account::meta(),
         Profile::meta(),
         Locker::meta(),
+        Ledger::meta(),
     ]
 }
 

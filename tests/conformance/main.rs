@@ -147,6 +147,7 @@ mod blocking {
     include!("queries.rs");
     include!("sessions.rs");
     include!("relations.rs");
+    include!("values.rs");
 }
 
 /// The async facade.
@@ -333,6 +334,7 @@ mod asynchronous {
     include!("queries.rs");
     include!("sessions.rs");
     include!("relations.rs");
+    include!("values.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -444,4 +446,6 @@ conformance!(
     relations_prefetch_levels_and_use_after_the_session,
     relations_prefetched_cycles_are_freed,
     relations_one_to_one,
+    values_compare_sort_and_compute_as_on_postgres,
+    missing_column_is_an_error_never_a_value,
 );

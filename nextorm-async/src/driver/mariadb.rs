@@ -86,6 +86,12 @@ fn arguments(binds: &[Value]) -> Result<MySqlArguments> {
     Ok(args)
 }
 
+/// The text sqlx prepares and caches a statement under: the statement itself, since MariaDB's
+/// binary protocol sends the type of every bind with each execution.
+fn prepared_text<'a>(sql: &'a str, _binds: &[Value]) -> std::borrow::Cow<'a, str> {
+    sql.into()
+}
+
 /// Runs a statement; returns the rows it matched and the id it generated.
 pub(crate) async fn execute(conn: &mut MySqlConnection, sql: &str, binds: &[Value]) -> Result<(u64, u64)> {
     let args = arguments(binds)?;

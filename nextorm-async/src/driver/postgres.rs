@@ -110,9 +110,47 @@ fn add_array(args: &mut PgArguments, kind: Kind, items: &[Value]) -> Result<(), 
     }
 }
 
+/// The text sqlx prepares and caches a statement under. sqlx keys its statement cache by text and
+/// fixes each parameter's type at the first `PREPARE`; a later run of the same text with a bind of
+/// another type (`"amount" > $1` with a decimal, then with an integer) would send the integer's
+/// bytes to a NUMERIC parameter, which reads them as another number. The bind types are appended
+/// as a comment, so each type signature has a prepared statement of its own.
+fn prepared_text<'a>(sql: &'a str, binds: &[Value]) -> std::borrow::Cow<'a, str> {
+    if binds.is_empty() {
+        return sql.into();
+    }
+    let letter = |kind: Kind| match kind {
+        Kind::Bool => 'b',
+        Kind::Int => 'i',
+        Kind::Float => 'f',
+        Kind::Text => 's',
+        Kind::Bytes => 'y',
+        Kind::Decimal => 'n',
+        Kind::Date => 'd',
+        Kind::DateTime => 't',
+        Kind::Timestamp => 'z',
+        Kind::Uuid => 'u',
+        Kind::Json => 'j',
+    };
+    let mut text = String::with_capacity(sql.len() + 8 + 2 * binds.len());
+    text.push_str(sql);
+    text.push_str("\n/* ");
+    for v in binds {
+        if let Value::Array(kind, _) = v {
+            text.push('[');
+            text.push(letter(*kind));
+        } else {
+            text.push(letter(v.kind()));
+        }
+    }
+    text.push_str(" */");
+    text.into()
+}
+
 pub(crate) async fn execute(conn: &mut PgConnection, sql: &str, binds: &[Value]) -> Result<u64> {
     let args = arguments(binds)?;
-    let done = sqlx::query_with(AssertSqlSafe(sql), args).execute(conn).await.map_err(map_error)?;
+    let sql = prepared_text(sql, binds);
+    let done = sqlx::query_with(AssertSqlSafe(&*sql), args).execute(conn).await.map_err(map_error)?;
     Ok(done.rows_affected())
 }
 

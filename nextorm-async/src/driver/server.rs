@@ -65,7 +65,8 @@ macro_rules! sqlx_statements {
             each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
         ) -> Result<()> {
             let args = arguments(binds)?;
-            let mut rows = sqlx::query_with(AssertSqlSafe(sql), args).fetch(conn);
+            let sql = prepared_text(sql, binds);
+            let mut rows = sqlx::query_with(AssertSqlSafe(&*sql), args).fetch(conn);
             while let Some(row) = rows.try_next().await.map_err(map_error)? {
                 each(&$row(&row))?;
             }

@@ -6,10 +6,10 @@ use super::pool::Connect;
 use crate::options::SqliteTarget;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use nextorm_core::{Error, ErrorKind, Result, RowRead, Value};
+use rusqlite::config::DbConfig;
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use rust_decimal::Decimal;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -55,6 +55,12 @@ impl Connect for SqliteDriver {
         .map_err(|e| map_error(e).context("cannot open the SQLite database"))?;
         // Our retry loop waits for locks, so that the async facade can yield while it waits.
         raw.busy_timeout(Duration::ZERO).map_err(map_error)?;
+        // A double-quoted name that matches no column is an error, never the string literal
+        // SQLite's compatibility mode would make of it (a missing column read as its own name).
+        for dqs in [DbConfig::SQLITE_DBCONFIG_DQS_DML, DbConfig::SQLITE_DBCONFIG_DQS_DDL] {
+            raw.set_db_config(dqs, false).map_err(map_error)?;
+        }
+        super::sqlite_decimal::register(&raw).map_err(map_error)?;
         raw.set_prepared_statement_cache_capacity(256);
         let mut conn = SqliteConn { raw, busy_timeout: self.busy_timeout, wait: self.wait };
         // LIKE is case-sensitive, as on PostgreSQL and MariaDB's binary collation: starts_with and
@@ -287,16 +293,10 @@ impl RowRead for SqliteRow<'_> {
 
     fn get_decimal(&self, idx: usize) -> Result<Decimal> {
         match self.value(idx)? {
-            ValueRef::Text(_) => {
-                let s = self.text(idx, "a decimal")?;
-                parse(s, "a decimal", Decimal::from_str(s).or_else(|_| Decimal::from_scientific(s)))
-            }
+            ValueRef::Text(_) => nextorm_core::sqlite_decimal::parse_text(self.text(idx, "a decimal")?),
             ValueRef::Integer(i) => Ok(Decimal::from(i)),
             // The shortest text that reads back as this double, e.g. 1234.56, not 1234.5599999…
-            ValueRef::Real(f) => {
-                let s = f.to_string();
-                parse(&s, "a decimal", Decimal::from_str(&s).or_else(|_| Decimal::from_scientific(&s)))
-            }
+            ValueRef::Real(f) => nextorm_core::sqlite_decimal::parse_text(&f.to_string()),
             other => Err(mismatch(other, "a decimal")),
         }
     }

@@ -1,7 +1,7 @@
 //! Queries: what `select!` builds, the per-call-site SQL cache, and the terminals that run a
 //! query through any [`Executor`] (a blocking or an async database, a transaction).
 
-use super::expr::{Condition, Expr, OrderKeys};
+use super::expr::{Condition, Expr, OrderKeys, is_decimal};
 use super::types::{Numeric, SqlType};
 use crate::ast::{self, FromItem, Lock, Name};
 use crate::dialect::Dialect;
@@ -683,7 +683,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// The query with its one projected expression wrapped in an aggregate. The automatic
     /// `DISTINCT` of an attribute projection does not apply (Pony's `sum(x for x in ...)` sums
     /// every row); an explicit `.distinct()` does.
-    fn aggregate_select(&self, wrap: impl FnOnce(ast::Expr) -> ast::Expr) -> Result<ast::Select> {
+    fn aggregate_select(&self, wrap: impl FnOnce(ast::Expr, bool) -> ast::Expr) -> Result<ast::Select> {
         let s = &self.select;
         if s.columns.len() != 1 || !s.group_by.is_empty() {
             return Err(Error::new(
@@ -694,17 +694,20 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         let mut select = s.clone();
         let column = select.columns.remove(0);
         let distinct = self.explicit_distinct == Some(true);
-        select.columns = vec![wrap(column)];
+        select.columns = vec![wrap(column, distinct)];
         select.distinct = false;
         select.order_by.clear();
-        if distinct && let Some(ast::Expr::Agg { distinct, .. }) = select.columns.first_mut() {
-            *distinct = true;
-        }
         Ok(select)
     }
 
-    fn aggregate<X: Executor, T: FromSql + Send + 'static>(&self, x: X, func: ast::AggFunc) -> X::Out<T> {
-        match self.aggregate_select(|c| ast::Expr::Agg { func, arg: Some(Box::new(c)), distinct: false }) {
+    fn aggregate<X: Executor, T: FromSql + Send + 'static>(&self, x: X, func: ast::AggFunc) -> X::Out<T>
+    where
+        R: SqlType,
+    {
+        let decimal = is_decimal::<R>();
+        match self.aggregate_select(|c, distinct| {
+            ast::Expr::Agg { func, arg: Some(Box::new(c)), distinct }.decimal_if(decimal)
+        }) {
             Ok(select) => self.run_with(x, &select, decode_first::<T>, exactly_one),
             Err(e) => x.fail(e),
         }
@@ -893,10 +896,11 @@ pub fn exists<R, V>(query: Query<R, V>) -> Expr<bool> {
     Expr::from_node(ast::Expr::Exists { query: Box::new(select), negated: false })
 }
 
-fn scalar_aggregate<T, R, V>(query: Query<R, V>, func: ast::AggFunc) -> Expr<T> {
+/// `(SELECT func(x) FROM ...)`; `decimal` when `x` is a decimal.
+fn scalar_aggregate<T, R, V>(query: Query<R, V>, func: ast::AggFunc, decimal: bool) -> Expr<T> {
     let mut select = query.select;
     let column = if select.columns.len() == 1 { select.columns.remove(0) } else { ast::Expr::CountStar };
-    select.columns = vec![ast::Expr::Agg { func, arg: Some(Box::new(column)), distinct: false }];
+    select.columns = vec![ast::Expr::Agg { func, arg: Some(Box::new(column)), distinct: false }.decimal_if(decimal)];
     select.distinct = false;
     select.order_by.clear();
     Expr::from_node(ast::Expr::Subquery(Box::new(select)))
@@ -904,22 +908,22 @@ fn scalar_aggregate<T, R, V>(query: Query<R, V>, func: ast::AggFunc) -> Expr<T> 
 
 /// `(SELECT COALESCE(SUM(x), 0) FROM ...)`: the sum over a nested generator.
 pub fn sum_of<R: Numeric, V>(query: Query<R, V>) -> Expr<super::expr::SumOf<R>> {
-    scalar_aggregate(query, ast::AggFunc::Sum)
+    scalar_aggregate(query, ast::AggFunc::Sum, is_decimal::<R>())
 }
 
 /// `(SELECT AVG(x) FROM ...)`.
 pub fn avg_of<R: Numeric, V>(query: Query<R, V>) -> Expr<super::expr::AvgOf<R>> {
-    scalar_aggregate(query, ast::AggFunc::Avg)
+    scalar_aggregate(query, ast::AggFunc::Avg, is_decimal::<R>())
 }
 
 /// `(SELECT MIN(x) FROM ...)`.
 pub fn min_of<R: SqlType, V>(query: Query<R, V>) -> Expr<Option<R::NotNull>> {
-    scalar_aggregate(query, ast::AggFunc::Min)
+    scalar_aggregate(query, ast::AggFunc::Min, is_decimal::<R>())
 }
 
 /// `(SELECT MAX(x) FROM ...)`.
 pub fn max_of<R: SqlType, V>(query: Query<R, V>) -> Expr<Option<R::NotNull>> {
-    scalar_aggregate(query, ast::AggFunc::Max)
+    scalar_aggregate(query, ast::AggFunc::Max, is_decimal::<R>())
 }
 
 /// `(SELECT COUNT(*) FROM ...)`: the rows of a nested generator.
@@ -933,7 +937,7 @@ pub fn count_rows<R, V>(query: Query<R, V>) -> Expr<i64> {
 
 /// `(SELECT GROUP_CONCAT(x) FROM ...)`.
 pub fn group_concat_of<R, V>(query: Query<R, V>, separator: &'static str) -> Expr<Option<String>> {
-    scalar_aggregate(query, ast::AggFunc::GroupConcat(separator.into()))
+    scalar_aggregate(query, ast::AggFunc::GroupConcat(separator.into()), false)
 }
 
 /// Queries and lookups on an entity, without the macro.

@@ -162,6 +162,17 @@ fn binary<T>(op: BinOp, l: impl Operand, r: impl Operand) -> Expr<T> {
     typed(ast::Expr::binary(op, l.into_node(), r.into_node()))
 }
 
+/// Whether values of `T` are exact decimals, which SQLite computes with through functions.
+pub(crate) fn is_decimal<T: SqlType>() -> bool {
+    T::KIND == Kind::Decimal
+}
+
+/// `op` on operands that may be decimals: marked as a decimal operation when one is.
+fn decimal_binary<T, L: Operand, R: Operand>(op: BinOp, l: L, r: R) -> Expr<T> {
+    let decimal = is_decimal::<L::Ty>() || is_decimal::<R::Ty>();
+    typed(ast::Expr::binary(op, l.into_node(), r.into_node()).decimal_if(decimal))
+}
+
 macro_rules! comparisons {
     ($($name:ident => $op:ident, $doc:literal;)*) => {$(
         #[doc = $doc]
@@ -169,7 +180,7 @@ macro_rules! comparisons {
         where
             R::Ty: SqlType<Class = <L::Ty as SqlType>::Class>,
         {
-            binary(BinOp::$op, l, r)
+            decimal_binary(BinOp::$op, l, r)
         }
     )*};
 }
@@ -224,7 +235,7 @@ pub fn neg<N: Operand>(x: N) -> Expr<N::Ty>
 where
     N::Ty: Numeric,
 {
-    typed(ast::Expr::Unary { op: UnOp::Neg, expr: Box::new(x.into_node()) })
+    typed(ast::Expr::Unary { op: UnOp::Neg, expr: Box::new(x.into_node()) }.decimal_if(is_decimal::<N::Ty>()))
 }
 
 /// `l + r` for numbers, or concatenation for text (`a + b` on strings, as in Rust).
@@ -233,7 +244,7 @@ where
     <L::Ty as SqlType>::Class: ClassPlus<L::Ty, R::Ty>,
 {
     let op = if <<L::Ty as SqlType>::Class as ClassPlus<L::Ty, R::Ty>>::CONCAT { BinOp::Concat } else { BinOp::Add };
-    binary(op, l, r)
+    decimal_binary(op, l, r)
 }
 
 /// The type of `l + r`.
@@ -278,7 +289,7 @@ macro_rules! arithmetic {
             L::Ty: Numeric,
             R::Ty: Numeric,
         {
-            binary(BinOp::$op, l, r)
+            decimal_binary(BinOp::$op, l, r)
         }
     )*};
 }
@@ -296,7 +307,7 @@ where
     R::Ty: Numeric,
 {
     let integer = <<<L::Ty as Numeric>::Rank as Rank>::With<<R::Ty as Numeric>::Rank> as Rank>::INTEGER;
-    binary(if integer { BinOp::IntDiv } else { BinOp::Div }, l, r)
+    decimal_binary(if integer { BinOp::IntDiv } else { BinOp::Div }, l, r)
 }
 
 /// `x BETWEEN low AND high` (both ends included).
@@ -305,11 +316,15 @@ where
     A::Ty: SqlType<Class = <X::Ty as SqlType>::Class>,
     B::Ty: SqlType<Class = <X::Ty as SqlType>::Class>,
 {
-    typed(ast::Expr::Between {
-        expr: Box::new(x.into_node()),
-        low: Box::new(low.into_node()),
-        high: Box::new(high.into_node()),
-    })
+    let decimal = is_decimal::<X::Ty>() || is_decimal::<A::Ty>() || is_decimal::<B::Ty>();
+    typed(
+        ast::Expr::Between {
+            expr: Box::new(x.into_node()),
+            low: Box::new(low.into_node()),
+            high: Box::new(high.into_node()),
+        }
+        .decimal_if(decimal),
+    )
 }
 
 /// `COALESCE(a, b)`: `a`, or `b` where `a` is NULL.
@@ -410,9 +425,9 @@ where
 
 /// An aggregate; over the members of a collection (`sum(c.orders.total)`) it is a correlated
 /// subquery of its own, so an owner without members still has its row.
-fn agg<T>(func: AggFunc, arg: ast::Expr, distinct: bool) -> Expr<T> {
+fn agg<T>(func: AggFunc, arg: ast::Expr, distinct: bool, decimal: bool) -> Expr<T> {
     let lifted = super::paths::mentions_collection(&arg);
-    let node = ast::Expr::Agg { func, arg: Some(Box::new(arg)), distinct };
+    let node = ast::Expr::Agg { func, arg: Some(Box::new(arg)), distinct }.decimal_if(decimal);
     if lifted {
         typed(ast::Expr::Subquery(Box::new(ast::Select { columns: vec![node], ..ast::Select::default() })))
     } else {
@@ -434,7 +449,7 @@ pub trait Countable {
 
 impl<X: Operand> Countable for X {
     fn count_node(self) -> ast::Expr {
-        agg::<i64>(AggFunc::Count, self.into_node(), true).into_node()
+        agg::<i64>(AggFunc::Count, self.into_node(), true, false).into_node()
     }
 }
 
@@ -454,7 +469,7 @@ pub fn sum<X: Operand>(x: X) -> Expr<SumOf<X::Ty>>
 where
     X::Ty: Numeric,
 {
-    agg(AggFunc::Sum, x.into_node(), false)
+    agg(AggFunc::Sum, x.into_node(), false, is_decimal::<X::Ty>())
 }
 
 /// `AVG(x)`: `None` over no rows.
@@ -462,22 +477,22 @@ pub fn avg<X: Operand>(x: X) -> Expr<AvgOf<X::Ty>>
 where
     X::Ty: Numeric,
 {
-    agg(AggFunc::Avg, x.into_node(), false)
+    agg(AggFunc::Avg, x.into_node(), false, is_decimal::<X::Ty>())
 }
 
 /// `MIN(x)`: `None` over no rows.
 pub fn min<X: Operand>(x: X) -> Expr<Option<<X::Ty as SqlType>::NotNull>> {
-    agg(AggFunc::Min, x.into_node(), false)
+    agg(AggFunc::Min, x.into_node(), false, is_decimal::<X::Ty>())
 }
 
 /// `MAX(x)`: `None` over no rows.
 pub fn max<X: Operand>(x: X) -> Expr<Option<<X::Ty as SqlType>::NotNull>> {
-    agg(AggFunc::Max, x.into_node(), false)
+    agg(AggFunc::Max, x.into_node(), false, is_decimal::<X::Ty>())
 }
 
 /// The values of the group joined by `separator`: `None` over no rows.
 pub fn group_concat<X: Operand>(x: X, separator: &'static str) -> Expr<Option<String>> {
-    agg(AggFunc::GroupConcat(separator.into()), x.into_node(), false)
+    agg(AggFunc::GroupConcat(separator.into()), x.into_node(), false, false)
 }
 
 /// A list of values for [`Expr::is_in`]: a slice, an array or a `Vec` of values, or a subquery.
@@ -612,12 +627,12 @@ impl<T: SqlType> Expr<T> {
     /// `self IN (...)`: a list of any length (long lists are one bind: an array on PostgreSQL,
     /// JSON elsewhere), or a subquery. An empty list matches nothing.
     pub fn is_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
-        typed(list.membership(self.node, false))
+        typed(list.membership(self.node.decimal_key_if(is_decimal::<T>()), false))
     }
 
     /// `self NOT IN (...)`. An empty list matches everything.
     pub fn not_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
-        typed(list.membership(self.node, true))
+        typed(list.membership(self.node.decimal_key_if(is_decimal::<T>()), true))
     }
 
     date_part! {
@@ -707,7 +722,7 @@ impl<T: SqlType<Class = class::Boolean>> Expr<T> {
 impl<T: Numeric> Expr<T> {
     /// `ABS(self)`.
     pub fn abs(self) -> Expr<T> {
-        typed(ast::Expr::Func { func: Func::Abs, args: vec![self.node] })
+        typed(ast::Expr::Func { func: Func::Abs, args: vec![self.node] }.decimal_if(is_decimal::<T>()))
     }
 }
 
@@ -731,13 +746,21 @@ fn nullable<T: SqlType>() -> bool {
 
 impl<T: SqlType> OrderKeys for Expr<T> {
     fn push_keys(self, out: &mut Vec<ast::OrderItem>) {
-        out.push(ast::OrderItem { expr: self.node, desc: false, nullable: nullable::<T>() });
+        out.push(ast::OrderItem {
+            expr: self.node.decimal_key_if(is_decimal::<T>()),
+            desc: false,
+            nullable: nullable::<T>(),
+        });
     }
 }
 
 impl<T: SqlType> OrderKeys for Desc<T> {
     fn push_keys(self, out: &mut Vec<ast::OrderItem>) {
-        out.push(ast::OrderItem { expr: self.0.node, desc: true, nullable: nullable::<T>() });
+        out.push(ast::OrderItem {
+            expr: self.0.node.decimal_key_if(is_decimal::<T>()),
+            desc: true,
+            nullable: nullable::<T>(),
+        });
     }
 }
 

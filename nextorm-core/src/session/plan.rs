@@ -58,7 +58,12 @@ fn condition(meta: &EntityMeta, key: &[Value], checks: &[(usize, Value)]) -> Opt
     let keys = meta.key_columns().zip(key).map(|(c, v)| Expr::column(c.name).eq(Expr::Value(v.clone())));
     let seen = checks.iter().map(|(i, v)| {
         let col = Expr::column(meta.columns[*i].name);
-        if v.is_null() { Expr::IsNull { expr: Box::new(col), negated: false } } else { col.eq(Expr::Value(v.clone())) }
+        match v {
+            Value::Null(_) => Expr::IsNull { expr: Box::new(col), negated: false },
+            // By value: SQLite text written before canonical decimals (`12.00`) still equals `12`.
+            Value::Decimal(_) => col.eq(Expr::Value(v.clone())).decimal_if(true),
+            _ => col.eq(Expr::Value(v.clone())),
+        }
     });
     Expr::all(keys.chain(seen))
 }
