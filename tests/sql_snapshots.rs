@@ -94,7 +94,13 @@ fn reserved_words_and_composite_key_crud() {
 fn values_are_binds_never_text() {
     let stmt = Statement::Select(Select {
         columns: vec![Expr::CountStar],
-        from: vec![nextorm::sql::ast::FromItem { table: "product".into(), alias: None, query: None, join: None }],
+        from: vec![nextorm::sql::ast::FromItem {
+            table: "product".into(),
+            alias: None,
+            query: None,
+            join: None,
+            entity: None,
+        }],
         filter: Some(Expr::Binary {
             op: BinOp::Or,
             lhs: Box::new(Expr::column("name").eq(Expr::Value(Value::Text("x'; DROP TABLE product; --".into())))),
@@ -389,6 +395,15 @@ mod relations {
         posts: Set<Post>,
     }
 
+    /// An optional reference that cascades (`cascade_delete = true`): `ON DELETE CASCADE`.
+    #[derive(nextorm::Entity)]
+    struct Draft {
+        #[pk]
+        id: i64,
+        #[orm(cascade_delete = true)]
+        author: Option<Single<Member>>,
+    }
+
     macro_rules! render_all {
         ($($name:literal => $q:expr;)*) => {{
             let mut out = String::new();
@@ -451,6 +466,7 @@ mod relations {
             Label::meta(),
             Profile::meta(),
             Badge::meta(),
+            Draft::meta(),
         ];
         insta::assert_snapshot!(super::side_by_side(|d| nextorm_core::schema::create_statements(&metas, d).unwrap()));
     }

@@ -64,7 +64,9 @@ impl OpenOptions {
         self
     }
 
-    /// Maps exactly these entities instead of every entity linked into the program.
+    /// Maps exactly these entities instead of every entity linked into the program: how two
+    /// models that use the same table names (two databases, tenants, tests) live in one program.
+    /// Two entities on one table in one database are a mapping error at `generate_mapping`.
     pub fn entities(mut self, entities: impl IntoIterator<Item = &'static EntityMeta>) -> Self {
         self.entities = Some(entities.into_iter().collect());
         self

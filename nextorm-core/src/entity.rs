@@ -155,13 +155,16 @@ impl EntityMeta {
     pub fn is_unique_column(&'static self, index: usize) -> bool {
         self.columns[index].unique || self.is_one_to_one_key(index)
     }
+}
 
-    /// The entity registered (linked into the program) with this table name.
-    pub fn by_table(table: &str) -> Option<&'static EntityMeta> {
-        static BY_TABLE: OnceLock<std::collections::HashMap<&'static str, &'static EntityMeta>> = OnceLock::new();
-        BY_TABLE.get_or_init(|| registered_entities().into_iter().map(|m| (m.table, m)).collect()).get(table).copied()
+/// An entity is the one `static` its derive emits: two metadata are equal when they are the same.
+impl PartialEq for EntityMeta {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
     }
 }
+
+impl Eq for EntityMeta {}
 
 /// Lifecycle hooks of an entity in a session, called during a flush (PonyORM's `before_insert`
 /// and friends, plus `after_load`). Every method does nothing by default; declare the entity with

@@ -45,8 +45,9 @@ pub struct RelationMeta {
     pub target: fn() -> &'static EntityMeta,
     /// The field on the other side, when the pair must be named (`#[orm(reverse = "...")]`).
     pub reverse: Option<&'static str>,
-    /// For a `Single`: what deleting the target does to this row. `None` is the default: cascade
-    /// for a required reference, set null for an optional one.
+    /// For a `Single`: what deleting the target does to this row. `Some(false)` restricts,
+    /// `Some(true)` cascades; `None` is the default: cascade for a required reference, set null
+    /// for an optional one.
     pub cascade_delete: Option<bool>,
     /// Decoders of the target's rows, for the code that loads relations knowing only this
     /// metadata (`prefetch`).
@@ -160,14 +161,15 @@ impl RelationMeta {
             && matches!(reverse_of(owner, self), Ok(Some((_, r))) if r.kind == RelationKind::HasOne)
     }
 
-    /// The delete rule of a `Single` of `owner`: cascade for a required reference, set null for an
-    /// optional one, restrict with `cascade_delete = false`.
+    /// The delete rule of a `Single` of `owner`: restrict with `cascade_delete = false`, cascade
+    /// with `cascade_delete = true`; unset, cascade for a required reference and set null for an
+    /// optional one. The DDL (`ON DELETE ...`) and a session's identity map both follow it.
     pub fn on_delete(&self, owner: &EntityMeta) -> OnDelete {
         let nullable = self.fk_column().is_some_and(|c| owner.columns[c].nullable);
         match (self.cascade_delete, nullable) {
             (Some(false), _) => OnDelete::Restrict,
-            (_, true) => OnDelete::SetNull,
-            (_, false) => OnDelete::Cascade,
+            (Some(true), _) | (None, false) => OnDelete::Cascade,
+            (None, true) => OnDelete::SetNull,
         }
     }
 }
@@ -241,17 +243,18 @@ impl Link {
     ///                                                    WHERE "c#"."student_id" = <owner key>
     /// ```
     pub fn members_from(&self, alias: &str, owner_key: Vec<ast::Expr>) -> (Vec<FromItem>, ast::Expr) {
-        let item = |table: &str, alias: String, join: Option<Join>| FromItem {
+        let item = |table: &str, alias: String, join: Option<Join>, entity: Option<&'static EntityMeta>| FromItem {
             table: table.to_owned().into(),
             alias: Some(alias.into()),
             query: None,
             join,
+            entity,
         };
         match self {
             Link::Reverse { target, fk } => {
                 let fk = ast::Expr::qualified(alias.to_owned(), target.columns[*fk].name);
                 let owner = owner_key.into_iter().next().unwrap_or(ast::Expr::Value(Value::Null(Kind::Int)));
-                (vec![item(target.table, alias.to_owned(), None)], fk.eq(owner))
+                (vec![item(target.table, alias.to_owned(), None, Some(target))], fk.eq(owner))
             }
             Link::Table { target, table } => {
                 let link = join_alias(alias);
@@ -264,7 +267,10 @@ impl Link {
                     target.key_columns().map(|k| ast::Expr::qualified(alias.to_owned(), k.name)),
                 );
                 let join = Some(Join { left: false, on });
-                (vec![item(&table.name, link, None), item(target.table, alias.to_owned(), join)], tie)
+                (
+                    vec![item(&table.name, link, None, None), item(target.table, alias.to_owned(), join, Some(target))],
+                    tie,
+                )
             }
         }
     }
@@ -280,8 +286,13 @@ impl Link {
                     owner_key,
                 );
                 let keys = table.target_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())).collect();
-                let item =
-                    FromItem { table: table.name.clone().into(), alias: Some(link.into()), query: None, join: None };
+                let item = FromItem {
+                    table: table.name.clone().into(),
+                    alias: Some(link.into()),
+                    query: None,
+                    join: None,
+                    entity: None,
+                };
                 (vec![item], tie, keys)
             }
             Link::Reverse { target, .. } => {

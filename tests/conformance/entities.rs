@@ -229,6 +229,8 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Profile::meta(),
         Locker::meta(),
         Ledger::meta(),
+        Folder::meta(),
+        Memo::meta(),
     ]
 }
 
@@ -338,4 +340,72 @@ pub struct Locker {
     pub id: i64,
     pub number: i32,
     pub holder: Option<Single<Account>>,
+}
+
+/// The other side of an optional reference that cascades.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Folder {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub label: String,
+    pub memos: Set<Memo>,
+}
+
+/// An optional reference with `cascade_delete = true`: a memo may have no folder, and deleting
+/// its folder deletes it (Pony's `cascade_delete=True` on an optional relation).
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Memo {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub title: String,
+    #[orm(cascade_delete = true)]
+    pub folder: Option<Single<Folder>>,
+}
+
+/// One of two models that map the same table names (`team`, `player`) with different keys and
+/// columns, as two databases of one program would; never mapped together.
+pub mod tenant_a {
+    use nextorm::prelude::*;
+
+    #[derive(Entity, Debug, Clone, PartialEq)]
+    #[orm(table = "team")]
+    pub struct Team {
+        #[pk]
+        pub id: i64,
+        #[orm(max_len = 20)]
+        pub name: String,
+        pub players: Set<Player>,
+    }
+
+    #[derive(Entity, Debug, Clone, PartialEq)]
+    #[orm(table = "player")]
+    pub struct Player {
+        #[pk]
+        pub id: i64,
+        pub team: Single<Team>,
+    }
+}
+
+/// The other model on the tables `team` and `player`: other key and column names.
+pub mod tenant_b {
+    use nextorm::prelude::*;
+
+    #[derive(Entity, Debug, Clone, PartialEq)]
+    #[orm(table = "team")]
+    pub struct Team {
+        #[pk]
+        pub code: i32,
+        pub players: Set<Player>,
+    }
+
+    #[derive(Entity, Debug, Clone, PartialEq)]
+    #[orm(table = "player")]
+    pub struct Player {
+        #[pk]
+        pub number: i64,
+        #[orm(column = "squad")]
+        pub team: Single<Team>,
+    }
 }

@@ -439,6 +439,8 @@ conformance!(
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,
     relations_delete_rules,
+    relations_optional_reference_with_cascade_delete,
+    relations_two_models_on_one_table_name,
     relations_query_navigation,
     relations_many_to_many_add_remove_clear,
     relations_one_to_many_add_remove_clear,

@@ -1,8 +1,8 @@
 // Relation cases, written once; included into `blocking` and `asynchronous`.
 
 use crate::entities::{
-    Account, AccountObj, Book, Client, ClientObj, Employee, EmployeeObj, Locker, LockerObj, Person, PersonObj,
-    Profile, ProfileObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
+    Account, AccountObj, Book, Client, ClientObj, Employee, EmployeeObj, Folder, FolderObj, Locker, LockerObj, Memo,
+    MemoObj, Person, PersonObj, Profile, ProfileObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
 };
 use nextorm::{Set, Single};
 
@@ -131,6 +131,101 @@ pub async fn relations_delete_rules(t: &Ctx) -> Result<()> {
     assert_eq!(r.unwrap_err().kind(), ErrorKind::ForeignKeyViolation, "refused by the database");
     assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM shelf", ()))?, 1);
     assert_pool_idle(db);
+    Ok(())
+}
+
+/// `cascade_delete = true` on an optional reference: deleting the folder deletes its memos, in
+/// the session's identity map and in the database (the DDL says `ON DELETE CASCADE`).
+pub async fn relations_optional_reference_with_cascade_delete(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (kept, gone) = session!(db, |s| {
+        let kept = aw!(s.create(Folder { label: "kept".into(), ..Default::default() }))?;
+        let gone = aw!(s.create(Folder { label: "gone".into(), ..Default::default() }))?;
+        for (title, folder) in [("k1", Some(&kept)), ("g1", Some(&gone)), ("g2", Some(&gone)), ("loose", None)] {
+            let folder = folder.map(Single::from);
+            aw!(s.create(Memo { id: 0, title: title.into(), folder }))?;
+        }
+        aw!(s.flush())?;
+        Ok((kept.id(), gone.id()))
+    })?;
+    aw!(db.execute("INSERT INTO memo (title, folder) VALUES (?, ?)", ("g3", gone)))?;
+    session!(db, |s| {
+        // g3 stays out of the session: the database deletes it.
+        let held = aw!(select!(m for m in Memo if m.title != "g3").fetch_all(sref!(s)))?;
+        let kept = aw!(s.by_pk::<Folder>(&kept))?;
+        let gone = aw!(s.by_pk::<Folder>(&gone))?;
+        assert_eq!(aw!(gone.memos().load(sref!(s)))?.len(), 3);
+        gone.delete()?;
+        aw!(s.flush())?;
+        for m in &held {
+            let title = m.title();
+            match title.as_str() {
+                "g1" | "g2" => {
+                    let e = m.writable().unwrap_err();
+                    assert!(e.message().contains("has been deleted"), "memo {title} is deleted with its folder: {e}");
+                }
+                _ => m.writable()?,
+            }
+        }
+        let left = aw!(select!(m for m in Memo).fetch_all(sref!(s)))?;
+        let mut titles: Vec<String> = left.iter().map(|m| m.title()).collect();
+        titles.sort();
+        assert_eq!(titles, vec!["k1", "loose"], "the session's objects and the database agree");
+        assert_eq!(aw!(kept.memos().load(sref!(s)))?.len(), 1);
+        Ok(())
+    })?;
+    let left: Vec<String> = aw!(db.select("SELECT title FROM memo ORDER BY title", ()))?;
+    assert_eq!(left, vec!["k1", "loose"], "the database cascaded to g3, which the session never loaded");
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM folder", ()))?, 1);
+    assert_pool_idle(db);
+    Ok(())
+}
+
+/// Two models with the same table names (`team`, `player`) in one program: each query resolves
+/// its paths through its own entities, whichever was linked first, and one database mapping
+/// both is a mapping error rather than a silent choice.
+pub async fn relations_two_models_on_one_table_name(t: &Ctx) -> Result<()> {
+    {
+        use crate::entities::tenant_a::{Player, Team};
+        let db = &open(&t.url, OpenOptions::new().entities([Team::meta(), Player::meta()])).await?;
+        aw!(db.generate_mapping(CreateTables::Yes))?;
+        for (id, name) in [(1, "reds"), (2, "blues")] {
+            aw!(db.insert(&mut Team { id, name: name.into(), players: Set::new() }))?;
+        }
+        for (id, team) in [(1, 1), (2, 1), (3, 2)] {
+            aw!(db.insert(&mut Player { id, team: Single::new(team) }))?;
+        }
+        let big = select!(t.name for t in Team if count(t.players) > 1);
+        assert_eq!(aw!(big.fetch_all(db))?, vec!["reds".to_string()]);
+        let of_blues = select!(p.id for p in Player if p.team.name == "blues");
+        assert_eq!(aw!(of_blues.fetch_all(db))?, vec![3]);
+        aw!(db.drop_all_tables())?;
+    }
+    {
+        use crate::entities::tenant_b::{Player, Team, TeamObj};
+        let db = &open(&t.url, OpenOptions::new().entities([Team::meta(), Player::meta()])).await?;
+        aw!(db.generate_mapping(CreateTables::Yes))?;
+        for code in [10, 20] {
+            aw!(db.insert(&mut Team { code, players: Set::new() }))?;
+        }
+        for (number, team) in [(7, 20), (9, 20), (11, 10)] {
+            aw!(db.insert(&mut Player { number, team: Single::new(team) }))?;
+        }
+        let big = select!(t.code for t in Team if count(t.players) > 1);
+        assert_eq!(aw!(big.fetch_all(db))?, vec![20]);
+        let teams = session!(db, |s| aw!(select!(t for t in Team).prefetch(|t| t.players).fetch_all(sref!(s))))?;
+        let mut prefetched = 0;
+        for team in &teams {
+            prefetched += team.players().loaded()?.len();
+        }
+        assert_eq!(prefetched, 3, "prefetch resolves the collection of this model's `team`");
+        aw!(db.drop_all_tables())?;
+    }
+    use crate::entities::{tenant_a, tenant_b};
+    let both = [tenant_a::Team::meta(), tenant_a::Player::meta(), tenant_b::Team::meta(), tenant_b::Player::meta()];
+    let both = open(&t.url, OpenOptions::new().entities(both)).await?;
+    let e = expect_kind(aw!(both.generate_mapping(CreateTables::No)), ErrorKind::Mapping, "two entities on `team`");
+    assert!(e.message().contains("both mapped to table `team`"), "{e}");
     Ok(())
 }
 

@@ -149,7 +149,14 @@ impl Builder {
 
     /// Adds `for alias in E` and returns the handles of that occurrence.
     pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
-        self.from.push(FromItem { table: E::meta().table.into(), alias: Some(alias.into()), query: None, join: None });
+        let meta = E::meta();
+        self.from.push(FromItem {
+            table: meta.table.into(),
+            alias: Some(alias.into()),
+            query: None,
+            join: None,
+            entity: Some(meta),
+        });
         E::fields(alias)
     }
 
@@ -579,12 +586,7 @@ impl<R: Attach, V: Clone> Query<R, V> {
         paths(self.vars.clone()).push_paths(&mut aliases);
         for alias in aliases {
             let root = alias.split(['.', ':']).next().unwrap_or_default();
-            let entity = self
-                .select
-                .from
-                .iter()
-                .find(|f| f.alias.as_deref() == Some(root))
-                .and_then(|f| crate::entity::EntityMeta::by_table(&f.table));
+            let entity = self.select.from.iter().find(|f| f.alias.as_deref() == Some(root)).and_then(|f| f.entity);
             let path = match entity {
                 Some(entity) => PrefetchPath::parse(entity, alias).map_err(|e| e.message().to_owned()),
                 None => Err(format!("prefetch: `{root}` is not a loop variable of this query")),
@@ -655,6 +657,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
                     alias: Some("q".into()),
                     query: Some(Box::new(inner)),
                     join: None,
+                    entity: None,
                 }],
                 ..ast::Select::default()
             }

@@ -534,9 +534,7 @@ fn visit_paths(e: &mut ast::Expr, scope: &[(String, &'static EntityMeta)], found
 fn link_in_scope(select: &mut Select, outer: &[(String, &'static EntityMeta)]) -> Vec<String> {
     let mut scope = outer.to_vec();
     for item in &select.from {
-        if let (Some(alias), None) = (&item.alias, &item.query)
-            && let Some(meta) = EntityMeta::by_table(&item.table)
-        {
+        if let (Some(alias), Some(meta)) = (&item.alias, item.entity) {
             scope.push((alias.to_string(), meta));
         }
     }
@@ -587,6 +585,7 @@ fn add_hop(select: &mut Select, hop: Hop) {
                 alias: Some(hop.alias.clone().into()),
                 query: None,
                 join: None,
+                entity: Some(hop.target),
             };
             (vec![item], key.eq(ast::Expr::qualified(hop.parent.clone(), fk)))
         }

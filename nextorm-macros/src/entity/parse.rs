@@ -95,7 +95,8 @@ pub(crate) struct Field<'a> {
     /// `reverse = "field"`: the field on the other side of a relation.
     pub(crate) reverse: Option<LitStr>,
     /// `cascade_delete = false`: deleting the referenced row is refused while this one refers
-    /// to it.
+    /// to it; `true`: deleting it deletes this row, for an optional reference too. Unset: cascade
+    /// for a required reference, set null for an optional one.
     pub(crate) cascade_delete: Option<Opt<bool>>,
 }
 

@@ -43,7 +43,7 @@ pub(crate) struct Reference<'a> {
     pub(crate) target: &'a Type,
     /// `reverse = "..."`.
     pub(crate) reverse: Option<String>,
-    /// `cascade_delete = ...`.
+    /// `cascade_delete = ...`: `false` restricts, `true` cascades (see `RelationMeta::on_delete`).
     pub(crate) cascade_delete: Option<bool>,
 }
 
