@@ -1,7 +1,7 @@
 //! How the facades behave around runtimes and locks: the async facade keeps its runtime serving
 //! while an SQLite file is locked by another writer, the blocking facade waits and then reports
 //! `Busy`, SQLite transactions take the write lock up front, and the blocking facade refuses to
-//! run server drivers inside an async runtime instead of panicking.
+//! run server drivers in async code instead of panicking, yet works inside `spawn_blocking`.
 
 #![allow(missing_docs)]
 
@@ -141,6 +141,90 @@ fn blocking_facade_inside_a_runtime_is_an_error_for_server_drivers() {
     assert_eq!(db.get::<i64>("SELECT 1", ()).unwrap(), 1);
     let lite = Database::open("sqlite::memory:").unwrap();
     assert_eq!(rt.block_on(async { lite.get::<i64>("SELECT 2", ()) }).unwrap(), 2);
+}
+
+fn pg_url() -> String {
+    std::env::var("NEXTORM_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+fn mariadb_url() -> String {
+    std::env::var("NEXTORM_TEST_MARIADB_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into())
+}
+
+/// The databases of this run, as in the conformance harness: `NEXTORM_TEST_DIALECTS` may leave a
+/// server out (reported), except under `CI=true`, where all three run and a server that cannot be
+/// reached fails the test.
+fn urls_of_this_run() -> Vec<String> {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    let chosen = std::env::var("NEXTORM_TEST_DIALECTS").ok().filter(|_| !ci);
+    [("sqlite", "sqlite::memory:".to_owned()), ("postgresql", pg_url()), ("mariadb", mariadb_url())]
+        .into_iter()
+        .filter(|(name, _)| {
+            let on = chosen.as_ref().is_none_or(|list| list.split(',').any(|d| d.trim() == *name));
+            if !on {
+                eprintln!("NOT RUN on {name}: excluded by NEXTORM_TEST_DIALECTS");
+            }
+            on
+        })
+        .map(|(_, url)| url)
+        .collect()
+}
+
+fn assert_refused_in_async_code<T: std::fmt::Debug>(r: nextorm::Result<T>, what: &str) {
+    let err = r.expect_err(what);
+    assert_eq!(err.kind(), ErrorKind::Config, "{what}: {err}");
+    assert!(err.message().contains("use AsyncDatabase"), "{what}: {err}");
+}
+
+#[test]
+fn blocking_facade_in_async_code_is_an_error_never_a_panic_and_works_in_spawn_blocking() {
+    for url in urls_of_this_run() {
+        let server = !url.starts_with("sqlite");
+        let runtimes = [
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap(),
+            tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap(),
+        ];
+        for rt in runtimes {
+            // Polled by block_on, as the body of #[tokio::main] is, and inside a spawned task.
+            let in_block_on = rt.block_on(async { Database::open(&url) });
+            let task_url = url.clone();
+            let in_task = rt.block_on(async { tokio::spawn(async move { Database::open(&task_url) }).await.unwrap() });
+            for (opened, what) in [(in_block_on, "open in block_on"), (in_task, "open in a task")] {
+                if server {
+                    assert_refused_in_async_code(opened.map(|_| ()), &format!("{what} of {url}"));
+                } else {
+                    assert_eq!(opened.unwrap().get::<i64>("SELECT 1", ()).unwrap(), 1, "{what} of {url}");
+                }
+            }
+
+            // spawn_blocking may block: the database opens and runs statements there.
+            let blocking_url = url.clone();
+            let in_spawn_blocking = rt.block_on(async {
+                tokio::task::spawn_blocking(move || -> nextorm::Result<Database> {
+                    let db = Database::open(&blocking_url)?;
+                    assert_eq!(db.get::<i64>("SELECT 1", ())?, 1);
+                    assert_eq!(db.transaction(|tx| tx.get::<i64>("SELECT 2", ()))?, 2);
+                    assert_eq!(db.session(|s| s.commit().map(|()| 3))?, 3);
+                    Ok(db)
+                })
+                .await
+            });
+            let db = in_spawn_blocking.unwrap().unwrap_or_else(|e| panic!("{url} in spawn_blocking: {e}"));
+
+            // Back in async code its methods are errors (SQLite still works), and dropping it
+            // there, with an idle connection in its pool, does not panic.
+            rt.block_on(async {
+                let r = db.get::<i64>("SELECT 1", ());
+                if server {
+                    assert_refused_in_async_code(r, &format!("a statement of {url} in block_on"));
+                } else {
+                    assert_eq!(r.unwrap(), 1);
+                }
+                assert_eq!(db.pool_status().idle, 1, "the connection opened in spawn_blocking is idle");
+                drop(db);
+            });
+        }
+    }
 }
 
 #[test]

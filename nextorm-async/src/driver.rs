@@ -40,18 +40,14 @@ fn not_built(dialect: Dialect) -> Error {
     Error::new(ErrorKind::Unsupported, format!("nextorm was built without the `{}` feature", dialect.name()))
 }
 
-/// The URL with its password replaced, for messages.
-#[cfg(any(feature = "postgres", feature = "mariadb"))]
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+/// Turns the error of a connection attempt into [`ErrorKind::ConnectFailed`], its message led by
+/// `what`; the database's code is kept and the original error stays as the source.
+pub(crate) fn connect_failed(e: Error, what: impl std::fmt::Display) -> Error {
+    let code = e.code().map(str::to_owned);
+    let failed = Error::with_source(ErrorKind::ConnectFailed, format!("{what}: {}", e.message()), e);
+    match code {
+        Some(code) => failed.with_code(code),
+        None => failed,
     }
 }
 
@@ -72,24 +68,24 @@ impl AnyPool {
                 Ok(AnyPool::Sqlite(Pool::new(driver, max, options.acquire_timeout, facade == Facade::Blocking)))
             }
             #[cfg(feature = "postgres")]
-            Target::Postgres(url) => {
+            Target::Postgres(sqlx_url) => {
                 let parsed: sqlx::postgres::PgConnectOptions =
-                    url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
+                    sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
                 let driver = postgres::PgDriver {
                     options: parsed.statement_cache_capacity(256),
                     connect_timeout: options.connect_timeout,
-                    label: redact(&url),
+                    label: crate::options::masked(url),
                 };
                 Ok(AnyPool::Postgres(Pool::new(driver, max, options.acquire_timeout, false)))
             }
             #[cfg(feature = "mariadb")]
-            Target::MariaDb(url) => {
+            Target::MariaDb(sqlx_url) => {
                 let parsed: sqlx::mysql::MySqlConnectOptions =
-                    url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
+                    sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
                 let driver = mariadb::MariaDbDriver {
                     options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
                     connect_timeout: options.connect_timeout,
-                    label: redact(&url),
+                    label: crate::options::masked(url),
                 };
                 Ok(AnyPool::MariaDb(Pool::new(driver, max, options.acquire_timeout, false)))
             }
@@ -385,15 +381,6 @@ impl Drop for Conn {
                 }
             }
         }
-    }
-}
-
-#[cfg(all(test, any(feature = "postgres", feature = "mariadb")))]
-mod tests {
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact("mysql://root@h/db"), "mysql://root@h/db");
     }
 }
 

@@ -85,6 +85,17 @@ pub(crate) enum SqliteTarget {
     File { path: String, create: bool, read_only: bool },
 }
 
+impl SqliteTarget {
+    /// What the target is, for messages: `cannot open the SQLite database data/app.db`.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            SqliteTarget::Memory => "cannot open an in-memory SQLite database".to_owned(),
+            SqliteTarget::File { path, .. } => format!("cannot open the SQLite database {path}"),
+        }
+    }
+}
+
 /// A parsed database URL.
 #[derive(Debug, Clone)]
 pub(crate) enum Target {
@@ -106,27 +117,72 @@ impl Target {
     }
 
     /// Parses `sqlite::memory:`, `sqlite://file.db`, `sqlite:///abs/file.db?mode=ro`,
-    /// `postgres://…`, `postgresql://…`, `mysql://…` or `mariadb://…`.
+    /// `postgres://…`, `postgresql://…`, `mysql://…` or `mariadb://…`. Messages show the URL
+    /// with its password masked.
     pub(crate) fn parse(url: &str) -> Result<Target> {
         let (scheme, rest) = url.split_once(':').ok_or_else(|| {
-            Error::config(format!("`{url}` is not a database URL (expected sqlite:, postgres:// or mariadb://)"))
+            Error::config(format!(
+                "`{}` is not a database URL (expected sqlite:, postgres:// or mariadb://)",
+                masked(url)
+            ))
         })?;
         match scheme {
             "sqlite" => parse_sqlite(rest, url).map(Target::Sqlite),
             "postgres" | "postgresql" => Ok(Target::Postgres(url.to_owned())),
             "mysql" | "mariadb" => Ok(Target::MariaDb(format!("mysql:{rest}"))),
             other => Err(Error::config(format!(
-                "unknown database scheme `{other}` in `{url}`: use sqlite:, postgres:// or mariadb://"
+                "unknown database scheme `{other}` in `{}`: use sqlite:, postgres:// or mariadb://",
+                masked(url)
             ))),
         }
     }
 }
 
+/// The URL as the user wrote it, with the password (`user:password@` or a `password=` option)
+/// replaced by `***`, for messages. The user part ends at the last `@`, so a password holding
+/// `?`, `/` or `@` is masked whole.
+pub(crate) fn masked(url: &str) -> String {
+    let (mut out, rest) = match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
+            Some((user, _)) => (format!("{}{user}:***", &url[..s + 3]), &url[at..]),
+            None => (url[..at].to_owned(), &url[at..]),
+        },
+        _ => (String::new(), url),
+    };
+    let (base, query) = rest.split_once('?').map_or((rest, None), |(b, q)| (b, Some(q)));
+    out.push_str(base);
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=***"),
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out = format!("{out}?{}", pairs.join("&"));
+    }
+    out
+}
+
 fn parse_sqlite(rest: &str, url: &str) -> Result<SqliteTarget> {
+    let with_slashes = rest.starts_with("//");
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path == ":memory:" || path.is_empty() && query.is_empty() {
+    if path == ":memory:" {
         return Ok(SqliteTarget::Memory);
+    }
+    // Near misses of `sqlite::memory:` would silently create a file in the working directory.
+    if !with_slashes && matches!(path, "memory" | "memory:" | ":memory") {
+        return Err(Error::config(format!(
+            "`{url}` is ambiguous: write `sqlite::memory:` for an in-memory database, \
+             or `sqlite:./{path}` for a file named {path}"
+        )));
+    }
+    if path.is_empty() && query.is_empty() {
+        return Err(Error::config(format!(
+            "`{url}` names no database: write `sqlite::memory:` for an in-memory database, \
+             or `sqlite:path/to/file.db` for a file"
+        )));
     }
     let (mut create, mut read_only) = (true, false);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -171,7 +227,26 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(Target::parse("oracle://x").is_err());
+        for near_miss in ["sqlite:memory", "sqlite:memory:", "sqlite::memory", "sqlite:", "sqlite://"] {
+            let e = Target::parse(near_miss).unwrap_err();
+            assert_eq!(e.kind(), nextorm_core::ErrorKind::Config, "{near_miss}");
+            assert!(e.message().contains("write `sqlite::memory:`"), "{e}");
+        }
+        for file in ["sqlite:./memory", "sqlite://memory"] {
+            assert!(matches!(Target::parse(file).unwrap(), Target::Sqlite(SqliteTarget::File { .. })), "{file}");
+        }
         assert!(Target::parse("nonsense").is_err());
         assert!(Target::parse("sqlite://x.db?cache=shared").is_err());
+    }
+
+    #[test]
+    fn passwords_are_masked_and_the_url_kept_as_written() {
+        assert_eq!(masked("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(masked("mariadb://root:p@ss@127.0.0.1:1/test"), "mariadb://root:***@127.0.0.1:1/test");
+        assert_eq!(masked("mysql://root@h/db"), "mysql://root@h/db");
+        assert_eq!(masked("postgres://u:a?b/c@h/db?x=1"), "postgres://u:***@h/db?x=1");
+        assert_eq!(masked("postgres://h/db?user=u&password=secret"), "postgres://h/db?user=u&password=***");
+        let e = Target::parse("oracle://u:secret@h").unwrap_err();
+        assert!(!e.message().contains("secret") && e.message().contains("oracle://u:***@h"), "{e}");
     }
 }

@@ -28,8 +28,12 @@ pub enum ErrorKind {
     Busy,
     /// No pooled connection became free within the acquire timeout.
     PoolTimeout,
-    /// The connection to the server failed or was lost.
+    /// A connection that was open failed or was lost (the server closed it, the network broke).
     ConnectionLost,
+    /// A new connection could not be made: the server refused it or did not answer, rejected the
+    /// login, or has no such database; or the SQLite file cannot be opened. No connection existed,
+    /// so nothing was sent. Not retryable: a session retry would meet the same refusal.
+    ConnectFailed,
     /// A value read from the database does not fit the Rust type asked for.
     Decode,
     /// A value cannot be stored faithfully: NaN on SQLite, a NUL byte on PostgreSQL, an integer out of
@@ -60,6 +64,7 @@ impl ErrorKind {
             ErrorKind::Busy => "database busy",
             ErrorKind::PoolTimeout => "pool timeout",
             ErrorKind::ConnectionLost => "connection lost",
+            ErrorKind::ConnectFailed => "connect failed",
             ErrorKind::Decode => "decode error",
             ErrorKind::InvalidValue => "invalid value",
             ErrorKind::Mapping => "mapping error",

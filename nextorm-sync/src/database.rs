@@ -73,7 +73,9 @@ macro_rules! statement_methods {
 
 /// A database used from ordinary blocking code. SQLite runs on the caller's thread; PostgreSQL
 /// and MariaDB run on a small runtime the database owns. Every method has the same name and
-/// meaning as on `AsyncDatabase`.
+/// meaning as on `AsyncDatabase`. In async code on a server it fails with
+/// [`nextorm_core::ErrorKind::Config`] (use `AsyncDatabase` there); inside
+/// `tokio::task::spawn_blocking` it works.
 ///
 /// ```
 /// use nextorm_sync::Database;

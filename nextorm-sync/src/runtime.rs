@@ -38,6 +38,59 @@ pub(crate) fn block_now<F: Future>(fut: F) -> F::Output {
     }
 }
 
+/// The error of a blocking call made from async code.
+fn called_from_async_code() -> Error {
+    Error::config(
+        "the blocking Database was called from async code inside a tokio runtime; use AsyncDatabase there, \
+         or call the blocking Database inside tokio::task::spawn_blocking",
+    )
+}
+
+/// Whether this thread may block on the database. Tokio offers no question for it, so it is
+/// answered from what is visible: no tokio context at all (an ordinary thread); or a task with
+/// no scheduler behind it, which is a `spawn_blocking` closure. Code polled by `block_on`
+/// (`#[tokio::main]`, `#[tokio::test]`) has no task id, and an async task has a scheduler that
+/// defers a yield instead of waking at once.
+pub(crate) fn may_block_here() -> bool {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return true;
+    }
+    tokio::task::try_id().is_some() && !polled_by_a_scheduler()
+}
+
+/// Whether a scheduler is polling the current code: a tokio yield is deferred by a scheduler and
+/// woken at once without one.
+fn polled_by_a_scheduler() -> bool {
+    struct Flag(std::sync::atomic::AtomicBool);
+    impl Wake for Flag {
+        fn wake(self: Arc<Self>) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    let flag = Arc::new(Flag(std::sync::atomic::AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let _ = pin!(tokio::task::yield_now()).poll(&mut Context::from_waker(&waker));
+    !flag.0.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// The current-thread runtime a server database owns. It is shut down without waiting, because
+/// the last handle may be dropped in async code, where a waiting shutdown panics.
+pub(crate) struct OwnedRuntime(Option<tokio::runtime::Runtime>);
+
+impl OwnedRuntime {
+    fn get(&self) -> &tokio::runtime::Runtime {
+        self.0.as_ref().expect("the runtime is present until drop")
+    }
+}
+
+impl Drop for OwnedRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
 /// Where the blocking facade runs futures. Cloned into sessions, which outlive no database they
 /// need but may outlive the `Database` value itself.
 #[derive(Clone)]
@@ -45,30 +98,37 @@ pub(crate) enum Driver {
     /// SQLite: on the caller's thread.
     Inline,
     /// PostgreSQL, MariaDB: on the owned runtime.
-    Runtime(Arc<tokio::runtime::Runtime>),
+    Runtime(Arc<OwnedRuntime>),
 }
 
 impl Driver {
+    /// The driver of a server database. From async code that is an error: the database could
+    /// not be used there.
     pub(crate) fn for_server() -> Result<Driver> {
+        if !may_block_here() {
+            return Err(called_from_async_code());
+        }
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map(|rt| Driver::Runtime(Arc::new(rt)))
+            .map(|rt| Driver::Runtime(Arc::new(OwnedRuntime(Some(rt)))))
             .map_err(|e| Error::config(format!("cannot start the runtime for the database driver: {e}")))
     }
 
-    /// Runs `fut` to completion. Inside a tokio runtime the sqlx drivers cannot be driven by a
-    /// blocking call, so that is an error rather than a panic.
+    /// Runs `fut` to completion. From async code the sqlx drivers cannot be driven by a blocking
+    /// call, so that is an error rather than a panic.
     pub(crate) fn block<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         match self {
             Driver::Inline => block_now(fut),
             Driver::Runtime(rt) => {
-                if tokio::runtime::Handle::try_current().is_ok() {
-                    return Err(Error::config(
-                        "the blocking Database was called from inside an async runtime; use AsyncDatabase there",
-                    ));
+                let rt = rt.get();
+                if tokio::runtime::Handle::try_current().is_err() {
+                    rt.block_on(fut)
+                } else if may_block_here() {
+                    block_beside(rt, fut)
+                } else {
+                    Err(called_from_async_code())
                 }
-                rt.block_on(fut)
             }
         }
     }
@@ -78,11 +138,31 @@ impl Driver {
         match self {
             Driver::Inline => drop(value),
             Driver::Runtime(rt) => {
-                let _guard = rt.enter();
+                let _guard = rt.get().enter();
                 drop(value);
             }
         }
     }
+}
+
+/// Runs `fut` on this thread while a helper thread turns the runtime's IO and timer drivers.
+/// Used inside `spawn_blocking`: that thread belongs to another runtime, whose context makes
+/// `Runtime::block_on` refuse to start here.
+fn block_beside<T>(rt: &tokio::runtime::Runtime, fut: impl Future<Output = T>) -> T {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            rt.block_on(async {
+                let _ = stopped.await;
+            })
+        });
+        let out = {
+            let _guard = rt.enter();
+            block_now(fut)
+        };
+        let _ = stop.send(());
+        out
+    })
 }
 
 #[cfg(test)]

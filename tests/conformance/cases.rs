@@ -546,11 +546,83 @@ pub async fn dead_server_and_bad_urls(t: &Ctx) -> Result<()> {
         Dialect::Postgres => "postgres://postgres@127.0.0.1:1/test".to_string(),
         Dialect::MariaDb => "mysql://root@127.0.0.1:1/test".to_string(),
     };
-    let kind = if t.dialect == Dialect::Sqlite { ErrorKind::Database } else { ErrorKind::ConnectionLost };
-    let e = expect_kind(open(&dead, OpenOptions::new().connect_timeout(Duration::from_secs(5))).await.map(|_| ()), kind, "a dead server");
+    let e = expect_kind(open(&dead, OpenOptions::new().connect_timeout(Duration::from_secs(5))).await.map(|_| ()), ErrorKind::ConnectFailed, "a dead server");
     assert!(e.to_string().contains("cannot"), "{e}");
     expect_kind(open("oracle://x", OpenOptions::new()).await.map(|_| ()), ErrorKind::Config, "an unknown scheme");
     expect_kind(open("postgres://[::bad", OpenOptions::new()).await.map(|_| ()), ErrorKind::Config, "a malformed URL");
+    // Near misses of `sqlite::memory:` would create a file named `memory`; `sqlite:` names nothing.
+    for url in ["sqlite:memory", "sqlite:"] {
+        let e = expect_kind(open(url, OpenOptions::new()).await.map(|_| ()), ErrorKind::Config, url);
+        assert!(e.message().contains("write `sqlite::memory:` for an in-memory database"), "{e}");
+    }
+    Ok(())
+}
+
+/// `url` with `password` as its password (the user part is `user@` or `user:old@`).
+fn with_password(url: &str, password: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("a server URL");
+    let (user, host) = rest.split_once('@').expect("the URL names a user");
+    let user = user.split_once(':').map_or(user, |(name, _)| name);
+    format!("{scheme}://{user}:{password}@{host}")
+}
+
+/// `url` as errors show it: a password masked.
+fn shown(url: &str) -> String {
+    let user = url.split_once("://").and_then(|(_, rest)| rest.split_once('@')).map(|(user, _)| user);
+    if user.is_some_and(|u| u.contains(':')) { with_password(url, "***") } else { url.to_owned() }
+}
+
+/// `url` naming another database.
+fn with_database(url: &str, database: &str) -> String {
+    let base = url.split_once('?').map_or(url, |(base, _)| base);
+    let (server, _) = base.rsplit_once('/').expect("the URL names a database");
+    format!("{server}/{database}")
+}
+
+/// Opens `url` and expects a connection that was never made: `ConnectFailed` (not
+/// `ConnectionLost`), a message naming the URL as written with its password masked, and the
+/// database's own code when it answered.
+async fn expect_connect_failed(url: &str, shown: &str, code: Option<&str>) {
+    let options = OpenOptions::new().connect_timeout(Duration::from_secs(5));
+    let e = expect_kind(open(url, options).await.map(|_| ()), ErrorKind::ConnectFailed, url);
+    assert!(e.message().contains(&format!("cannot connect to {shown}")), "{e}");
+    assert!(!e.message().contains("secret"), "the password is masked: {e}");
+    assert_eq!(e.code(), code, "{e}");
+}
+
+pub async fn refused_connections_are_connect_failed(t: &Ctx) -> Result<()> {
+    let closed_port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
+        listener.local_addr().expect("its address").port()
+    };
+    match t.dialect {
+        Dialect::Sqlite => {
+            let missing = std::env::temp_dir().join(format!("nextorm_missing_{}.db", std::process::id()));
+            let url = format!("sqlite://{}?mode=rw", missing.display());
+            let e = expect_kind(open(&url, OpenOptions::new()).await.map(|_| ()), ErrorKind::ConnectFailed, &url);
+            assert!(e.message().contains(&format!("cannot open the SQLite database {}", missing.display())), "{e}");
+        }
+        Dialect::Postgres => {
+            for scheme in ["postgres", "postgresql"] {
+                let url = format!("{scheme}://postgres:secret@127.0.0.1:{closed_port}/test");
+                expect_connect_failed(&url, &shown(&url), None).await;
+            }
+            // The test server trusts every login, so a wrong password is not refused there.
+            let unknown = with_database(&crate::harness::pg_url(), "nextorm_no_such_database");
+            expect_connect_failed(&unknown, &shown(&unknown), Some("3D000")).await;
+        }
+        Dialect::MariaDb => {
+            for scheme in ["mariadb", "mysql"] {
+                let url = format!("{scheme}://root:secret@127.0.0.1:{closed_port}/test");
+                expect_connect_failed(&url, &format!("{scheme}://root:***@127.0.0.1:{closed_port}/test"), None).await;
+            }
+            let real = crate::harness::mariadb_url().replacen("mysql://", "mariadb://", 1);
+            let wrong_password = with_password(&real, "secret");
+            expect_connect_failed(&wrong_password, &shown(&wrong_password), Some("1045")).await;
+            let unknown = with_database(&real, "nextorm_no_such_database");
+            expect_connect_failed(&unknown, &shown(&unknown), Some("1049")).await;
+        }
+    }
     Ok(())
 }
 

@@ -416,6 +416,7 @@ conformance!(
     dropped_transaction_future_leaves_nothing,
     pool_timeout_is_its_own_kind,
     dead_server_and_bad_urls,
+    refused_connections_are_connect_failed,
     connection_settings_per_dialect,
     university_oracle,
     query_text_tests_escape_like_patterns,

@@ -33,18 +33,18 @@ pub(crate) fn map_error(
     Error::with_source(kind, e.to_string(), e)
 }
 
-/// Runs a connect future under the connect timeout, naming the server in the error.
+/// Runs a connect future under the connect timeout. Any failure is [`ErrorKind::ConnectFailed`]
+/// naming the server as the user wrote it (`what`, password masked), with the database's code.
 pub(crate) async fn connect_within<T>(
     timeout: std::time::Duration,
     what: &str,
     fut: impl std::future::Future<Output = Result<T, Error>>,
 ) -> Result<T, Error> {
     match tokio::time::timeout(timeout, fut).await {
-        Ok(r) => r.map_err(|e| e.context(format_args!("cannot connect to {what}"))),
-        Err(_) => Err(Error::new(
-            ErrorKind::ConnectionLost,
-            format!("cannot connect to {what}: no answer within {timeout:?}"),
-        )),
+        Ok(r) => r.map_err(|e| super::connect_failed(e, format_args!("cannot connect to {what}"))),
+        Err(_) => {
+            Err(Error::new(ErrorKind::ConnectFailed, format!("cannot connect to {what}: no answer within {timeout:?}")))
+        }
     }
 }
 

@@ -52,7 +52,7 @@ impl Connect for SqliteDriver {
                 Connection::open_with_flags(path, flags)
             }
         }
-        .map_err(|e| map_error(e).context("cannot open the SQLite database"))?;
+        .map_err(|e| super::connect_failed(map_error(e), self.target.describe()))?;
         // Our retry loop waits for locks, so that the async facade can yield while it waits.
         raw.busy_timeout(Duration::ZERO).map_err(map_error)?;
         // A double-quoted name that matches no column is an error, never the string literal
