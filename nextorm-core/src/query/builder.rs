@@ -147,7 +147,9 @@ impl Builder {
         Builder { site: None, from: Vec::new(), conditions: Vec::new() }
     }
 
-    /// Adds `for alias in E` and returns the handles of that occurrence.
+    /// Adds `for alias in E` and returns the handles of that occurrence. While a condition is
+    /// added to a built query, an alias the query already uses is replaced by a free one
+    /// (`s_2`; see `query/aliases.rs`).
     pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
         let alias = super::aliases::claim(alias);
         self.from.push(FromItem { table: E::meta().table.into(), alias: Some(alias.into()), query: None, join: None });
