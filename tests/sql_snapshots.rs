@@ -471,3 +471,65 @@ mod relations {
         insta::assert_snapshot!(super::side_by_side(|d| nextorm_core::schema::create_statements(&metas, d).unwrap()));
     }
 }
+
+mod aliases_membership_exists {
+    //! Aliases of generators added by later conditions, membership tests that ignore NULL
+    //! members, and `exists` over a generator projecting a test.
+
+    use nextorm::{Dialect, Set, Single, cond, select};
+
+    #[derive(nextorm::Entity)]
+    struct Team {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 40)]
+        name: String,
+        players: Set<Player>,
+    }
+
+    #[derive(nextorm::Entity)]
+    struct Player {
+        #[pk]
+        id: i64,
+        #[orm(max_len = 40)]
+        name: String,
+        bonus: Option<i32>,
+        active: bool,
+        team: Single<Team>,
+    }
+
+    macro_rules! render_all {
+        ($($name:literal => $q:expr;)*) => {{
+            let mut out = String::new();
+            $(
+                out.push_str(concat!("## ", $name, "\n"));
+                for d in Dialect::ALL {
+                    let sql = $q.sql(d);
+                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
+                    if d == Dialect::Postgres {
+                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
+                    }
+                }
+                out.push('\n');
+            )*
+            out
+        }};
+    }
+
+    #[test]
+    fn aliases_null_membership_and_exists_tests() {
+        let bonuses = vec![Some(7), None];
+        let out = render_all! {
+            "a later condition's generator gets a free alias" => select!(p for p in Player).filter(cond!(|q| exists(p for p in Player if q.name < p.name)));
+            "two later conditions, one inner name" => select!(t for t in Team)
+                .filter(cond!(|t| exists(p for p in t.players if p.active)))
+                .filter(cond!(|t| !exists(p for p in Player if p.team == t && p.bonus > 5)));
+            "a nested generator shadowing the loop variable" => select!(p for p in Player if exists(p for p in Player if p.bonus > 5));
+            "not in a lifted nullable attribute" => select!(t for t in Team if 7.not_in(t.players.bonus));
+            "not in a subquery of nullable values" => select!(t for t in Team if 7.not_in(p.bonus for p in Player if p.team == t));
+            "not in a bound list holding None" => select!(p for p in Player if p.bonus.not_in(&bonuses));
+            "exists over a projected test" => select!(t for t in Team if exists(p.active for p in t.players) && !exists(p.bonus > 5 for p in t.players));
+        };
+        insta::assert_snapshot!(out);
+    }
+}

@@ -12,6 +12,7 @@
 //! // SQLite: SELECT DISTINCT "p"."name" FROM "product" "p" WHERE "p"."price" < ?
 //! ```
 
+mod aliases;
 mod builder;
 mod expr;
 mod paths;

@@ -147,8 +147,11 @@ impl Builder {
         Builder { site: None, from: Vec::new(), conditions: Vec::new() }
     }
 
-    /// Adds `for alias in E` and returns the handles of that occurrence.
+    /// Adds `for alias in E` and returns the handles of that occurrence. While a condition is
+    /// added to a built query, an alias the query already uses is replaced by a free one
+    /// (`s_2`; see `query/aliases.rs`).
     pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
+        let alias = super::aliases::claim(alias);
         let meta = E::meta();
         self.from.push(FromItem {
             table: meta.table.into(),
@@ -168,6 +171,7 @@ impl Builder {
     /// SELECT DISTINCT "o"."total" FROM "customer" "c" JOIN "order" "o" ON "o"."customer" = "c"."id"
     /// ```
     pub fn source_in<T: Source>(&mut self, collection: super::Coll<T>, alias: &'static str) -> T::Fields {
+        let alias = super::aliases::claim(alias);
         let joined = self.from.iter().any(|f| f.alias.as_deref() == Some(collection.parent()));
         self.add_members(collection.members(alias), joined);
         T::fields(alias)
@@ -182,6 +186,7 @@ impl Builder {
         owner_key: Result<Vec<Value>>,
         alias: &'static str,
     ) -> T::Fields {
+        let alias = super::aliases::claim(alias);
         let members = owner_key.and_then(|key| {
             let link = crate::relation::set_link(owner, relation)?;
             Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
@@ -429,9 +434,10 @@ impl<R, V> Query<R, V> {
 
 impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// Adds a condition on the loop variables: `.filter(|p| p.price.lt(20))`, or with the macro
-    /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`.
+    /// form `.filter(cond!(|p| p.price < 20))`. Conditions on aggregates go to `HAVING`. The loop
+    /// variables of generators in the condition get aliases the query does not use yet.
     pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
-        let c = f(self.vars.clone()).into_node();
+        let c = super::aliases::within(&self.select, || f(self.vars.clone()).into_node());
         let navigates = super::paths::mentions_path(&c);
         self.add_condition(c);
         if navigates {
@@ -449,7 +455,8 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// undefined; PostgreSQL refuses such a query outright.
     pub fn order_by<K: OrderKeys>(mut self, f: impl FnOnce(V) -> K) -> Self {
         let first_new = self.select.order_by.len();
-        f(self.vars.clone()).push_keys(&mut self.select.order_by);
+        let keys = super::aliases::within(&self.select, || f(self.vars.clone()));
+        keys.push_keys(&mut self.select.order_by);
         if self.select.order_by[first_new..].iter().any(|o| super::paths::mentions_path(&o.expr)) {
             super::link_paths(&mut self.select);
         }
@@ -878,15 +885,27 @@ fn statement(site: Option<&'static Site>, select: &ast::Select, dialect: Dialect
     }
 }
 
-/// A membership test or an `EXISTS` over a subquery.
+/// A membership test over a subquery. NULL values are left out of the subquery: a NULL is equal
+/// to nothing, so `x NOT IN` keeps the rows whose `x` no non-NULL value equals (Pony's result and
+/// Rust's `!contains`), where SQL's `x NOT IN (..., NULL)` would be NULL.
+///
+/// ```text
+/// x NOT IN (SELECT "s"."scholarship" FROM "student" "s" WHERE "s"."scholarship" IS NOT NULL)
+/// ```
 impl<R, V> super::expr::InList<<R as SqlType>::Class> for Query<R, V>
 where
     R: SqlType,
 {
     fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
-        let mut select = self.select;
-        select.order_by.clear();
-        ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(select), negated }
+        let mut query = self;
+        query.select.order_by.clear();
+        if super::expr::nullable::<R>()
+            && let [column] = query.select.columns.as_slice()
+        {
+            let present = ast::Expr::IsNull { expr: Box::new(column.clone()), negated: true };
+            query.add_condition(present);
+        }
+        ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(query.select), negated }
     }
 }
 
@@ -897,6 +916,34 @@ pub fn exists<R, V>(query: Query<R, V>) -> Expr<bool> {
     select.distinct = false;
     select.order_by.clear();
     Expr::from_node(ast::Expr::Exists { query: Box::new(select), negated: false })
+}
+
+/// What a generator inside `exists(...)` may project besides its loop variable: a condition,
+/// tested per row (Pony tests the projected value's truth).
+#[diagnostic::on_unimplemented(
+    message = "exists(...) over a generator projecting `{Self}`: only a loop variable or a condition can be projected",
+    label = "the generator projects `{Self}`, not a condition",
+    note = "to test something per row, write it as the generator's condition: `exists(x for x in ... if <test>)`"
+)]
+pub trait ExistsTest: SqlType {}
+
+impl ExistsTest for bool {}
+impl ExistsTest for Option<bool> {}
+
+/// `exists(<test> for x in ...)`: whether a row of the generator passes the projected test, the
+/// same as `exists(x for x in ... if <test>)`.
+///
+/// ```text
+/// exists(c.elective for c in s.courses)
+/// EXISTS (SELECT 1 FROM ... WHERE <tie> AND "s:courses"."elective")
+/// ```
+pub fn exists_where<R: ExistsTest, V>(query: Query<R, V>) -> Expr<bool> {
+    let mut query = query;
+    let test = std::mem::take(&mut query.select.columns);
+    for t in test {
+        query.add_condition(t);
+    }
+    exists(query)
 }
 
 /// `(SELECT func(x) FROM ...)`; `decimal` when `x` is a decimal.

@@ -501,10 +501,12 @@ pub trait InList<C> {
     fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr;
 }
 
+/// A bound list: `None` values are left out, since a NULL is equal to nothing (so
+/// `x.not_in([Some(1), None])` is `x NOT IN (1)`, where SQL would make `x NOT IN (1, NULL)` NULL).
 fn values_membership<V: BindAs>(values: &[V], expr: ast::Expr, negated: bool) -> ast::Expr {
     ast::Expr::InValues {
         expr: Box::new(expr),
-        values: values.iter().map(|v| to_value_or_error(v)).collect(),
+        values: values.iter().map(|v| to_value_or_error(v)).filter(|v| !v.is_null()).collect(),
         kind: kind_of_bind::<V>(),
         negated,
     }
@@ -523,7 +525,11 @@ fn kind_of_bind<V: BindAs>() -> Kind {
 /// ```
 impl<T: SqlType> InList<T::Class> for Expr<T> {
     fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
-        let query = ast::Select { columns: vec![self.node], ..ast::Select::default() };
+        // The members' NULLs are left out: a NULL is equal to nothing, and SQL's
+        // `x NOT IN (..., NULL)` would be NULL.
+        let filter = (nullable::<T>() && super::paths::mentions_collection(&self.node))
+            .then(|| ast::Expr::IsNull { expr: Box::new(self.node.clone()), negated: true });
+        let query = ast::Select { columns: vec![self.node], filter, ..ast::Select::default() };
         ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(query), negated }
     }
 }
@@ -630,7 +636,10 @@ impl<T: SqlType> Expr<T> {
         typed(list.membership(self.node.decimal_key_if(is_decimal::<T>()), false))
     }
 
-    /// `self NOT IN (...)`. An empty list matches everything.
+    /// `self NOT IN (...)`. An empty list matches everything. NULL members are left out (a NULL
+    /// equals nothing: `None` values of a list are dropped, a subquery or a collection gets
+    /// `... WHERE col IS NOT NULL`), so a NULL member never makes the test unknown; a NULL `self`
+    /// is unknown, as with `!=`, and its row is not selected.
     pub fn not_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
         typed(list.membership(self.node.decimal_key_if(is_decimal::<T>()), true))
     }
@@ -740,7 +749,7 @@ pub trait OrderKeys {
     fn push_keys(self, out: &mut Vec<ast::OrderItem>);
 }
 
-fn nullable<T: SqlType>() -> bool {
+pub(super) fn nullable<T: SqlType>() -> bool {
     std::any::TypeId::of::<T::Null>() == std::any::TypeId::of::<null::Yes>()
 }
 

@@ -221,7 +221,7 @@ fn fields_under<T: Source>(alias: &'static str) -> &'static T::Fields {
 
 /// A `&'static str` for a path alias. Aliases come from the program's queries, so there are
 /// few distinct ones; each is stored once.
-fn intern(alias: String) -> &'static str {
+pub(super) fn intern(alias: String) -> &'static str {
     use std::collections::HashSet;
     use std::sync::RwLock;
     static ALIASES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();

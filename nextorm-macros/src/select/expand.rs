@@ -137,7 +137,7 @@ fn node(n: &Node) -> TokenStream {
             let b = builder(query.level);
             let q = q(Span::call_site());
             let body = body(query);
-            quote!({
+            quote_spanned!(query.projection_span=> {
                 let mut #b = #q::Builder::sub();
                 #body
             })

@@ -66,6 +66,14 @@ fn subqueries() {
 }
 
 #[test]
+fn exists_over_a_projected_test() {
+    // A projection other than a loop variable is a test per row: `exists_where`.
+    let out = select("g for g in Group if exists(s.gpa > 3.5 for s in g.students) && exists(s for s in g.students)");
+    assert_eq!(out.matches("q::exists_where(").count(), 1, "{out}");
+    assert_eq!(out.matches("q::exists(").count(), 1, "{out}");
+}
+
+#[test]
 fn values_literals_and_functions() {
     insta::assert_snapshot!(select(
         "(p.name[1..3], p.name[2..], p.name[..4], p.name[0..=n],

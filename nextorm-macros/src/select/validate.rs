@@ -117,6 +117,9 @@ pub(crate) struct Query {
     pub(crate) vars: Vec<Ident>,
     /// The projection.
     pub(crate) projection: Node,
+    /// The span of the projection as written: a nested generator's value is spanned there, so a
+    /// type error about what it projects points at it.
+    pub(crate) projection_span: Span,
 }
 
 /// A step of a [`Query`].
@@ -449,7 +452,8 @@ impl<'a> Validator<'a> {
         if !ok || vars.is_empty() {
             return None;
         }
-        Some(Query { level, steps, vars, projection: projection? })
+        let projection_span = g.projection.as_ref().map_or_else(Span::call_site, |p| p.span());
+        Some(Query { level, steps, vars, projection: projection?, projection_span })
     }
 
     /// What a `for` iterates: an entity type, or a collection of a loop variable in scope.
@@ -813,7 +817,12 @@ impl<'a> Validator<'a> {
             }
             ("coalesce", _) => arity(self.cx, "two or more arguments"),
             ("exists", [arg]) => match self.generator_arg(arg) {
-                Some(index) => Some(Node::call("exists", span, vec![self.subquery(index, scope)?])),
+                Some(index) => {
+                    let sub = self.subquery(index, scope)?;
+                    // A projection other than a loop variable is a test per row (Pony tests its truth).
+                    let projects_var = matches!(&sub, Node::Subquery(q) if matches!(q.projection, Node::Var(_)));
+                    Some(Node::call(if projects_var { "exists" } else { "exists_where" }, span, vec![sub]))
+                }
                 None => {
                     self.cx.error_spanned_by(call, EXISTS);
                     None
