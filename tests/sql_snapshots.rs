@@ -51,6 +51,25 @@ struct Order {
     condition: Vec<u8>,
 }
 
+/// Each query's text on every dialect, with PostgreSQL's binds, under a `## name` heading.
+macro_rules! render_all {
+    ($($name:literal => $q:expr;)*) => {{
+        let mut out = String::new();
+        $(
+            out.push_str(concat!("## ", $name, "\n"));
+            for d in nextorm::Dialect::ALL {
+                let sql = $q.sql(d);
+                out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
+                if d == nextorm::Dialect::Postgres {
+                    out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
+                }
+            }
+            out.push('\n');
+        )*
+        out
+    }};
+}
+
 fn side_by_side(render: impl Fn(Dialect) -> Vec<String>) -> String {
     Dialect::ALL.iter().map(|&d| format!("-- {}\n{}\n", d.name(), render(d).join(";\n"))).collect::<Vec<_>>().join("\n")
 }
@@ -151,24 +170,6 @@ mod queries {
         item_id: i64,
         #[orm(max_len = 20)]
         label: String,
-    }
-
-    macro_rules! render_all {
-        ($($name:literal => $q:expr;)*) => {{
-            let mut out = String::new();
-            $(
-                out.push_str(concat!("## ", $name, "\n"));
-                for d in Dialect::ALL {
-                    let sql = $q.sql(d);
-                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
-                    if d == Dialect::Postgres {
-                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
-                    }
-                }
-                out.push('\n');
-            )*
-            out
-        }};
     }
 
     #[test]
@@ -322,7 +323,7 @@ mod relations {
     //! One snapshot of every navigation, collection, quantifier and aggregate form, three
     //! dialects side by side, and the DDL of a many-to-many join table and one-to-one keys.
 
-    use nextorm::{Dialect, Entity, HasOne, Set, Single, select};
+    use nextorm::{Entity, HasOne, Set, Single, select};
 
     #[derive(nextorm::Entity)]
     struct Country {
@@ -404,24 +405,6 @@ mod relations {
         author: Option<Single<Member>>,
     }
 
-    macro_rules! render_all {
-        ($($name:literal => $q:expr;)*) => {{
-            let mut out = String::new();
-            $(
-                out.push_str(concat!("## ", $name, "\n"));
-                for d in Dialect::ALL {
-                    let sql = $q.sql(d);
-                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
-                    if d == Dialect::Postgres {
-                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
-                    }
-                }
-                out.push('\n');
-            )*
-            out
-        }};
-    }
-
     #[test]
     fn navigation_collections_quantifiers_aggregates() {
         let rust = Single::<Label>::new("rust".to_owned());
@@ -476,7 +459,7 @@ mod aliases_membership_exists {
     //! Aliases of generators added by later conditions, membership tests that ignore NULL
     //! members, and `exists` over a generator projecting a test.
 
-    use nextorm::{Dialect, Set, Single, cond, select};
+    use nextorm::{Set, Single, cond, select};
 
     #[derive(nextorm::Entity)]
     struct Team {
@@ -496,24 +479,6 @@ mod aliases_membership_exists {
         bonus: Option<i32>,
         active: bool,
         team: Single<Team>,
-    }
-
-    macro_rules! render_all {
-        ($($name:literal => $q:expr;)*) => {{
-            let mut out = String::new();
-            $(
-                out.push_str(concat!("## ", $name, "\n"));
-                for d in Dialect::ALL {
-                    let sql = $q.sql(d);
-                    out.push_str(&format!("{:<8} {}\n", d.name(), sql.text));
-                    if d == Dialect::Postgres {
-                        out.push_str(&format!("{:<8} {:?}\n", "binds", sql.binds));
-                    }
-                }
-                out.push('\n');
-            )*
-            out
-        }};
     }
 
     #[test]
