@@ -264,12 +264,7 @@ impl Writer<'_> {
             }
             Expr::Row(items) => {
                 self.sql("(");
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        self.sql(", ");
-                    }
-                    self.expr(item);
-                }
+                self.args(items);
                 self.sql(")");
             }
             Expr::CountStar => self.sql("COUNT(*)"),
@@ -290,7 +285,7 @@ impl Writer<'_> {
             |op: BinOp| matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
         match op {
             Expr::Binary { op, lhs, rhs } if comparison(*op) => {
-                self.call_with(DecimalFn::Cmp.name(), &[lhs, rhs]);
+                self.call(DecimalFn::Cmp.name(), [&**lhs, &**rhs]);
                 self.sql(" ");
                 self.sql(op.sql());
                 self.sql(" 0");
@@ -303,11 +298,11 @@ impl Writer<'_> {
                     BinOp::Rem => DecimalFn::Rem,
                     _ => DecimalFn::Div,
                 };
-                self.call_with(func.name(), &[lhs, rhs]);
+                self.call(func.name(), [&**lhs, &**rhs]);
             }
-            Expr::Unary { op: UnOp::Neg, expr } => self.call_with(DecimalFn::Neg.name(), &[expr]),
+            Expr::Unary { op: UnOp::Neg, expr } => self.call(DecimalFn::Neg.name(), [&**expr]),
             Expr::Func { func: Func::Abs, args } => self.call(DecimalFn::Abs.name(), args),
-            Expr::Between { expr, low, high } => self.call_with(DecimalFn::Between.name(), &[expr, low, high]),
+            Expr::Between { expr, low, high } => self.call(DecimalFn::Between.name(), [&**expr, &**low, &**high]),
             Expr::Agg { func, arg: Some(arg), distinct } => {
                 let aggregate = match func {
                     AggFunc::Sum => DecimalAggregate::Sum,
@@ -495,8 +490,8 @@ impl Writer<'_> {
         self.sql(" ESCAPE '!'");
     }
 
-    fn args(&mut self, args: &[Expr]) {
-        for (i, a) in args.iter().enumerate() {
+    fn args<'e>(&mut self, args: impl IntoIterator<Item = &'e Expr>) {
+        for (i, a) in args.into_iter().enumerate() {
             if i > 0 {
                 self.sql(", ");
             }
@@ -504,23 +499,10 @@ impl Writer<'_> {
         }
     }
 
-    fn call(&mut self, name: &'static str, args: &[Expr]) {
+    fn call<'e>(&mut self, name: &'static str, args: impl IntoIterator<Item = &'e Expr>) {
         self.sql(name);
         self.sql("(");
         self.args(args);
-        self.sql(")");
-    }
-
-    /// [`Self::call`] with arguments held elsewhere.
-    fn call_with(&mut self, name: &'static str, args: &[&Expr]) {
-        self.sql(name);
-        self.sql("(");
-        for (i, a) in args.iter().enumerate() {
-            if i > 0 {
-                self.sql(", ");
-            }
-            self.expr(a);
-        }
         self.sql(")");
     }
 
