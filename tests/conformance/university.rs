@@ -1,6 +1,6 @@
 //! The university oracle: PonyORM's results for 53 queries over `university.sql`, computed on
-//! SQLite, PostgreSQL and MariaDB (`../shared/oracle/university/`). The entities here map that
-//! schema; `Single` fields carry the foreign keys, and `Student.courses` / `Course.students` is
+//! SQLite, PostgreSQL and MariaDB (`tests/fixtures/university/`, copied from the team's shared
+//! oracle). The entities here map that schema; `Single` fields carry the foreign keys, and `Student.courses` / `Course.students` is
 //! the many-to-many pair whose join table `course_student` nextorm names the way the dataset does.
 
 use chrono::NaiveDate;
@@ -71,7 +71,7 @@ pub struct Student {
 }
 
 fn dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/oracle/university")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/university")
 }
 
 /// The statements of `university.sql`: comment lines dropped, split on `;` at line ends.
