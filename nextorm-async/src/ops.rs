@@ -259,19 +259,23 @@ impl Conn {
             let Err(e) = self.batch(&schema::column_probe(meta, None, dialect)).await else {
                 continue;
             };
+            // Probed one by one, the columns tell a missing column from any other failure (a
+            // missing table, a lost connection), which is returned as it is.
+            let mut missing = None;
+            let mut readable = false;
             for (i, col) in meta.columns.iter().enumerate() {
-                let probe = schema::column_probe(meta, Some(i), dialect);
-                if self.batch(&probe).await.is_err() {
-                    return Err(Error::mapping(format!(
-                        "the table `{}` has no column `{}` for {}.{}: add the column (or migrate) before using the entity",
-                        meta.table, col.name, meta.name, col.field
-                    )));
+                match self.batch(&schema::column_probe(meta, Some(i), dialect)).await {
+                    Ok(()) => readable = true,
+                    Err(_) => missing = missing.or(Some(col)),
                 }
             }
-            return Err(Error::mapping(format!(
-                "the table `{}` does not match the entity {}: {e}",
-                meta.table, meta.name
-            )));
+            return match missing {
+                Some(col) if readable => Err(Error::mapping(format!(
+                    "the table `{}` has no column `{}` for {}.{}: add the column (or migrate) before using the entity",
+                    meta.table, col.name, meta.name, col.field
+                ))),
+                _ => Err(e),
+            };
         }
         Ok(())
     }

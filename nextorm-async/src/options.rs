@@ -142,7 +142,14 @@ impl Target {
 /// replaced by `***`, for messages. The user part ends at the last `@`, so a password holding
 /// `?`, `/` or `@` is masked whole.
 pub(crate) fn masked(url: &str) -> String {
-    let (mut out, rest) = match (url.find("://"), url.rfind('@')) {
+    // The `@` that ends the user part is followed by a host, never by query options: an `@`
+    // inside `?user=admin@tenant&password=...` must not hide the password from the masking below.
+    let host_follows = |at: usize| {
+        let host = url[at + 1..].split(['/', '?']).next().unwrap_or_default();
+        !host.contains(['=', '&'])
+    };
+    let at = url.match_indices('@').map(|(i, _)| i).rev().find(|&i| host_follows(i));
+    let (mut out, rest) = match (url.find("://"), at) {
         (Some(s), Some(at)) if at > s => match url[s + 3..at].split_once(':') {
             Some((user, _)) => (format!("{}{user}:***", &url[..s + 3]), &url[at..]),
             None => (url[..at].to_owned(), &url[at..]),
@@ -246,6 +253,10 @@ mod tests {
         assert_eq!(masked("mysql://root@h/db"), "mysql://root@h/db");
         assert_eq!(masked("postgres://u:a?b/c@h/db?x=1"), "postgres://u:***@h/db?x=1");
         assert_eq!(masked("postgres://h/db?user=u&password=secret"), "postgres://h/db?user=u&password=***");
+        assert_eq!(
+            masked("postgres://db/app?user=admin@tenant&password=s3cr3t"),
+            "postgres://db/app?user=admin@tenant&password=***"
+        );
         let e = Target::parse("oracle://u:secret@h").unwrap_err();
         assert!(!e.message().contains("secret") && e.message().contains("oracle://u:***@h"), "{e}");
     }

@@ -109,19 +109,23 @@ impl DecimalFn {
         }
     }
 
-    /// Applies the function; `None` is SQL NULL. Overflow is an error, never a rounded value.
+    /// Applies the function; `None` is SQL NULL. Overflow is an error. Results keep at most 28
+    /// significant digits (`rust_decimal`'s), so a quotient or average that does not terminate
+    /// (`1 / 3`) is rounded there, where PostgreSQL keeps a scale of at least 16 digits.
     pub fn call(self, args: &[Option<Decimal>]) -> Result<Option<Computed>> {
-        let Some(values) = args.iter().copied().collect::<Option<Vec<Decimal>>>() else {
+        let arg = |i: usize| args.get(i).copied().flatten();
+        // BETWEEN decides with one NULL bound; every other function is NULL with a NULL argument.
+        if self != DecimalFn::Between && args.iter().any(Option::is_none) {
             return Ok(None);
-        };
-        let (a, b) = (values.first().copied().unwrap_or_default(), values.get(1).copied().unwrap_or_default());
+        }
+        let (a, b) = (arg(0).unwrap_or_default(), arg(1).unwrap_or_default());
         let checked = |r: Option<Decimal>| r.map(Computed::Decimal).ok_or_else(|| overflow(self));
         Ok(Some(match self {
             DecimalFn::Cmp => Computed::Int(a.cmp(&b) as i64),
-            DecimalFn::Between => {
-                let high = values.get(2).copied().unwrap_or_default();
-                Computed::Int(i64::from(b <= a && a <= high))
-            }
+            DecimalFn::Between => match between(arg(0), arg(1), arg(2)) {
+                Some(inside) => Computed::Int(i64::from(inside)),
+                None => return Ok(None),
+            },
             DecimalFn::Add => checked(a.checked_add(b))?,
             DecimalFn::Sub => checked(a.checked_sub(b))?,
             DecimalFn::Mul => checked(a.checked_mul(b))?,
@@ -131,6 +135,19 @@ impl DecimalFn {
             DecimalFn::Neg => Computed::Decimal(-a),
             DecimalFn::Abs => Computed::Decimal(a.abs()),
         }))
+    }
+}
+
+/// `x BETWEEN low AND high` in SQL's three-valued logic: `low <= x AND x <= high`, so one
+/// known bound that excludes `x` makes it false even when the other bound is NULL.
+fn between(x: Option<Decimal>, low: Option<Decimal>, high: Option<Decimal>) -> Option<bool> {
+    let x = x?;
+    let above_low = low.map(|l| l <= x);
+    let below_high = high.map(|h| x <= h);
+    match (above_low, below_high) {
+        (Some(false), _) | (_, Some(false)) => Some(false),
+        (Some(true), Some(true)) => Some(true),
+        _ => None,
     }
 }
 
@@ -241,6 +258,9 @@ mod tests {
         assert_eq!(call(DecimalFn::Div, &["1", "0"]).unwrap(), None);
         assert_eq!(call(DecimalFn::Rem, &["-7.5", "2"]).unwrap(), Some(Computed::Decimal(d("-1.5"))));
         assert_eq!(DecimalFn::Add.call(&[Some(d("1")), None]).unwrap(), None);
+        // One known bound that excludes the value decides, as SQL's `low <= x AND x <= high` does.
+        assert_eq!(DecimalFn::Between.call(&[Some(d("10")), None, Some(d("5"))]).unwrap(), Some(Computed::Int(0)));
+        assert_eq!(DecimalFn::Between.call(&[Some(d("1")), None, Some(d("5"))]).unwrap(), None);
         let max = Decimal::MAX.to_string();
         assert!(call(DecimalFn::Add, &[&max, "1"]).is_err());
     }

@@ -1,6 +1,13 @@
 // Values whose storage differs per dialect (decimals, dates, times and UUIDs are text on SQLite)
 // compare, sort and compute as PostgreSQL does. Expectations are computed in Rust from the rows.
 
+/// The rows' amounts, sorted.
+fn amounts_of(rows: &[Ledger]) -> Vec<Decimal> {
+    let mut v: Vec<Decimal> = rows.iter().map(|r| r.amount).collect();
+    v.sort();
+    v
+}
+
 /// Ledger rows: decimals that sort differently as text (`100` < `12` < `8.99`), negative and
 /// zero values, 28 significant digits; dates, times and UUIDs across their ranges.
 fn ledger_rows() -> Vec<Ledger> {
@@ -17,6 +24,7 @@ fn ledger_rows() -> Vec<Ledger> {
         ("100", "2024-02-28", "2023-12-31 23:59:59", "0fffffff-ffff-ffff-ffff-ffffffffffff"),
         ("12345678901234567890.12345678", "1500-06-15", "2024-01-02 00:00:00", "ab000000-0000-0000-0000-000000000000"),
         ("-12345678901234567890.12345677", "2024-12-31", "2024-01-01 09:00:00.25", "0b000000-0000-0000-0000-000000000000"),
+        ("100.000", "2024-03-01", "2024-01-01 12:00:00.75", "00000000-0000-0000-0000-000000000000"),
     ];
     rows.iter()
         .enumerate()
@@ -76,15 +84,21 @@ pub async fn values_compare_sort_and_compute_as_on_postgres(t: &Ctx) -> Result<(
     let got = aw!(select!(l.id for l in Ledger if l.amount.is_in(listed)).fetch_all(db))?;
     assert_eq!(sorted(got), ids(&|r| listed.contains(&r.amount)), "IN by value on {label}");
 
-    // Both orders, by value.
+    // Both orders, by value (100 and 100.000 tie; the key breaks the tie).
     let mut by_amount = rows.clone();
-    by_amount.sort_by_key(|r| r.amount);
+    by_amount.sort_by_key(|r| (r.amount, r.id));
     let ascending: Vec<i64> = by_amount.iter().map(|r| r.id).collect();
-    let got = aw!(select!(l for l in Ledger).order_by(|l| l.amount).fetch_all(db))?;
+    let got = aw!(select!(l for l in Ledger).order_by(|l| (l.amount, l.id)).fetch_all(db))?;
     assert_eq!(got.iter().map(|l| l.id).collect::<Vec<_>>(), ascending, "order by amount on {label}");
-    let got = aw!(select!(l for l in Ledger).order_by(|l| desc(l.amount)).fetch_all(db))?;
+    let got = aw!(select!(l for l in Ledger).order_by(|l| (desc(l.amount), desc(l.id))).fetch_all(db))?;
     let descending: Vec<i64> = ascending.iter().rev().copied().collect();
     assert_eq!(got.iter().map(|l| l.id).collect::<Vec<_>>(), descending, "order by amount desc on {label}");
+
+    // Equal values are one value: 100 and 100.000 are one distinct amount, also when ordered by it.
+    let mut distinct = amounts_of(&rows);
+    distinct.dedup();
+    let got = aw!(select!(l.amount for l in Ledger).order_by(|l| l.amount).fetch_all(db))?;
+    assert_eq!(got, distinct, "distinct amounts in order on {label}");
 
     // Aggregates, in the projection and as terminals.
     let amounts: Vec<Decimal> = rows.iter().map(|r| r.amount).collect();
@@ -146,6 +160,24 @@ pub async fn values_compare_sort_and_compute_as_on_postgres(t: &Ctx) -> Result<(
 
     // A date SQLite's text could not sort is refused there, and nothing is written.
     if t.dialect == Dialect::Sqlite {
+        // Decimal text written by another program, not canonical, still compares and sorts by value.
+        for (id, text) in [(100, "12.50"), (101, "1.25e1"), (102, "-0.0")] {
+            aw!(db.execute(
+                "INSERT INTO ledger (id, amount, qty, day, moment, instant, uuid) SELECT ?, ?, qty, day, moment, instant, uuid FROM ledger WHERE id = ?",
+                (id, text, rows[0].id),
+            ))?;
+        }
+        let twelve_and_a_half = dec("12.5");
+        let got = aw!(select!(l.id for l in Ledger if l.amount == twelve_and_a_half).fetch_all(db))?;
+        assert_eq!(sorted(got), vec![100, 101], "== on foreign text");
+        let got = aw!(select!(l.id for l in Ledger if l.amount.is_in([twelve_and_a_half])).fetch_all(db))?;
+        assert_eq!(sorted(got), vec![100, 101], "IN on foreign text");
+        let got = aw!(select!(l for l in Ledger if l.id >= 100).order_by(|l| (desc(l.amount), l.id)).fetch_all(db))?;
+        assert_eq!(got.iter().map(|l| l.id).collect::<Vec<_>>(), vec![100, 101, 102], "order on foreign text");
+        let top = aw!(select!(l.amount for l in Ledger if l.amount < 13 && l.amount > 12.4).max(db))?;
+        assert_eq!(top, Some(twelve_and_a_half), "max on foreign text");
+        aw!(db.execute("DELETE FROM ledger WHERE id >= 100", ()))?;
+
         let mut far = Ledger { day: NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap(), ..rows[0].clone() };
         expect_kind(aw!(db.insert(&mut far)), ErrorKind::InvalidValue, "the year 10000 on SQLite");
         assert_eq!(aw!(select!(l for l in Ledger).count(db))?, rows.len() as i64);

@@ -466,7 +466,14 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
 
     fn settle_distinct(&mut self) {
         let s = &mut self.select;
-        if s.distinct && self.explicit_distinct.is_none() && s.order_by.iter().any(|o| !s.columns.contains(&o.expr)) {
+        // A decimal key is marked for SQLite's collation; it is projected when its value is.
+        fn key(o: &ast::OrderItem) -> &ast::Expr {
+            match &o.expr {
+                ast::Expr::DecimalKey(inner) => inner,
+                other => other,
+            }
+        }
+        if s.distinct && self.explicit_distinct.is_none() && s.order_by.iter().any(|o| !s.columns.contains(key(o))) {
             s.distinct = false;
         }
     }
@@ -807,7 +814,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
             Err(e) => return x.fail(e),
         };
         let mut set = Vec::new();
-        f(self.vars.clone()).push_assignments(&mut set);
+        super::aliases::within(&self.select, || f(self.vars.clone())).push_assignments(&mut set);
         if set.is_empty() {
             return x.fail(Error::new(ErrorKind::Config, "update needs at least one assignment"));
         }

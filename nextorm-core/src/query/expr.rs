@@ -638,8 +638,9 @@ impl<T: SqlType> Expr<T> {
 
     /// `self NOT IN (...)`. An empty list matches everything. NULL members are left out (a NULL
     /// equals nothing: `None` values of a list are dropped, a subquery or a collection gets
-    /// `... WHERE col IS NOT NULL`), so a NULL member never makes the test unknown; a NULL `self`
-    /// is unknown, as with `!=`, and its row is not selected.
+    /// `... WHERE col IS NOT NULL`), so a NULL member never makes the test unknown. A NULL `self`
+    /// against a non-empty list or subquery is unknown, as with `!=`, and its row is not selected;
+    /// against an empty one the test is true, as SQL has it.
     pub fn not_in<L: InList<T::Class>>(self, list: L) -> Expr<<T::Null as Nullness>::Apply<bool>> {
         typed(list.membership(self.node.decimal_key_if(is_decimal::<T>()), true))
     }
