@@ -1,4 +1,4 @@
-//! How the blocking facade drives the shared async code: on SQLite with a trivial executor (the
+//! How the blocking facade drives the engine's async code: on SQLite with a trivial executor (the
 //! futures are ready at once; no runtime, no thread hop), on PostgreSQL and MariaDB with a
 //! current-thread tokio runtime the database owns.
 
