@@ -1,89 +1,15 @@
-//! The async facade, and the database state both facades share.
+//! The async facade: the database, its transactions and sessions, each method awaiting the engine.
 
-use crate::driver::{AnyPool, Conn, Facade};
-use crate::ops::CreateTables;
-use crate::options::OpenOptions;
-use crate::session::{SessionCore, SessionOptions, SessionStats};
 use nextorm_core::query::{Executor, Query, Stmt, load_by_pk};
 use nextorm_core::session::{Attach, Handle};
-use nextorm_core::{
-    Dialect, Entity, EntityMeta, Error, FromRow, IntoParams, Result, RowRead, registered_entities, schema,
+use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result, RowRead};
+use nextorm_engine::{
+    Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
+    finish_session,
 };
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-
-/// What a database handle holds, whichever facade drives it: the pool and the mapped entities.
-pub struct DbCore {
-    pool: AnyPool,
-    entities: Vec<&'static EntityMeta>,
-}
-
-/// Open and idle connections of a pool.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolStatus {
-    /// Connections open, checked out or idle.
-    pub open: usize,
-    /// Connections idle in the pool.
-    pub idle: usize,
-}
-
-impl DbCore {
-    /// Prepares the pool; no connection is opened yet.
-    pub fn new(url: &str, options: OpenOptions, facade: Facade) -> Result<DbCore> {
-        let pool = AnyPool::open(url, &options, facade)?;
-        let entities = options.entities.unwrap_or_else(registered_entities);
-        Ok(DbCore { pool, entities })
-    }
-
-    /// Checks out a connection.
-    pub async fn acquire(&self) -> Result<Conn> {
-        self.pool.acquire().await
-    }
-
-    /// The dialect of the database.
-    pub fn dialect(&self) -> Dialect {
-        self.pool.dialect()
-    }
-
-    /// The mapped entities.
-    pub fn entities(&self) -> &[&'static EntityMeta] {
-        &self.entities
-    }
-
-    /// The DDL of the mapped entities.
-    pub fn ddl(&self) -> Result<Vec<String>> {
-        schema::create_statements(&self.entities, self.dialect())
-    }
-
-    /// Checks the mapping and optionally creates the tables.
-    pub async fn generate_mapping(&self, create: CreateTables) -> Result<()> {
-        schema::validate(&self.entities, self.dialect())?;
-        if create == CreateTables::Yes {
-            let mut conn = self.acquire().await?;
-            conn.create_tables(&self.entities).await?;
-            // A table that existed before may lack a column the entity has gained.
-            conn.check_tables(&self.entities).await?;
-        }
-        Ok(())
-    }
-
-    /// Drops every mapped table, with its data.
-    pub async fn drop_all_tables(&self) -> Result<()> {
-        self.acquire().await?.drop_tables(&self.entities).await
-    }
-
-    /// The pool's connection counts.
-    pub fn pool_status(&self) -> PoolStatus {
-        let (open, idle) = self.pool.counts();
-        PoolStatus { open, idle }
-    }
-
-    /// Closes idle connections; later calls fail.
-    pub async fn close(&self) {
-        self.pool.close().await
-    }
-}
 
 /// The statement methods of the async facade, written once for the database and the transaction:
 /// each runs `Conn`'s method on the connection `with_conn` gives.
@@ -677,23 +603,4 @@ impl AsyncDatabase {
     pub async fn close(&self) {
         self.core.close().await
     }
-}
-
-/// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
-pub async fn finish_session<T>(mut core: SessionCore, result: Result<T>) -> Result<T> {
-    let outcome = match result {
-        Ok(value) => match core.commit().await {
-            Ok(()) => Ok(value),
-            Err(e) => {
-                let _ = core.rollback().await;
-                Err(e)
-            }
-        },
-        Err(e) => {
-            let _ = core.rollback().await;
-            Err(e)
-        }
-    };
-    core.end();
-    outcome
 }

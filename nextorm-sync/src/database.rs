@@ -1,12 +1,13 @@
 //! The blocking facade.
 
-use crate::runtime::Driver;
-use nextorm_async::{
-    Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
-};
+use crate::runtime::FutureRunner;
 use nextorm_core::query::{Executor, Query, Stmt, load_by_pk};
 use nextorm_core::session::{Attach, Handle};
 use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result, RowRead};
+use nextorm_engine::{
+    Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
+    finish_session,
+};
 use std::cell::RefCell;
 
 /// The statement methods of the blocking facade, written once for the database and the
@@ -85,7 +86,7 @@ macro_rules! statement_methods {
 /// ```
 pub struct Database {
     core: DbCore,
-    driver: Driver,
+    runner: FutureRunner,
     /// Tells this database's sessions from another's, for joining nested sessions.
     id: usize,
 }
@@ -118,22 +119,22 @@ impl Database {
     /// Opens a database with pool and mapping options.
     pub fn open_with(url: &str, options: OpenOptions) -> Result<Database> {
         let core = DbCore::new(url, options, Facade::Blocking)?;
-        let driver = match core.dialect() {
-            Dialect::Sqlite => Driver::Inline,
-            Dialect::Postgres | Dialect::MariaDb => Driver::for_server()?,
+        let runner = match core.dialect() {
+            Dialect::Sqlite => FutureRunner::Inline,
+            Dialect::Postgres | Dialect::MariaDb => FutureRunner::for_server()?,
         };
         static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let db = Database { core, driver, id };
+        let db = Database { core, runner, id };
         db.with_conn(async |_| Ok(()))?;
         Ok(db)
     }
 
     /// Runs `f` on a pooled connection, dropping the connection inside the runtime.
     fn with_conn<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
-        let mut conn = self.driver.block(self.core.acquire())?;
-        let result = self.driver.block(f(&mut conn));
-        self.driver.drop_inside(conn);
+        let mut conn = self.runner.block(self.core.acquire())?;
+        let result = self.runner.block(f(&mut conn));
+        self.runner.drop_inside(conn);
         result
     }
 
@@ -145,7 +146,7 @@ impl Database {
     /// Checks that the entities map onto this database, and with [`CreateTables::Yes`] creates
     /// their tables and indexes (`CREATE TABLE IF NOT EXISTS`, so it is safe to run twice).
     pub fn generate_mapping(&self, create: CreateTables) -> Result<()> {
-        self.driver.block(self.core.generate_mapping(create))
+        self.runner.block(self.core.generate_mapping(create))
     }
 
     /// The `CREATE` statements of the mapped entities, without running them.
@@ -155,7 +156,7 @@ impl Database {
 
     /// Drops every mapped table, with its data.
     pub fn drop_all_tables(&self) -> Result<()> {
-        self.driver.block(self.core.drop_all_tables())
+        self.runner.block(self.core.drop_all_tables())
     }
 
     statement_methods!(with_conn);
@@ -175,8 +176,8 @@ impl Database {
     /// # Ok::<(), nextorm_core::Error>(())
     /// ```
     pub fn transaction<T>(&self, body: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
-        let conn = self.driver.block(self.core.acquire())?;
-        let tx = Transaction { driver: &self.driver, dialect: self.dialect(), conn: RefCell::new(Some(conn)) };
+        let conn = self.runner.block(self.core.acquire())?;
+        let tx = Transaction { runner: &self.runner, dialect: self.dialect(), conn: RefCell::new(Some(conn)) };
         tx.run(async |c| c.begin().await)?;
         match body(&tx) {
             Ok(value) => tx.run(async |c| c.commit().await).map(|()| value),
@@ -237,10 +238,10 @@ impl Database {
     }
 
     fn open_session(&self, options: SessionOptions) -> Result<Session> {
-        let conn = self.driver.block(self.core.acquire())?;
+        let conn = self.runner.block(self.core.acquire())?;
         Ok(Session {
             shared: std::rc::Rc::new(SessionShared {
-                driver: self.driver.clone(),
+                runner: self.runner.clone(),
                 dialect: self.dialect(),
                 db: self.id,
                 core: RefCell::new(Some(SessionCore::new(conn, options))),
@@ -257,7 +258,7 @@ impl Database {
 impl Drop for Database {
     fn drop(&mut self) {
         // Idle server connections are closed politely, inside the runtime that owns their sockets.
-        let _ = self.driver.block(async {
+        let _ = self.runner.block(async {
             self.core.close().await;
             Ok(())
         });
@@ -268,7 +269,7 @@ impl Drop for Database {
 /// the statement methods of [`Database`], all on the transaction's one connection, and runs
 /// queries: `select!(...).fetch_all(tx)`.
 pub struct Transaction<'db> {
-    driver: &'db Driver,
+    runner: &'db FutureRunner,
     dialect: Dialect,
     conn: RefCell<Option<Conn>>,
 }
@@ -277,7 +278,7 @@ impl Transaction<'_> {
     fn run<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
         let mut slot = self.conn.try_borrow_mut().map_err(|_| Error::config("the transaction is busy"))?;
         match slot.as_mut() {
-            Some(conn) => self.driver.block(f(conn)),
+            Some(conn) => self.runner.block(f(conn)),
             None => Err(Error::config("the transaction has ended")),
         }
     }
@@ -295,7 +296,7 @@ impl Drop for Transaction<'_> {
         // Reached with the transaction open only on a panic: the connection rolls itself back
         // (SQLite) or is closed (servers), inside the runtime.
         if let Some(conn) = self.conn.get_mut().take() {
-            self.driver.drop_inside(conn);
+            self.runner.drop_inside(conn);
         }
     }
 }
@@ -309,7 +310,7 @@ pub struct Session {
 }
 
 struct SessionShared {
-    driver: Driver,
+    runner: FutureRunner,
     dialect: Dialect,
     db: usize,
     core: RefCell<Option<SessionCore>>,
@@ -320,7 +321,7 @@ impl Drop for SessionShared {
         // Reached with the session open only on a panic: its connection rolls itself back
         // (SQLite) or is closed (servers), inside the runtime.
         if let Some(core) = self.core.get_mut().take() {
-            self.driver.drop_inside(core);
+            self.runner.drop_inside(core);
         }
     }
 }
@@ -329,7 +330,7 @@ impl Session {
     fn run<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
         let mut slot = self.shared.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
         match slot.as_mut() {
-            Some(core) => self.shared.driver.block(f(core)),
+            Some(core) => self.shared.runner.block(f(core)),
             None => Err(Error::config("the session has ended")),
         }
     }
@@ -337,7 +338,7 @@ impl Session {
     fn finish<T>(self, result: Result<T>) -> Result<T> {
         let core = self.shared.core.borrow_mut().take();
         match core {
-            Some(core) => self.shared.driver.block(nextorm_async::finish_session(core, result)),
+            Some(core) => self.shared.runner.block(finish_session(core, result)),
             None => result,
         }
     }

@@ -1,6 +1,6 @@
-//! nextorm's blocking facade, [`Database`]. It drives the same implementation as the async
-//! facade: SQLite on the caller's thread with no runtime, PostgreSQL and MariaDB on a runtime the
-//! database owns.
+//! nextorm's blocking facade, [`Database`]. It drives the engine (`nextorm-engine`), the same
+//! implementation the async facade awaits: SQLite on the caller's thread with no runtime,
+//! PostgreSQL and MariaDB on a runtime the database owns.
 
 mod database;
 mod runtime;

@@ -1,4 +1,4 @@
-//! How the blocking facade drives the shared async code: on SQLite with a trivial executor (the
+//! How the blocking facade drives the engine's async code: on SQLite with a trivial executor (the
 //! futures are ready at once; no runtime, no thread hop), on PostgreSQL and MariaDB with a
 //! current-thread tokio runtime the database owns.
 
@@ -91,27 +91,28 @@ impl Drop for OwnedRuntime {
     }
 }
 
-/// Where the blocking facade runs futures. Cloned into sessions, which outlive no database they
-/// need but may outlive the `Database` value itself.
+/// How the blocking facade runs the engine's futures to completion: inline on SQLite, on the
+/// owned runtime on a server. Cloned into sessions, which outlive no database they need but may
+/// outlive the `Database` value itself.
 #[derive(Clone)]
-pub(crate) enum Driver {
+pub(crate) enum FutureRunner {
     /// SQLite: on the caller's thread.
     Inline,
     /// PostgreSQL, MariaDB: on the owned runtime.
     Runtime(Arc<OwnedRuntime>),
 }
 
-impl Driver {
-    /// The driver of a server database. From async code that is an error: the database could
+impl FutureRunner {
+    /// The runner of a server database. From async code that is an error: the database could
     /// not be used there.
-    pub(crate) fn for_server() -> Result<Driver> {
+    pub(crate) fn for_server() -> Result<FutureRunner> {
         if !may_block_here() {
             return Err(called_from_async_code());
         }
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map(|rt| Driver::Runtime(Arc::new(OwnedRuntime(Some(rt)))))
+            .map(|rt| FutureRunner::Runtime(Arc::new(OwnedRuntime(Some(rt)))))
             .map_err(|e| Error::config(format!("cannot start the runtime for the database driver: {e}")))
     }
 
@@ -119,8 +120,8 @@ impl Driver {
     /// call, so that is an error rather than a panic.
     pub(crate) fn block<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         match self {
-            Driver::Inline => block_now(fut),
-            Driver::Runtime(rt) => {
+            FutureRunner::Inline => block_now(fut),
+            FutureRunner::Runtime(rt) => {
                 let rt = rt.get();
                 if tokio::runtime::Handle::try_current().is_err() {
                     rt.block_on(fut)
@@ -136,8 +137,8 @@ impl Driver {
     /// Drops `value` where sqlx objects may be dropped: inside the runtime's context.
     pub(crate) fn drop_inside<T>(&self, value: T) {
         match self {
-            Driver::Inline => drop(value),
-            Driver::Runtime(rt) => {
+            FutureRunner::Inline => drop(value),
+            FutureRunner::Runtime(rt) => {
                 let _guard = rt.get().enter();
                 drop(value);
             }

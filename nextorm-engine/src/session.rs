@@ -647,6 +647,25 @@ impl SessionCore {
     }
 }
 
+/// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
+pub async fn finish_session<T>(mut core: SessionCore, result: Result<T>) -> Result<T> {
+    let outcome = match result {
+        Ok(value) => match core.commit().await {
+            Ok(()) => Ok(value),
+            Err(e) => {
+                let _ = core.rollback().await;
+                Err(e)
+            }
+        },
+        Err(e) => {
+            let _ = core.rollback().await;
+            Err(e)
+        }
+    };
+    core.end();
+    outcome
+}
+
 /// The most objects (or collections) one lazy load fetches at once.
 const LOAD_BATCH: usize = 1000;
 

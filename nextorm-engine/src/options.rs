@@ -7,7 +7,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use nextorm_async::OpenOptions;
+/// use nextorm_engine::OpenOptions;
 /// let options = OpenOptions::new().max_connections(4).acquire_timeout(Duration::from_secs(2));
 /// assert_eq!(options.max_connections_or_default(), 4);
 /// ```

@@ -1,0 +1,79 @@
+//! The database state both facades share: the pool and the mapped entities, with the work on
+//! them that needs no facade (mapping, DDL, dropping the tables).
+
+use crate::driver::{AnyPool, Conn, Facade};
+use crate::options::OpenOptions;
+use crate::statements::CreateTables;
+use nextorm_core::{Dialect, EntityMeta, Result, registered_entities, schema};
+
+/// What a database handle holds, whichever facade drives it: the pool and the mapped entities.
+pub struct DbCore {
+    pool: AnyPool,
+    entities: Vec<&'static EntityMeta>,
+}
+
+/// Open and idle connections of a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open, checked out or idle.
+    pub open: usize,
+    /// Connections idle in the pool.
+    pub idle: usize,
+}
+
+impl DbCore {
+    /// Prepares the pool; no connection is opened yet.
+    pub fn new(url: &str, options: OpenOptions, facade: Facade) -> Result<DbCore> {
+        let pool = AnyPool::open(url, &options, facade)?;
+        let entities = options.entities.unwrap_or_else(registered_entities);
+        Ok(DbCore { pool, entities })
+    }
+
+    /// Checks out a connection.
+    pub async fn acquire(&self) -> Result<Conn> {
+        self.pool.acquire().await
+    }
+
+    /// The dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        self.pool.dialect()
+    }
+
+    /// The mapped entities.
+    pub fn entities(&self) -> &[&'static EntityMeta] {
+        &self.entities
+    }
+
+    /// The DDL of the mapped entities.
+    pub fn ddl(&self) -> Result<Vec<String>> {
+        schema::create_statements(&self.entities, self.dialect())
+    }
+
+    /// Checks the mapping and optionally creates the tables.
+    pub async fn generate_mapping(&self, create: CreateTables) -> Result<()> {
+        schema::validate(&self.entities, self.dialect())?;
+        if create == CreateTables::Yes {
+            let mut conn = self.acquire().await?;
+            conn.create_tables(&self.entities).await?;
+            // A table that existed before may lack a column the entity has gained.
+            conn.check_tables(&self.entities).await?;
+        }
+        Ok(())
+    }
+
+    /// Drops every mapped table, with its data.
+    pub async fn drop_all_tables(&self) -> Result<()> {
+        self.acquire().await?.drop_tables(&self.entities).await
+    }
+
+    /// The pool's connection counts.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (open, idle) = self.pool.counts();
+        PoolStatus { open, idle }
+    }
+
+    /// Closes idle connections; later calls fail.
+    pub async fn close(&self) {
+        self.pool.close().await
+    }
+}
