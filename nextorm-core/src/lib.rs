@@ -1,5 +1,5 @@
 //! nextorm's pure core: values, errors, entity metadata, the SQL AST and its renderer, and the
-//! schema and statement builders. It does no IO; the drivers live in `nextorm-async`.
+//! schema and statement builders. It does no IO; the drivers live in `nextorm-engine`.
 
 /// Invokes `$m!` once per tuple arity from 1 to 8, with each element's type parameter and
 /// index: the one list the row, parameter, projection and attach impls share, so their tuple
