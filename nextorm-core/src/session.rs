@@ -20,10 +20,13 @@ mod links;
 mod map_key;
 mod pairs;
 mod plan;
+pub(crate) mod prefetch;
+pub(crate) mod relation_views;
 
 pub use attach::{Attach, attach_entity};
 pub use changes::Tracked;
 pub use flush_order::flush_order;
+pub(crate) use handle::not_loaded;
 pub use handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, WeakHandle, write_epoch};
 pub use identity::IdentityMap;
 pub use map_key::{MapKey, key_bytes};

@@ -7,9 +7,9 @@ use crate::ast::{self, FromItem, Lock, Name};
 use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::relation::PrefetchPath;
 use crate::render::{ShapeHasher, render_select};
 use crate::session::Attach;
+use crate::session::prefetch::PrefetchPath;
 use crate::value::{FromSql, RowRead, Value, decode_column};
 use std::sync::{Arc, RwLock};
 
@@ -182,13 +182,13 @@ impl Builder {
     pub fn members<T: Source>(
         &mut self,
         owner: &'static crate::entity::EntityMeta,
-        relation: &'static crate::relation::RelationMeta,
+        relation: &'static crate::relation_meta::RelationMeta,
         owner_key: Result<Vec<Value>>,
         alias: &'static str,
     ) -> T::Fields {
         let alias = super::aliases::claim(alias);
         let members = owner_key.and_then(|key| {
-            let link = crate::relation::set_link(owner, relation)?;
+            let link = crate::relation_meta::set_link(owner, relation)?;
             Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
         });
         self.add_members(members, false);
@@ -348,8 +348,8 @@ pub trait Executor: Copy {
     fn change_collection<O: Entity, T: Entity>(
         self,
         owner: crate::session::Handle<O>,
-        relation: &'static crate::relation::RelationMeta,
-        change: crate::relation::CollectionChange<T>,
+        relation: &'static crate::relation_meta::RelationMeta,
+        change: crate::session::relation_views::CollectionChange<T>,
     ) -> Self::Out<()> {
         let _ = (owner, change);
         self.fail(Error::config(format!(
@@ -369,13 +369,13 @@ pub trait Executor: Copy {
     fn collection<O: Entity, T: Entity>(
         self,
         owner: crate::session::Handle<O>,
-        relation: &'static crate::relation::RelationMeta,
+        relation: &'static crate::relation_meta::RelationMeta,
     ) -> Self::Out<Vec<Self::Obj<T>>> {
         let key = match owner.lock().value.key().key_values() {
             Ok(k) => k,
             Err(e) => return self.fail(e),
         };
-        match crate::relation::members_statement(O::meta(), relation, key, self.dialect()) {
+        match crate::relation_sql::members_statement(O::meta(), relation, key, self.dialect()) {
             Ok(stmt) => self.fetch_objects(stmt, T::from_row_at, all_rows),
             Err(e) => self.fail(e),
         }

@@ -31,12 +31,12 @@ impl IdentityMap {
                         continue;
                     }
                     match relation.on_delete(child.meta()) {
-                        crate::relation::OnDelete::Cascade => {
+                        crate::ast::OnDelete::Cascade => {
                             child.mark_deleted()?;
                             queue.push(i);
                         }
-                        crate::relation::OnDelete::SetNull => child.set_null(column)?,
-                        crate::relation::OnDelete::Restrict => {
+                        crate::ast::OnDelete::SetNull => child.set_null(column)?,
+                        crate::ast::OnDelete::Restrict => {
                             return Err(Error::new(
                                 ErrorKind::ForeignKeyViolation,
                                 format!(

@@ -506,3 +506,10 @@ impl<E: Entity> Clone for WeakHandle<E> {
         WeakHandle { cell: self.cell.clone() }
     }
 }
+
+/// The error of reading a relation that the session did not leave on the object.
+pub(crate) fn not_loaded(what: std::fmt::Arguments<'_>) -> Error {
+    Error::config(format!(
+        "{what} was not loaded with this object: prefetch it (`.prefetch(|x| x.relation)`), or use get/load with the session while it runs"
+    ))
+}

@@ -8,7 +8,7 @@ use super::map_key::{EntryKey, FastMap, FastSet, MapKey, meta_id};
 use super::pairs::{PairChange, PairStore};
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::relation::RelationMeta;
+use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The handle of a tracked object, if it is an `E`.

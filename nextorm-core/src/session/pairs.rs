@@ -5,7 +5,7 @@
 use super::map_key::{FastMap, FastSet};
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
-use crate::relation::RelationMeta;
+use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The many-to-many pairs a session knows.
@@ -45,7 +45,7 @@ pub(super) fn canonical(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
 ) -> Result<(&'static EntityMeta, &'static RelationMeta, bool)> {
-    let (target, reverse) = crate::relation::reverse_of(owner, relation)?
+    let (target, reverse) = crate::relation_meta::reverse_of(owner, relation)?
         .ok_or_else(|| Error::mapping(format!("{}.{} has no other side", owner.name, relation.field)))?;
     let mine = relation as *const RelationMeta as usize;
     let theirs = reverse as *const RelationMeta as usize;
@@ -173,14 +173,15 @@ impl PairStore {
                 continue;
             }
             let (Some(ka), Some(kb)) = (key_of(a)?, key_of(b)?) else { continue };
-            let crate::relation::Link::Table { table, .. } = crate::relation::set_link(pair.owner, pair.relation)?
+            let crate::relation_meta::Link::Table { table, .. } =
+                crate::relation_meta::set_link(pair.owner, pair.relation)?
             else {
                 continue;
             };
             let columns: Vec<crate::ast::Name> =
                 table.owner_columns.iter().chain(&table.target_columns).map(|c| c.clone().into()).collect();
             let values: Vec<Value> = ka.into_iter().chain(kb).collect();
-            let filter = crate::relation::all_equal(
+            let filter = crate::relation_sql::all_equal(
                 columns.iter().map(|c| crate::ast::Expr::column(c.clone())),
                 values.iter().cloned().map(crate::ast::Expr::Value),
             );
