@@ -258,7 +258,7 @@ impl IdentityMap {
         add: bool,
     ) -> Result<()> {
         let checked = self.is_loaded(owner_addr, relation);
-        self.pairs.change(owner, relation, owner_addr, member_addr, add, checked)
+        self.pairs.change(owner, relation, (owner_addr, member_addr), add, checked)
     }
 
     /// The live members of the many-to-many collection `relation` of the object at `owner`.

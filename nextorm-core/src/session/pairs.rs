@@ -83,14 +83,13 @@ impl PairStore {
         Ok(())
     }
 
-    /// Adds (`add`) or removes the pair (owner, member); `checked`: the owner's collection was
-    /// loaded, so the database is known not to hold a pair the session did not read.
+    /// Adds (`add`) or removes the pair of the addresses (owner, member); `checked`: the owner's
+    /// collection was loaded, so the database is known not to hold a pair the session did not read.
     pub(super) fn change(
         &mut self,
         owner: &'static EntityMeta,
         relation: &'static RelationMeta,
-        owner_addr: usize,
-        member_addr: usize,
+        (owner_addr, member_addr): (usize, usize),
         add: bool,
         checked: bool,
     ) -> Result<()> {
