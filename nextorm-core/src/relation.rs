@@ -19,5 +19,6 @@ pub use crate::ast::OnDelete;
 pub use crate::relation_fields::{HasOne, ReferenceField, Set, Single, followed_reference};
 pub use crate::relation_meta::{JoinTable, Link, RelationKind, RelationMeta, join_table, reverse_of, set_link};
 pub use crate::relation_sql::{all_equal, decode_pair, members_statement, pairs_statement};
+pub use crate::session::collection_change::CollectionChange;
 pub use crate::session::prefetch::{LoadedPair, LoadedRow, PrefetchPath, RowFns};
-pub use crate::session::relation_views::{CollectionChange, Many, One};
+pub use crate::session::relation_views::{Many, One};

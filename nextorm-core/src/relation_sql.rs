@@ -5,7 +5,7 @@
 use crate::ast::{self, FromItem, Join};
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, Result};
-use crate::query::Stmt;
+use crate::query::statement::Stmt;
 use crate::relation_meta::{Link, RelationMeta, set_link};
 use crate::session::Handle;
 use crate::value::{Kind, RowRead, Value};

@@ -12,6 +12,7 @@
 
 mod attach;
 mod changes;
+pub(crate) mod collection_change;
 mod delete_rules;
 mod flush_order;
 mod handle;

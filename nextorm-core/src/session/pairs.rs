@@ -56,7 +56,7 @@ pub(super) fn canonical(
 #[derive(Debug)]
 pub struct PairChange {
     /// The join table's statement.
-    pub stmt: crate::query::Stmt,
+    pub stmt: crate::query::statement::Stmt,
     /// Whether a count of affected rows other than one is fine (deleting a pair the database
     /// may not hold).
     pub any_count: bool,
@@ -164,7 +164,7 @@ impl PairStore {
         key_of: impl Fn(usize) -> Result<Option<Vec<Value>>>,
     ) -> Result<Vec<PairChange>> {
         use crate::ast::{Delete, Insert, Statement};
-        let render = |stmt: Statement| crate::query::Stmt::render(&stmt, dialect);
+        let render = |stmt: Statement| crate::query::statement::Stmt::render(&stmt, dialect);
         let mut deletes = Vec::new();
         let mut inserts = Vec::new();
         for (&(_, a, b), pair) in &self.entries {

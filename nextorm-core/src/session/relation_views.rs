@@ -8,6 +8,7 @@ use crate::query::{self as types, Executor};
 use crate::relation_meta::RelationMeta;
 use crate::relation_sql::count_statement;
 use crate::session::Handle;
+use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
 use crate::value::FromSql;
 use std::marker::PhantomData;
@@ -65,18 +66,6 @@ fn one_member<T: Entity, M>(mut members: Vec<M>) -> Result<Option<M>> {
             format!("{n} objects of {} refer to the same owner of a one-to-one relation", T::meta().name),
         )),
     }
-}
-
-/// A change to a collection (see [`Many::add`], [`Many::remove`], [`Many::clear`]).
-pub enum CollectionChange<T: Entity> {
-    /// Add these members.
-    Add(Vec<Handle<T>>),
-    /// Remove these members.
-    Remove(Vec<Handle<T>>),
-    /// Remove every member.
-    Clear,
-    /// Make these the only members: remove the others, add these.
-    Replace(Vec<Handle<T>>),
 }
 
 /// A collection of an object of a session: `customer.orders()`, the `Order`s whose
