@@ -591,7 +591,18 @@ pub struct ForeignKey {
     /// The referenced columns.
     pub references: Vec<Name>,
     /// What deleting a referenced row does.
-    pub on_delete: crate::relation::OnDelete,
+    pub on_delete: OnDelete,
+}
+
+/// The delete rule of a foreign key (`ON DELETE ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDelete {
+    /// Deleting the target deletes the rows that refer to it.
+    Cascade,
+    /// Deleting the target sets the reference to `NULL`.
+    SetNull,
+    /// Deleting a target that rows still refer to fails.
+    Restrict,
 }
 
 /// `CREATE [UNIQUE] INDEX [IF NOT EXISTS] name ON table (columns)`.

@@ -3,7 +3,7 @@
 use crate::ast::{Delete, Expr, Insert, Name, Select, Statement, Update};
 use crate::dialect::Dialect;
 use crate::entity::{CachedStatement, EntityMeta};
-use crate::query::Stmt;
+use crate::query::statement::Stmt;
 use crate::render::render;
 use crate::value::Value;
 

@@ -104,7 +104,7 @@ pub struct EntityMeta {
     /// Composite unique keys and indexes.
     pub composites: &'static [CompositeMeta],
     /// The relation fields (`Single`, `Set`), in declaration order.
-    pub relations: &'static [crate::relation::RelationMeta],
+    pub relations: &'static [crate::relation_meta::RelationMeta],
     /// Rendered statements.
     pub statements: StatementCache,
 }
@@ -135,12 +135,12 @@ impl EntityMeta {
     }
 
     /// The relation field named `field`.
-    pub fn relation(&self, field: &str) -> Option<&'static crate::relation::RelationMeta> {
+    pub fn relation(&self, field: &str) -> Option<&'static crate::relation_meta::RelationMeta> {
         self.relations.iter().find(|r| r.field == field)
     }
 
     /// The `Single` relations, with their foreign-key columns.
-    pub fn references(&self) -> impl Iterator<Item = (&'static crate::relation::RelationMeta, usize)> {
+    pub fn references(&self) -> impl Iterator<Item = (&'static crate::relation_meta::RelationMeta, usize)> {
         self.relations.iter().filter_map(|r| r.fk_column().map(|c| (r, c)))
     }
 

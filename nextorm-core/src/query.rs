@@ -14,11 +14,18 @@
 
 mod aliases;
 mod builder;
+mod executor;
 mod expr;
+mod path_alias;
 mod paths;
+mod source;
+pub(crate) mod statement;
 mod types;
 
 pub use builder::*;
+pub use executor::Executor;
 pub use expr::*;
 pub use paths::{Coll, Nav, PrefetchPaths, link_paths};
+pub use source::{Projection, Source};
+pub use statement::Stmt;
 pub use types::*;

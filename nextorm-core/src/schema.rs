@@ -4,7 +4,7 @@ use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Expr, ForeignKe
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
-use crate::relation::RelationKind;
+use crate::relation_meta::RelationKind;
 use crate::render::render;
 use crate::value::SqlType;
 use std::collections::HashMap;
@@ -76,7 +76,7 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
             let target = (relation.target)();
             match relation.kind {
                 RelationKind::Single { .. } => {
-                    crate::relation::reverse_of(meta, relation)?;
+                    crate::relation_meta::reverse_of(meta, relation)?;
                     if target.primary_key.len() != 1 {
                         return Err(ctx(Error::mapping(format!(
                             "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
@@ -85,10 +85,12 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                     }
                 }
                 RelationKind::HasOne => {
-                    crate::relation::set_link(meta, relation)?;
+                    crate::relation_meta::set_link(meta, relation)?;
                 }
                 RelationKind::Set => {
-                    if let crate::relation::Link::Table { table, .. } = crate::relation::set_link(meta, relation)? {
+                    if let crate::relation_meta::Link::Table { table, .. } =
+                        crate::relation_meta::set_link(meta, relation)?
+                    {
                         dialect.check_identifier(&table.name).map_err(ctx)?;
                         for c in table.owner_columns.iter().chain(&table.target_columns) {
                             dialect.check_identifier(c).map_err(ctx)?;
@@ -159,7 +161,9 @@ fn join_tables(entities: &[&'static EntityMeta]) -> Vec<(CreateTable, CreateInde
     let mut out: Vec<(CreateTable, CreateIndex)> = Vec::new();
     for meta in entities {
         for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::Set) {
-            let Ok(crate::relation::Link::Table { target, table }) = crate::relation::set_link(meta, relation) else {
+            let Ok(crate::relation_meta::Link::Table { target, table }) =
+                crate::relation_meta::set_link(meta, relation)
+            else {
                 continue;
             };
             if out.iter().any(|(t, _)| t.name == table.name.as_str()) {
@@ -194,7 +198,7 @@ fn join_tables(entities: &[&'static EntityMeta]) -> Vec<(CreateTable, CreateInde
                     columns: cols.iter().map(|c| Name::from(c.clone())).collect(),
                     table: m.table.into(),
                     references: m.key_columns().map(|c| Name::from(c.name)).collect(),
-                    on_delete: crate::relation::OnDelete::Cascade,
+                    on_delete: crate::ast::OnDelete::Cascade,
                 })
                 .collect();
             let second_names: Vec<&str> = second.1.iter().map(String::as_str).collect();

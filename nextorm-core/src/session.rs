@@ -11,11 +11,24 @@
 //! ```
 
 mod attach;
+mod changes;
+pub(crate) mod collection_change;
+mod delete_rules;
+mod flush_order;
 mod handle;
-mod map;
+mod identity;
+mod links;
+mod map_key;
+mod pairs;
 mod plan;
+pub(crate) mod prefetch;
+pub(crate) mod relation_views;
 
 pub use attach::{Attach, attach_entity};
+pub use changes::Tracked;
+pub use flush_order::flush_order;
+pub(crate) use handle::not_loaded;
 pub use handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, WeakHandle, write_epoch};
-pub use map::{IdentityMap, MapKey, Tracked, flush_order, key_bytes};
+pub use identity::IdentityMap;
+pub use map_key::{MapKey, key_bytes};
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

@@ -69,7 +69,7 @@ pub(crate) fn claim(alias: &'static str) -> &'static str {
         }
         let free = (2..).map(|n| format!("{alias}_{n}")).find(|a| !s.taken.contains(a)).unwrap_or_default();
         s.taken.insert(free.clone());
-        super::paths::intern(free)
+        super::path_alias::intern(free)
     })
 }
 

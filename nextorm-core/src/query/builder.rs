@@ -1,78 +1,20 @@
 //! Queries: what `select!` builds, the per-call-site SQL cache, and the terminals that run a
 //! query through any [`Executor`] (a blocking or an async database, a transaction).
 
+use super::executor::{Executor, all_rows};
 use super::expr::{Condition, Expr, OrderKeys, is_decimal};
+use super::source::{Projection, Source};
+use super::statement::Stmt;
 use super::types::{Numeric, SqlType};
 use crate::ast::{self, FromItem, Lock, Name};
 use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::relation::PrefetchPath;
 use crate::render::{ShapeHasher, render_select};
 use crate::session::Attach;
+use crate::session::prefetch::PrefetchPath;
 use crate::value::{FromSql, RowRead, Value, decode_column};
 use std::sync::{Arc, RwLock};
-
-/// An entity that queries can range over. Implemented by `#[derive(Entity)]`.
-pub trait Source: Entity {
-    /// The typed column handles of one occurrence of the entity in a query.
-    type Fields: Clone + Projection<Output = Self> + Send + Sync + 'static;
-    /// The handles for the occurrence aliased `alias`.
-    fn fields(alias: &'static str) -> Self::Fields;
-}
-
-/// What a query returns per row: an entity (its handles), an expression, or a tuple of them.
-pub trait Projection {
-    /// The Rust value of one row (in a session, its [`Attach::Attached`] form).
-    type Output: Attach;
-    /// Appends the projected expressions.
-    fn push_columns(self, out: &mut Vec<ast::Expr>);
-    /// Decodes one row from column `offset` on.
-    fn decode(row: &dyn RowRead, offset: usize) -> Result<Self::Output>;
-    /// The number of columns.
-    fn width() -> usize;
-    /// Whether this is exactly one whole entity.
-    fn is_entity() -> bool {
-        false
-    }
-}
-
-impl<T: SqlType + FromSql + Send + 'static> Projection for Expr<T> {
-    type Output = T;
-    fn push_columns(self, out: &mut Vec<ast::Expr>) {
-        out.push(self.into_node());
-    }
-    fn decode(row: &dyn RowRead, offset: usize) -> Result<T> {
-        decode_column(row, offset)
-    }
-    fn width() -> usize {
-        1
-    }
-}
-
-macro_rules! projection_tuple {
-    ($($t:ident $i:tt),+) => {
-        impl<$($t: Projection),+> Projection for ($($t,)+) {
-            type Output = ($($t::Output,)+);
-            fn push_columns(self, out: &mut Vec<ast::Expr>) {
-                $(self.$i.push_columns(out);)+
-            }
-            #[allow(unused_assignments)]
-            fn decode(row: &dyn RowRead, offset: usize) -> Result<Self::Output> {
-                let mut at = offset;
-                Ok(($({
-                    let v = $t::decode(row, at)?;
-                    at += $t::width();
-                    v
-                },)+))
-            }
-            fn width() -> usize {
-                0 $(+ $t::width())+
-            }
-        }
-    };
-}
-for_tuples_up_to_8!(projection_tuple);
 
 /// The SQL cache of one `select!` call site: the text rendered once per dialect and query shape.
 pub struct Site {
@@ -109,23 +51,6 @@ impl Site {
     /// Whether nothing is cached yet.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
-    }
-}
-
-/// A rendered statement ready to run: its text for one dialect and its binds.
-#[derive(Debug, Clone)]
-pub struct Stmt {
-    /// The SQL text.
-    pub text: Arc<str>,
-    /// The values of its placeholders, in order.
-    pub binds: Vec<Value>,
-}
-
-impl Stmt {
-    /// `statement` rendered for `dialect`, uncached.
-    pub fn render(statement: &ast::Statement, dialect: Dialect) -> Stmt {
-        let sql = crate::render::render(statement, dialect);
-        Stmt { text: sql.text.into(), binds: sql.binds }
     }
 }
 
@@ -182,13 +107,13 @@ impl Builder {
     pub fn members<T: Source>(
         &mut self,
         owner: &'static crate::entity::EntityMeta,
-        relation: &'static crate::relation::RelationMeta,
+        relation: &'static crate::relation_meta::RelationMeta,
         owner_key: Result<Vec<Value>>,
         alias: &'static str,
     ) -> T::Fields {
         let alias = super::aliases::claim(alias);
         let members = owner_key.and_then(|key| {
-            let link = crate::relation::set_link(owner, relation)?;
+            let link = crate::relation_meta::set_link(owner, relation)?;
             Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
         });
         self.add_members(members, false);
@@ -271,121 +196,6 @@ impl<R, V: Clone> Clone for Query<R, V> {
     }
 }
 
-/// What runs statements: a blocking or an async database, or a transaction. `Out<T>` is
-/// `Result<T>` for the blocking facade and a future of it for the async one.
-pub trait Executor: Copy {
-    /// The result of running something that yields `T`.
-    type Out<T: Send + 'static>;
-    /// The dialect statements must be rendered for.
-    fn dialect(self) -> Dialect;
-    /// Runs a query, decodes every row, then applies `finish` to the rows.
-    fn fetch<Row: Send + 'static, T: Send + 'static>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        finish: fn(Vec<Row>) -> Result<T>,
-    ) -> Self::Out<T>;
-    /// What a query row becomes: the row itself for a database or transaction, the session's
-    /// object ([`Attach::Attached`]) in a session.
-    type Obj<Row: Attach>: Send + 'static;
-    /// [`Executor::fetch`] for query rows: in a session each row joins the identity map first.
-    fn fetch_objects<Row: Attach, T: Send + 'static>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
-    ) -> Self::Out<T>;
-    /// The entity with this key; a session answers from its identity map when it holds it.
-    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
-    /// A new entity: inserted now by a database or transaction (the generated key set on the
-    /// returned value), registered for the next flush by a session (which returns its object).
-    fn create_object<E: Entity>(self, value: E) -> Self::Out<Self::Obj<E>>;
-    /// Runs a statement; the rows it affected.
-    fn execute(self, stmt: Stmt) -> Self::Out<u64>;
-    /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
-    type Each<'f>
-    where
-        Self: 'f;
-    /// Runs a query and hands each decoded row (in a session, its object) to `each` as it
-    /// arrives, without collecting them.
-    fn for_each<'f, Row: Attach, F: FnMut(Self::Obj<Row>) -> Result<()> + Send + 'f>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        each: F,
-    ) -> Self::Each<'f>
-    where
-        Self: 'f;
-    /// An `Out` that is already this error.
-    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
-    /// `out`, then `f` on its value.
-    fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
-
-    /// [`Executor::fetch_objects`], then loads the relations `paths` of the objects (see
-    /// [`Query::prefetch`]). Only a session can: elsewhere a [`ErrorKind::Config`] error.
-    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
-        self,
-        stmt: Stmt,
-        decode: fn(&dyn RowRead, usize) -> Result<Row>,
-        paths: Vec<PrefetchPath>,
-        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
-    ) -> Self::Out<T> {
-        let _ = (stmt, decode, finish);
-        self.fail(Error::config(format!(
-            "prefetch loads {} into the objects of a session: run the query with the session, not the database",
-            paths.first().map(PrefetchPath::describe).unwrap_or_default()
-        )))
-    }
-
-    /// A [`Executor::for_each`] result that is already this error.
-    fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
-    where
-        Self: 'f;
-
-    /// Adds (`add`) or removes `members` of the collection `relation` of `owner`; with no
-    /// members and `add == false`, removes every member (`clear`). Only a session can: elsewhere
-    /// a [`ErrorKind::Config`] error.
-    fn change_collection<O: Entity, T: Entity>(
-        self,
-        owner: crate::session::Handle<O>,
-        relation: &'static crate::relation::RelationMeta,
-        change: crate::relation::CollectionChange<T>,
-    ) -> Self::Out<()> {
-        let _ = (owner, change);
-        self.fail(Error::config(format!(
-            "the collection {} changes inside a session: pass the session, not the database",
-            relation.field
-        )))
-    }
-
-    /// The object a `Single` refers to. A session batches: it loads every object of `E` its
-    /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
-    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
-        self.object_by_pk::<E>(key)
-    }
-
-    /// The members of a `Set` of `owner`. A session loads the collection of every object of `O`
-    /// it holds at once and answers from its identity map afterwards. Elsewhere, the rows.
-    fn collection<O: Entity, T: Entity>(
-        self,
-        owner: crate::session::Handle<O>,
-        relation: &'static crate::relation::RelationMeta,
-    ) -> Self::Out<Vec<Self::Obj<T>>> {
-        let key = match owner.lock().value.key().key_values() {
-            Ok(k) => k,
-            Err(e) => return self.fail(e),
-        };
-        match crate::relation::members_statement(O::meta(), relation, key, self.dialect()) {
-            Ok(stmt) => self.fetch_objects(stmt, T::from_row_at, all_rows),
-            Err(e) => self.fail(e),
-        }
-    }
-}
-
-fn all_rows<T>(rows: Vec<T>) -> Result<Vec<T>> {
-    Ok(rows)
-}
-
 fn exactly_one<T>(mut rows: Vec<T>) -> Result<T> {
     match rows.len() {
         1 => Ok(rows.remove(0)),
@@ -438,7 +248,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
     /// variables of generators in the condition get aliases the query does not use yet.
     pub fn filter<C: Condition>(mut self, f: impl FnOnce(V) -> C) -> Self {
         let c = super::aliases::within(&self.select, || f(self.vars.clone()).into_node());
-        let navigates = super::paths::mentions_path(&c);
+        let navigates = super::path_alias::mentions_path(&c);
         self.add_condition(c);
         if navigates {
             super::link_paths(&mut self.select);
@@ -457,7 +267,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         let first_new = self.select.order_by.len();
         let keys = super::aliases::within(&self.select, || f(self.vars.clone()));
         keys.push_keys(&mut self.select.order_by);
-        if self.select.order_by[first_new..].iter().any(|o| super::paths::mentions_path(&o.expr)) {
+        if self.select.order_by[first_new..].iter().any(|o| super::path_alias::mentions_path(&o.expr)) {
             super::link_paths(&mut self.select);
         }
         self.settle_distinct();

@@ -426,7 +426,7 @@ where
 /// An aggregate; over the members of a collection (`sum(c.orders.total)`) it is a correlated
 /// subquery of its own, so an owner without members still has its row.
 fn agg<T>(func: AggFunc, arg: ast::Expr, distinct: bool, decimal: bool) -> Expr<T> {
-    let lifted = super::paths::mentions_collection(&arg);
+    let lifted = super::path_alias::mentions_collection(&arg);
     let node = ast::Expr::Agg { func, arg: Some(Box::new(arg)), distinct }.decimal_if(decimal);
     if lifted {
         typed(ast::Expr::Subquery(Box::new(ast::Select { columns: vec![node], ..ast::Select::default() })))
@@ -527,7 +527,7 @@ impl<T: SqlType> InList<T::Class> for Expr<T> {
     fn membership(self, expr: ast::Expr, negated: bool) -> ast::Expr {
         // The members' NULLs are left out: a NULL is equal to nothing, and SQL's
         // `x NOT IN (..., NULL)` would be NULL.
-        let filter = (nullable::<T>() && super::paths::mentions_collection(&self.node))
+        let filter = (nullable::<T>() && super::path_alias::mentions_collection(&self.node))
             .then(|| ast::Expr::IsNull { expr: Box::new(self.node.clone()), negated: true });
         let query = ast::Select { columns: vec![self.node], filter, ..ast::Select::default() };
         ast::Expr::InQuery { expr: Box::new(expr), query: Box::new(query), negated }

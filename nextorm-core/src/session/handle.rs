@@ -323,13 +323,6 @@ impl<E: Entity> Handle<E> {
         lock_state(&self.cell)
     }
 
-    /// The object as the identity map tracks it: the same allocation as the handle's. For tests
-    /// of the session machinery; applications have no use for it.
-    #[doc(hidden)]
-    pub fn tracked(&self) -> &dyn crate::session::Tracked {
-        &*self.cell
-    }
-
     /// The handle of a linked object, if it is an `E`.
     pub(crate) fn from_linked(object: Arc<dyn LinkedObject>) -> Option<Self> {
         object.into_any().downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
@@ -512,4 +505,11 @@ impl<E: Entity> Clone for WeakHandle<E> {
     fn clone(&self) -> Self {
         WeakHandle { cell: self.cell.clone() }
     }
+}
+
+/// The error of reading a relation that the session did not leave on the object.
+pub(crate) fn not_loaded(what: std::fmt::Arguments<'_>) -> Error {
+    Error::config(format!(
+        "{what} was not loaded with this object: prefetch it (`.prefetch(|x| x.relation)`), or use get/load with the session while it runs"
+    ))
 }

@@ -1,0 +1,127 @@
+//! [`Executor`]: what runs statements (a blocking or an async database, a transaction, a
+//! session), the one interface queries, relation fields and session views run through.
+
+use super::statement::Stmt;
+use crate::dialect::Dialect;
+use crate::entity::{Entity, Key};
+use crate::error::{Error, Result};
+use crate::session::Attach;
+use crate::session::collection_change::CollectionChange;
+use crate::session::prefetch::PrefetchPath;
+use crate::value::RowRead;
+
+/// What runs statements: a blocking or an async database, or a transaction. `Out<T>` is
+/// `Result<T>` for the blocking facade and a future of it for the async one.
+pub trait Executor: Copy {
+    /// The result of running something that yields `T`.
+    type Out<T: Send + 'static>;
+    /// The dialect statements must be rendered for.
+    fn dialect(self) -> Dialect;
+    /// Runs a query, decodes every row, then applies `finish` to the rows.
+    fn fetch<Row: Send + 'static, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Row>) -> Result<T>,
+    ) -> Self::Out<T>;
+    /// What a query row becomes: the row itself for a database or transaction, the session's
+    /// object ([`Attach::Attached`]) in a session.
+    type Obj<Row: Attach>: Send + 'static;
+    /// [`Executor::fetch`] for query rows: in a session each row joins the identity map first.
+    fn fetch_objects<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+    ) -> Self::Out<T>;
+    /// The entity with this key; a session answers from its identity map when it holds it.
+    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
+    /// A new entity: inserted now by a database or transaction (the generated key set on the
+    /// returned value), registered for the next flush by a session (which returns its object).
+    fn create_object<E: Entity>(self, value: E) -> Self::Out<Self::Obj<E>>;
+    /// Runs a statement; the rows it affected.
+    fn execute(self, stmt: Stmt) -> Self::Out<u64>;
+    /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
+    type Each<'f>
+    where
+        Self: 'f;
+    /// Runs a query and hands each decoded row (in a session, its object) to `each` as it
+    /// arrives, without collecting them.
+    fn for_each<'f, Row: Attach, F: FnMut(Self::Obj<Row>) -> Result<()> + Send + 'f>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        each: F,
+    ) -> Self::Each<'f>
+    where
+        Self: 'f;
+    /// An `Out` that is already this error.
+    fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
+    /// `out`, then `f` on its value.
+    fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
+
+    /// [`Executor::fetch_objects`], then loads the relations `paths` of the objects (see
+    /// [`Query::prefetch`](super::Query::prefetch)). Only a session can: elsewhere a [`ErrorKind::Config`](crate::ErrorKind::Config) error.
+    fn fetch_prefetched<Row: Attach, T: Send + 'static>(
+        self,
+        stmt: Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<Row>,
+        paths: Vec<PrefetchPath>,
+        finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
+    ) -> Self::Out<T> {
+        let _ = (stmt, decode, finish);
+        self.fail(Error::config(format!(
+            "prefetch loads {} into the objects of a session: run the query with the session, not the database",
+            paths.first().map(PrefetchPath::describe).unwrap_or_default()
+        )))
+    }
+
+    /// A [`Executor::for_each`] result that is already this error.
+    fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
+    where
+        Self: 'f;
+
+    /// Adds (`add`) or removes `members` of the collection `relation` of `owner`; with no
+    /// members and `add == false`, removes every member (`clear`). Only a session can: elsewhere
+    /// a [`ErrorKind::Config`](crate::ErrorKind::Config) error.
+    fn change_collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::relation_meta::RelationMeta,
+        change: CollectionChange<T>,
+    ) -> Self::Out<()> {
+        let _ = (owner, change);
+        self.fail(Error::config(format!(
+            "the collection {} changes inside a session: pass the session, not the database",
+            relation.field
+        )))
+    }
+
+    /// The object a `Single` refers to. A session batches: it loads every object of `E` its
+    /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
+    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+        self.object_by_pk::<E>(key)
+    }
+
+    /// The members of a `Set` of `owner`. A session loads the collection of every object of `O`
+    /// it holds at once and answers from its identity map afterwards. Elsewhere, the rows.
+    fn collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::relation_meta::RelationMeta,
+    ) -> Self::Out<Vec<Self::Obj<T>>> {
+        let key = match owner.lock().value.key().key_values() {
+            Ok(k) => k,
+            Err(e) => return self.fail(e),
+        };
+        match crate::relation_sql::members_statement(O::meta(), relation, key, self.dialect()) {
+            Ok(stmt) => self.fetch_objects(stmt, T::from_row_at, all_rows),
+            Err(e) => self.fail(e),
+        }
+    }
+}
+
+/// The rows as they are: the `finish` of a query that returns every row.
+pub(super) fn all_rows<T>(rows: Vec<T>) -> Result<Vec<T>> {
+    Ok(rows)
+}

@@ -1,0 +1,237 @@
+//! Change detection: [`Tracked`], what the session needs of any object whatever its entity, and
+//! its implementation on an object's shared state, which says what statement a flush must send
+//! for the object (`pending`) and records that it reached the database (`applied`).
+
+use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state};
+use super::map_key::MapKey;
+use super::plan::Change;
+use crate::entity::{Entity, EntityMeta, Key};
+use crate::error::{Error, ErrorKind, Result};
+use crate::value::{SqlType, Value};
+
+/// What the session needs of any object, whatever its entity. Implemented by the object's
+/// shared state, so the identity map holds the same allocation as the handles.
+pub trait Tracked: LinkedObject {
+    /// The entity.
+    fn meta(&self) -> &'static EntityMeta;
+    /// The statement a flush must send for this object, if any.
+    fn pending(&self) -> Result<Option<Change>>;
+    /// Records that `change` reached the database (with the generated key of an insert).
+    fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()>;
+    /// The object's key, encoded for the map; `None` while an auto key is still unset.
+    fn map_key(&self) -> Result<Option<MapKey>>;
+    /// Whether the entity has its own lifecycle hooks (`#[orm(hooks)]`).
+    fn has_hooks(&self) -> bool;
+    /// Makes the object read-only (its session has ended), or unusable when `strict`.
+    fn detach(&self, strict: bool);
+    /// The current value of column `index`.
+    fn column_value(&self, index: usize) -> Result<Value>;
+    /// Whether the object is new or persistent (not deleted).
+    fn live(&self) -> bool;
+    /// The value of column `index` if the object is live and the value not `NULL` (one lock,
+    /// for the walks over every object at the session's end).
+    fn live_value(&self, index: usize) -> Option<Value>;
+    /// Whether the object is to be deleted at the next flush.
+    fn is_deleting(&self) -> bool;
+    /// The object's address (see [`Handle::addr`]).
+    fn addr(&self) -> usize;
+    /// The objects its `Single` fields follow: (column index, address).
+    fn referenced_objects(&self, out: &mut Vec<(usize, usize)>);
+    /// Marks the object for deletion.
+    fn mark_deleted(&self) -> Result<()>;
+    /// Sets the optional reference in column `index` to `None`, as a write.
+    fn set_null(&self, index: usize) -> Result<()>;
+    /// Every column's current value, without running hooks: an insert's values again, once the
+    /// objects it refers to have their generated keys.
+    fn current_values(&self) -> Result<Vec<Value>>;
+    /// Keeps what the object's relations led to, for use after the session.
+    fn keep_links(&self, links: Links);
+}
+
+fn float(ty: SqlType) -> bool {
+    matches!(ty, SqlType::Real | SqlType::Double)
+}
+
+/// Pony's optimistic check: the columns this session read or wrote, with the values it saw.
+/// Keys are matched anyway; floats compare inexactly, so they are left out.
+fn checks(meta: &EntityMeta, seen: Bits, saved: &[Value]) -> Vec<(usize, Value)> {
+    (0..meta.columns.len())
+        .filter(|&i| {
+            let c = &meta.columns[i];
+            seen.has(i) && c.optimistic && !c.primary_key && !float(c.ty)
+        })
+        .map(|i| (i, saved[i].clone()))
+        .collect()
+}
+
+fn key_of(meta: &EntityMeta, values: &[Value]) -> Vec<Value> {
+    meta.primary_key.iter().map(|&i| values[i].clone()).collect()
+}
+
+impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
+    fn meta(&self) -> &'static EntityMeta {
+        E::meta()
+    }
+
+    fn pending(&self) -> Result<Option<Change>> {
+        let meta = E::meta();
+        let mut s = lock_state(self);
+        match s.status {
+            Status::Gone => Ok(None),
+            Status::New => {
+                s.value.before_insert()?;
+                let generated_key = s.value.key_is_unset();
+                Ok(Some(Change::Insert { meta, values: s.value.column_values()?, generated_key }))
+            }
+            Status::Persistent if s.written.is_empty() => Ok(None),
+            Status::Persistent => {
+                s.value.before_update()?;
+                let current = s.value.column_values()?;
+                let saved = s.saved.as_deref().unwrap_or(&current);
+                // The columns that differ from what the database holds: written ones (an
+                // assignment of the value it had sends nothing) and any the hook changed.
+                let set: Vec<(usize, Value)> = (0..meta.columns.len())
+                    .filter(|&i| saved.get(i) != Some(&current[i]))
+                    .map(|i| (i, current[i].clone()))
+                    .collect();
+                if let Some((i, _)) = set.iter().find(|(i, _)| meta.columns[*i].primary_key) {
+                    return Err(Error::new(
+                        ErrorKind::Unsupported,
+                        format!(
+                            "{}.{} is part of the primary key, which cannot change",
+                            meta.name, meta.columns[*i].field
+                        ),
+                    ));
+                }
+                if set.is_empty() {
+                    return Ok(None);
+                }
+                let previous = set.iter().map(|(i, _)| saved[*i].clone()).collect();
+                Ok(Some(Change::Update {
+                    meta,
+                    set,
+                    previous,
+                    key: key_of(meta, saved),
+                    checks: checks(meta, s.read.union(s.written), saved),
+                }))
+            }
+            Status::Deleting => {
+                s.value.before_delete()?;
+                let current;
+                let saved = match s.saved.as_deref() {
+                    Some(saved) => saved,
+                    None => {
+                        current = s.value.column_values()?;
+                        &current
+                    }
+                };
+                Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, s.read, saved) }))
+            }
+        }
+    }
+
+    fn applied(&self, change: &Change, generated_key: Option<i64>) -> Result<()> {
+        let mut s = lock_state(self);
+        match change {
+            Change::Insert { .. } => {
+                if let Some(key) = generated_key {
+                    s.value.set_generated_key(key)?;
+                }
+                s.saved = None;
+                s.status = Status::Persistent;
+                s.read = Bits::default();
+                s.written = Bits::default();
+                s.value.after_insert()?;
+            }
+            Change::Update { .. } => {
+                // The value is now what the database holds: the snapshot is taken afresh at the
+                // next write.
+                s.saved = None;
+                s.written = Bits::default();
+                s.value.after_update()?;
+            }
+            Change::Delete { .. } => {
+                s.status = Status::Gone;
+                s.value.after_delete()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn has_hooks(&self) -> bool {
+        E::CUSTOM_HOOKS
+    }
+
+    fn map_key(&self) -> Result<Option<MapKey>> {
+        let s = lock_state(self);
+        // A new object deleted before its first flush is `Gone` and never got its key either.
+        if matches!(s.status, Status::New | Status::Gone) && s.value.key_is_unset() {
+            return Ok(None);
+        }
+        s.value.key().map_key().map(Some)
+    }
+
+    fn detach(&self, strict: bool) {
+        let mut s = lock_state(self);
+        s.detached = true;
+        if strict {
+            s.unusable = true;
+            // Nothing may read it again: the snapshot is dead weight.
+            s.saved = None;
+        }
+    }
+
+    fn column_value(&self, index: usize) -> Result<Value> {
+        lock_state(self).value.column_value_at(index)
+    }
+
+    fn live(&self) -> bool {
+        matches!(lock_state(self).status, Status::New | Status::Persistent)
+    }
+
+    fn live_value(&self, index: usize) -> Option<Value> {
+        let state = lock_state(self);
+        if !matches!(state.status, Status::New | Status::Persistent) {
+            return None;
+        }
+        state.value.column_value_at(index).ok().filter(|v| !v.is_null())
+    }
+
+    fn is_deleting(&self) -> bool {
+        lock_state(self).status == Status::Deleting
+    }
+
+    fn addr(&self) -> usize {
+        // As `Handle::addr`: the address of the shared state.
+        self as *const Self as *const () as usize
+    }
+
+    fn referenced_objects(&self, out: &mut Vec<(usize, usize)>) {
+        lock_state(self).value.referenced_objects(out)
+    }
+
+    fn current_values(&self) -> Result<Vec<Value>> {
+        lock_state(self).value.column_values()
+    }
+
+    fn mark_deleted(&self) -> Result<()> {
+        lock_state(self).mark_deleted()
+    }
+
+    fn keep_links(&self, links: Links) {
+        lock_state(self).links = links;
+    }
+
+    fn set_null(&self, index: usize) -> Result<()> {
+        lock_state(self).clear_reference(index)
+    }
+}
+
+impl<E: Entity> Handle<E> {
+    /// The object as the identity map tracks it: the same allocation as the handle's. For tests
+    /// of the session machinery; applications have no use for it.
+    #[doc(hidden)]
+    pub fn tracked(&self) -> &dyn Tracked {
+        &**self.cell()
+    }
+}
