@@ -110,7 +110,7 @@ pub(crate) fn binds_and_shape(select: &Select, dialect: Dialect, hasher: &mut Sh
 mod tests {
     use super::*;
     use crate::ast::*;
-    use crate::value::Kind;
+    use crate::value::{Kind, SqlType};
 
     #[test]
     fn values_become_binds_and_placeholders_are_numbered() {
@@ -156,5 +156,117 @@ mod tests {
         let stmt =
             Statement::Delete(Delete { table: "t".into(), alias: None, filter: Some(or.and(Expr::column("c"))) });
         assert_eq!(render(&stmt, Dialect::Sqlite).text, r#"DELETE FROM "t" WHERE ("a" OR "b") AND "c""#);
+    }
+
+    #[test]
+    fn an_insert_of_defaults_only() {
+        let stmt = Statement::Insert(Insert {
+            table: "t".into(),
+            columns: vec![],
+            rows: vec![],
+            returning: vec!["id".into()],
+        });
+        assert_eq!(render(&stmt, Dialect::Sqlite).text, r#"INSERT INTO "t" DEFAULT VALUES"#);
+        assert_eq!(render(&stmt, Dialect::Postgres).text, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
+        assert_eq!(render(&stmt, Dialect::MariaDb).text, "INSERT INTO `t` () VALUES ()");
+    }
+
+    #[test]
+    fn a_long_list_is_one_json_bind_unpacked_by_the_database() {
+        let values = (0..1025).map(Value::Int).collect();
+        let filter = Expr::InValues { expr: Box::new(Expr::column("id")), values, kind: Kind::Int, negated: false };
+        let stmt = Statement::Delete(Delete { table: "t".into(), alias: None, filter: Some(filter) });
+        assert_eq!(
+            render(&stmt, Dialect::Sqlite).text,
+            r#"DELETE FROM "t" WHERE "id" IN (SELECT value FROM json_each(?))"#
+        );
+        assert_eq!(
+            render(&stmt, Dialect::MariaDb).text,
+            "DELETE FROM `t` WHERE `id` IN (SELECT jt.v FROM JSON_TABLE(?, '$[*]' COLUMNS (v BIGINT PATH '$')) AS jt)"
+        );
+    }
+
+    #[test]
+    fn enum_literals_escape_quotes_and_on_mariadb_backslashes() {
+        let stmt = Statement::CreateTable(CreateTable {
+            name: "t".into(),
+            if_not_exists: false,
+            columns: vec![ColumnDef {
+                name: "k".into(),
+                ty: SqlType::TextEnum(&["it's", r"a\b"]),
+                max_len: None,
+                decimal: None,
+                nullable: false,
+                auto_increment: false,
+                unique: false,
+                sql_default: None,
+            }],
+            primary_key: vec![],
+            unique_keys: vec![],
+            foreign_keys: vec![],
+        });
+        assert_eq!(
+            render(&stmt, Dialect::Sqlite).text,
+            "CREATE TABLE \"t\" (\n  \"k\" TEXT NOT NULL CHECK (\"k\" IN ('it''s', 'a\\b'))\n)"
+        );
+        assert_eq!(
+            render(&stmt, Dialect::Postgres).text,
+            "CREATE TABLE \"t\" (\n  \"k\" VARCHAR(4) NOT NULL CHECK (\"k\" IN ('it''s', 'a\\b'))\n)"
+        );
+        assert_eq!(
+            render(&stmt, Dialect::MariaDb).text,
+            "CREATE TABLE `t` (\n  `k` VARCHAR(4) NOT NULL CHECK (`k` IN ('it''s', 'a\\\\b'))\n) \
+             ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin"
+        );
+    }
+
+    #[test]
+    fn nullable_keys_sort_null_lowest_and_an_offset_needs_no_limit() {
+        let mut select = Select::simple("t", vec![Expr::column("a")], None);
+        select.order_by = vec![OrderItem { expr: Expr::column("a"), desc: true, nullable: true }];
+        select.offset = Some(Expr::Value(Value::Int(5)));
+        select.lock = Some(Lock::NoWait);
+        assert_eq!(
+            render_select(&select, Dialect::Sqlite).text,
+            r#"SELECT "a" FROM "t" ORDER BY "a" DESC LIMIT -1 OFFSET ?"#
+        );
+        assert_eq!(
+            render_select(&select, Dialect::Postgres).text,
+            r#"SELECT "a" FROM "t" ORDER BY "a" DESC NULLS LAST OFFSET $1 FOR UPDATE NOWAIT"#
+        );
+        assert_eq!(
+            render_select(&select, Dialect::MariaDb).text,
+            "SELECT `a` FROM `t` ORDER BY `a` DESC LIMIT 18446744073709551615 OFFSET ? FOR UPDATE NOWAIT"
+        );
+    }
+
+    #[test]
+    fn shape_mode_hashes_what_text_mode_writes() {
+        let query = |needle: &str, ids: &[i64]| {
+            let values = ids.iter().copied().map(Value::Int).collect();
+            let listed = Expr::InValues { expr: Box::new(Expr::column("id")), values, kind: Kind::Int, negated: false };
+            let like = Expr::Like {
+                expr: Box::new(Expr::column("name")),
+                needle: Box::new(Expr::column("other")),
+                mode: LikeMode::Contains,
+            };
+            let filter = listed.and(like).and(Expr::column("name").eq(Expr::Value(Value::Text(needle.into()))));
+            Select::simple("t", vec![Expr::column("id")], Some(filter))
+        };
+        let shape = |select: &Select, dialect: Dialect| {
+            let mut hasher = ShapeHasher::default();
+            let binds = binds_and_shape(select, dialect, &mut hasher);
+            (hasher.finish(), binds)
+        };
+        for dialect in Dialect::ALL {
+            let (a, b, wider) = (query("x", &[1, 2]), query("y", &[3, 4]), query("x", &[1, 2, 3]));
+            let (hash_a, binds_a) = shape(&a, dialect);
+            assert_eq!(binds_a, render_select(&a, dialect).binds);
+            // Same text, other values: same shape. Other text: another shape.
+            assert_eq!(render_select(&a, dialect).text, render_select(&b, dialect).text);
+            assert_eq!(hash_a, shape(&b, dialect).0, "{dialect:?}");
+            assert_ne!(render_select(&a, dialect).text, render_select(&wider, dialect).text);
+            assert_ne!(hash_a, shape(&wider, dialect).0, "{dialect:?}");
+        }
     }
 }

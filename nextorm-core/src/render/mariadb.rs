@@ -5,7 +5,7 @@
 //! the values and identifiers it refuses.
 
 use super::json_list;
-use super::syntax::SqlDialect;
+use super::syntax::{Piece, SqlDialect};
 use super::writer::Writer;
 use crate::ast::{BinOp, Expr, Func, Name};
 use crate::dialect::Dialect;
@@ -87,7 +87,7 @@ impl SqlDialect for MariaDb {
         }
     }
 
-    fn concat<'h>(w: &mut Writer<'h, Self>, pieces: &[&dyn Fn(&mut Writer<'h, Self>)]) {
+    fn concat<'h>(w: &mut Writer<'h, Self>, pieces: &[Piece<'_, 'h, Self>]) {
         w.sql("CONCAT(");
         for (i, piece) in pieces.iter().enumerate() {
             if i > 0 {

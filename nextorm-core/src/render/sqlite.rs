@@ -98,8 +98,6 @@ impl SqlDialect for Sqlite {
         }
     }
 
-    /// Writes `e` as the operand of an operator binding with strength `strength`, in parentheses
-
     fn decimal_strength(op: &Expr) -> u8 {
         match op {
             // `nextorm_decimal_cmp(a, b) < 0` is a comparison; every other form is a call.

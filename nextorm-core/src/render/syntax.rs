@@ -9,6 +9,9 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::value::{Kind, SqlType, Value};
 
+/// A piece of SQL text written by a closure (the parts of a concatenation).
+pub(crate) type Piece<'p, 'h, D> = &'p dyn Fn(&mut Writer<'h, D>);
+
 /// What one SQL dialect does its own way: its facts (quoting, limits, placeholders, column
 /// types, values it refuses) and the forms it writes differently. The walker is generic over it,
 /// so every hook is resolved at compile time.
@@ -83,7 +86,7 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The pieces of a text concatenation, each written by a closure.
-    fn concat<'h>(w: &mut Writer<'h, Self>, pieces: &[&dyn Fn(&mut Writer<'h, Self>)]) {
+    fn concat<'h>(w: &mut Writer<'h, Self>, pieces: &[Piece<'_, 'h, Self>]) {
         for (i, piece) in pieces.iter().enumerate() {
             if i > 0 {
                 w.sql(" || ");

@@ -3,7 +3,7 @@
 //! placeholders and binds; identifiers are always quoted.
 
 use super::INLINE_LIST_MAX;
-use super::syntax::SqlDialect;
+use super::syntax::{Piece, SqlDialect};
 use super::writer::Writer;
 use crate::ast::*;
 use crate::value::{Kind, SqlType, Value};
@@ -103,6 +103,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
+    /// Writes `e` as the operand of an operator binding with strength `strength`, in parentheses
     /// when it binds more loosely.
     pub(crate) fn operand(&mut self, e: &Expr, strength: u8) {
         if Self::strength(e) < strength {
@@ -194,7 +195,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             }
             other => {
                 // Escape in SQL: the needle comes from a column.
-                let mut parts: Vec<&dyn Fn(&mut Self)> = Vec::new();
+                let mut parts: Vec<Piece<'_, 'h, D>> = Vec::new();
                 let percent = |w: &mut Self| w.sql("'%'");
                 let escaped = |w: &mut Self| {
                     w.sql("REPLACE(REPLACE(REPLACE(");
