@@ -79,6 +79,7 @@ impl SqlDialect for MariaDb {
         }
     }
 
+    #[inline]
     fn binary(w: &mut Writer<'_, Self>, op: BinOp, lhs: &Expr, rhs: &Expr) {
         match op {
             BinOp::Concat => w.call("CONCAT", [lhs, rhs]),

@@ -81,6 +81,7 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// A binary operation.
+    #[inline]
     fn binary(w: &mut Writer<'_, Self>, op: BinOp, lhs: &Expr, rhs: &Expr) {
         w.infix(op, op.sql(), lhs, rhs);
     }

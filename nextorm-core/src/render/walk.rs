@@ -133,12 +133,14 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
+    #[inline]
     fn binary(&mut self, op: BinOp, lhs: &Expr, rhs: &Expr) {
         D::binary(self, op, lhs, rhs);
     }
 
     /// `lhs <operator> rhs`, with `operator` written for `op` and operands in parentheses
     /// where they bind more loosely.
+    #[inline]
     pub(crate) fn infix(&mut self, op: BinOp, operator: &'static str, lhs: &Expr, rhs: &Expr) {
         let p = op.precedence();
         // Comparisons never chain; the right operand of a non-associative operator needs

@@ -64,6 +64,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
 
     /// Writes SQL text fixed in the program. In shape mode a static piece is identified by its
     /// address and length: the same piece always has the same text.
+    #[inline]
     pub(crate) fn sql(&mut self, s: &'static str) {
         match &mut self.hash {
             Some(h) => h.word(s.as_ptr() as u64 ^ ((s.len() as u64) << 48)),
@@ -72,6 +73,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
     }
 
     /// Writes SQL text computed at run time (type names, raw fragments built in code).
+    #[inline]
     pub(crate) fn sql_dyn(&mut self, s: &str) {
         match &mut self.hash {
             Some(h) => h.write(s.as_bytes()),
@@ -86,6 +88,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
+    #[inline]
     pub(crate) fn ident(&mut self, name: &Name) {
         match &mut self.hash {
             // Quoting is a function of the name: the name and a marker identify it.
@@ -106,6 +109,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
+    #[inline]
     pub(crate) fn placeholder(&mut self) {
         self.placeholders += 1;
         match &mut self.hash {
@@ -114,6 +118,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
+    #[inline]
     pub(crate) fn bind(&mut self, v: Value) {
         self.placeholder();
         self.binds.push(v);
