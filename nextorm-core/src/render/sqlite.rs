@@ -1,0 +1,170 @@
+//! SQLite's departures from the common SQL: decimals kept as text and computed through the
+//! `nextorm_decimal_*` functions, long lists as a JSON array, `strftime` date parts, no row
+//! locks, `AUTOINCREMENT` keys, and dates limited to the years 0 to 9999.
+
+use super::json_list;
+use super::syntax::SqlDialect;
+use super::writer::Writer;
+use crate::ast::{AggFunc, BinOp, Expr, Func, Lock, UnOp};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::sqlite_decimal::{self, DecimalAggregate, DecimalFn};
+use crate::value::{Kind, SqlType, Value};
+
+/// SQLite 3.35 or newer.
+pub(crate) struct Sqlite;
+
+impl SqlDialect for Sqlite {
+    const DIALECT: Dialect = Dialect::Sqlite;
+    const MAX_BINDS: usize = 32766;
+    const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
+
+    fn column_type(ty: SqlType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
+        use SqlType as T;
+        match ty {
+            T::Bool => "BOOLEAN".into(),
+            T::SmallInt | T::Int | T::BigInt | T::IntEnum(_) => "INTEGER".into(),
+            T::Real | T::Double => "REAL".into(),
+            T::Text | T::TextEnum(_) => match max_len {
+                Some(n) => format!("VARCHAR({n})"),
+                None => "TEXT".into(),
+            },
+            T::Bytes => "BLOB".into(),
+            // NUMERIC affinity would round a 28-digit decimal through a double: keep the text.
+            T::Decimal => "TEXT".into(),
+            T::Date | T::DateTime | T::Timestamp | T::Uuid | T::Json => "TEXT".into(),
+        }
+    }
+
+    /// NaN would become NULL; a date outside the years 0 to 9999 would no longer sort as text.
+    fn check_value(value: &Value) -> Result<()> {
+        use chrono::Datelike;
+        match value {
+            Value::Date(d) => check_year(d.year()),
+            Value::DateTime(t) => check_year(t.year()),
+            Value::Timestamp(t) => check_year(t.year()),
+            Value::Float(f) if f.is_nan() => {
+                Err(Error::invalid_value(format!("NaN cannot be stored in {} (it has no NaN)", Self::DIALECT.name())))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// An operation on decimals stored as text: through the functions every nextorm SQLite
+    /// connection registers, never through SQLite's text or floating-point arithmetic.
+    fn decimal(w: &mut Writer<'_, Self>, op: &Expr) {
+        let comparison =
+            |op: BinOp| matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
+        match op {
+            Expr::Binary { op, lhs, rhs } if comparison(*op) => {
+                w.call(DecimalFn::Cmp.name(), [&**lhs, &**rhs]);
+                w.sql(" ");
+                w.sql(op.sql());
+                w.sql(" 0");
+            }
+            Expr::Binary { op, lhs, rhs } => {
+                let func = match op {
+                    BinOp::Add => DecimalFn::Add,
+                    BinOp::Sub => DecimalFn::Sub,
+                    BinOp::Mul => DecimalFn::Mul,
+                    BinOp::Rem => DecimalFn::Rem,
+                    _ => DecimalFn::Div,
+                };
+                w.call(func.name(), [&**lhs, &**rhs]);
+            }
+            Expr::Unary { op: UnOp::Neg, expr } => w.call(DecimalFn::Neg.name(), [&**expr]),
+            Expr::Func { func: Func::Abs, args } => w.call(DecimalFn::Abs.name(), args),
+            Expr::Between { expr, low, high } => w.call(DecimalFn::Between.name(), [&**expr, &**low, &**high]),
+            Expr::Agg { func, arg: Some(arg), distinct } => {
+                let aggregate = match func {
+                    AggFunc::Sum => DecimalAggregate::Sum,
+                    AggFunc::Avg => DecimalAggregate::Avg,
+                    AggFunc::Min => DecimalAggregate::Min,
+                    AggFunc::Max => DecimalAggregate::Max,
+                    _ => return w.expr(op),
+                };
+                if aggregate == DecimalAggregate::Sum {
+                    w.sql("COALESCE(");
+                }
+                w.sql(aggregate.name());
+                w.sql(if *distinct { "(DISTINCT " } else { "(" });
+                w.expr(arg);
+                w.sql(")");
+                if aggregate == DecimalAggregate::Sum {
+                    w.sql(", 0)");
+                }
+            }
+            other => w.expr(other),
+        }
+    }
+
+    fn decimal_strength(op: &Expr) -> u8 {
+        match op {
+            // `nextorm_decimal_cmp(a, b) < 0` is a comparison; every other form is a call.
+            Expr::Binary { op, .. } if op.precedence() == 4 => 4,
+            _ => 9,
+        }
+    }
+
+    fn decimal_key(w: &mut Writer<'_, Self>, key: &Expr) {
+        w.operand(key, 9);
+        w.sql(" COLLATE ");
+        w.sql(sqlite_decimal::COLLATION);
+    }
+
+    fn decimal_key_strength(_key: &Expr) -> u8 {
+        9
+    }
+
+    /// Never named by position: only the key carries the decimal collation.
+    fn position_key(key: &Expr) -> &Expr {
+        key
+    }
+
+    fn long_list(w: &mut Writer<'_, Self>, values: &[Value], _kind: Kind) {
+        w.sql("SELECT value FROM json_each(");
+        w.bind(Value::Text(json_list(values)));
+        w.sql("))");
+    }
+
+    fn date_part(w: &mut Writer<'_, Self>, part: Func, args: &[Expr]) {
+        w.sql("CAST(strftime('");
+        w.sql(match part {
+            Func::Year => "%Y",
+            Func::Month => "%m",
+            Func::Day => "%d",
+            Func::Hour => "%H",
+            Func::Minute => "%M",
+            _ => "%S",
+        });
+        w.sql("', ");
+        w.args(args);
+        w.sql(") AS INTEGER)");
+    }
+
+    fn group_concat(w: &mut Writer<'_, Self>, arg: &Expr, sep: &str) {
+        w.sql("GROUP_CONCAT(");
+        w.expr(arg);
+        w.sql(", ");
+        w.string_literal(sep);
+        w.sql(")");
+    }
+
+    /// No row locks: a write transaction already holds the database lock.
+    fn lock(_w: &mut Writer<'_, Self>, _lock: Lock) {}
+
+    /// `INTEGER PRIMARY KEY` aliases the rowid; `AUTOINCREMENT` never reuses a deleted key.
+    fn auto_increment_column(w: &mut Writer<'_, Self>, _ty: SqlType) {
+        w.sql("INTEGER PRIMARY KEY AUTOINCREMENT");
+    }
+}
+
+fn check_year(year: i32) -> Result<()> {
+    if (0..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(Error::invalid_value(format!(
+            "the year {year} cannot be stored in SQLite, which keeps dates as text that sorts only for the years 0 to 9999"
+        )))
+    }
+}

@@ -1,0 +1,176 @@
+//! [`SqlDialect`]: every point where one dialect departs from the SQL the walker writes. The
+//! defaults are the common SQL; `sqlite.rs`, `postgres.rs` and `mariadb.rs` override only what
+//! differs. The public [`Dialect`] enum names a dialect; this trait is what it does, implemented
+//! by one zero-sized type per dialect file and reached through `with_sql_dialect!`.
+
+use super::writer::Writer;
+use crate::ast::{BinOp, Expr, Func, Lock, Name};
+use crate::dialect::Dialect;
+use crate::error::Result;
+use crate::value::{Kind, SqlType, Value};
+
+/// A piece of SQL text written by a closure (the parts of a concatenation).
+pub(crate) type Piece<'p, 'h, D> = &'p dyn Fn(&mut Writer<'h, D>);
+
+/// What one SQL dialect does its own way: its facts (quoting, limits, placeholders, column
+/// types, values it refuses) and the forms it writes differently. The walker is generic over it,
+/// so every hook is resolved at compile time.
+pub(crate) trait SqlDialect: Sized + 'static {
+    /// The public name of this dialect.
+    const DIALECT: Dialect;
+    /// The identifier quote character.
+    const QUOTE: char = '"';
+    /// The longest identifier kept intact; `None`: no practical limit.
+    const MAX_IDENTIFIER_LEN: Option<usize> = None;
+    /// The most bind parameters one statement may carry.
+    const MAX_BINDS: usize;
+    /// Whether an `INSERT` reads its generated key with `RETURNING` rather than the driver's
+    /// last-insert id.
+    const RETURNS_KEY_WITH_RETURNING: bool = false;
+    /// `INSERT INTO t ...` when every column is generated or defaulted.
+    const INSERT_DEFAULTS: &'static str = " DEFAULT VALUES";
+    /// Between `UPDATE t` and the alias.
+    const UPDATE_ALIAS: &'static str = " AS ";
+    /// `OFFSET` without `LIMIT`.
+    const OFFSET_WITHOUT_LIMIT: &'static str = " OFFSET ";
+    /// Written after the closing parenthesis of `CREATE TABLE`.
+    const TABLE_OPTIONS: Option<&'static str> = None;
+    /// Written after `DROP TABLE t`.
+    const DROP_TABLE_SUFFIX: Option<&'static str> = None;
+    /// Whether a backslash in a string literal is an escape (and so must be doubled).
+    const BACKSLASH_ESCAPES: bool = false;
+    /// The function counting the characters of a text.
+    const LENGTH: &'static str = "LENGTH";
+    /// A random number.
+    const RANDOM: &'static str = "RANDOM()";
+
+    /// Writes the placeholder of parameter `n` (1-based).
+    fn write_placeholder(out: &mut String, _n: usize) {
+        out.push('?');
+    }
+
+    /// Writes `ident` quoted, doubling any quote character inside it.
+    fn write_ident(out: &mut String, ident: &str) {
+        let q = Self::QUOTE;
+        out.push(q);
+        for c in ident.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+    }
+
+    /// The length of an identifier as the dialect's limit counts it, and the unit's name.
+    fn identifier_len(ident: &str) -> (usize, &'static str) {
+        (ident.chars().count(), "characters")
+    }
+
+    /// Refuses characters the dialect does not take in identifiers.
+    fn check_identifier_chars(_ident: &str) -> Result<()> {
+        Ok(())
+    }
+
+    /// The DDL type of a column.
+    fn column_type(ty: SqlType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+
+    /// Refuses a value this dialect would store unfaithfully.
+    fn check_value(_value: &Value) -> Result<()> {
+        Ok(())
+    }
+
+    /// A binary operation.
+    #[inline]
+    fn binary(w: &mut Writer<'_, Self>, op: BinOp, lhs: &Expr, rhs: &Expr) {
+        w.infix(op, op.sql(), lhs, rhs);
+    }
+
+    /// The pieces of a text concatenation, each written by a closure.
+    fn concat<'h>(w: &mut Writer<'h, Self>, pieces: &[Piece<'_, 'h, Self>]) {
+        for (i, piece) in pieces.iter().enumerate() {
+            if i > 0 {
+                w.sql(" || ");
+            }
+            piece(w);
+        }
+    }
+
+    /// An operation on decimals ([`Expr::Decimal`]).
+    fn decimal(w: &mut Writer<'_, Self>, op: &Expr) {
+        w.expr(op);
+    }
+
+    /// How tightly a decimal operation binds as written.
+    fn decimal_strength(op: &Expr) -> u8 {
+        Writer::<Self>::strength(op)
+    }
+
+    /// A decimal sort key or the tested side of `IN` ([`Expr::DecimalKey`]).
+    fn decimal_key(w: &mut Writer<'_, Self>, key: &Expr) {
+        w.expr(key);
+    }
+
+    /// How tightly a decimal key binds as written.
+    fn decimal_key_strength(key: &Expr) -> u8 {
+        Writer::<Self>::strength(key)
+    }
+
+    /// The expression an `ORDER BY` key is looked up as among the projected columns.
+    fn position_key(key: &Expr) -> &Expr {
+        match key {
+            Expr::DecimalKey(inner) => inner,
+            key => key,
+        }
+    }
+
+    /// How many placeholders a list of `len` values longer than the inline limit gets; `None`:
+    /// one collection bind ([`SqlDialect::long_list`]). The default pads to the next power of
+    /// two up to `PADDED_LIST_MAX`.
+    fn padded_list_width(len: usize) -> Option<usize> {
+        (len <= super::PADDED_LIST_MAX).then(|| len.next_power_of_two())
+    }
+
+    /// The inside of `IN (...)` for a list bound as one value, closing parenthesis included.
+    fn long_list(w: &mut Writer<'_, Self>, values: &[Value], kind: Kind);
+
+    /// `SUBSTR(x, start, len)`.
+    fn substr(w: &mut Writer<'_, Self>, args: &[Expr]) {
+        w.call("SUBSTR", args);
+    }
+
+    /// A part of a date or time ([`Func::Year`] to [`Func::Second`]) as an integer.
+    fn date_part(w: &mut Writer<'_, Self>, part: Func, args: &[Expr]);
+
+    /// `GROUP_CONCAT(arg, sep)` in the dialect's spelling.
+    fn group_concat(w: &mut Writer<'_, Self>, arg: &Expr, sep: &str);
+
+    /// After a nullable `ORDER BY` key: makes NULL sort lowest, as SQLite and MariaDB do.
+    fn nulls_lowest(_w: &mut Writer<'_, Self>, _desc: bool) {}
+
+    /// A row lock after a `SELECT`.
+    fn lock(w: &mut Writer<'_, Self>, lock: Lock) {
+        w.sql(match lock {
+            Lock::Wait => " FOR UPDATE",
+            Lock::NoWait => " FOR UPDATE NOWAIT",
+            Lock::SkipLocked => " FOR UPDATE SKIP LOCKED",
+        });
+    }
+
+    /// `DELETE FROM table AS alias`.
+    fn delete_aliased(w: &mut Writer<'_, Self>, table: &Name, alias: &Name) {
+        w.sql("DELETE FROM ");
+        w.ident(table);
+        w.sql(" AS ");
+        w.ident(alias);
+    }
+
+    /// The type and key clause of an auto-incremented primary key column.
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: SqlType);
+}
+
+/// `VARCHAR(n)` wide enough for the longest of an enum's values (PostgreSQL, MariaDB).
+pub(super) fn enum_varchar(values: &[&str]) -> String {
+    let n = values.iter().map(|v| v.chars().count()).max().unwrap_or(1).max(1);
+    format!("VARCHAR({n})")
+}
