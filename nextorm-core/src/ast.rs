@@ -186,11 +186,12 @@ pub enum Expr {
     /// ```text
     /// p.price < limit     "p"."price" < $1                  (PostgreSQL, MariaDB)
     ///                     nextorm_decimal_cmp("p"."price", ?) < 0          (SQLite)
-    /// sum(i.price * i.qty) COALESCE(nextorm_decimal_sum(nextorm_decimal_mul("i"."price", "i"."qty")), 0)
+    /// sum(i.price * i.qty) COALESCE(nextorm_decimal_sum(nextorm_decimal_mul("i"."price", "i"."qty")), '0')
     /// ```
     Decimal(Box<Expr>),
     /// A decimal sorted or matched by its value: an `ORDER BY` key or the tested side of `IN`.
-    /// SQLite renders `"p"."price" COLLATE nextorm_decimal`; elsewhere it is the expression itself.
+    /// SQLite renders `CAST("p"."price" AS TEXT) COLLATE nextorm_decimal`; elsewhere it is the
+    /// expression itself.
     DecimalKey(Box<Expr>),
     /// `COUNT(*)`.
     CountStar,

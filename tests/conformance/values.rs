@@ -100,6 +100,10 @@ pub async fn values_compare_sort_and_compute_as_on_postgres(t: &Ctx) -> Result<(
     let got = aw!(select!(l.amount for l in Ledger).order_by(|l| l.amount).fetch_all(db))?;
     assert_eq!(got, distinct, "distinct amounts in order on {label}");
 
+    // A sum over nothing is the same 0 as a sum that comes to 0: one distinct value.
+    let sums = aw!(select!(sum(m.amount for m in Ledger if m.qty == l.qty && m.amount == 0) for l in Ledger).fetch_all(db))?;
+    assert_eq!(sums, vec![Decimal::ZERO], "sums of nothing and of zero on {label}");
+
     // Aggregates, in the projection and as terminals.
     let amounts: Vec<Decimal> = rows.iter().map(|r| r.amount).collect();
     let (least, greatest) = (amounts.iter().min().copied(), amounts.iter().max().copied());

@@ -52,10 +52,10 @@ impl SqlDialect for Sqlite {
 
     /// An operation on decimals stored as text: through the functions every nextorm SQLite
     /// connection registers, never through SQLite's text or floating-point arithmetic.
-    fn decimal(w: &mut Writer<'_, Self>, op: &Expr) {
+    fn decimal(w: &mut Writer<'_, Self>, operation: &Expr) {
         let comparison =
             |op: BinOp| matches!(op, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge);
-        match op {
+        match operation {
             Expr::Binary { op, lhs, rhs } if comparison(*op) => {
                 w.call(DecimalFn::Cmp.name(), [&**lhs, &**rhs]);
                 w.sql(" ");
@@ -68,7 +68,8 @@ impl SqlDialect for Sqlite {
                     BinOp::Sub => DecimalFn::Sub,
                     BinOp::Mul => DecimalFn::Mul,
                     BinOp::Rem => DecimalFn::Rem,
-                    _ => DecimalFn::Div,
+                    BinOp::Div => DecimalFn::Div,
+                    _ => return w.expr(operation),
                 };
                 w.call(func.name(), [&**lhs, &**rhs]);
             }
@@ -81,7 +82,7 @@ impl SqlDialect for Sqlite {
                     AggFunc::Avg => DecimalAggregate::Avg,
                     AggFunc::Min => DecimalAggregate::Min,
                     AggFunc::Max => DecimalAggregate::Max,
-                    _ => return w.expr(op),
+                    _ => return w.expr(operation),
                 };
                 if aggregate == DecimalAggregate::Sum {
                     w.sql("COALESCE(");
@@ -90,8 +91,10 @@ impl SqlDialect for Sqlite {
                 w.sql(if *distinct { "(DISTINCT " } else { "(" });
                 w.expr(arg);
                 w.sql(")");
+                // The sum of nothing is the text '0', like every other decimal result: an integer
+                // 0 would never equal, group or sort with the text values.
                 if aggregate == DecimalAggregate::Sum {
-                    w.sql(", 0)");
+                    w.sql(", '0')");
                 }
             }
             other => w.expr(other),
@@ -106,9 +109,12 @@ impl SqlDialect for Sqlite {
         }
     }
 
+    /// As text, so that a value computed as an integer or a double (a `CASE` branch) sorts and
+    /// matches by the same collation as the stored text.
     fn decimal_key(w: &mut Writer<'_, Self>, key: &Expr) {
-        w.operand(key, 9);
-        w.sql(" COLLATE ");
+        w.sql("CAST(");
+        w.expr(key);
+        w.sql(" AS TEXT) COLLATE ");
         w.sql(sqlite_decimal::COLLATION);
     }
 
