@@ -741,3 +741,53 @@ fn an_update_or_delete_that_matches_no_row_is_an_optimistic_conflict() {
     map.add_new(Tag { id: 1, label: String::new() }).unwrap();
     assert_eq!(run_plan(&mut map, false, |_| Outcome::Rows(0)).unwrap().len(), 1);
 }
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Club {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    members: Set<Member>,
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Member {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    clubs: Set<Club>,
+}
+
+#[test]
+fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row() {
+    let club_meta = <Club as nextorm::Entity>::meta();
+    let members = club_meta.relations.iter().find(|r| r.field == "members").unwrap();
+    let mut map = IdentityMap::new();
+    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap();
+    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap();
+    // The collection was read, so the database holds no pair the session does not know of.
+    map.set_loaded(club.addr(), members);
+    map.change_pair(club_meta, members, club.addr(), member.addr(), true).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(texts(&steps), [r#"INSERT INTO "club_member" ("member_id", "club_id") VALUES (?, ?)"#]);
+    assert_eq!((steps[0].expect, steps[0].in_transaction, steps[0].objects.len()), (Expect::OneRow, false, 0));
+    assert!(run_plan(&mut map, true, one_row).unwrap().is_empty(), "the pair was recorded as flushed");
+    // A removal may find no row; pairs follow the objects' own changes.
+    map.change_pair(club_meta, members, club.addr(), member.addr(), false).unwrap();
+    let new_club = map.add_new(Club { id: 3, members: Set::new() }).unwrap();
+    map.set_loaded(new_club.addr(), members);
+    map.change_pair(club_meta, members, new_club.addr(), member.addr(), true).unwrap();
+    let mut sent = Vec::new();
+    let e = run_plan(&mut map, true, |s| {
+        sent.push((s.sql.text.clone(), s.expect));
+        Outcome::Rows(0)
+    })
+    .unwrap_err();
+    let expected = [
+        (r#"INSERT INTO "club" ("id") VALUES (?)"#, Expect::AnyCount),
+        (r#"DELETE FROM "club_member" WHERE "member_id" = ? AND "club_id" = ?"#, Expect::AnyCount),
+        (r#"INSERT INTO "club_member" ("member_id", "club_id") VALUES (?, ?)"#, Expect::OneRow),
+    ];
+    assert_eq!(sent, expected.map(|(t, e)| (t.to_owned(), e)));
+    assert!(e.to_string().ends_with("a join-table change affected 0 rows"), "{e}");
+}
