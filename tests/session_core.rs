@@ -4,7 +4,10 @@
 #![allow(missing_docs)]
 
 use nextorm::{Dialect, ErrorKind, Value};
-use nextorm_core::session::{Change, IdentityMap, change_sql, insert_batch_len, insert_batch_sql};
+use nextorm::{Set, Single};
+use nextorm_core::session::{
+    Change, Expect, FlushPlan, IdentityMap, Outcome, Step, change_sql, insert_batch_len, insert_batch_sql,
+};
 
 #[derive(nextorm::Entity, Debug, Clone, PartialEq)]
 struct Account {
@@ -294,4 +297,497 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
         .join()
         .expect("no stack overflow");
     assert!(freed, "the whole chain was freed");
+}
+
+// The flush plan: the steps a flush sends and what it does with their outcomes, run here with
+// made-up outcomes instead of a database.
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Team {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 20)]
+    name: String,
+    players: Set<Player>,
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Player {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    number: i64,
+    team: Single<Team>,
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Badge {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    #[orm(unique, max_len = 20)]
+    code: String,
+}
+
+/// As many columns as a session allows (128): a batch of these reaches SQLite's bind limit
+/// (32766) before 256 rows.
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Wide {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    c1: i64,
+    c2: i64,
+    c3: i64,
+    c4: i64,
+    c5: i64,
+    c6: i64,
+    c7: i64,
+    c8: i64,
+    c9: i64,
+    c10: i64,
+    c11: i64,
+    c12: i64,
+    c13: i64,
+    c14: i64,
+    c15: i64,
+    c16: i64,
+    c17: i64,
+    c18: i64,
+    c19: i64,
+    c20: i64,
+    c21: i64,
+    c22: i64,
+    c23: i64,
+    c24: i64,
+    c25: i64,
+    c26: i64,
+    c27: i64,
+    c28: i64,
+    c29: i64,
+    c30: i64,
+    c31: i64,
+    c32: i64,
+    c33: i64,
+    c34: i64,
+    c35: i64,
+    c36: i64,
+    c37: i64,
+    c38: i64,
+    c39: i64,
+    c40: i64,
+    c41: i64,
+    c42: i64,
+    c43: i64,
+    c44: i64,
+    c45: i64,
+    c46: i64,
+    c47: i64,
+    c48: i64,
+    c49: i64,
+    c50: i64,
+    c51: i64,
+    c52: i64,
+    c53: i64,
+    c54: i64,
+    c55: i64,
+    c56: i64,
+    c57: i64,
+    c58: i64,
+    c59: i64,
+    c60: i64,
+    c61: i64,
+    c62: i64,
+    c63: i64,
+    c64: i64,
+    c65: i64,
+    c66: i64,
+    c67: i64,
+    c68: i64,
+    c69: i64,
+    c70: i64,
+    c71: i64,
+    c72: i64,
+    c73: i64,
+    c74: i64,
+    c75: i64,
+    c76: i64,
+    c77: i64,
+    c78: i64,
+    c79: i64,
+    c80: i64,
+    c81: i64,
+    c82: i64,
+    c83: i64,
+    c84: i64,
+    c85: i64,
+    c86: i64,
+    c87: i64,
+    c88: i64,
+    c89: i64,
+    c90: i64,
+    c91: i64,
+    c92: i64,
+    c93: i64,
+    c94: i64,
+    c95: i64,
+    c96: i64,
+    c97: i64,
+    c98: i64,
+    c99: i64,
+    c100: i64,
+    c101: i64,
+    c102: i64,
+    c103: i64,
+    c104: i64,
+    c105: i64,
+    c106: i64,
+    c107: i64,
+    c108: i64,
+    c109: i64,
+    c110: i64,
+    c111: i64,
+    c112: i64,
+    c113: i64,
+    c114: i64,
+    c115: i64,
+    c116: i64,
+    c117: i64,
+    c118: i64,
+    c119: i64,
+    c120: i64,
+    c121: i64,
+    c122: i64,
+    c123: i64,
+    c124: i64,
+    c125: i64,
+    c126: i64,
+    c127: i64,
+}
+
+const PLAYER_TEAM: usize = 2;
+const BADGE_CODE: usize = 1;
+
+/// Runs a flush plan as the engine's runner does, answering each step with `answer`: the steps
+/// sent, or the first error.
+fn run_plan(
+    map: &mut IdentityMap,
+    committing: bool,
+    mut answer: impl FnMut(&Step) -> Outcome,
+) -> nextorm::Result<Vec<Step>> {
+    let mut plan = FlushPlan::new(map, Dialect::Sqlite, committing)?;
+    let mut sent = Vec::new();
+    while let Some(step) = plan.next_step(map)? {
+        let outcome = answer(&step);
+        plan.outcome(map, outcome)?;
+        sent.push(step);
+    }
+    Ok(sent)
+}
+
+fn one_row(_: &Step) -> Outcome {
+    Outcome::Rows(1)
+}
+
+fn texts(steps: &[Step]) -> Vec<&str> {
+    steps.iter().map(|s| s.sql.text.as_str()).collect()
+}
+
+#[test]
+fn a_plan_inserts_the_referenced_object_first_and_feeds_its_generated_key_back() {
+    let mut map = IdentityMap::new();
+    map.attach_loaded(Team { id: 1, name: "old".into(), players: Set::new() }).unwrap();
+    let player = map.add_new(Player { id: 7, number: 10, team: Single::new(1) }).unwrap();
+    let team = map.add_new(Team { id: 0, name: "new".into(), players: Set::new() }).unwrap();
+    // The player joined first, but now refers to the team created after it.
+    player.write(PLAYER_TEAM, |p| p.team = Single::from(&team)).unwrap();
+    let steps = run_plan(&mut map, true, |s| match s.expect {
+        Expect::GeneratedKey => Outcome::GeneratedKey(41),
+        _ => Outcome::Rows(1),
+    })
+    .unwrap();
+    assert_eq!(
+        texts(&steps),
+        [
+            r#"INSERT INTO "team" ("name") VALUES (?)"#,
+            r#"INSERT INTO "player" ("id", "number", "team") VALUES (?, ?, ?)"#
+        ]
+    );
+    assert_eq!(steps[0].expect, Expect::GeneratedKey);
+    assert_eq!(steps[0].objects, [2]);
+    assert_eq!(steps[1].expect, Expect::AnyCount);
+    assert_eq!(steps[1].objects, [1]);
+    // The player's values are read again after the key was generated.
+    assert_eq!(steps[1].sql.binds, [Value::Int(7), Value::Int(10), Value::Int(41)]);
+    assert!(steps.iter().all(|s| s.in_transaction), "a generated key is never sent alone in autocommit");
+    assert_eq!(team.read(0, |t| t.id), 41);
+    assert!(map.index_of(<Team as nextorm::Entity>::meta(), &[Value::Int(41)]).is_some(), "the new key is in the map");
+    assert!(run_plan(&mut map, false, one_row).unwrap().is_empty(), "nothing left to flush");
+}
+
+#[test]
+fn a_deleted_parent_cascades_in_the_map_and_its_children_are_deleted_first() {
+    let mut map = IdentityMap::new();
+    let team = map.attach_loaded(Team { id: 1, name: "old".into(), players: Set::new() }).unwrap();
+    let player = map.attach_loaded(Player { id: 7, number: 10, team: Single::new(1) }).unwrap();
+    team.delete().unwrap();
+    let steps = run_plan(&mut map, false, one_row).unwrap();
+    assert_eq!(texts(&steps), [r#"DELETE FROM "player" WHERE "id" = ?"#, r#"DELETE FROM "team" WHERE "id" = ?"#]);
+    assert!(steps.iter().all(|s| s.expect == Expect::OneRow));
+    assert!(!player.tracked().live(), "the cascade deleted the player in the map");
+}
+
+#[test]
+fn a_unique_value_is_written_after_the_change_that_frees_it() {
+    let mut map = IdentityMap::new();
+    let first = map.attach_loaded(Badge { id: 1, code: "A".into() }).unwrap();
+    let second = map.attach_loaded(Badge { id: 2, code: "B".into() }).unwrap();
+    first.write(BADGE_CODE, |b| b.code = "B".into()).unwrap();
+    second.write(BADGE_CODE, |b| b.code = "C".into()).unwrap();
+    let steps = run_plan(&mut map, false, one_row).unwrap();
+    let sent: Vec<_> = steps.iter().map(|s| (s.objects.clone(), s.sql.binds[0].clone())).collect();
+    assert_eq!(sent, [(vec![1], Value::Text("C".into())), (vec![0], Value::Text("B".into()))]);
+}
+
+#[test]
+fn batches_split_at_256_rows_and_at_the_bind_limit() {
+    let mut map = IdentityMap::new();
+    for id in 0..300 {
+        map.add_new(Tag { id, label: format!("t{id}") }).unwrap();
+    }
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(steps.iter().map(|s| s.writes).collect::<Vec<_>>(), [256, 44]);
+    assert_eq!(steps[1].objects, (256..300).collect::<Vec<_>>());
+    assert!(steps.iter().all(|s| s.in_transaction && s.expect == Expect::AnyCount));
+    for id in 0..300 {
+        map.add_new(Wide {
+            id,
+            c1: 0,
+            c2: 0,
+            c3: 0,
+            c4: 0,
+            c5: 0,
+            c6: 0,
+            c7: 0,
+            c8: 0,
+            c9: 0,
+            c10: 0,
+            c11: 0,
+            c12: 0,
+            c13: 0,
+            c14: 0,
+            c15: 0,
+            c16: 0,
+            c17: 0,
+            c18: 0,
+            c19: 0,
+            c20: 0,
+            c21: 0,
+            c22: 0,
+            c23: 0,
+            c24: 0,
+            c25: 0,
+            c26: 0,
+            c27: 0,
+            c28: 0,
+            c29: 0,
+            c30: 0,
+            c31: 0,
+            c32: 0,
+            c33: 0,
+            c34: 0,
+            c35: 0,
+            c36: 0,
+            c37: 0,
+            c38: 0,
+            c39: 0,
+            c40: 0,
+            c41: 0,
+            c42: 0,
+            c43: 0,
+            c44: 0,
+            c45: 0,
+            c46: 0,
+            c47: 0,
+            c48: 0,
+            c49: 0,
+            c50: 0,
+            c51: 0,
+            c52: 0,
+            c53: 0,
+            c54: 0,
+            c55: 0,
+            c56: 0,
+            c57: 0,
+            c58: 0,
+            c59: 0,
+            c60: 0,
+            c61: 0,
+            c62: 0,
+            c63: 0,
+            c64: 0,
+            c65: 0,
+            c66: 0,
+            c67: 0,
+            c68: 0,
+            c69: 0,
+            c70: 0,
+            c71: 0,
+            c72: 0,
+            c73: 0,
+            c74: 0,
+            c75: 0,
+            c76: 0,
+            c77: 0,
+            c78: 0,
+            c79: 0,
+            c80: 0,
+            c81: 0,
+            c82: 0,
+            c83: 0,
+            c84: 0,
+            c85: 0,
+            c86: 0,
+            c87: 0,
+            c88: 0,
+            c89: 0,
+            c90: 0,
+            c91: 0,
+            c92: 0,
+            c93: 0,
+            c94: 0,
+            c95: 0,
+            c96: 0,
+            c97: 0,
+            c98: 0,
+            c99: 0,
+            c100: 0,
+            c101: 0,
+            c102: 0,
+            c103: 0,
+            c104: 0,
+            c105: 0,
+            c106: 0,
+            c107: 0,
+            c108: 0,
+            c109: 0,
+            c110: 0,
+            c111: 0,
+            c112: 0,
+            c113: 0,
+            c114: 0,
+            c115: 0,
+            c116: 0,
+            c117: 0,
+            c118: 0,
+            c119: 0,
+            c120: 0,
+            c121: 0,
+            c122: 0,
+            c123: 0,
+            c124: 0,
+            c125: 0,
+            c126: 0,
+            c127: 0,
+        })
+        .unwrap();
+    }
+    let steps = run_plan(&mut map, false, one_row).unwrap();
+    // 32766 binds / 128 columns: 255 rows.
+    assert_eq!(steps.iter().map(|s| s.writes).collect::<Vec<_>>(), [255, 45]);
+    assert_eq!(steps[0].sql.binds.len(), 255 * 128);
+}
+
+#[test]
+fn a_commit_of_one_statement_sends_it_alone_in_autocommit() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(1)).unwrap();
+    let b = map.attach_loaded(account(2)).unwrap();
+    a.write(BALANCE, |v| v.balance = 1).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(steps.len(), 1);
+    assert!(!steps[0].in_transaction, "one statement then a commit: autocommit");
+    a.write(BALANCE, |v| v.balance = 2).unwrap();
+    let steps = run_plan(&mut map, false, one_row).unwrap();
+    assert!(steps[0].in_transaction, "a flush before more work opens the transaction");
+    a.write(BALANCE, |v| v.balance = 3).unwrap();
+    b.write(BALANCE, |v| v.balance = 3).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(steps.len(), 2);
+    assert!(steps.iter().all(|s| s.in_transaction), "two statements share a transaction");
+    for id in 0..3 {
+        map.add_new(Tag { id, label: String::new() }).unwrap();
+    }
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!((steps.len(), steps[0].writes, steps[0].in_transaction), (1, 3, false), "one multi-row INSERT");
+}
+
+#[test]
+fn an_update_or_delete_that_matches_no_row_is_an_optimistic_conflict() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(account(1)).unwrap();
+    a.write(BALANCE, |v| v.balance = 1).unwrap();
+    let e = run_plan(&mut map, false, |_| Outcome::Rows(0)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OptimisticConflict);
+    assert!(e.to_string().contains("so it was not updated"), "{e}");
+    let mut map = IdentityMap::new();
+    let b = map.attach_loaded(account(2)).unwrap();
+    b.delete().unwrap();
+    let e = run_plan(&mut map, false, |_| Outcome::Rows(0)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OptimisticConflict);
+    assert!(e.to_string().contains("so it was not deleted"), "{e}");
+    // An insert with a given key accepts any count.
+    let mut map = IdentityMap::new();
+    map.add_new(Tag { id: 1, label: String::new() }).unwrap();
+    assert_eq!(run_plan(&mut map, false, |_| Outcome::Rows(0)).unwrap().len(), 1);
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Club {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    members: Set<Member>,
+}
+
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Member {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    clubs: Set<Club>,
+}
+
+#[test]
+fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row() {
+    let club_meta = <Club as nextorm::Entity>::meta();
+    let members = club_meta.relations.iter().find(|r| r.field == "members").unwrap();
+    let mut map = IdentityMap::new();
+    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap();
+    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap();
+    // The collection was read, so the database holds no pair the session does not know of.
+    map.set_loaded(club.addr(), members);
+    map.change_pair(club_meta, members, club.addr(), member.addr(), true).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(texts(&steps), [r#"INSERT INTO "club_member" ("member_id", "club_id") VALUES (?, ?)"#]);
+    assert_eq!((steps[0].expect, steps[0].in_transaction, steps[0].objects.len()), (Expect::OneRow, false, 0));
+    assert!(run_plan(&mut map, true, one_row).unwrap().is_empty(), "the pair was recorded as flushed");
+    // A removal may find no row; pairs follow the objects' own changes.
+    map.change_pair(club_meta, members, club.addr(), member.addr(), false).unwrap();
+    let new_club = map.add_new(Club { id: 3, members: Set::new() }).unwrap();
+    map.set_loaded(new_club.addr(), members);
+    map.change_pair(club_meta, members, new_club.addr(), member.addr(), true).unwrap();
+    let mut sent = Vec::new();
+    let e = run_plan(&mut map, true, |s| {
+        sent.push((s.sql.text.clone(), s.expect));
+        Outcome::Rows(0)
+    })
+    .unwrap_err();
+    let expected = [
+        (r#"INSERT INTO "club" ("id") VALUES (?)"#, Expect::AnyCount),
+        (r#"DELETE FROM "club_member" WHERE "member_id" = ? AND "club_id" = ?"#, Expect::AnyCount),
+        (r#"INSERT INTO "club_member" ("member_id", "club_id") VALUES (?, ?)"#, Expect::OneRow),
+    ];
+    assert_eq!(sent, expected.map(|(t, e)| (t.to_owned(), e)));
+    assert!(e.to_string().ends_with("a join-table change affected 0 rows"), "{e}");
 }

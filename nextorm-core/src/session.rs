@@ -14,6 +14,7 @@ mod attach;
 mod changes;
 pub(crate) mod collection_change;
 mod delete_rules;
+mod flush;
 mod flush_order;
 mod handle;
 mod identity;
@@ -26,6 +27,7 @@ pub(crate) mod relation_views;
 
 pub use attach::{Attach, attach_entity};
 pub use changes::Tracked;
+pub use flush::{Expect, FlushPlan, Outcome, Step};
 pub use flush_order::flush_order;
 pub(crate) use handle::not_loaded;
 pub use handle::{Bits, Edge, Handle, LinkedObject, Links, ObjState, Status, WeakHandle, write_epoch};

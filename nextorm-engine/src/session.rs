@@ -8,10 +8,8 @@ use crate::driver::Conn;
 use nextorm_core::query::Stmt;
 use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind, RelationMeta, set_link};
 use nextorm_core::session::Status;
-use nextorm_core::session::{
-    Attach, Change, Handle, IdentityMap, change_sql, flush_order, insert_batch_len, insert_batch_sql,
-};
-use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, Value, crud};
+use nextorm_core::session::{Attach, Expect, FlushPlan, Handle, IdentityMap, Outcome};
+use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, Sql, Value, crud};
 
 /// Counters of what a session sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -166,122 +164,24 @@ impl SessionCore {
         self.poisoned(r)
     }
 
-    /// `committing`: a commit follows at once, so a flush of one statement outside a transaction
-    /// runs it alone in autocommit, which is as atomic and saves the `BEGIN` and `COMMIT` round
-    /// trips (the common session that changes one object).
+    /// Runs the flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
+    /// when the step needs it, and feeds the outcome back.
     async fn flush_inner(&mut self, committing: bool) -> Result<()> {
-        // Read before the scan: a write that lands during it counts after, and is seen next time.
-        let epoch = nextorm_core::session::write_epoch();
-        if self.map.unchanged_since_scan(epoch) {
-            return self.flush_pairs(committing).await;
-        }
-        self.map.apply_delete_rules()?;
-        let mut planned = Vec::new();
-        for (i, o) in self.map.objects().enumerate() {
-            if let Some(change) = o.pending()? {
-                planned.push((i, change));
-            }
-        }
-        if planned.is_empty() {
-            self.map.scanned(epoch);
-            return self.flush_pairs(committing).await;
-        }
-        let order = flush_order(&self.map, &planned);
-        let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
-        let mut changes: Vec<(usize, Change)> = order.into_iter().filter_map(|at| slots[at].take()).collect();
         let dialect = self.dialect();
-        // Alone in autocommit only when nothing can fail after the statement: no after-hooks, and
-        // no generated key to convert and store.
-        let one_statement =
-            changes.len() == 1 || insert_batch_len(changes.iter().map(|(_, c)| c), dialect) == changes.len();
-        let nothing_after = changes
-            .iter()
-            .all(|(i, c)| !self.map.object(*i).has_hooks() && !matches!(c, Change::Insert { generated_key: true, .. }));
-        if !(committing && one_statement && nothing_after) {
-            self.open_transaction().await?;
-        }
-        let mut at = 0;
-        // Set once a key is generated: later inserts may refer to that object, so their values
-        // are read again before they are sent.
-        let mut generated_any = false;
-        while at < changes.len() {
-            let rows = insert_batch_len(changes[at..].iter().map(|(_, c)| c), dialect);
-            if generated_any {
-                for (i, change) in &mut changes[at..at + rows] {
-                    if let Change::Insert { values, .. } = change {
-                        *values = self.map.object(*i).current_values()?;
-                    }
-                }
+        let mut plan = FlushPlan::new(&mut self.map, dialect, committing)?;
+        while let Some(step) = plan.next_step(&mut self.map)? {
+            if step.in_transaction {
+                self.open_transaction().await?;
             }
-            if rows > 1 {
-                let batch = &changes[at..at + rows];
-                let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), dialect)
-                    .ok_or_else(|| Error::new(ErrorKind::Config, "a flush grouped changes that are not inserts"))?;
-                self.sent(&sql.text);
-                self.conn.execute_sql(&sql.text, &sql.binds).await?;
-                for (i, change) in batch {
-                    self.map.object(*i).applied(change, None)?;
-                }
-                self.stats.writes += rows as u64;
-                at += rows;
-                continue;
-            }
-            let (i, change) = &changes[at];
-            at += 1;
-            let sql = change_sql(change, dialect);
-            self.sent(&sql.text);
-            let generated = match change {
-                Change::Insert { generated_key: true, .. } => {
-                    generated_any = true;
-                    Some(self.conn.insert_sql(&sql.text, &sql.binds).await?)
-                }
-                Change::Insert { .. } => {
-                    self.conn.execute_sql(&sql.text, &sql.binds).await?;
-                    None
-                }
-                Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => {
-                    let n = self.conn.execute_sql(&sql.text, &sql.binds).await?;
-                    if n != 1 {
-                        let what = if matches!(change, Change::Update { .. }) { "updated" } else { "deleted" };
-                        return Err(Error::new(
-                            ErrorKind::OptimisticConflict,
-                            format!(
-                                "{} was changed or deleted by another transaction since this session read it, so it was not {what}",
-                                meta.describe_key(key)
-                            ),
-                        ));
-                    }
-                    None
-                }
+            let Sql { text, binds, .. } = &step.sql;
+            self.sent(text);
+            let outcome = match step.expect {
+                Expect::GeneratedKey => Outcome::GeneratedKey(self.conn.insert_sql(text, binds).await?),
+                Expect::OneRow | Expect::AnyCount => Outcome::Rows(self.conn.execute_sql(text, binds).await?),
             };
-            self.map.object(*i).applied(change, generated)?;
-            self.stats.writes += 1;
+            plan.outcome(&mut self.map, outcome)?;
+            self.stats.writes += step.writes;
         }
-        self.map.rekey()?;
-        self.map.scanned(epoch);
-        self.flush_pairs(false).await
-    }
-
-    /// Sends the join-table changes of the pairs added and removed since the last flush.
-    async fn flush_pairs(&mut self, committing: bool) -> Result<()> {
-        let changes = self.map.pair_changes(self.dialect())?;
-        if changes.is_empty() {
-            // Nothing to send (or only pairs of deleted objects, which the database drops).
-            self.map.pairs_flushed();
-            return Ok(());
-        }
-        if !(committing && changes.len() == 1) {
-            self.open_transaction().await?;
-        }
-        for change in &changes {
-            self.sent(&change.stmt.text);
-            let n = self.conn.execute_sql(&change.stmt.text, &change.stmt.binds).await?;
-            if !change.any_count && n != 1 {
-                return Err(Error::new(ErrorKind::Config, format!("a join-table change affected {n} rows")));
-            }
-            self.stats.writes += 1;
-        }
-        self.map.pairs_flushed();
         Ok(())
     }
 

@@ -1,0 +1,276 @@
+//! The unit of work as a plan: a flush turned into steps (a statement, what it must return, the
+//! objects it concerns) that a runner sends one by one, feeding each outcome back. The plan owns
+//! the flush rules (delete rules, foreign-key and unique-value order, multi-row batches, the lone
+//! statement sent in autocommit, values read again after a generated key, "not one row means a
+//! conflict"); the runner only does the IO.
+//!
+//! ```text
+//! let mut plan = FlushPlan::new(&mut map, dialect, committing)?;
+//! while let Some(step) = plan.next_step(&mut map)? {
+//!     // open the transaction first if step.in_transaction; send step.sql
+//!     plan.outcome(&mut map, Outcome::Rows(n))?;   // or Outcome::GeneratedKey(id)
+//! }
+//! ```
+
+use super::identity::IdentityMap;
+use super::pairs::PairChange;
+use super::plan::{Change, change_sql, insert_batch_len, insert_batch_sql};
+use crate::dialect::Dialect;
+use crate::error::{Error, ErrorKind, Result};
+use crate::render::Sql;
+
+/// What a step's statement must return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Exactly one affected row (an optimistic update or delete, a join-table insert).
+    OneRow,
+    /// Any count of affected rows (an insert with a given key, a join-table delete).
+    AnyCount,
+    /// The key the database generated (an insert of an object with an auto key).
+    GeneratedKey,
+}
+
+/// What running a step returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The number of affected rows.
+    Rows(u64),
+    /// The generated key of an [`Expect::GeneratedKey`] step.
+    GeneratedKey(i64),
+}
+
+/// One statement of a flush.
+#[derive(Debug)]
+pub struct Step {
+    /// The statement and its binds.
+    pub sql: Sql,
+    /// What it must return.
+    pub expect: Expect,
+    /// The indexes (in the identity map) of the objects it writes; empty for a join-table change.
+    pub objects: Vec<usize>,
+    /// Whether it must run inside the session's transaction: false only for a statement that is
+    /// the whole flush of a commit, sent alone in autocommit.
+    pub in_transaction: bool,
+    /// The rows it writes, for the session's counters.
+    pub writes: u64,
+}
+
+/// Where a plan is.
+#[derive(Debug)]
+enum Phase {
+    /// Sending the objects' own changes.
+    Changes,
+    /// Sending the join-table changes.
+    Pairs,
+    /// Nothing left.
+    Done,
+}
+
+/// A flush in progress: the ordered changes of the objects, then the join-table changes.
+#[derive(Debug)]
+pub struct FlushPlan {
+    phase: Phase,
+    dialect: Dialect,
+    /// The write count read before the scan (see [`IdentityMap::scanned`]); `None` when the
+    /// objects were not scanned (nothing changed since the last scan).
+    epoch: Option<u64>,
+    /// (object index, change) in the order they are sent.
+    changes: Vec<(usize, Change)>,
+    /// The next change to send.
+    at: usize,
+    /// The changes the step in flight covers (`at..at + sending`).
+    sending: usize,
+    /// Every change of the flush fits one statement sent alone in autocommit.
+    autocommit: bool,
+    /// Set once a key is generated: later inserts may refer to that object, so their values are
+    /// read again before they are sent.
+    generated_any: bool,
+    /// Whether a commit follows at once (see [`FlushPlan::new`]).
+    committing: bool,
+    pairs: std::vec::IntoIter<PairChange>,
+    pairs_alone: bool,
+    /// The join-table change in flight accepts any count.
+    pair_any_count: bool,
+}
+
+impl FlushPlan {
+    /// Plans the flush of `map`: applies the delete rules, collects every pending change and
+    /// orders it (see [`flush_order`](super::flush_order)). `committing`: a commit follows at
+    /// once, so a flush of one statement outside a transaction runs it alone in autocommit, which
+    /// is as atomic and saves the `BEGIN` and `COMMIT` round trips (the common session that
+    /// changes one object); not when something can fail after it (after-hooks, a generated key
+    /// to convert and store).
+    pub fn new(map: &mut IdentityMap, dialect: Dialect, committing: bool) -> Result<FlushPlan> {
+        let mut plan = FlushPlan {
+            phase: Phase::Changes,
+            dialect,
+            epoch: None,
+            changes: Vec::new(),
+            at: 0,
+            sending: 0,
+            autocommit: false,
+            generated_any: false,
+            committing,
+            pairs: Vec::new().into_iter(),
+            pairs_alone: false,
+            pair_any_count: false,
+        };
+        // Read before the scan: a write that lands during it counts after, and is seen next time.
+        let epoch = super::write_epoch();
+        if map.unchanged_since_scan(epoch) {
+            plan.start_pairs(map, committing)?;
+            return Ok(plan);
+        }
+        map.apply_delete_rules()?;
+        let mut planned = Vec::new();
+        for (i, o) in map.objects().enumerate() {
+            if let Some(change) = o.pending()? {
+                planned.push((i, change));
+            }
+        }
+        if planned.is_empty() {
+            map.scanned(epoch);
+            plan.start_pairs(map, committing)?;
+            return Ok(plan);
+        }
+        plan.epoch = Some(epoch);
+        let order = super::flush_order(map, &planned);
+        let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
+        plan.changes = order.into_iter().filter_map(|at| slots[at].take()).collect();
+        let changes = &plan.changes;
+        let one_statement =
+            changes.len() == 1 || insert_batch_len(changes.iter().map(|(_, c)| c), dialect) == changes.len();
+        let nothing_after = changes
+            .iter()
+            .all(|(i, c)| !map.object(*i).has_hooks() && !matches!(c, Change::Insert { generated_key: true, .. }));
+        plan.autocommit = committing && one_statement && nothing_after;
+        Ok(plan)
+    }
+
+    /// Computes the join-table changes; with none, records the pairs as flushed and ends.
+    fn start_pairs(&mut self, map: &mut IdentityMap, committing: bool) -> Result<()> {
+        let pairs = map.pair_changes(self.dialect)?;
+        if pairs.is_empty() {
+            // Nothing to send (or only pairs of deleted objects, which the database drops).
+            map.pairs_flushed();
+            self.phase = Phase::Done;
+            return Ok(());
+        }
+        self.pairs_alone = committing && pairs.len() == 1;
+        self.pairs = pairs.into_iter();
+        self.phase = Phase::Pairs;
+        Ok(())
+    }
+
+    /// The next statement to send, `None` when the flush is complete. Each step's
+    /// [`Outcome`] must be given to [`FlushPlan::outcome`] before asking for the next.
+    pub fn next_step(&mut self, map: &mut IdentityMap) -> Result<Option<Step>> {
+        loop {
+            match self.phase {
+                Phase::Changes if self.at < self.changes.len() => return self.change_step(map).map(Some),
+                Phase::Changes => {
+                    map.rekey()?;
+                    if let Some(epoch) = self.epoch {
+                        map.scanned(epoch);
+                    }
+                    // After the objects' changes, a join-table change never goes alone.
+                    let committing = self.committing && self.changes.is_empty();
+                    self.start_pairs(map, committing)?;
+                }
+                Phase::Pairs => match self.pairs.next() {
+                    Some(change) => {
+                        self.pair_any_count = change.any_count;
+                        let binds = change.stmt.binds;
+                        let step = Step {
+                            sql: Sql { text: change.stmt.text.to_string(), placeholders: binds.len(), binds },
+                            expect: if change.any_count { Expect::AnyCount } else { Expect::OneRow },
+                            objects: Vec::new(),
+                            in_transaction: !self.pairs_alone,
+                            writes: 1,
+                        };
+                        return Ok(Some(step));
+                    }
+                    None => {
+                        map.pairs_flushed();
+                        self.phase = Phase::Done;
+                    }
+                },
+                Phase::Done => return Ok(None),
+            }
+        }
+    }
+
+    fn change_step(&mut self, map: &IdentityMap) -> Result<Step> {
+        let at = self.at;
+        let rows = insert_batch_len(self.changes[at..].iter().map(|(_, c)| c), self.dialect);
+        if self.generated_any {
+            for (i, change) in &mut self.changes[at..at + rows] {
+                if let Change::Insert { values, .. } = change {
+                    *values = map.object(*i).current_values()?;
+                }
+            }
+        }
+        self.sending = rows;
+        let batch = &self.changes[at..at + rows];
+        let objects = batch.iter().map(|(i, _)| *i).collect();
+        let in_transaction = !self.autocommit;
+        if rows > 1 {
+            let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), self.dialect)
+                .ok_or_else(|| Error::new(ErrorKind::Config, "a flush grouped changes that are not inserts"))?;
+            return Ok(Step { sql, expect: Expect::AnyCount, objects, in_transaction, writes: rows as u64 });
+        }
+        let change = &batch[0].1;
+        let expect = match change {
+            Change::Insert { generated_key: true, .. } => Expect::GeneratedKey,
+            Change::Insert { .. } => Expect::AnyCount,
+            Change::Update { .. } | Change::Delete { .. } => Expect::OneRow,
+        };
+        Ok(Step { sql: change_sql(change, self.dialect), expect, objects, in_transaction, writes: 1 })
+    }
+
+    /// Takes the outcome of the step [`FlushPlan::next_step`] returned last and records it in
+    /// the identity map. An update or delete that affected no row is an
+    /// [`ErrorKind::OptimisticConflict`]: another transaction changed or deleted the row since
+    /// this session read it.
+    pub fn outcome(&mut self, map: &mut IdentityMap, outcome: Outcome) -> Result<()> {
+        match self.phase {
+            Phase::Changes => {
+                let sent = self.at..self.at + self.sending;
+                self.at = sent.end;
+                let generated = match outcome {
+                    Outcome::GeneratedKey(key) => {
+                        self.generated_any = true;
+                        Some(key)
+                    }
+                    Outcome::Rows(n) => {
+                        if let [(_, change @ (Change::Update { meta, key, .. } | Change::Delete { meta, key, .. }))] =
+                            &self.changes[sent.clone()]
+                            && n != 1
+                        {
+                            let what = if matches!(change, Change::Update { .. }) { "updated" } else { "deleted" };
+                            return Err(Error::new(
+                                ErrorKind::OptimisticConflict,
+                                format!(
+                                    "{} was changed or deleted by another transaction since this session read it, so it was not {what}",
+                                    meta.describe_key(key)
+                                ),
+                            ));
+                        }
+                        None
+                    }
+                };
+                for (i, change) in &self.changes[sent] {
+                    map.object(*i).applied(change, generated)?;
+                }
+                Ok(())
+            }
+            Phase::Pairs => match outcome {
+                Outcome::Rows(n) if !self.pair_any_count && n != 1 => {
+                    Err(Error::new(ErrorKind::Config, format!("a join-table change affected {n} rows")))
+                }
+                _ => Ok(()),
+            },
+            Phase::Done => Ok(()),
+        }
+    }
+}
