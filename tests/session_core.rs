@@ -791,3 +791,19 @@ fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row
     assert_eq!(sent, expected.map(|(t, e)| (t.to_owned(), e)));
     assert!(e.to_string().ends_with("a join-table change affected 0 rows"), "{e}");
 }
+
+#[test]
+fn a_commit_with_one_change_and_a_pair_change_is_one_transaction() {
+    let club_meta = <Club as nextorm::Entity>::meta();
+    let members = club_meta.relations.iter().find(|r| r.field == "members").unwrap();
+    let mut map = IdentityMap::new();
+    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap();
+    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap();
+    map.set_loaded(club.addr(), members);
+    let new_club = map.add_new(Club { id: 3, members: Set::new() }).unwrap();
+    map.set_loaded(new_club.addr(), members);
+    map.change_pair(club_meta, members, new_club.addr(), member.addr(), true).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(steps.len(), 2, "the club's INSERT, then the pair's");
+    assert!(steps.iter().all(|s| s.in_transaction), "neither goes alone in autocommit: both or neither are written");
+}

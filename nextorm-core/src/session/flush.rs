@@ -143,7 +143,9 @@ impl FlushPlan {
         let nothing_after = changes
             .iter()
             .all(|(i, c)| !map.object(*i).has_hooks() && !matches!(c, Change::Insert { generated_key: true, .. }));
-        plan.autocommit = committing && one_statement && nothing_after;
+        // Join-table changes follow the objects' changes in the same transaction, so a commit
+        // that has any is never one statement alone.
+        plan.autocommit = committing && one_statement && nothing_after && !map.pairs_pending();
         Ok(plan)
     }
 

@@ -311,6 +311,11 @@ impl IdentityMap {
         self.pairs.changes(dialect, key_of)
     }
 
+    /// Whether a pair was added or removed since the last flush (the changes may cancel out).
+    pub fn pairs_pending(&self) -> bool {
+        self.pairs.changed()
+    }
+
     /// Records that the pair changes reached the database.
     pub fn pairs_flushed(&mut self) {
         self.pairs.flushed();
