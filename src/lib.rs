@@ -26,8 +26,8 @@
 //! ```
 
 pub use nextorm_core::{
-    Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, HasOne, Hooks, IntoParams, Key, Many, OnDelete,
-    One, RelationKind, RelationMeta, Result, Set, Single, SqlField, SqlType, ToValue, Value,
+    ColumnType, Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, HasOne, Hooks, IntoParams, Key, Many,
+    OnDelete, One, RelationKind, RelationMeta, Result, Set, Single, SqlField, ToValue, Value,
 };
 pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
@@ -83,8 +83,8 @@ pub mod __private {
     pub use nextorm_core::relation::{ReferenceField, RowFns, followed_reference};
     pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
-        ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks, Kind, Many,
-        One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, SqlType, StatementCache, ToValue,
+        ColumnMeta, ColumnType, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks,
+        Kind, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache, ToValue,
         Value, clone_field, column_value, convert_key, decode_field,
     };
 }

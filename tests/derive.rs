@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use nextorm::prelude::*;
-use nextorm::{FromRow, FromSql, SqlField, SqlType, ToValue, Value};
+use nextorm::{ColumnType, FromRow, FromSql, SqlField, ToValue, Value};
 use nextorm_core::RowRead;
 use rust_decimal::Decimal;
 use std::str::FromStr;
@@ -207,22 +207,22 @@ fn product_meta() {
     );
     let fields: Vec<&str> = meta.columns.iter().map(|c| c.field).collect();
     assert_eq!(fields[3], "sku");
-    let types: Vec<SqlType> = meta.columns.iter().map(|c| c.ty).collect();
+    let types: Vec<ColumnType> = meta.columns.iter().map(|c| c.ty).collect();
     assert_eq!(
         types,
         [
-            SqlType::BigInt,
-            SqlType::Text,
-            SqlType::Double,
-            SqlType::Text,
-            SqlType::Text,
-            SqlType::Int,
-            SqlType::DateTime,
-            SqlType::Decimal,
-            SqlType::Int,
-            SqlType::Text,
-            SqlType::TextEnum(&["Active", "gone"]),
-            SqlType::IntEnum(&[1, 5]),
+            ColumnType::BigInt,
+            ColumnType::Text,
+            ColumnType::Double,
+            ColumnType::Text,
+            ColumnType::Text,
+            ColumnType::Int,
+            ColumnType::DateTime,
+            ColumnType::Decimal,
+            ColumnType::Int,
+            ColumnType::Text,
+            ColumnType::TextEnum(&["Active", "gone"]),
+            ColumnType::IntEnum(&[1, 5]),
         ]
     );
     let nullable: Vec<&str> = meta.columns.iter().filter(|c| c.nullable).map(|c| c.name).collect();
@@ -304,6 +304,17 @@ fn column_values_are_checked_and_in_order() {
     assert!(err.message().contains("Product.cost"), "{err}");
 }
 
+/// The session reaches columns and references only by indexes the metadata hands out, so any
+/// other index is a bug in nextorm, not the caller's doing.
+#[test]
+fn column_indexes_the_metadata_never_gives_are_internal_errors() {
+    let mut p = widget();
+    assert_eq!(p.column_value_at(99).unwrap_err().kind(), ErrorKind::Internal);
+    assert_eq!(p.clear_reference(0).unwrap_err().kind(), ErrorKind::Internal, "the key is no reference");
+    assert_eq!(p.set_reference(0, &()).unwrap_err().kind(), ErrorKind::Internal, "the key is no reference");
+    assert!(p.column_value_at(99).unwrap_err().to_string().contains("a bug in nextorm"));
+}
+
 #[test]
 fn rows_round_trip() {
     let p = widget();
@@ -371,7 +382,7 @@ fn keyword_names() {
 fn generated_key_that_does_not_fit() {
     let mut t = Tag { id: 0, label: "x".into() };
     assert!(Tag::meta().columns[0].auto);
-    assert_eq!(Tag::meta().columns[0].ty, SqlType::SmallInt);
+    assert_eq!(Tag::meta().columns[0].ty, ColumnType::SmallInt);
     let err = t.set_generated_key(i64::from(i16::MAX) + 1).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Decode);
     t.set_generated_key(12).unwrap();
@@ -392,7 +403,7 @@ fn integer_key_with_auto_off() {
 
 #[test]
 fn db_enum_text_round_trip() {
-    assert_eq!(<Status as SqlField>::SQL_TYPE, SqlType::TextEnum(&["Active", "gone"]));
+    assert_eq!(<Status as SqlField>::COLUMN_TYPE, ColumnType::TextEnum(&["Active", "gone"]));
     const { assert!(!<Status as SqlField>::NULLABLE) };
     for (s, text) in [(Status::Active, "Active"), (Status::Deleted, "gone")] {
         let v = s.to_value().unwrap();
@@ -406,7 +417,7 @@ fn db_enum_text_round_trip() {
 
 #[test]
 fn db_enum_int_round_trip() {
-    assert_eq!(<Level as SqlField>::SQL_TYPE, SqlType::IntEnum(&[1, 5]));
+    assert_eq!(<Level as SqlField>::COLUMN_TYPE, ColumnType::IntEnum(&[1, 5]));
     for (l, i) in [(Level::Low, 1), (Level::High, 5)] {
         let v = l.to_value().unwrap();
         assert_eq!(v, Value::Int(i));

@@ -556,7 +556,7 @@ impl AsyncDatabase {
             async move {
                 match body {
                     Some(body) => body(s).await,
-                    None => Err(Error::config("the session body ran twice")),
+                    None => Err(Error::internal("the session body ran twice")),
                 }
             }
         })

@@ -2,7 +2,7 @@
 //!
 //! Statements name tables and columns by their SQL identifiers; the renderer quotes them.
 
-use crate::value::{SqlType, Value};
+use crate::value::{ColumnType, Value};
 
 /// An identifier: a table, alias or column name. Static names (from generated code) cost no
 /// allocation.
@@ -550,7 +550,7 @@ pub struct ColumnDef {
     /// The column name.
     pub name: Name,
     /// The column type.
-    pub ty: SqlType,
+    pub ty: ColumnType,
     /// `VARCHAR(n)` bound for text.
     pub max_len: Option<u32>,
     /// Precision and scale for decimals.

@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::render::SqlDialect;
-use crate::value::{SqlType, Value};
+use crate::value::{ColumnType, Value};
 
 /// Runs `$body` with `$d` naming the [`SqlDialect`] implementation of `$dialect`: the one place
 /// the enum is matched to its implementation, so everything generic over the dialect is
@@ -119,7 +119,7 @@ impl Dialect {
     }
 
     /// The DDL type of a column.
-    pub fn column_type(self, ty: SqlType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
+    pub fn column_type(self, ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
         with_sql_dialect!(self, D => D::column_type(ty, max_len, decimal))
     }
 

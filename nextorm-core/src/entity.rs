@@ -2,7 +2,7 @@
 
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::{FromRow, RowRead, SqlType, ToValue, Value, truncate_micros};
+use crate::value::{ColumnType, FromRow, RowRead, ToValue, Value, truncate_micros};
 use std::sync::OnceLock;
 
 /// One mapped field.
@@ -13,7 +13,7 @@ pub struct ColumnMeta {
     /// The column name.
     pub name: &'static str,
     /// The column type.
-    pub ty: SqlType,
+    pub ty: ColumnType,
     /// Whether the column accepts `NULL` (`Option<T>` fields).
     pub nullable: bool,
     /// Part of the primary key.

@@ -45,6 +45,9 @@ pub enum ErrorKind {
     Config,
     /// The operation is not supported by this dialect or build.
     Unsupported,
+    /// A bug in nextorm: please report it. An invariant nextorm keeps for itself was broken;
+    /// nothing the caller did or configured causes it.
+    Internal,
     /// Any other error reported by the database.
     Database,
 }
@@ -70,6 +73,7 @@ impl ErrorKind {
             ErrorKind::Mapping => "mapping error",
             ErrorKind::Config => "configuration error",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Internal => "internal error (a bug in nextorm: please report it)",
             ErrorKind::Database => "database error",
         }
     }
@@ -169,6 +173,11 @@ impl Error {
     pub fn config(message: impl Into<String>) -> Self {
         Error::new(ErrorKind::Config, message)
     }
+
+    /// Shorthand for an [`ErrorKind::Internal`] error: an invariant of nextorm itself broke.
+    pub fn internal(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Internal, message)
+    }
 }
 
 impl fmt::Display for Error {
@@ -216,5 +225,16 @@ mod tests {
         assert_eq!(e.to_string(), "unique violation: Product: duplicate (code 23505)");
         assert!(!e.is_retryable());
         assert!(Error::new(ErrorKind::Busy, "x").is_retryable());
+    }
+
+    #[test]
+    fn internal_error_asks_for_a_bug_report() {
+        let e = Error::internal("a flush grouped changes that are not inserts");
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        assert_eq!(
+            e.to_string(),
+            "internal error (a bug in nextorm: please report it): a flush grouped changes that are not inserts"
+        );
+        assert!(!e.is_retryable());
     }
 }

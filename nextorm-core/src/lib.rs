@@ -43,7 +43,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};
 pub use render::{Sql, render, render_select};
 pub use value::{
-    FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, SqlType, ToValue, Value, clone_field, decode_column,
+    ColumnType, FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, ToValue, Value, clone_field, decode_column,
     kind_of, truncate_micros,
 };
 

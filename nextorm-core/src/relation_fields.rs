@@ -168,7 +168,7 @@ impl<T: Entity> SqlField for Single<T>
 where
     T::Key: SqlField,
 {
-    const SQL_TYPE: crate::value::SqlType = <T::Key as SqlField>::SQL_TYPE;
+    const COLUMN_TYPE: crate::value::ColumnType = <T::Key as SqlField>::COLUMN_TYPE;
 }
 
 impl<T: Entity> types::SqlType for Single<T> {

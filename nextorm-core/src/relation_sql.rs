@@ -150,7 +150,7 @@ pub fn pairs_statement(
 ) -> Result<Stmt> {
     let link = set_link(owner, relation)?;
     let Link::Table { target, table } = &link else {
-        return Err(Error::config(format!("{}.{} is not many-to-many", owner.name, relation.field)));
+        return Err(Error::internal(format!("{}.{} is not many-to-many", owner.name, relation.field)));
     };
     let alias = target.table;
     let (from, _) = link.members_from(alias, Vec::new());

@@ -6,7 +6,7 @@ use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
 use crate::relation_meta::RelationKind;
 use crate::render::render;
-use crate::value::SqlType;
+use crate::value::ColumnType;
 use std::collections::HashMap;
 
 /// A query that reads no row but names the columns of `meta` (all of them, or only the column at
@@ -51,7 +51,7 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                 ))));
             }
             let keyed = col.primary_key || col.index.is_some();
-            if dialect == Dialect::MariaDb && keyed && col.ty == SqlType::Text && col.max_len.is_none() {
+            if dialect == Dialect::MariaDb && keyed && col.ty == ColumnType::Text && col.max_len.is_none() {
                 return Err(ctx(Error::mapping(format!(
                     "field `{}` is a key or indexed but has no max_len: MariaDB cannot index unbounded text; add #[orm(max_len = N)]",
                     col.field
@@ -374,7 +374,7 @@ mod tests {
         let column = |i: usize| ColumnMeta {
             field: Box::leak(format!("c{i}").into_boxed_str()),
             name: Box::leak(format!("c{i}").into_boxed_str()),
-            ty: SqlType::BigInt,
+            ty: ColumnType::BigInt,
             nullable: false,
             primary_key: i == 0,
             auto: false,

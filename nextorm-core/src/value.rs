@@ -117,7 +117,7 @@ impl Value {
 
 /// The column type of an entity field, from which each dialect derives its DDL type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum SqlType {
+pub enum ColumnType {
     /// `bool`.
     Bool,
     /// `i8`, `u8`, `i16`.
@@ -152,15 +152,15 @@ pub enum SqlType {
     IntEnum(&'static [i64]),
 }
 
-impl SqlType {
+impl ColumnType {
     /// Whether `max_len` applies to this type.
     pub fn is_text(self) -> bool {
-        matches!(self, SqlType::Text)
+        matches!(self, ColumnType::Text)
     }
 
     /// Whether an auto-increment key may have this type.
     pub fn is_integer(self) -> bool {
-        matches!(self, SqlType::SmallInt | SqlType::Int | SqlType::BigInt)
+        matches!(self, ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt)
     }
 }
 
@@ -212,7 +212,7 @@ pub trait FromSql: Sized {
 )]
 pub trait SqlField: ToValue + FromSql + Clone {
     /// The column type.
-    const SQL_TYPE: SqlType;
+    const COLUMN_TYPE: ColumnType;
     /// Whether the column accepts `NULL` (true for `Option<T>`).
     const NULLABLE: bool = false;
 }
@@ -265,7 +265,7 @@ macro_rules! scalar {
             }
         }
         impl SqlField for $ty {
-            const SQL_TYPE: SqlType = $sql;
+            const COLUMN_TYPE: ColumnType = $sql;
         }
     };
 }
@@ -274,23 +274,23 @@ fn narrow<T: TryFrom<i64>>(v: i64, name: &str) -> Result<T> {
     T::try_from(v).map_err(|_| Error::decode(format!("integer {v} does not fit in {name}")))
 }
 
-scalar!(bool, SqlType::Bool, get_bool, |v| Value::Bool(*v), |x| Ok(x));
-scalar!(i8, SqlType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i8"));
-scalar!(u8, SqlType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u8"));
-scalar!(i16, SqlType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i16"));
-scalar!(u16, SqlType::Int, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u16"));
-scalar!(i32, SqlType::Int, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i32"));
-scalar!(u32, SqlType::BigInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u32"));
-scalar!(i64, SqlType::BigInt, get_i64, |v| Value::Int(*v), |x| Ok(x));
-scalar!(f64, SqlType::Double, get_f64, |v| Value::Float(*v), |x| Ok(x));
-scalar!(String, SqlType::Text, get_string, |v| Value::Text(v.clone()), |x| Ok(x));
-scalar!(Vec<u8>, SqlType::Bytes, get_bytes, |v| Value::Bytes(v.clone()), |x| Ok(x));
-scalar!(Decimal, SqlType::Decimal, get_decimal, |v| Value::Decimal(*v), |x| Ok(x));
-scalar!(NaiveDate, SqlType::Date, get_date, |v| Value::Date(*v), |x| Ok(x));
-scalar!(NaiveDateTime, SqlType::DateTime, get_datetime, |v| Value::DateTime(*v), |x| Ok(x));
-scalar!(DateTime<Utc>, SqlType::Timestamp, get_timestamp, |v| Value::Timestamp(*v), |x| Ok(x));
-scalar!(Uuid, SqlType::Uuid, get_uuid, |v| Value::Uuid(*v), |x| Ok(x));
-scalar!(serde_json::Value, SqlType::Json, get_json, |v| Value::Json(v.clone()), |x| Ok(x));
+scalar!(bool, ColumnType::Bool, get_bool, |v| Value::Bool(*v), |x| Ok(x));
+scalar!(i8, ColumnType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i8"));
+scalar!(u8, ColumnType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u8"));
+scalar!(i16, ColumnType::SmallInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i16"));
+scalar!(u16, ColumnType::Int, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u16"));
+scalar!(i32, ColumnType::Int, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "i32"));
+scalar!(u32, ColumnType::BigInt, get_i64, |v| Value::Int(i64::from(*v)), |x| narrow(x, "u32"));
+scalar!(i64, ColumnType::BigInt, get_i64, |v| Value::Int(*v), |x| Ok(x));
+scalar!(f64, ColumnType::Double, get_f64, |v| Value::Float(*v), |x| Ok(x));
+scalar!(String, ColumnType::Text, get_string, |v| Value::Text(v.clone()), |x| Ok(x));
+scalar!(Vec<u8>, ColumnType::Bytes, get_bytes, |v| Value::Bytes(v.clone()), |x| Ok(x));
+scalar!(Decimal, ColumnType::Decimal, get_decimal, |v| Value::Decimal(*v), |x| Ok(x));
+scalar!(NaiveDate, ColumnType::Date, get_date, |v| Value::Date(*v), |x| Ok(x));
+scalar!(NaiveDateTime, ColumnType::DateTime, get_datetime, |v| Value::DateTime(*v), |x| Ok(x));
+scalar!(DateTime<Utc>, ColumnType::Timestamp, get_timestamp, |v| Value::Timestamp(*v), |x| Ok(x));
+scalar!(Uuid, ColumnType::Uuid, get_uuid, |v| Value::Uuid(*v), |x| Ok(x));
+scalar!(serde_json::Value, ColumnType::Json, get_json, |v| Value::Json(v.clone()), |x| Ok(x));
 
 impl ToValue for f32 {
     fn to_value(&self) -> Result<Value> {
@@ -309,7 +309,7 @@ impl FromSql for f32 {
     }
 }
 impl SqlField for f32 {
-    const SQL_TYPE: SqlType = SqlType::Real;
+    const COLUMN_TYPE: ColumnType = ColumnType::Real;
 }
 
 impl ToValue for u64 {
@@ -325,14 +325,14 @@ impl FromSql for u64 {
     }
 }
 impl SqlField for u64 {
-    const SQL_TYPE: SqlType = SqlType::BigInt;
+    const COLUMN_TYPE: ColumnType = ColumnType::BigInt;
 }
 
 impl<T: ToValue + SqlField> ToValue for Option<T> {
     fn to_value(&self) -> Result<Value> {
         match self {
             Some(v) => v.to_value(),
-            None => Ok(Value::Null(kind_of(T::SQL_TYPE))),
+            None => Ok(Value::Null(kind_of(T::COLUMN_TYPE))),
         }
     }
 }
@@ -342,24 +342,24 @@ impl<T: FromSql> FromSql for Option<T> {
     }
 }
 impl<T: SqlField> SqlField for Option<T> {
-    const SQL_TYPE: SqlType = T::SQL_TYPE;
+    const COLUMN_TYPE: ColumnType = T::COLUMN_TYPE;
     const NULLABLE: bool = true;
 }
 
 /// The bind kind of a column type.
-pub const fn kind_of(ty: SqlType) -> Kind {
+pub const fn kind_of(ty: ColumnType) -> Kind {
     match ty {
-        SqlType::Bool => Kind::Bool,
-        SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::IntEnum(_) => Kind::Int,
-        SqlType::Real | SqlType::Double => Kind::Float,
-        SqlType::Text | SqlType::TextEnum(_) => Kind::Text,
-        SqlType::Bytes => Kind::Bytes,
-        SqlType::Decimal => Kind::Decimal,
-        SqlType::Date => Kind::Date,
-        SqlType::DateTime => Kind::DateTime,
-        SqlType::Timestamp => Kind::Timestamp,
-        SqlType::Uuid => Kind::Uuid,
-        SqlType::Json => Kind::Json,
+        ColumnType::Bool => Kind::Bool,
+        ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt | ColumnType::IntEnum(_) => Kind::Int,
+        ColumnType::Real | ColumnType::Double => Kind::Float,
+        ColumnType::Text | ColumnType::TextEnum(_) => Kind::Text,
+        ColumnType::Bytes => Kind::Bytes,
+        ColumnType::Decimal => Kind::Decimal,
+        ColumnType::Date => Kind::Date,
+        ColumnType::DateTime => Kind::DateTime,
+        ColumnType::Timestamp => Kind::Timestamp,
+        ColumnType::Uuid => Kind::Uuid,
+        ColumnType::Json => Kind::Json,
     }
 }
 
@@ -447,22 +447,24 @@ for_tuples_up_to_8!(tuple_row);
 
 /// Reads column `idx` as a [`Value`] of a column of type `ty` (a key read back from a join
 /// table): the same value the entity's field would give.
-pub(crate) fn read_value(row: &dyn RowRead, idx: usize, ty: SqlType) -> Result<Value> {
+pub(crate) fn read_value(row: &dyn RowRead, idx: usize, ty: ColumnType) -> Result<Value> {
     if row.is_null(idx)? {
         return Ok(Value::Null(kind_of(ty)));
     }
     Ok(match ty {
-        SqlType::Bool => Value::Bool(row.get_bool(idx)?),
-        SqlType::SmallInt | SqlType::Int | SqlType::BigInt | SqlType::IntEnum(_) => Value::Int(row.get_i64(idx)?),
-        SqlType::Real | SqlType::Double => Value::Float(row.get_f64(idx)?),
-        SqlType::Text | SqlType::TextEnum(_) => Value::Text(row.get_string(idx)?),
-        SqlType::Bytes => Value::Bytes(row.get_bytes(idx)?),
-        SqlType::Decimal => Value::Decimal(row.get_decimal(idx)?),
-        SqlType::Date => Value::Date(row.get_date(idx)?),
-        SqlType::DateTime => Value::DateTime(row.get_datetime(idx)?),
-        SqlType::Timestamp => Value::Timestamp(row.get_timestamp(idx)?),
-        SqlType::Uuid => Value::Uuid(row.get_uuid(idx)?),
-        SqlType::Json => Value::Json(row.get_json(idx)?),
+        ColumnType::Bool => Value::Bool(row.get_bool(idx)?),
+        ColumnType::SmallInt | ColumnType::Int | ColumnType::BigInt | ColumnType::IntEnum(_) => {
+            Value::Int(row.get_i64(idx)?)
+        }
+        ColumnType::Real | ColumnType::Double => Value::Float(row.get_f64(idx)?),
+        ColumnType::Text | ColumnType::TextEnum(_) => Value::Text(row.get_string(idx)?),
+        ColumnType::Bytes => Value::Bytes(row.get_bytes(idx)?),
+        ColumnType::Decimal => Value::Decimal(row.get_decimal(idx)?),
+        ColumnType::Date => Value::Date(row.get_date(idx)?),
+        ColumnType::DateTime => Value::DateTime(row.get_datetime(idx)?),
+        ColumnType::Timestamp => Value::Timestamp(row.get_timestamp(idx)?),
+        ColumnType::Uuid => Value::Uuid(row.get_uuid(idx)?),
+        ColumnType::Json => Value::Json(row.get_json(idx)?),
     })
 }
 

@@ -224,7 +224,7 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
     let variants = &model.variants;
     let unknown = format!("unknown value {{v:?}} for enum `{}`", model.name);
     let kind = if model.texts.is_some() { quote!(__n::Kind::Text) } else { quote!(__n::Kind::Int) };
-    let (to_value, from_sql, sql_type) = match &model.texts {
+    let (to_value, from_sql, column_type) = match &model.texts {
         Some(texts) => (
             quote! {
                 __n::Value::Text(::std::string::String::from(match self { #(Self::#variants => #texts),* }))
@@ -236,7 +236,7 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
                     _ => ::core::result::Result::Err(__n::Error::decode(::std::format!(#unknown))),
                 }
             },
-            quote!(__n::SqlType::TextEnum(&[#(#texts),*])),
+            quote!(__n::ColumnType::TextEnum(&[#(#texts),*])),
         ),
         None => (
             quote! {
@@ -251,7 +251,7 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
                 )*
                 ::core::result::Result::Err(__n::Error::decode(::std::format!(#unknown)))
             },
-            quote!(__n::SqlType::IntEnum(&[#(Self::#variants as i64),*])),
+            quote!(__n::ColumnType::IntEnum(&[#(Self::#variants as i64),*])),
         ),
     };
     quote! {
@@ -274,7 +274,7 @@ fn expand(model: &EnumModel<'_>) -> TokenStream {
 
             #[automatically_derived]
             impl __n::SqlField for #ident {
-                const SQL_TYPE: __n::SqlType = #sql_type;
+                const COLUMN_TYPE: __n::ColumnType = #column_type;
             }
 
             #[automatically_derived]
@@ -332,7 +332,7 @@ mod tests {
             "let v = row.get_string(idx)?;",
             "\"gone\" => ::core::result::Result::Ok(Self::Deleted),",
             "::std::format!(\"unknown value {v:?} for enum `Status`\")",
-            "const SQL_TYPE: __n::SqlType = __n::SqlType::TextEnum(&[\"Active\", \"gone\", \"Type\"]);",
+            "const COLUMN_TYPE: __n::ColumnType = __n::ColumnType::TextEnum(&[\"Active\", \"gone\", \"Type\"]);",
         ] {
             assert!(out.contains(&squash(expected)), "missing `{expected}` in\n{out}");
         }
@@ -349,7 +349,7 @@ mod tests {
             "__n::Value::Int(match self { Self::Low => Self::Low as i64, Self::High => Self::High as i64 })",
             "let v = row.get_i64(idx)?;",
             "if v == Self::High as i64 { return ::core::result::Result::Ok(Self::High); }",
-            "__n::SqlType::IntEnum(&[Self::Low as i64, Self::High as i64])",
+            "__n::ColumnType::IntEnum(&[Self::Low as i64, Self::High as i64])",
         ] {
             assert!(out.contains(&squash(expected)), "missing `{expected}` in\n{out}");
         }

@@ -58,10 +58,10 @@ mod tests {
         for expected in [
             "const_:()={use::nextorm::__privateas__n;",
             "static META: __n::EntityMeta = __n::EntityMeta { name: \"Product\", table: \"products\",",
-            "__n::ColumnMeta { field: \"id\", name: \"id\", ty: <i64 as __n::SqlField>::SQL_TYPE, \
+            "__n::ColumnMeta { field: \"id\", name: \"id\", ty: <i64 as __n::SqlField>::COLUMN_TYPE, \
              nullable: <i64 as __n::SqlField>::NULLABLE, primary_key: true, auto: true, optimistic: true, \
              max_len: ::core::option::Option::None,",
-            "field: \"name\", name: \"name\", ty: <String as __n::SqlField>::SQL_TYPE",
+            "field: \"name\", name: \"name\", ty: <String as __n::SqlField>::COLUMN_TYPE",
             "max_len: ::core::option::Option::Some(64)",
             "field: \"sku\", name: \"product_sku\"",
             "unique: true",

@@ -209,7 +209,7 @@ impl Database {
         let mut body = Some(body);
         self.session_with(SessionOptions::default(), |s| match body.take() {
             Some(body) => body(s),
-            None => Err(Error::config("the session body ran twice")),
+            None => Err(Error::internal("the session body ran twice")),
         })
     }
 

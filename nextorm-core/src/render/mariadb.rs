@@ -10,7 +10,7 @@ use super::writer::Writer;
 use crate::ast::{BinOp, Expr, Func, Name};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::value::{Kind, SqlType, Value};
+use crate::value::{ColumnType, Kind, Value};
 
 /// MariaDB 10.6 or newer.
 pub(crate) struct MariaDb;
@@ -40,8 +40,8 @@ impl SqlDialect for MariaDb {
         Ok(())
     }
 
-    fn column_type(ty: SqlType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
-        use SqlType as T;
+    fn column_type(ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
+        use ColumnType as T;
         match ty {
             T::Bool => "BOOLEAN".into(),
             T::SmallInt => "SMALLINT".into(),
@@ -137,7 +137,7 @@ impl SqlDialect for MariaDb {
         w.ident(alias);
     }
 
-    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: SqlType) {
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: ColumnType) {
         w.sql_dyn(&Self::column_type(ty, None, None));
         w.sql(" NOT NULL AUTO_INCREMENT PRIMARY KEY");
     }

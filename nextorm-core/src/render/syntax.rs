@@ -7,7 +7,7 @@ use super::writer::Writer;
 use crate::ast::{BinOp, Expr, Func, Lock, Name};
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::value::{Kind, SqlType, Value};
+use crate::value::{ColumnType, Kind, Value};
 
 /// A piece of SQL text written by a closure (the parts of a concatenation).
 pub(crate) type Piece<'p, 'h, D> = &'p dyn Fn(&mut Writer<'h, D>);
@@ -73,7 +73,7 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The DDL type of a column.
-    fn column_type(ty: SqlType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+    fn column_type(ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
 
     /// Refuses a value this dialect would store unfaithfully.
     fn check_value(_value: &Value) -> Result<()> {
@@ -166,7 +166,7 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The type and key clause of an auto-incremented primary key column.
-    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: SqlType);
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: ColumnType);
 }
 
 /// `VARCHAR(n)` wide enough for the longest of an enum's values (PostgreSQL, MariaDB).

@@ -6,7 +6,7 @@ use super::INLINE_LIST_MAX;
 use super::syntax::{Piece, SqlDialect};
 use super::writer::Writer;
 use crate::ast::*;
-use crate::value::{Kind, SqlType, Value};
+use crate::value::{ColumnType, Kind, Value};
 
 impl<'h, D: SqlDialect> Writer<'h, D> {
     /// Renders any statement.
@@ -492,7 +492,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             self.sql(" UNIQUE");
         }
         match c.ty {
-            SqlType::TextEnum(values) => {
+            ColumnType::TextEnum(values) => {
                 self.sql(" CHECK (");
                 self.ident(&c.name);
                 self.sql(" IN (");
@@ -504,7 +504,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
                 }
                 self.sql("))");
             }
-            SqlType::IntEnum(values) => {
+            ColumnType::IntEnum(values) => {
                 self.sql(" CHECK (");
                 self.ident(&c.name);
                 self.sql(" IN (");

@@ -7,7 +7,7 @@ use super::map_key::MapKey;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::{SqlType, Value};
+use crate::value::{ColumnType, Value};
 
 /// What the session needs of any object, whatever its entity. Implemented by the object's
 /// shared state, so the identity map holds the same allocation as the handles.
@@ -48,8 +48,8 @@ pub trait Tracked: LinkedObject {
     fn keep_links(&self, links: Links);
 }
 
-fn float(ty: SqlType) -> bool {
-    matches!(ty, SqlType::Real | SqlType::Double)
+fn float(ty: ColumnType) -> bool {
+    matches!(ty, ColumnType::Real | ColumnType::Double)
 }
 
 /// Pony's optimistic check: the columns this session read or wrote, with the values it saw.

@@ -28,7 +28,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
     let name = &c.name;
     // Spanned on the user's type, so an unsupported type is reported there by the `SqlField`
     // bound (whose `on_unimplemented` note lists the supported types).
-    let sql_type = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::SQL_TYPE);
+    let column_type = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::COLUMN_TYPE);
     let nullable = quote_spanned!(ty.span()=> <#ty as __n::SqlField>::NULLABLE);
     let primary_key = c.primary_key;
     let auto = c.auto;
@@ -48,7 +48,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
         __n::ColumnMeta {
             field: #field,
             name: #name,
-            ty: #sql_type,
+            ty: #column_type,
             nullable: #nullable,
             primary_key: #primary_key,
             auto: #auto,
@@ -337,7 +337,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 self.#field = #value;
                 ::core::result::Result::Ok(())
             }
-            ::core::option::Option::None => ::core::result::Result::Err(__n::Error::config(
+            ::core::option::Option::None => ::core::result::Result::Err(__n::Error::internal(
                 ::std::format!("the reference `{}` takes a {}", #name, <#target as __n::Entity>::meta().name),
             )),
         }))
@@ -557,7 +557,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     #(#checks)*
                     match index {
                         #(#value_at,)*
-                        _ => ::core::result::Result::Err(__n::Error::config("no such column")),
+                        _ => ::core::result::Result::Err(__n::Error::internal("no such column")),
                     }
                 }
 
@@ -571,7 +571,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 fn clear_reference(&mut self, index: usize) -> __n::Result<()> {
                     match index {
                         #(#clear_arms,)*
-                        _ => ::core::result::Result::Err(__n::Error::config("not an optional reference")),
+                        _ => ::core::result::Result::Err(__n::Error::internal("not an optional reference")),
                     }
                 }
 
@@ -579,7 +579,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     let _ = &target;
                     match index {
                         #(#set_reference_arms,)*
-                        _ => ::core::result::Result::Err(__n::Error::config("not a reference")),
+                        _ => ::core::result::Result::Err(__n::Error::internal("not a reference")),
                     }
                 }
 
