@@ -218,7 +218,7 @@ impl FlushPlan {
         let in_transaction = !self.autocommit;
         if rows > 1 {
             let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), self.dialect)
-                .ok_or_else(|| Error::new(ErrorKind::Config, "a flush grouped changes that are not inserts"))?;
+                .ok_or_else(|| Error::internal("a flush grouped changes that are not inserts"))?;
             return Ok(Step { sql, expect: Expect::AnyCount, objects, in_transaction, writes: rows as u64 });
         }
         let change = &batch[0].1;
@@ -268,7 +268,7 @@ impl FlushPlan {
             }
             Phase::Pairs => match outcome {
                 Outcome::Rows(n) if !self.pair_any_count && n != 1 => {
-                    Err(Error::new(ErrorKind::Config, format!("a join-table change affected {n} rows")))
+                    Err(Error::internal(format!("a join-table change affected {n} rows")))
                 }
                 _ => Ok(()),
             },

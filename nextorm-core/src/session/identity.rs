@@ -69,7 +69,7 @@ impl IdentityMap {
                     recorded.push(i);
                 }
                 typed(&self.objects[i])
-                    .ok_or_else(|| Error::config("the identity map holds another entity under this key"))
+                    .ok_or_else(|| Error::internal("the identity map holds another entity under this key"))
             }
             Entry::Vacant(slot) => {
                 let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
