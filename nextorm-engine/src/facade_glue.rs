@@ -145,12 +145,12 @@ macro_rules! executor_impl {
             fn object_by_pk<E: $crate::__glue::Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
                 // As values, so that the future borrows nothing of the caller's.
                 let key = $crate::__glue::Key::key_values(key);
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.by_key_values::<E>(key?).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.by_key_values::<E>(key?).await))
             }
 
             fn related_object<E: $crate::__glue::Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
                 let key = $crate::__glue::Key::key_values(key);
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.related::<E>(key).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.related::<E>(key).await))
             }
 
             fn collection<O: $crate::__glue::Entity, T: $crate::__glue::Entity>(
@@ -158,7 +158,7 @@ macro_rules! executor_impl {
                 owner: $crate::__glue::Handle<O>,
                 relation: &'static $crate::__glue::RelationMeta,
             ) -> Self::Out<Vec<Self::Obj<T>>> {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.collection::<O, T>(owner, relation).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.collection::<O, T>(owner, relation).await))
             }
 
             fn change_collection<O: $crate::__glue::Entity, T: $crate::__glue::Entity>(
@@ -168,7 +168,7 @@ macro_rules! executor_impl {
                 change: $crate::__glue::CollectionChange<T>,
             ) -> Self::Out<()> {
                 $crate::executor_impl!(@run $mode,
-                    self.$with(async move |c| c.change_collection::<O, T>(owner, relation, change).await))
+                    self.$with(async |c| c.change_collection::<O, T>(owner, relation, change).await))
             }
 
             fn fetch_prefetched<Row: $crate::__glue::Attach, T: Send + 'static>(
@@ -179,7 +179,7 @@ macro_rules! executor_impl {
                 finish: fn(Vec<Row::Attached>) -> $crate::__glue::Result<T>,
             ) -> Self::Out<T> {
                 $crate::executor_impl!(@run $mode,
-                    self.$with(async move |c| c.fetch_prefetched(&stmt, decode, &paths, finish).await))
+                    self.$with(async |c| c.fetch_prefetched(&stmt, decode, &paths, finish).await))
             }
         );
     };
@@ -210,7 +210,7 @@ macro_rules! executor_impl {
                 decode: fn(&dyn $crate::__glue::RowRead, usize) -> $crate::__glue::Result<Row>,
                 finish: fn(Vec<Row>) -> $crate::__glue::Result<T>,
             ) -> Self::Out<T> {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.fetch_stmt(&stmt, decode, finish).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.fetch_stmt(&stmt, decode, finish).await))
             }
 
             fn fetch_objects<Row: $crate::__glue::Attach, T: Send + 'static>(
@@ -219,15 +219,15 @@ macro_rules! executor_impl {
                 decode: fn(&dyn $crate::__glue::RowRead, usize) -> $crate::__glue::Result<Row>,
                 finish: fn(Vec<Self::Obj<Row>>) -> $crate::__glue::Result<T>,
             ) -> Self::Out<T> {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.$fetch(&stmt, decode, finish).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.$fetch(&stmt, decode, finish).await))
             }
 
             fn create_object<E: $crate::__glue::Entity>(self, value: E) -> Self::Out<Self::Obj<E>> {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.create_object(value).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.create_object(value).await))
             }
 
             fn execute(self, stmt: $crate::__glue::Stmt) -> Self::Out<u64> {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.execute_stmt(&stmt).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.execute_stmt(&stmt).await))
             }
 
             fn map<A: Send + 'static, B: Send + 'static>(
@@ -256,7 +256,7 @@ macro_rules! executor_impl {
             where
                 Self: 'f,
             {
-                $crate::executor_impl!(@run $mode, self.$with(async move |c| c.$each(&stmt, decode, each).await))
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.$each(&stmt, decode, each).await))
             }
 
             fn fail_each<'f>(self, error: $crate::__glue::Error) -> Self::Each<'f>
