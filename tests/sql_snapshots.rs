@@ -316,6 +316,23 @@ mod queries {
         {
             self.1.borrow_mut().push(format!("error: {error}"));
         }
+        fn fetch_prefetched<Row: nextorm::Attach, T: Send + 'static>(
+            self,
+            _: nextorm::query::Stmt,
+            _: fn(&dyn nextorm::__private::RowRead, usize) -> nextorm::Result<Row>,
+            paths: Vec<nextorm_core::relation::PrefetchPath>,
+            _: fn(Vec<Row>) -> nextorm::Result<T>,
+        ) {
+            self.fail::<T>(nextorm::query::prefetch_needs_a_session(&paths))
+        }
+        fn change_collection<O: nextorm::Entity, T: nextorm::Entity>(
+            self,
+            _: nextorm::Handle<O>,
+            relation: &'static nextorm::RelationMeta,
+            _: nextorm_core::relation::CollectionChange<T>,
+        ) {
+            self.fail::<()>(nextorm::query::collection_change_needs_a_session(relation))
+        }
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod database;
 
-pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, BoxFuture, CurrentAsync, current_async};
+pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
+pub use nextorm_engine::BoxFuture;
 // The engine's types that appear in this facade's signatures, so that it can be used alone.
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};

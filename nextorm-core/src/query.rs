@@ -23,7 +23,7 @@ pub(crate) mod statement;
 mod types;
 
 pub use builder::*;
-pub use executor::Executor;
+pub use executor::{Executor, collection_change_needs_a_session, prefetch_needs_a_session};
 pub use expr::*;
 pub use paths::{Coll, Nav, PrefetchPaths, link_paths};
 pub use source::{Projection, Source};

@@ -8,12 +8,16 @@
 
 mod database;
 mod driver;
+mod facade_glue;
 mod options;
 mod session;
 mod statements;
 
 pub use database::{DbCore, PoolStatus};
 pub use driver::{Conn, Facade};
+#[doc(hidden)]
+pub use facade_glue::__glue;
+pub use facade_glue::BoxFuture;
 pub use options::OpenOptions;
 pub use session::{SessionCore, SessionOptions, SessionStats, finish_session, retry_pause};
 pub use statements::CreateTables;

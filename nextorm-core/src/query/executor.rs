@@ -61,20 +61,15 @@ pub trait Executor: Copy {
     fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
 
     /// [`Executor::fetch_objects`], then loads the relations `paths` of the objects (see
-    /// [`Query::prefetch`](super::Query::prefetch)). Only a session can: elsewhere a [`ErrorKind::Config`](crate::ErrorKind::Config) error.
+    /// [`Query::prefetch`](super::Query::prefetch)). Only a session can: a database or
+    /// transaction answers [`prefetch_needs_a_session`].
     fn fetch_prefetched<Row: Attach, T: Send + 'static>(
         self,
         stmt: Stmt,
         decode: fn(&dyn RowRead, usize) -> Result<Row>,
         paths: Vec<PrefetchPath>,
         finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
-    ) -> Self::Out<T> {
-        let _ = (stmt, decode, finish);
-        self.fail(Error::config(format!(
-            "prefetch loads {} into the objects of a session: run the query with the session, not the database",
-            paths.first().map(PrefetchPath::describe).unwrap_or_default()
-        )))
-    }
+    ) -> Self::Out<T>;
 
     /// A [`Executor::for_each`] result that is already this error.
     fn fail_each<'f>(self, error: Error) -> Self::Each<'f>
@@ -82,20 +77,14 @@ pub trait Executor: Copy {
         Self: 'f;
 
     /// Adds (`add`) or removes `members` of the collection `relation` of `owner`; with no
-    /// members and `add == false`, removes every member (`clear`). Only a session can: elsewhere
-    /// a [`ErrorKind::Config`](crate::ErrorKind::Config) error.
+    /// members and `add == false`, removes every member (`clear`). Only a session can: a
+    /// database or transaction answers [`collection_change_needs_a_session`].
     fn change_collection<O: Entity, T: Entity>(
         self,
         owner: crate::session::Handle<O>,
         relation: &'static crate::relation_meta::RelationMeta,
         change: CollectionChange<T>,
-    ) -> Self::Out<()> {
-        let _ = (owner, change);
-        self.fail(Error::config(format!(
-            "the collection {} changes inside a session: pass the session, not the database",
-            relation.field
-        )))
-    }
+    ) -> Self::Out<()>;
 
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its
     /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
@@ -124,4 +113,22 @@ pub trait Executor: Copy {
 /// The rows as they are: the `finish` of a query that returns every row.
 pub(super) fn all_rows<T>(rows: Vec<T>) -> Result<Vec<T>> {
     Ok(rows)
+}
+
+/// The [`ErrorKind::Config`](crate::ErrorKind::Config) error of [`Executor::fetch_prefetched`]
+/// outside a session: prefetched relations live in a session's objects.
+pub fn prefetch_needs_a_session(paths: &[PrefetchPath]) -> Error {
+    Error::config(format!(
+        "prefetch loads {} into the objects of a session: run the query with the session, not the database",
+        paths.first().map(PrefetchPath::describe).unwrap_or_default()
+    ))
+}
+
+/// The [`ErrorKind::Config`](crate::ErrorKind::Config) error of [`Executor::change_collection`]
+/// outside a session: a collection changes in the session's identity map.
+pub fn collection_change_needs_a_session(relation: &crate::relation_meta::RelationMeta) -> Error {
+    Error::config(format!(
+        "the collection {} changes inside a session: pass the session, not the database",
+        relation.field
+    ))
 }
