@@ -758,25 +758,32 @@ struct Member {
     clubs: Set<Club>,
 }
 
-#[test]
-fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row() {
+/// A session holding club 1, whose members were read (so the database holds no pair the
+/// session does not know of), and member 2.
+fn club_and_member() -> (IdentityMap, &'static nextorm::RelationMeta, usize, usize) {
     let club_meta = <Club as nextorm::Entity>::meta();
     let members = club_meta.relations.iter().find(|r| r.field == "members").unwrap();
     let mut map = IdentityMap::new();
-    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap();
-    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap();
-    // The collection was read, so the database holds no pair the session does not know of.
-    map.set_loaded(club.addr(), members);
-    map.change_pair(club_meta, members, club.addr(), member.addr(), true).unwrap();
+    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap().addr();
+    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap().addr();
+    map.set_loaded(club, members);
+    (map, members, club, member)
+}
+
+#[test]
+fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row() {
+    let club_meta = <Club as nextorm::Entity>::meta();
+    let (mut map, members, club_addr, member_addr) = club_and_member();
+    map.change_pair(club_meta, members, club_addr, member_addr, true).unwrap();
     let steps = run_plan(&mut map, true, one_row).unwrap();
     assert_eq!(texts(&steps), [r#"INSERT INTO "club_member" ("member_id", "club_id") VALUES (?, ?)"#]);
     assert_eq!((steps[0].expect, steps[0].in_transaction, steps[0].objects.len()), (Expect::OneRow, false, 0));
     assert!(run_plan(&mut map, true, one_row).unwrap().is_empty(), "the pair was recorded as flushed");
     // A removal may find no row; pairs follow the objects' own changes.
-    map.change_pair(club_meta, members, club.addr(), member.addr(), false).unwrap();
+    map.change_pair(club_meta, members, club_addr, member_addr, false).unwrap();
     let new_club = map.add_new(Club { id: 3, members: Set::new() }).unwrap();
     map.set_loaded(new_club.addr(), members);
-    map.change_pair(club_meta, members, new_club.addr(), member.addr(), true).unwrap();
+    map.change_pair(club_meta, members, new_club.addr(), member_addr, true).unwrap();
     let mut sent = Vec::new();
     let e = run_plan(&mut map, true, |s| {
         sent.push((s.sql.text.clone(), s.expect));
@@ -795,14 +802,10 @@ fn pair_changes_follow_the_objects_changes_and_an_added_pair_must_insert_one_row
 #[test]
 fn a_commit_with_one_change_and_a_pair_change_is_one_transaction() {
     let club_meta = <Club as nextorm::Entity>::meta();
-    let members = club_meta.relations.iter().find(|r| r.field == "members").unwrap();
-    let mut map = IdentityMap::new();
-    let club = map.attach_loaded(Club { id: 1, members: Set::new() }).unwrap();
-    let member = map.attach_loaded(Member { id: 2, clubs: Set::new() }).unwrap();
-    map.set_loaded(club.addr(), members);
+    let (mut map, members, _, member_addr) = club_and_member();
     let new_club = map.add_new(Club { id: 3, members: Set::new() }).unwrap();
     map.set_loaded(new_club.addr(), members);
-    map.change_pair(club_meta, members, new_club.addr(), member.addr(), true).unwrap();
+    map.change_pair(club_meta, members, new_club.addr(), member_addr, true).unwrap();
     let steps = run_plan(&mut map, true, one_row).unwrap();
     assert_eq!(steps.len(), 2, "the club's INSERT, then the pair's");
     assert!(steps.iter().all(|s| s.in_transaction), "neither goes alone in autocommit: both or neither are written");
