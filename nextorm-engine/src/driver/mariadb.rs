@@ -129,17 +129,7 @@ impl MyRowRead<'_> {
 }
 
 impl RowRead for MyRowRead<'_> {
-    fn column_count(&self) -> usize {
-        self.0.columns().len()
-    }
-
-    fn column_name(&self, idx: usize) -> String {
-        self.0.try_column(idx).map(|c| c.name().to_owned()).unwrap_or_else(|_| idx.to_string())
-    }
-
-    fn is_null(&self, idx: usize) -> Result<bool> {
-        Ok(self.0.try_get_raw(idx).map_err(map_error)?.is_null())
-    }
+    super::server::sqlx_row_shape!();
 
     fn get_bool(&self, idx: usize) -> Result<bool> {
         match self.get_i64(idx)? {

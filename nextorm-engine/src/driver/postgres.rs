@@ -178,17 +178,7 @@ impl PgRowRead<'_> {
 }
 
 impl RowRead for PgRowRead<'_> {
-    fn column_count(&self) -> usize {
-        self.0.columns().len()
-    }
-
-    fn column_name(&self, idx: usize) -> String {
-        self.0.try_column(idx).map(|c| c.name().to_owned()).unwrap_or_else(|_| idx.to_string())
-    }
-
-    fn is_null(&self, idx: usize) -> Result<bool> {
-        Ok(self.0.try_get_raw(idx).map_err(map_error)?.is_null())
-    }
+    super::server::sqlx_row_shape!();
 
     fn get_bool(&self, idx: usize) -> Result<bool> {
         self.get(idx)

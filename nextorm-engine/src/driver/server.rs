@@ -75,3 +75,23 @@ macro_rules! sqlx_statements {
     };
 }
 pub(crate) use sqlx_statements;
+
+/// The `RowRead` methods that read a sqlx row's shape rather than its values, the same for both
+/// sqlx drivers: invoked inside each driver's `impl RowRead`, whose row wrapper holds the row in
+/// field `0`.
+macro_rules! sqlx_row_shape {
+    () => {
+        fn column_count(&self) -> usize {
+            self.0.columns().len()
+        }
+
+        fn column_name(&self, idx: usize) -> String {
+            self.0.try_column(idx).map(|c| c.name().to_owned()).unwrap_or_else(|_| idx.to_string())
+        }
+
+        fn is_null(&self, idx: usize) -> Result<bool> {
+            Ok(self.0.try_get_raw(idx).map_err(map_error)?.is_null())
+        }
+    };
+}
+pub(crate) use sqlx_row_shape;
