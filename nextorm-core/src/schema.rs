@@ -384,11 +384,13 @@ mod tests {
             unique: false,
             index: None,
             sql_default: None,
+            renamed_from: None,
         };
         let wide = |n: usize| -> &'static EntityMeta {
             Box::leak(Box::new(EntityMeta {
                 name: "Wide",
                 table: "wide",
+                renamed_from: None,
                 columns: Box::leak((0..n).map(column).collect::<Vec<_>>().into_boxed_slice()),
                 primary_key: &[0],
                 composites: &[],
