@@ -125,6 +125,13 @@ impl Dialect {
         with_sql_dialect!(self, D => D::column_type(&DataType::from(ty), max_len, decimal))
     }
 
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop constraints (SQLite), so that a migration rebuilds the table: a new table, the rows
+    /// copied, the old one dropped, the new one renamed, the indexes made again.
+    pub fn rebuilds_tables(self) -> bool {
+        with_sql_dialect!(self, D => D::REBUILDS_TABLES)
+    }
+
     /// The name the dialect gives the unnamed `CHECK` of enum column `column` of `table`, when
     /// it names it after them: PostgreSQL's `<table>_<column>_check`, which keeps its name when
     /// the table or column is renamed. `None` on SQLite and MariaDB.

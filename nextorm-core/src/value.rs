@@ -166,11 +166,7 @@ impl ColumnType {
 
 /// A column's type as a schema records it: a [`ColumnType`] whose enum values are owned, so a
 /// schema read back from a migration file can describe it. The DDL is rendered from it.
-///
-/// In a migration file it is written by name (`type = "bigint"`), an enum with its values
-/// (`type = { text_enum = ["Draft", "live"] }`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum DataType {
     /// [`ColumnType::Bool`].
     Bool,
@@ -201,10 +197,8 @@ pub enum DataType {
     /// [`ColumnType::Json`].
     Json,
     /// [`ColumnType::TextEnum`]: the values a `CHECK` constraint allows.
-    #[serde(rename = "text_enum")]
     TextEnum(Vec<String>),
     /// [`ColumnType::IntEnum`]: the values a `CHECK` constraint allows.
-    #[serde(rename = "int_enum")]
     IntEnum(Vec<i64>),
 }
 

@@ -49,30 +49,156 @@ pub struct Table {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
-/// One column.
+/// One column. In a file its type is a name (`type = "bigint"`: `bool`, `smallint`, `int`,
+/// `bigint`, `real`, `double`, `text`, `bytes`, `decimal`, `date`, `datetime`, `timestamp`,
+/// `uuid`, `json`), an enum's with its values (`type = "text_enum"`, `values = ["Draft",
+/// "live"]`), then `max_len`, `decimal = [precision, scale]`, `nullable`, `auto_increment` and
+/// `default` where they apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(try_from = "ColumnForm", into = "ColumnForm")]
 pub struct Column {
     /// The column name.
     pub name: String,
     /// The neutral type; each dialect spells it its own way.
-    #[serde(rename = "type")]
     pub ty: DataType,
     /// The longest text, in characters (`VARCHAR(n)`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_len: Option<u32>,
-    /// A decimal's precision and scale, `[12, 2]`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// A decimal's precision and scale.
     pub decimal: Option<(u32, u32)>,
     /// Whether `NULL` is allowed.
-    #[serde(default, skip_serializing_if = "is_false")]
     pub nullable: bool,
     /// The table's auto-increment key.
-    #[serde(default, skip_serializing_if = "is_false")]
     pub auto_increment: bool,
     /// A raw SQL `DEFAULT` expression.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default: Option<String>,
+}
+
+/// A column as a file has it: the type's name and an enum's values side by side.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnForm {
+    name: String,
+    #[serde(rename = "type")]
+    ty: TypeName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    values: Option<EnumValues>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_len: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    decimal: Option<(u32, u32)>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    nullable: bool,
+    #[serde(default, skip_serializing_if = "is_false")]
+    auto_increment: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    default: Option<String>,
+}
+
+/// The name of a [`DataType`] in a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum TypeName {
+    Bool,
+    #[serde(rename = "smallint")]
+    SmallInt,
+    Int,
+    #[serde(rename = "bigint")]
+    BigInt,
+    Real,
+    Double,
+    Text,
+    Bytes,
+    Decimal,
+    Date,
+    #[serde(rename = "datetime")]
+    DateTime,
+    Timestamp,
+    Uuid,
+    Json,
+    TextEnum,
+    IntEnum,
+}
+
+/// An enum's values: texts or integers.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum EnumValues {
+    Texts(Vec<String>),
+    Ints(Vec<i64>),
+}
+
+impl From<Column> for ColumnForm {
+    fn from(c: Column) -> ColumnForm {
+        use DataType as D;
+        let (ty, values) = match c.ty {
+            D::Bool => (TypeName::Bool, None),
+            D::SmallInt => (TypeName::SmallInt, None),
+            D::Int => (TypeName::Int, None),
+            D::BigInt => (TypeName::BigInt, None),
+            D::Real => (TypeName::Real, None),
+            D::Double => (TypeName::Double, None),
+            D::Text => (TypeName::Text, None),
+            D::Bytes => (TypeName::Bytes, None),
+            D::Decimal => (TypeName::Decimal, None),
+            D::Date => (TypeName::Date, None),
+            D::DateTime => (TypeName::DateTime, None),
+            D::Timestamp => (TypeName::Timestamp, None),
+            D::Uuid => (TypeName::Uuid, None),
+            D::Json => (TypeName::Json, None),
+            D::TextEnum(v) => (TypeName::TextEnum, Some(EnumValues::Texts(v))),
+            D::IntEnum(v) => (TypeName::IntEnum, Some(EnumValues::Ints(v))),
+        };
+        ColumnForm {
+            name: c.name,
+            ty,
+            values,
+            max_len: c.max_len,
+            decimal: c.decimal,
+            nullable: c.nullable,
+            auto_increment: c.auto_increment,
+            default: c.default,
+        }
+    }
+}
+
+impl TryFrom<ColumnForm> for Column {
+    type Error = String;
+
+    fn try_from(f: ColumnForm) -> std::result::Result<Column, String> {
+        use TypeName as N;
+        let ty = match (f.ty, f.values) {
+            (N::TextEnum, Some(EnumValues::Texts(v))) => DataType::TextEnum(v),
+            // An empty list reads as texts.
+            (N::IntEnum, Some(EnumValues::Ints(v))) => DataType::IntEnum(v),
+            (N::IntEnum, Some(EnumValues::Texts(v))) if v.is_empty() => DataType::IntEnum(Vec::new()),
+            (N::TextEnum, _) => return Err(format!("column `{}`: a text_enum needs `values`, a list of texts", f.name)),
+            (N::IntEnum, _) => return Err(format!("column `{}`: an int_enum needs `values`, a list of integers", f.name)),
+            (_, Some(_)) => return Err(format!("column `{}`: only an enum takes `values`", f.name)),
+            (N::Bool, None) => DataType::Bool,
+            (N::SmallInt, None) => DataType::SmallInt,
+            (N::Int, None) => DataType::Int,
+            (N::BigInt, None) => DataType::BigInt,
+            (N::Real, None) => DataType::Real,
+            (N::Double, None) => DataType::Double,
+            (N::Text, None) => DataType::Text,
+            (N::Bytes, None) => DataType::Bytes,
+            (N::Decimal, None) => DataType::Decimal,
+            (N::Date, None) => DataType::Date,
+            (N::DateTime, None) => DataType::DateTime,
+            (N::Timestamp, None) => DataType::Timestamp,
+            (N::Uuid, None) => DataType::Uuid,
+            (N::Json, None) => DataType::Json,
+        };
+        Ok(Column {
+            name: f.name,
+            ty,
+            max_len: f.max_len,
+            decimal: f.decimal,
+            nullable: f.nullable,
+            auto_increment: f.auto_increment,
+            default: f.default,
+        })
+    }
 }
 
 /// A named unique key.

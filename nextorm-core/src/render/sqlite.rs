@@ -1,6 +1,7 @@
 //! SQLite's departures from the common SQL: decimals kept as text and computed through the
 //! `nextorm_decimal_*` functions, long lists as a JSON array, `strftime` date parts, no row
-//! locks, `AUTOINCREMENT` keys, and dates limited to the years 0 to 9999.
+//! locks, `AUTOINCREMENT` keys, dates limited to the years 0 to 9999, and tables rebuilt where
+//! `ALTER TABLE` cannot change them.
 
 use super::json_list;
 use super::syntax::SqlDialect;
@@ -18,6 +19,7 @@ impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const MAX_BINDS: usize = 32766;
     const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
+    const REBUILDS_TABLES: bool = true;
 
     fn column_type(ty: &DataType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use DataType as T;

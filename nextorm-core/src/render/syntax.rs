@@ -37,6 +37,9 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const TABLE_OPTIONS: Option<&'static str> = None;
     /// Written after `DROP TABLE t` when what depends on the table goes too.
     const DROP_TABLE_SUFFIX: Option<&'static str> = None;
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop a table's constraints, so that a migration rebuilds the table instead.
+    const REBUILDS_TABLES: bool = false;
     /// The `ALTER TABLE` action dropping a named unique key.
     const DROP_UNIQUE: &'static str = "DROP CONSTRAINT ";
     /// The `ALTER TABLE` action dropping a named foreign key.
