@@ -199,8 +199,12 @@ fn needs_rebuild(op: &Operation) -> bool {
         | O::DropUnique { .. }
         | O::AddForeignKey { .. }
         | O::DropForeignKey { .. } => true,
-        // `ADD COLUMN` takes only a constant default.
-        O::AddColumn { column, .. } => column.default.as_deref().is_some_and(|d| !is_constant(d)),
+        // `ADD COLUMN` takes only a constant default, and a NOT NULL column only with a default
+        // (a rebuild adds it to an empty table, as the other dialects do).
+        O::AddColumn { column, .. } => match column.default.as_deref() {
+            Some(d) => !is_constant(d),
+            None => !column.nullable,
+        },
         _ => false,
     }
 }
