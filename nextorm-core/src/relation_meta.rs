@@ -193,8 +193,11 @@ pub(crate) fn join_table_named<'n>(
             target_columns: columns(target, theirs),
         };
     }
-    let ((first, first_field), second) =
-        if table(owner) <= table(target) { ((owner, relation.field), target) } else { ((target, reverse.field), owner) };
+    let ((first, first_field), second) = if table(owner) <= table(target) {
+        ((owner, relation.field), target)
+    } else {
+        ((target, reverse.field), owner)
+    };
     let pairs = first
         .relations
         .iter()

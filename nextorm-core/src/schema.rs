@@ -3,9 +3,9 @@
 use crate::ast::{DropTable, Expr, Select, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
+use crate::error::{Error, Result};
 use crate::migrate::Schema;
 use crate::migrate::ddl::{self, DdlStyle};
-use crate::error::{Error, Result};
 use crate::relation_meta::RelationKind;
 use crate::render::render;
 use crate::value::ColumnType;
@@ -144,7 +144,9 @@ pub fn create_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> 
     for table in &model.tables {
         out.push(render(&Statement::CreateTable(ddl::create_table(table, DdlStyle::Mapping)), dialect).text);
         for index in &table.indexes {
-            out.push(render(&Statement::CreateIndex(ddl::create_index(&table.name, index, DdlStyle::Mapping)), dialect).text);
+            out.push(
+                render(&Statement::CreateIndex(ddl::create_index(&table.name, index, DdlStyle::Mapping)), dialect).text,
+            );
         }
     }
     Ok(out)
@@ -159,7 +161,9 @@ pub fn drop_statements(entities: &[&'static EntityMeta], dialect: Dialect) -> Ve
     names
         .into_iter()
         .rev()
-        .map(|name| render(&Statement::DropTable(DropTable { name: name.into(), if_exists: true, cascade: true }), dialect).text)
+        .map(|name| {
+            render(&Statement::DropTable(DropTable { name: name.into(), if_exists: true, cascade: true }), dialect).text
+        })
         .collect()
 }
 

@@ -74,7 +74,11 @@ fn renames(from: &Schema, to: &Schema, hints: &RenameHints) -> Vec<Operation> {
     let mut table_names: Vec<(String, String)> = Vec::new();
     for (old, new) in &hints.tables {
         let taken = table_names.iter().any(|(o, n)| o == old || n == new);
-        if !taken && from.table(old).is_some() && to.table(old).is_none() && from.table(new).is_none() && to.table(new).is_some()
+        if !taken
+            && from.table(old).is_some()
+            && to.table(old).is_none()
+            && from.table(new).is_none()
+            && to.table(new).is_some()
         {
             table_names.push((old.clone(), new.clone()));
             ops.push(Operation::RenameTable { from: old.clone(), to: new.clone() });
@@ -102,7 +106,13 @@ fn renames(from: &Schema, to: &Schema, hints: &RenameHints) -> Vec<Operation> {
 
 /// The operations that turn table `old` into `new` (same name), in the order the module
 /// describes; foreign keys to tables still to be created go to `deferred`.
-fn table_changes(old: &Table, new: &Table, to: &Schema, work: &Schema, deferred: &mut Vec<Operation>) -> Result<Vec<Operation>> {
+fn table_changes(
+    old: &Table,
+    new: &Table,
+    to: &Schema,
+    work: &Schema,
+    deferred: &mut Vec<Operation>,
+) -> Result<Vec<Operation>> {
     let table = &new.name;
     if old.primary_key != new.primary_key {
         return Err(Error::new(

@@ -41,7 +41,8 @@ impl RenameHints {
             // Each side under its old name or its current one, whichever the old schema has.
             for old_owner in [false, true] {
                 for old_target in [false, true] {
-                    let name = |m: &EntityMeta, old: bool| if old { m.renamed_from.unwrap_or(m.table) } else { m.table };
+                    let name =
+                        |m: &EntityMeta, old: bool| if old { m.renamed_from.unwrap_or(m.table) } else { m.table };
                     let column = |c: &crate::entity::ColumnMeta, old: bool| {
                         if old { c.renamed_from.unwrap_or(c.name) } else { c.name }
                     };
@@ -99,7 +100,10 @@ fn entity_table(meta: &'static EntityMeta) -> Table {
     };
     for (i, c) in meta.columns.iter().enumerate() {
         if meta.is_unique_column(i) && !(c.primary_key && single_key) {
-            push_unique(UniqueKey { name: generated_name("uq", meta.table, &[c.name]), columns: vec![c.name.to_owned()] });
+            push_unique(UniqueKey {
+                name: generated_name("uq", meta.table, &[c.name]),
+                columns: vec![c.name.to_owned()],
+            });
         }
     }
     for c in meta.composites.iter().filter(|c| c.unique) {
@@ -147,7 +151,8 @@ fn indexes(meta: &'static EntityMeta) -> Vec<Index> {
             || c.index.is_some()
             || meta.key_columns().next().is_some_and(|k| k.name == c.name)
             || meta.composites.iter().any(|k| leads(k.columns));
-        (!covered).then(|| Index { name: generated_name("idx", meta.table, &[c.name]), columns: vec![c.name.to_owned()] })
+        (!covered)
+            .then(|| Index { name: generated_name("idx", meta.table, &[c.name]), columns: vec![c.name.to_owned()] })
     });
     let composite = meta.composites.iter().filter(|c| !c.unique).map(|c| Index {
         name: composite_name(meta, c.name, "idx", c.columns),

@@ -113,7 +113,8 @@ impl Migration {
             description: self.description.clone(),
             operations: self.operations.clone(),
         };
-        toml::to_string(&form).map_err(|e| Error::internal(format!("migration {} cannot be written as TOML: {e}", self.id())))
+        toml::to_string(&form)
+            .map_err(|e| Error::internal(format!("migration {} cannot be written as TOML: {e}", self.id())))
     }
 }
 

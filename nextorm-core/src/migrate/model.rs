@@ -171,8 +171,12 @@ impl TryFrom<ColumnForm> for Column {
             // An empty list reads as texts.
             (N::IntEnum, Some(EnumValues::Ints(v))) => DataType::IntEnum(v),
             (N::IntEnum, Some(EnumValues::Texts(v))) if v.is_empty() => DataType::IntEnum(Vec::new()),
-            (N::TextEnum, _) => return Err(format!("column `{}`: a text_enum needs `values`, a list of texts", f.name)),
-            (N::IntEnum, _) => return Err(format!("column `{}`: an int_enum needs `values`, a list of integers", f.name)),
+            (N::TextEnum, _) => {
+                return Err(format!("column `{}`: a text_enum needs `values`, a list of texts", f.name));
+            }
+            (N::IntEnum, _) => {
+                return Err(format!("column `{}`: an int_enum needs `values`, a list of integers", f.name));
+            }
             (_, Some(_)) => return Err(format!("column `{}`: only an enum takes `values`", f.name)),
             (N::Bool, None) => DataType::Bool,
             (N::SmallInt, None) => DataType::SmallInt,

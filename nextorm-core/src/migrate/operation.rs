@@ -169,11 +169,9 @@ impl Operation {
             O::DropUnique { table, unique } => O::AddUnique { table, unique },
             O::AddForeignKey { table, foreign_key } => O::DropForeignKey { table, foreign_key },
             O::DropForeignKey { table, foreign_key } => O::AddForeignKey { table, foreign_key },
-            O::RawSql(raw) => O::RawSql(RawSql {
-                dialects: raw.dialects,
-                up: raw.down.unwrap_or_default(),
-                down: Some(raw.up),
-            }),
+            O::RawSql(raw) => {
+                O::RawSql(RawSql { dialects: raw.dialects, up: raw.down.unwrap_or_default(), down: Some(raw.up) })
+            }
         }
     }
 
@@ -277,9 +275,10 @@ impl Operation {
                     Err(format!("table `{}` is not as the operation describes it", table.name))
                 }
                 Some(i) => {
-                    let referrer = schema.tables.iter().find(|t| {
-                        t.name != table.name && t.foreign_keys.iter().any(|fk| fk.references == table.name)
-                    });
+                    let referrer = schema
+                        .tables
+                        .iter()
+                        .find(|t| t.name != table.name && t.foreign_keys.iter().any(|fk| fk.references == table.name));
                     match referrer {
                         Some(t) => Err(format!("table `{}` still refers to it", t.name)),
                         None => {
@@ -344,7 +343,9 @@ impl Operation {
                 check_columns(t, &index.columns)?;
                 add_named(&mut t.indexes, index.clone(), |i| &i.name, "index")
             }),
-            O::DropIndex { table, index } => table_mut(schema, table).and_then(|t| remove_named(&mut t.indexes, index, "index")),
+            O::DropIndex { table, index } => {
+                table_mut(schema, table).and_then(|t| remove_named(&mut t.indexes, index, "index"))
+            }
             O::AddUnique { table, unique } => table_mut(schema, table).and_then(|t| {
                 check_columns(t, &unique.columns)?;
                 add_named(&mut t.unique_keys, unique.clone(), |u| &u.name, "unique key")
@@ -360,7 +361,10 @@ impl Operation {
                         add_named(&mut t.foreign_keys, foreign_key.clone(), |f| &f.name, "foreign key")
                     })
                 } else {
-                    Err(format!("foreign key `{}` refers to table `{}`, which does not exist", foreign_key.name, foreign_key.references))
+                    Err(format!(
+                        "foreign key `{}` refers to table `{}`, which does not exist",
+                        foreign_key.name, foreign_key.references
+                    ))
                 }
             }
             O::DropForeignKey { table, foreign_key } => {
@@ -443,7 +447,12 @@ fn rename_column(schema: &mut Schema, table: &str, from: &str, to: &str) -> std:
     Ok(())
 }
 
-fn add_named<T>(list: &mut Vec<T>, item: T, name: impl Fn(&T) -> &String, what: &str) -> std::result::Result<(), String> {
+fn add_named<T>(
+    list: &mut Vec<T>,
+    item: T,
+    name: impl Fn(&T) -> &String,
+    what: &str,
+) -> std::result::Result<(), String> {
     if list.iter().any(|x| name(x) == name(&item)) {
         return Err(format!("{what} `{}` already exists", name(&item)));
     }

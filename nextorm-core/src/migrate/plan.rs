@@ -93,7 +93,10 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
     let out = match op {
         O::CreateTable { table } => create_table(table, &table.name, dialect),
         O::DropTable { table } => {
-            vec![sql(Statement::DropTable(DropTable { name: table.name.clone().into(), if_exists: false, cascade: false }), dialect)]
+            vec![sql(
+                Statement::DropTable(DropTable { name: table.name.clone().into(), if_exists: false, cascade: false }),
+                dialect,
+            )]
         }
         O::RenameTable { from, to } => {
             let mut out = vec![alter(from, AlterAction::RenameTo(to.clone().into()), dialect)];
@@ -106,7 +109,9 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
             let t = table_of(schema, table, op)?;
             vec![alter(table, AlterAction::AddColumn(ddl::column_def(t, column)), dialect)]
         }
-        O::DropColumn { table, column } => vec![alter(table, AlterAction::DropColumn(column.name.clone().into()), dialect)],
+        O::DropColumn { table, column } => {
+            vec![alter(table, AlterAction::DropColumn(column.name.clone().into()), dialect)]
+        }
         O::RenameColumn { table, from, to } => {
             let t = table_of(schema, table, op)?;
             let mut out = vec![alter(
@@ -136,14 +141,22 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
             AlterAction::AddUnique { name: unique.name.clone().into(), columns: ddl::names(&unique.columns) },
             dialect,
         )],
-        O::DropUnique { table, unique } => vec![alter(table, AlterAction::DropUnique(unique.name.clone().into()), dialect)],
+        O::DropUnique { table, unique } => {
+            vec![alter(table, AlterAction::DropUnique(unique.name.clone().into()), dialect)]
+        }
         O::AddForeignKey { table, foreign_key } => {
             vec![alter(table, AlterAction::AddForeignKey(ddl::foreign_key(foreign_key, true)), dialect)]
         }
         O::DropForeignKey { table, foreign_key } => {
             vec![alter(table, AlterAction::DropForeignKey(foreign_key.name.clone().into()), dialect)]
         }
-        O::RawSql(raw) => if raw.runs_on(dialect) { raw.up.clone() } else { Vec::new() },
+        O::RawSql(raw) => {
+            if raw.runs_on(dialect) {
+                raw.up.clone()
+            } else {
+                Vec::new()
+            }
+        }
     };
     Ok(out)
 }
@@ -226,11 +239,17 @@ fn rebuild(schema: &mut Schema, run: &[Operation], dialect: Dialect) -> Result<S
     // Renamed in place first: SQLite then rewrites the other tables' references to the column.
     for op in run {
         if let Operation::RenameColumn { table, from, to } = op {
-            statements.push(alter(table, AlterAction::RenameColumn { from: from.clone().into(), to: to.clone().into() }, dialect));
+            statements.push(alter(
+                table,
+                AlterAction::RenameColumn { from: from.clone().into(), to: to.clone().into() },
+                dialect,
+            ));
         }
     }
     let mut copied: Vec<String> = {
-        let t = schema.table(&name).ok_or_else(|| Error::config(format!("{}: there is no table `{name}`", run[0].describe())))?;
+        let t = schema
+            .table(&name)
+            .ok_or_else(|| Error::config(format!("{}: there is no table `{name}`", run[0].describe())))?;
         t.columns.iter().map(|c| c.name.clone()).collect()
     };
     for op in run {
@@ -252,8 +271,14 @@ fn rebuild(schema: &mut Schema, run: &[Operation], dialect: Dialect) -> Result<S
     statements.push(sql(Statement::CreateTable(create), dialect));
     let kept: Vec<Name> = copied.iter().filter(|c| table.column(c).is_some()).map(|c| Name::from(c.clone())).collect();
     let select = Select::simple(name.clone(), kept.iter().map(|c| Expr::column(c.clone())).collect(), None);
-    statements.push(sql(Statement::InsertSelect(InsertSelect { table: temporary.clone().into(), columns: kept, select }), dialect));
-    statements.push(sql(Statement::DropTable(DropTable { name: name.clone().into(), if_exists: false, cascade: false }), dialect));
+    statements.push(sql(
+        Statement::InsertSelect(InsertSelect { table: temporary.clone().into(), columns: kept, select }),
+        dialect,
+    ));
+    statements.push(sql(
+        Statement::DropTable(DropTable { name: name.clone().into(), if_exists: false, cascade: false }),
+        dialect,
+    ));
     statements.push(alter(&temporary, AlterAction::RenameTo(name.clone().into()), dialect));
     for index in &table.indexes {
         statements.push(sql(Statement::CreateIndex(ddl::create_index(&name, index, DdlStyle::Migration)), dialect));

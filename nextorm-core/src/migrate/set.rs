@@ -154,7 +154,13 @@ impl Migrations {
     /// The next migration: the operations from `snapshot` (the schema the migrations build) to
     /// `target` (the entities' schema), with renames from `hints`, named `name` or after its
     /// operations (`initial` for the first). `None` when there is nothing to change.
-    pub fn make(&self, snapshot: &Schema, target: &Schema, hints: &RenameHints, name: Option<&str>) -> Result<Option<NewMigration>> {
+    pub fn make(
+        &self,
+        snapshot: &Schema,
+        target: &Schema,
+        hints: &RenameHints,
+        name: Option<&str>,
+    ) -> Result<Option<NewMigration>> {
         let operations = diff(snapshot, target, hints)?;
         if operations.is_empty() {
             return Ok(None);

@@ -68,7 +68,11 @@ fn table_difference(e: &Table, a: &Table) -> String {
         parts.push(format!("column `{}` is extra", c.name));
     }
     if e.primary_key != a.primary_key {
-        parts.push(format!("the primary key is ({}), expected ({})", a.primary_key.join(", "), e.primary_key.join(", ")));
+        parts.push(format!(
+            "the primary key is ({}), expected ({})",
+            a.primary_key.join(", "),
+            e.primary_key.join(", ")
+        ));
     }
     if e.unique_keys != a.unique_keys {
         parts.push("its unique keys differ".to_owned());
