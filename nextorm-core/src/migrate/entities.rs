@@ -12,8 +12,8 @@ use crate::value::DataType;
 impl Schema {
     /// The tables of `entities`, each after the tables it refers to, then the join tables of
     /// their many-to-many relations, each once. Constraints get generated names
-    /// (`uq_<table>__<columns>`, `idx_...`, `fk_...`, see [`generated_name`]) unless the entity
-    /// gives one. A cycle of references between entities is a mapping error.
+    /// (`uq_<table>__<columns>`, `idx_...`, `fk_...`, shortened with a hash past 63 bytes)
+    /// unless the entity gives one. A cycle of references between entities is a mapping error.
     pub fn from_entities(entities: &[&'static EntityMeta]) -> Result<Schema> {
         let mut tables: Vec<Table> = entities.iter().map(|m| entity_table(m)).collect();
         tables.extend(join_tables(entities).into_iter().map(|(table, ..)| table));
