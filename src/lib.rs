@@ -56,6 +56,12 @@ pub mod query {
     pub use nextorm_core::query::*;
 }
 
+/// Migrations without IO: the schema model of the entities, operations, the differ, the SQL
+/// plans per dialect, and the migration and snapshot files.
+pub mod migrate {
+    pub use nextorm_core::migrate::*;
+}
+
 /// The SQL AST and renderer, for inspecting what nextorm sends.
 pub mod sql {
     pub use nextorm_core::ast;

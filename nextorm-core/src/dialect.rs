@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::render::SqlDialect;
-use crate::value::{ColumnType, Value};
+use crate::value::{ColumnType, DataType, Value};
 
 /// Runs `$body` with `$d` naming the [`SqlDialect`] implementation of `$dialect`: the one place
 /// the enum is matched to its implementation, so everything generic over the dialect is
@@ -29,8 +29,10 @@ macro_rules! with_sql_dialect {
 }
 pub(crate) use with_sql_dialect;
 
-/// An SQL dialect. The renderer is shared; a dialect holds only its differences.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An SQL dialect. The renderer is shared; a dialect holds only its differences. In a
+/// migration file it is written by its [`Dialect::name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// SQLite 3.35 or newer (the bundled library).
     Sqlite,
@@ -120,7 +122,21 @@ impl Dialect {
 
     /// The DDL type of a column.
     pub fn column_type(self, ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
-        with_sql_dialect!(self, D => D::column_type(ty, max_len, decimal))
+        with_sql_dialect!(self, D => D::column_type(&DataType::from(ty), max_len, decimal))
+    }
+
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop constraints (SQLite), so that a migration rebuilds the table: a new table, the rows
+    /// copied, the old one dropped, the new one renamed, the indexes made again.
+    pub fn rebuilds_tables(self) -> bool {
+        with_sql_dialect!(self, D => D::REBUILDS_TABLES)
+    }
+
+    /// The name the dialect gives the unnamed `CHECK` of enum column `column` of `table`, when
+    /// it names it after them: PostgreSQL's `<table>_<column>_check`, which keeps its name when
+    /// the table or column is renamed. `None` on SQLite and MariaDB.
+    pub fn implicit_check_name(self, table: &str, column: &str) -> Option<String> {
+        with_sql_dialect!(self, D => D::implicit_check_name(table, column))
     }
 
     /// Refuses a value this dialect would store unfaithfully: NaN on SQLite (it becomes NULL) and

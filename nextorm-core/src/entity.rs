@@ -33,6 +33,9 @@ pub struct ColumnMeta {
     pub index: Option<Option<&'static str>>,
     /// A raw SQL `DEFAULT` for the DDL.
     pub sql_default: Option<&'static str>,
+    /// The column's previous name (`#[orm(renamed_from = "old")]`): a migration renames that
+    /// column rather than dropping it and adding this one.
+    pub renamed_from: Option<&'static str>,
 }
 
 /// A composite unique key or index declared on the entity.
@@ -97,6 +100,9 @@ pub struct EntityMeta {
     pub name: &'static str,
     /// The table name.
     pub table: &'static str,
+    /// The table's previous name (`#[orm(renamed_from = "old")]` on the struct): a migration
+    /// renames that table rather than dropping it and creating this one.
+    pub renamed_from: Option<&'static str>,
     /// The columns, in declaration order.
     pub columns: &'static [ColumnMeta],
     /// Indexes into `columns` of the primary key, in key order.

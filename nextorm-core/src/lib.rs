@@ -22,6 +22,7 @@ pub mod crud;
 mod dialect;
 pub mod entity;
 mod error;
+pub mod migrate;
 pub mod query;
 pub mod rawsql;
 pub mod relation;
@@ -43,8 +44,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};
 pub use render::{Sql, render, render_select};
 pub use value::{
-    ColumnType, FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, ToValue, Value, clone_field, decode_column,
-    kind_of, truncate_micros,
+    ColumnType, DataType, FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, ToValue, Value, clone_field,
+    decode_column, kind_of, truncate_micros,
 };
 
 /// Re-exported for generated code.

@@ -3,7 +3,7 @@
 //! (`set_link`: the other side's foreign key, or a join table and its naming).
 
 use crate::ast::OnDelete;
-use crate::entity::EntityMeta;
+use crate::entity::{ColumnMeta, EntityMeta};
 use crate::error::{Error, Result};
 use crate::session::prefetch::RowFns;
 
@@ -167,21 +167,37 @@ pub fn join_table(
     target: &'static EntityMeta,
     reverse: &'static RelationMeta,
 ) -> JoinTable {
-    let columns = |meta: &EntityMeta, suffix: &str| {
-        meta.key_columns().map(|c| format!("{}_{}{suffix}", meta.table, c.name)).collect()
+    join_table_named(owner, relation, target, reverse, &|m| m.table, &|_, c| c.name)
+}
+
+/// [`join_table`] with the tables and key columns named by `table` and `column` (the names they
+/// had before a rename, to find the join table a migration renames).
+pub(crate) fn join_table_named<'n>(
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
+    target: &'static EntityMeta,
+    reverse: &'static RelationMeta,
+    table: &dyn Fn(&'static EntityMeta) -> &'n str,
+    column: &dyn Fn(&'static EntityMeta, &'static ColumnMeta) -> &'n str,
+) -> JoinTable {
+    let columns = |meta: &'static EntityMeta, suffix: &str| {
+        meta.key_columns().map(|c| format!("{}_{}{suffix}", table(meta), column(meta, c))).collect()
     };
     if std::ptr::eq(owner, target) {
         let owner_first = relation.field <= reverse.field;
         let first = if owner_first { relation.field } else { reverse.field };
         let (mine, theirs) = if owner_first { ("", "_2") } else { ("_2", "") };
         return JoinTable {
-            name: format!("{}_{first}", owner.table),
+            name: format!("{}_{first}", table(owner)),
             owner_columns: columns(owner, mine),
             target_columns: columns(target, theirs),
         };
     }
-    let ((first, first_field), second) =
-        if owner.table <= target.table { ((owner, relation.field), target) } else { ((target, reverse.field), owner) };
+    let ((first, first_field), second) = if table(owner) <= table(target) {
+        ((owner, relation.field), target)
+    } else {
+        ((target, reverse.field), owner)
+    };
     let pairs = first
         .relations
         .iter()
@@ -195,9 +211,9 @@ pub fn join_table(
         })
         .count();
     let name = if pairs > 1 {
-        format!("{}_{}_{first_field}", first.table, second.table)
+        format!("{}_{}_{first_field}", table(first), table(second))
     } else {
-        format!("{}_{}", first.table, second.table)
+        format!("{}_{}", table(first), table(second))
     };
     JoinTable { name, owner_columns: columns(owner, ""), target_columns: columns(target, "") }
 }

@@ -110,7 +110,7 @@ pub(crate) fn binds_and_shape(select: &Select, dialect: Dialect, hasher: &mut Sh
 mod tests {
     use super::*;
     use crate::ast::*;
-    use crate::value::{ColumnType, Kind};
+    use crate::value::{DataType, Kind};
 
     #[test]
     fn values_become_binds_and_placeholders_are_numbered() {
@@ -193,7 +193,7 @@ mod tests {
             if_not_exists: false,
             columns: vec![ColumnDef {
                 name: "k".into(),
-                ty: ColumnType::TextEnum(&["it's", r"a\b"]),
+                ty: DataType::TextEnum(vec!["it's".into(), r"a\b".into()]),
                 max_len: None,
                 decimal: None,
                 nullable: false,

@@ -4,10 +4,10 @@
 //! by one zero-sized type per dialect file and reached through `with_sql_dialect!`.
 
 use super::writer::Writer;
-use crate::ast::{BinOp, Expr, Func, Lock, Name};
+use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, Lock, Name};
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::value::{ColumnType, Kind, Value};
+use crate::value::{DataType, Kind, Value};
 
 /// A piece of SQL text written by a closure (the parts of a concatenation).
 pub(crate) type Piece<'p, 'h, D> = &'p dyn Fn(&mut Writer<'h, D>);
@@ -35,8 +35,15 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const OFFSET_WITHOUT_LIMIT: &'static str = " OFFSET ";
     /// Written after the closing parenthesis of `CREATE TABLE`.
     const TABLE_OPTIONS: Option<&'static str> = None;
-    /// Written after `DROP TABLE t`.
+    /// Written after `DROP TABLE t` when what depends on the table goes too.
     const DROP_TABLE_SUFFIX: Option<&'static str> = None;
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop a table's constraints, so that a migration rebuilds the table instead.
+    const REBUILDS_TABLES: bool = false;
+    /// The `ALTER TABLE` action dropping a named unique key.
+    const DROP_UNIQUE: &'static str = "DROP CONSTRAINT ";
+    /// The `ALTER TABLE` action dropping a named foreign key.
+    const DROP_FOREIGN_KEY: &'static str = "DROP CONSTRAINT ";
     /// Whether a backslash in a string literal is an escape (and so must be doubled).
     const BACKSLASH_ESCAPES: bool = false;
     /// The function counting the characters of a text.
@@ -73,7 +80,34 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The DDL type of a column.
-    fn column_type(ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+    fn column_type(ty: &DataType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+
+    /// The name the dialect gives the unnamed `CHECK` of an enum column, if it names it after
+    /// the table and column (and so keeps a stale name when either is renamed); `None` where the
+    /// check needs no name to be replaced.
+    fn implicit_check_name(_table: &str, _column: &str) -> Option<String> {
+        None
+    }
+
+    /// `DROP INDEX name`.
+    fn drop_index(w: &mut Writer<'_, Self>, i: &DropIndex) {
+        w.sql("DROP INDEX ");
+        w.ident(&i.name);
+    }
+
+    /// The `ALTER TABLE` actions changing column `from` into `to`: the standard `ALTER COLUMN`
+    /// forms for what differs.
+    fn alter_column(w: &mut Writer<'_, Self>, table: &Name, from: &ColumnDef, to: &ColumnDef) {
+        w.alter_column_actions(table, from, to);
+    }
+
+    /// The action changing a column's type to `to`'s.
+    fn set_data_type(w: &mut Writer<'_, Self>, to: &ColumnDef) {
+        w.sql("ALTER COLUMN ");
+        w.ident(&to.name);
+        w.sql(" SET DATA TYPE ");
+        w.column_type(to);
+    }
 
     /// Refuses a value this dialect would store unfaithfully.
     fn check_value(_value: &Value) -> Result<()> {
@@ -166,11 +200,11 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The type and key clause of an auto-incremented primary key column.
-    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: ColumnType);
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: &DataType);
 }
 
 /// `VARCHAR(n)` wide enough for the longest of an enum's values (PostgreSQL, MariaDB).
-pub(super) fn enum_varchar(values: &[&str]) -> String {
+pub(super) fn enum_varchar(values: &[String]) -> String {
     let n = values.iter().map(|v| v.chars().count()).max().unwrap_or(1).max(1);
     format!("VARCHAR({n})")
 }
