@@ -18,6 +18,7 @@ impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const MAX_BINDS: usize = 32766;
     const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
+    const MIGRATION_BEGIN: &'static str = "BEGIN EXCLUSIVE";
 
     fn column_type(ty: ColumnType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use ColumnType as T;
