@@ -340,17 +340,18 @@ fn plan<'m>(migrations: &'m [PlannedMigration], records: &[Record], options: &Mi
         }
     }
     revert.reverse();
-    if !options.allow_lossy && !options.fake {
-        if let Some(m) = revert.iter().find(|m| m.lossy_down.is_some()) {
-            return Err(Error::new(
-                ErrorKind::Migration,
-                format!(
-                    "reverting migration `{}` would lose data ({}); pass --allow-lossy to revert it anyway",
-                    m.name,
-                    m.lossy_down.as_deref().unwrap_or_default()
-                ),
-            ));
-        }
+    if !options.allow_lossy
+        && !options.fake
+        && let Some(m) = revert.iter().find(|m| m.lossy_down.is_some())
+    {
+        return Err(Error::new(
+            ErrorKind::Migration,
+            format!(
+                "reverting migration `{}` would lose data ({}); pass --allow-lossy to revert it anyway",
+                m.name,
+                m.lossy_down.as_deref().unwrap_or_default()
+            ),
+        ));
     }
     Ok(Plan { partial, apply, revert })
 }
