@@ -87,6 +87,31 @@ impl Dialect {
         with_sql_dialect!(self, D => D::RETURNS_KEY_WITH_RETURNING)
     }
 
+    /// Whether DDL runs inside a transaction and rolls back with it: PostgreSQL and SQLite yes;
+    /// MariaDB commits each DDL statement on its own.
+    pub fn transactional_ddl(self) -> bool {
+        with_sql_dialect!(self, D => D::TRANSACTIONAL_DDL)
+    }
+
+    /// The statements that take and release the lock `migrate` holds on its connection, so that
+    /// two processes never apply a migration twice. The first returns one row whose first column is
+    /// 1 once the lock is taken:
+    ///
+    /// ```text
+    /// PostgreSQL: SELECT 1 FROM pg_advisory_lock(1852797042, hashtext(current_schema()))
+    /// MariaDB:    SELECT GET_LOCK(CONCAT('nextorm_migrate.', DATABASE()), 3600)
+    /// SQLite:     none; each migration's `BEGIN EXCLUSIVE` is the lock
+    /// ```
+    pub fn migration_lock(self) -> Option<(&'static str, &'static str)> {
+        with_sql_dialect!(self, D => D::MIGRATION_LOCK)
+    }
+
+    /// The statement that begins a migration's transaction: `BEGIN`, or `BEGIN EXCLUSIVE` on
+    /// SQLite (no other connection reads or writes until it ends).
+    pub fn migration_begin(self) -> &'static str {
+        with_sql_dialect!(self, D => D::MIGRATION_BEGIN)
+    }
+
     /// Checks that an identifier can be used on this dialect: not empty, no NUL, within the
     /// length limit, and on MariaDB only characters of the Basic Multilingual Plane.
     pub fn check_identifier(self, ident: &str) -> Result<()> {

@@ -2,6 +2,7 @@
 //! them that needs no facade (mapping, DDL, dropping the tables).
 
 use crate::driver::{AnyPool, Conn, Facade};
+use crate::migration::{self, MigrateOptions, MigrateReport, MigrationProgress, MigrationStatus, PlannedMigration};
 use crate::options::OpenOptions;
 use crate::statements::CreateTables;
 use nextorm_core::{Dialect, EntityMeta, Result, registered_entities, schema};
@@ -64,6 +65,23 @@ impl DbCore {
     /// Drops every mapped table, with its data.
     pub async fn drop_all_tables(&self) -> Result<()> {
         self.acquire().await?.drop_tables(&self.entities).await
+    }
+
+    /// Where each migration stands in this database (`showmigrations`), followed by recorded
+    /// migrations that were not given. Creates the history table if it is missing.
+    pub async fn migration_status(&self, migrations: &[PlannedMigration]) -> Result<Vec<MigrationStatus>> {
+        migration::status(&mut self.acquire().await?, migrations).await
+    }
+
+    /// Applies or reverts `migrations` to reach `options.target`, under the dialect's migration
+    /// lock, reporting each migration and step to `progress`.
+    pub async fn migrate(
+        &self,
+        migrations: &[PlannedMigration],
+        options: &MigrateOptions,
+        progress: &mut dyn MigrationProgress,
+    ) -> Result<MigrateReport> {
+        migration::migrate(&mut self.acquire().await?, migrations, options, progress).await
     }
 
     /// The pool's connection counts.

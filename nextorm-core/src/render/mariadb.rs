@@ -33,6 +33,12 @@ impl SqlDialect for MariaDb {
     const RANDOM: &'static str = "RAND()";
     const DROP_UNIQUE: &'static str = "DROP INDEX ";
     const DROP_FOREIGN_KEY: &'static str = "DROP FOREIGN KEY ";
+    const TRANSACTIONAL_DDL: bool = false;
+    // `GET_LOCK` names are server-wide, so the name carries the database; it waits up to an hour.
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = Some((
+        "SELECT GET_LOCK(CONCAT('nextorm_migrate.', DATABASE()), 3600)",
+        "SELECT RELEASE_LOCK(CONCAT('nextorm_migrate.', DATABASE()))",
+    ));
 
     fn check_identifier_chars(ident: &str) -> Result<()> {
         if ident.chars().any(|c| c as u32 > 0xFFFF) {

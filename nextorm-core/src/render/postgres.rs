@@ -20,6 +20,11 @@ impl SqlDialect for Postgres {
     const MAX_BINDS: usize = 65535;
     const RETURNS_KEY_WITH_RETURNING: bool = true;
     const DROP_TABLE_SUFFIX: Option<&'static str> = Some(" CASCADE");
+    // An advisory lock per schema: the first key is nextorm's, the second the schema's.
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = Some((
+        "SELECT 1 FROM pg_advisory_lock(1852797042, hashtext(current_schema()))",
+        "SELECT pg_advisory_unlock(1852797042, hashtext(current_schema()))",
+    ));
 
     fn write_placeholder(out: &mut String, n: usize) {
         out.push('$');

@@ -20,6 +20,7 @@ impl SqlDialect for Sqlite {
     const MAX_BINDS: usize = 32766;
     const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
     const REBUILDS_TABLES: bool = true;
+    const MIGRATION_BEGIN: &'static str = "BEGIN EXCLUSIVE";
 
     fn column_type(ty: &DataType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use DataType as T;

@@ -50,6 +50,14 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const LENGTH: &'static str = "LENGTH";
     /// A random number.
     const RANDOM: &'static str = "RANDOM()";
+    /// Whether DDL runs inside a transaction and rolls back with it (MariaDB commits each DDL
+    /// statement on its own).
+    const TRANSACTIONAL_DDL: bool = true;
+    /// The statements that take and release the lock `migrate` holds on its connection while it
+    /// runs; `None` where the lock is the transaction itself (SQLite's `BEGIN EXCLUSIVE`).
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
+    /// The statement that begins a migration's transaction.
+    const MIGRATION_BEGIN: &'static str = "BEGIN";
 
     /// Writes the placeholder of parameter `n` (1-based).
     fn write_placeholder(out: &mut String, _n: usize) {
