@@ -56,10 +56,12 @@ pub mod query {
     pub use nextorm_core::query::*;
 }
 
-/// Migrations without IO: the schema model of the entities, operations, the differ, the SQL
-/// plans per dialect, and the migration and snapshot files.
+/// Migrations: the schema model of the entities, operations, the differ, the SQL plans per
+/// dialect, the migration and snapshot files, and the progress events of
+/// `Database::migrate_with` / `AsyncDatabase::migrate_with`.
 pub mod migrate {
     pub use nextorm_core::migrate::*;
+    pub use nextorm_engine::{MigrationEvent, MigrationProgress, TracingProgress};
 }
 
 /// The SQL AST and renderer, for inspecting what nextorm sends.

@@ -24,7 +24,10 @@
 //! | `migrate/file.rs` | the migration file (TOML) and its checksum |
 //! | `migrate/snapshot.rs` | the snapshot file and how two models differ |
 //! | `migrate/set.rs` | a directory's migrations: numbering, replay, plans, the next one |
+//! | `migrate/source.rs` | where a program's migrations come from: embedded files or a set read |
+//! | `migrate/apply.rs` | what a `migrate` run does, from the history rows and the target; what `showmigrations` shows |
 
+mod apply;
 pub(crate) mod ddl;
 mod diff;
 mod entities;
@@ -34,7 +37,12 @@ mod operation;
 mod plan;
 mod set;
 mod snapshot;
+mod source;
 
+pub use apply::{
+    MigrateOptions, MigrateReport, MigrateTarget, MigrationState, MigrationStatus, Record, RecordState, RunPlan,
+    Unfinished, run_plan, statuses,
+};
 pub use diff::{RenameHints, diff};
 pub use file::{FORMAT_VERSION, Migration};
 pub use model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
@@ -42,3 +50,4 @@ pub use operation::{Operation, RawSql};
 pub use plan::{Plan, Step, plan};
 pub use set::{Direction, Migrations, NewMigration};
 pub use snapshot::SNAPSHOT_FILE;
+pub use source::{EmbeddedMigrations, MigrationSource};

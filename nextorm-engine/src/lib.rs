@@ -19,10 +19,7 @@ pub use driver::{Conn, Facade};
 #[doc(hidden)]
 pub use facade_glue::__glue;
 pub use facade_glue::BoxFuture;
-pub use migration::{
-    Direction, MigrateOptions, MigrateReport, MigrateTarget, MigrationEvent, MigrationProgress, MigrationState,
-    MigrationStatus, PlannedMigration, PlannedStep, TracingProgress,
-};
+pub use migration::{MigrationEvent, MigrationProgress, TracingProgress};
 pub use options::OpenOptions;
 pub use session::{SessionCore, SessionOptions, SessionStats, finish_session, retry_pause};
 pub use statements::CreateTables;

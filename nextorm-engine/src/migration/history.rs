@@ -10,60 +10,11 @@
 
 use crate::driver::Conn;
 use nextorm_core::ast::{ColumnDef, CreateTable, Delete, Expr, Insert, Name, Select, Statement, Update};
+use nextorm_core::migrate::{Record, RecordState};
 use nextorm_core::{ColumnType, Error, Result, Value, render};
 
 const TABLE: &str = "nextorm_migrations";
 const COLUMNS: [&str; 7] = ["name", "checksum", "state", "steps_done", "steps_total", "applied_at", "duration_ms"];
-
-/// Where a recorded migration stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RecordState {
-    /// Every step is applied.
-    Applied,
-    /// Going forwards, stopped after `steps_done` steps (MariaDB only: elsewhere a migration is
-    /// one transaction and is never recorded half-way).
-    Applying,
-    /// Going back, with `steps_done` of its steps still applied (MariaDB only).
-    Reverting,
-}
-
-impl RecordState {
-    fn as_str(self) -> &'static str {
-        match self {
-            RecordState::Applied => "applied",
-            RecordState::Applying => "applying",
-            RecordState::Reverting => "reverting",
-        }
-    }
-
-    fn parse(text: &str) -> Result<RecordState> {
-        match text {
-            "applied" => Ok(RecordState::Applied),
-            "applying" => Ok(RecordState::Applying),
-            "reverting" => Ok(RecordState::Reverting),
-            other => Err(Error::decode(format!("the table {TABLE} holds an unknown state `{other}`"))),
-        }
-    }
-}
-
-/// One row of the history table.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Record {
-    /// The migration's name, its file name without the extension (`0002_add_rating`).
-    pub(crate) name: String,
-    /// The checksum of the file as it was applied.
-    pub(crate) checksum: String,
-    /// Applied, or stopped half-way.
-    pub(crate) state: RecordState,
-    /// The steps applied (all of them once applied).
-    pub(crate) steps_done: usize,
-    /// The migration's step count.
-    pub(crate) steps_total: usize,
-    /// When it was applied (or started).
-    pub(crate) applied_at: chrono::DateTime<chrono::Utc>,
-    /// How long applying it took.
-    pub(crate) duration_ms: i64,
-}
 
 fn column(name: &'static str, ty: ColumnType, max_len: Option<u32>) -> ColumnDef {
     ColumnDef {
