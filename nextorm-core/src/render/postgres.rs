@@ -4,7 +4,7 @@
 //! no NUL in text.
 
 use super::syntax::SqlDialect;
-use super::writer::Writer;
+use super::writer::{Spelling, Writer};
 use crate::ast::{Expr, Func};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -13,6 +13,13 @@ use crate::value::{ColumnType, Kind, Value};
 /// PostgreSQL 12 or newer.
 pub(crate) struct Postgres;
 
+impl Spelling for Postgres {
+    fn write_placeholder(out: &mut String, n: usize) {
+        out.push('$');
+        out.push_str(itoa(n).as_str());
+    }
+}
+
 impl SqlDialect for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
     /// Longer identifiers are truncated.
@@ -20,11 +27,6 @@ impl SqlDialect for Postgres {
     const MAX_BINDS: usize = 65535;
     const RETURNS_KEY_WITH_RETURNING: bool = true;
     const DROP_TABLE_SUFFIX: Option<&'static str> = Some(" CASCADE");
-
-    fn write_placeholder(out: &mut String, n: usize) {
-        out.push('$');
-        out.push_str(itoa(n).as_str());
-    }
 
     /// The limit counts bytes.
     fn identifier_len(ident: &str) -> (usize, &'static str) {

@@ -2,9 +2,8 @@
 //! `nextorm_decimal_*` functions, long lists as a JSON array, `strftime` date parts, no row
 //! locks, `AUTOINCREMENT` keys, and dates limited to the years 0 to 9999.
 
-use super::json_list;
-use super::syntax::SqlDialect;
-use super::writer::Writer;
+use super::syntax::{SqlDialect, json_list};
+use super::writer::{Spelling, Writer};
 use crate::ast::{AggFunc, BinOp, Expr, Func, Lock, UnOp};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -13,6 +12,8 @@ use crate::value::{ColumnType, Kind, Value};
 
 /// SQLite 3.35 or newer.
 pub(crate) struct Sqlite;
+
+impl Spelling for Sqlite {}
 
 impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
