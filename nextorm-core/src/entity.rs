@@ -2,7 +2,8 @@
 
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::{ColumnType, FromRow, RowRead, ToValue, Value, truncate_micros};
+use crate::map_key::MapKey;
+use crate::value::{ColumnType, FromRow, RowRead, SqlField, ToValue, Value, kind_of, truncate_micros};
 use std::sync::OnceLock;
 
 /// One mapped field.
@@ -267,8 +268,8 @@ pub trait Key {
     fn key_values(&self) -> Result<Vec<Value>>;
 
     /// The key as the identity map looks it up.
-    fn map_key(&self) -> Result<crate::session::MapKey> {
-        Ok(crate::session::MapKey::of(&self.key_values()?))
+    fn map_key(&self) -> Result<MapKey> {
+        Ok(MapKey::of(&self.key_values()?))
     }
 
     /// The value of a one-column key; `None` for a key of several columns.
@@ -281,12 +282,12 @@ pub trait Key {
 macro_rules! scalar_key {
     ($($t:ty),*) => {$(
         impl Key for $t {
-            const KIND: crate::value::Kind = <$t as crate::query::SqlType>::KIND;
+            const KIND: crate::value::Kind = kind_of(<$t as SqlField>::COLUMN_TYPE);
             fn key_values(&self) -> Result<Vec<Value>> {
                 Ok(vec![self.to_value()?])
             }
-            fn map_key(&self) -> Result<crate::session::MapKey> {
-                Ok(crate::session::MapKey::of(std::slice::from_ref(&self.to_value()?)))
+            fn map_key(&self) -> Result<MapKey> {
+                Ok(MapKey::of(std::slice::from_ref(&self.to_value()?)))
             }
             fn single_value(&self) -> Result<Option<Value>> {
                 self.to_value().map(Some)

@@ -22,6 +22,7 @@ pub mod crud;
 mod dialect;
 pub mod entity;
 mod error;
+mod map_key;
 pub mod query;
 pub mod rawsql;
 pub mod relation;

@@ -2,10 +2,11 @@
 //! references and collections led to ([`Links`]), held along a depth-first walk and only
 //! followed where a link closes a cycle, so no group of objects holds itself alive.
 
+use super::fast_map::{FastMap, meta_id};
 use super::handle::{Edge, LinkedObject, Links};
 use super::identity::IdentityMap;
-use super::map_key::{FastMap, MapKey, meta_id};
 use super::pairs::{PairState, canonical};
+use crate::map_key::MapKey;
 use crate::relation_meta::RelationMeta;
 
 impl IdentityMap {

@@ -2,7 +2,7 @@
 //! stored once under the relation's canonical side so both sides see a change at once, and the
 //! join-table statements a flush sends for the changes.
 
-use super::map_key::{FastMap, FastSet};
+use super::fast_map::{FastMap, FastSet};
 use crate::entity::EntityMeta;
 use crate::error::{Error, Result};
 use crate::relation_meta::RelationMeta;
