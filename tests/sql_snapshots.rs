@@ -282,10 +282,10 @@ mod queries {
         ) {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
-        fn object_by_pk<E: nextorm::Entity>(self, key: &E::Key) {
+        fn object_by_pk<E: nextorm::SessionEntity>(self, key: &E::Key) {
             nextorm::query::load_by_pk::<_, E>(self, key)
         }
-        fn create_object<E: nextorm::Entity>(self, value: E) {
+        fn create_object<E: nextorm::SessionEntity>(self, value: E) {
             self.1.borrow_mut().push(format!("create {}", E::meta().name));
             let _ = value;
         }

@@ -1,7 +1,7 @@
 //! The async facade: the database, its transactions and sessions, each method awaiting the engine.
 
 use nextorm_core::query::Query;
-use nextorm_core::session::Handle;
+use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
@@ -128,7 +128,7 @@ impl AsyncSession {
     }
 
     /// The session's objects for the rows of an entity query.
-    pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+    pub async fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self).await
     }
 

@@ -27,7 +27,6 @@ pub mod query;
 pub mod rawsql;
 pub mod relation;
 mod relation_fields;
-mod relation_meta;
 mod relation_sql;
 mod render;
 pub mod schema;

@@ -3,10 +3,11 @@
 //! several owners at once, and count members.
 
 use crate::ast::{self, FromItem, Join};
+use crate::entity::meta::RelationMeta;
+use crate::entity::relation::{Link, set_link};
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, Result};
 use crate::query::statement::Stmt;
-use crate::relation_meta::{Link, RelationMeta, set_link};
 use crate::session::Handle;
 use crate::value::{Kind, RowRead, Value};
 

@@ -3,8 +3,8 @@
 use crate::ast::{ColumnDef, CreateIndex, CreateTable, DropTable, Expr, ForeignKey, Name, Select, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
+use crate::entity::meta::RelationKind;
 use crate::error::{Error, Result};
-use crate::relation_meta::RelationKind;
 use crate::render::render;
 use crate::value::ColumnType;
 use std::collections::HashMap;
@@ -76,7 +76,7 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
             let target = (relation.target)();
             match relation.kind {
                 RelationKind::Single { .. } => {
-                    crate::relation_meta::reverse_of(meta, relation)?;
+                    crate::entity::relation::reverse_of(meta, relation)?;
                     if target.primary_key.len() != 1 {
                         return Err(ctx(Error::mapping(format!(
                             "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
@@ -85,11 +85,11 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                     }
                 }
                 RelationKind::HasOne => {
-                    crate::relation_meta::set_link(meta, relation)?;
+                    crate::entity::relation::set_link(meta, relation)?;
                 }
                 RelationKind::Set => {
-                    if let crate::relation_meta::Link::Table { table, .. } =
-                        crate::relation_meta::set_link(meta, relation)?
+                    if let crate::entity::relation::Link::Table { table, .. } =
+                        crate::entity::relation::set_link(meta, relation)?
                     {
                         dialect.check_identifier(&table.name).map_err(ctx)?;
                         for c in table.owner_columns.iter().chain(&table.target_columns) {
@@ -161,8 +161,8 @@ fn join_tables(entities: &[&'static EntityMeta]) -> Vec<(CreateTable, CreateInde
     let mut out: Vec<(CreateTable, CreateIndex)> = Vec::new();
     for meta in entities {
         for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::Set) {
-            let Ok(crate::relation_meta::Link::Table { target, table }) =
-                crate::relation_meta::set_link(meta, relation)
+            let Ok(crate::entity::relation::Link::Table { target, table }) =
+                crate::entity::relation::set_link(meta, relation)
             else {
                 continue;
             };

@@ -26,7 +26,7 @@ pub(crate) mod prefetch;
 pub(crate) mod relation_views;
 
 pub use crate::map_key::{MapKey, key_bytes};
-pub use attach::{Attach, attach_entity};
+pub use attach::{Attach, SessionEntity, attach_entity};
 pub use changes::Tracked;
 pub use flush::{Expect, FlushPlan, Outcome, Step};
 pub use flush_order::flush_order;

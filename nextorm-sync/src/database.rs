@@ -2,7 +2,7 @@
 
 use crate::runtime::FutureRunner;
 use nextorm_core::query::Query;
-use nextorm_core::session::Handle;
+use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
@@ -312,7 +312,7 @@ impl Session {
     }
 
     /// The session's objects for the rows of an entity query.
-    pub fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+    pub fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self)
     }
 

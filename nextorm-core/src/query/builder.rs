@@ -11,8 +11,8 @@ use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::render::{ShapeHasher, render_select};
-use crate::session::Attach;
 use crate::session::prefetch::PrefetchPath;
+use crate::session::{Attach, SessionEntity};
 use crate::value::{FromSql, RowRead, Value, decode_column};
 use std::sync::{Arc, RwLock};
 
@@ -107,13 +107,13 @@ impl Builder {
     pub fn members<T: Source>(
         &mut self,
         owner: &'static crate::entity::EntityMeta,
-        relation: &'static crate::relation_meta::RelationMeta,
+        relation: &'static crate::entity::meta::RelationMeta,
         owner_key: Result<Vec<Value>>,
         alias: &'static str,
     ) -> T::Fields {
         let alias = super::aliases::claim(alias);
         let members = owner_key.and_then(|key| {
-            let link = crate::relation_meta::set_link(owner, relation)?;
+            let link = crate::entity::relation::set_link(owner, relation)?;
             Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
         });
         self.add_members(members, false);
@@ -847,7 +847,7 @@ pub trait EntityQuery: Source {
 }
 
 /// [`Executor::object_by_pk`] for executors outside a session: `SELECT ... WHERE <key> = ?`.
-pub fn load_by_pk<X: Executor, E: Entity>(x: X, key: &E::Key) -> X::Out<X::Obj<E>> {
+pub fn load_by_pk<X: Executor, E: SessionEntity>(x: X, key: &E::Key) -> X::Out<X::Obj<E>> {
     let binds = match key.key_values() {
         Ok(b) => b,
         Err(e) => return x.fail(e),

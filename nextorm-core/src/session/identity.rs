@@ -6,10 +6,10 @@ use super::changes::Tracked;
 use super::fast_map::{EntryKey, FastMap, FastSet, meta_id};
 use super::handle::Handle;
 use super::pairs::{PairChange, PairStore};
+use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map_key::MapKey;
-use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The handle of a tracked object, if it is an `E`.

@@ -4,8 +4,8 @@
 
 use super::fast_map::{FastMap, FastSet};
 use crate::entity::EntityMeta;
+use crate::entity::meta::RelationMeta;
 use crate::error::{Error, Result};
-use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The many-to-many pairs a session knows.
@@ -40,15 +40,17 @@ pub(super) enum PairState {
 }
 
 /// The side a many-to-many pair is stored under, and whether `relation` (of `owner`) is it: the
-/// two sides must agree on one key for the same pair.
+/// two sides must agree on one key for the same pair. The side whose field (then table) sorts
+/// first, so the join-table statements a flush sends do not depend on where the metadata lies
+/// in memory.
 pub(super) fn canonical(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
 ) -> Result<(&'static EntityMeta, &'static RelationMeta, bool)> {
-    let (target, reverse) = crate::relation_meta::reverse_of(owner, relation)?
+    let (target, reverse) = crate::entity::relation::reverse_of(owner, relation)?
         .ok_or_else(|| Error::mapping(format!("{}.{} has no other side", owner.name, relation.field)))?;
-    let mine = relation as *const RelationMeta as usize;
-    let theirs = reverse as *const RelationMeta as usize;
+    let mine = (relation.field, owner.table, relation as *const RelationMeta as usize);
+    let theirs = (reverse.field, target.table, reverse as *const RelationMeta as usize);
     Ok(if mine <= theirs { (owner, relation, true) } else { (target, reverse, false) })
 }
 
@@ -172,8 +174,8 @@ impl PairStore {
                 continue;
             }
             let (Some(ka), Some(kb)) = (key_of(a)?, key_of(b)?) else { continue };
-            let crate::relation_meta::Link::Table { table, .. } =
-                crate::relation_meta::set_link(pair.owner, pair.relation)?
+            let crate::entity::relation::Link::Table { table, .. } =
+                crate::entity::relation::set_link(pair.owner, pair.relation)?
             else {
                 continue;
             };

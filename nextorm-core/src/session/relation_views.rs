@@ -2,14 +2,14 @@
 //! (`person.passport()`), which load through an executor, change the collection in the session,
 //! or read what the session left linked.
 
+use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::query::{self as types, Executor};
-use crate::relation_meta::RelationMeta;
 use crate::relation_sql::count_statement;
-use crate::session::Handle;
 use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
+use crate::session::{Handle, SessionEntity};
 use crate::value::FromSql;
 use std::marker::PhantomData;
 
@@ -35,7 +35,10 @@ impl<O: Entity, T: Entity> One<O, T> {
     /// SELECT "passport"."id", "passport"."number", "passport"."person" FROM "passport" "passport"
     ///     WHERE "passport"."person" IN (?, ?, ?)
     /// ```
-    pub fn get<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<T>>> {
+    pub fn get<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<T>>>
+    where
+        T: SessionEntity,
+    {
         x.map(self.members.load(x), one_member::<T, X::Obj<T>>)
     }
 
@@ -104,7 +107,10 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
     ///     WHERE "order"."customer" IN (?, ?, ?)
     /// ```
-    pub fn load<X: Executor>(&self, x: X) -> X::Out<Vec<X::Obj<T>>> {
+    pub fn load<X: Executor>(&self, x: X) -> X::Out<Vec<X::Obj<T>>>
+    where
+        T: SessionEntity,
+    {
         x.collection::<O, T>(self.owner.clone(), self.relation)
     }
 
@@ -136,12 +142,18 @@ impl<O: Entity, T: Entity> Many<O, T> {
     }
 
     /// The number of members, loading them (see [`Many::load`]); [`Many::count`] counts in SQL.
-    pub fn len<X: Executor>(&self, x: X) -> X::Out<usize> {
+    pub fn len<X: Executor>(&self, x: X) -> X::Out<usize>
+    where
+        T: SessionEntity,
+    {
         x.map(self.load(x), |members| Ok(members.len()))
     }
 
     /// Whether the collection has no member, loading it (see [`Many::load`]).
-    pub fn is_empty<X: Executor>(&self, x: X) -> X::Out<bool> {
+    pub fn is_empty<X: Executor>(&self, x: X) -> X::Out<bool>
+    where
+        T: SessionEntity,
+    {
         x.map(self.load(x), |members| Ok(members.is_empty()))
     }
 
