@@ -113,13 +113,7 @@ fn reserved_words_and_composite_key_crud() {
 fn values_are_binds_never_text() {
     let stmt = Statement::Select(Select {
         columns: vec![Expr::CountStar],
-        from: vec![nextorm::sql::ast::FromItem {
-            table: "product".into(),
-            alias: None,
-            query: None,
-            join: None,
-            entity: None,
-        }],
+        from: vec![nextorm::sql::ast::FromItem { table: "product".into(), alias: None, query: None, join: None }],
         filter: Some(Expr::Binary {
             op: BinOp::Or,
             lhs: Box::new(Expr::column("name").eq(Expr::Value(Value::Text("x'; DROP TABLE product; --".into())))),

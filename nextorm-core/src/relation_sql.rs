@@ -24,18 +24,17 @@ impl Link {
     ///                                                    WHERE "c#"."student_id" = <owner key>
     /// ```
     pub fn members_from(&self, alias: &str, owner_key: Vec<ast::Expr>) -> (Vec<FromItem>, ast::Expr) {
-        let item = |table: &str, alias: String, join: Option<Join>, entity: Option<&'static EntityMeta>| FromItem {
+        let item = |table: &str, alias: String, join: Option<Join>| FromItem {
             table: table.to_owned().into(),
             alias: Some(alias.into()),
             query: None,
             join,
-            entity,
         };
         match self {
             Link::Reverse { target, fk } => {
                 let fk = ast::Expr::qualified(alias.to_owned(), target.columns[*fk].name);
                 let owner = owner_key.into_iter().next().unwrap_or(ast::Expr::Value(Value::Null(Kind::Int)));
-                (vec![item(target.table, alias.to_owned(), None, Some(target))], fk.eq(owner))
+                (vec![item(target.table, alias.to_owned(), None)], fk.eq(owner))
             }
             Link::Table { target, table } => {
                 let link = join_alias(alias);
@@ -48,10 +47,7 @@ impl Link {
                     target.key_columns().map(|k| ast::Expr::qualified(alias.to_owned(), k.name)),
                 );
                 let join = Some(Join { left: false, on });
-                (
-                    vec![item(&table.name, link, None, None), item(target.table, alias.to_owned(), join, Some(target))],
-                    tie,
-                )
+                (vec![item(&table.name, link, None), item(target.table, alias.to_owned(), join)], tie)
             }
         }
     }
@@ -67,13 +63,8 @@ impl Link {
                     owner_key,
                 );
                 let keys = table.target_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())).collect();
-                let item = FromItem {
-                    table: table.name.clone().into(),
-                    alias: Some(link.into()),
-                    query: None,
-                    join: None,
-                    entity: None,
-                };
+                let item =
+                    FromItem { table: table.name.clone().into(), alias: Some(link.into()), query: None, join: None };
                 (vec![item], tie, keys)
             }
             Link::Reverse { target, .. } => {
