@@ -21,7 +21,7 @@ mod path_alias;
 mod paths;
 mod source;
 pub(crate) mod statement;
-mod types;
+pub(crate) mod types;
 
 pub use builder::*;
 pub use executor::{Executor, collection_change_needs_a_session, prefetch_needs_a_session};

@@ -5,7 +5,8 @@
 use crate::ast;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::query::{self as types, Executor};
+use crate::query::Executor;
+use crate::query::types;
 use crate::session::not_loaded;
 use crate::session::{Handle, SessionEntity};
 use crate::value::{FromSql, RowRead, SqlField, ToValue, Value};

@@ -5,10 +5,9 @@
 use crate::ast::{self, FromItem, Join};
 use crate::entity::meta::RelationMeta;
 use crate::entity::relation::{Link, set_link};
-use crate::entity::{Entity, EntityMeta, Key};
+use crate::entity::{Entity, EntityMeta};
 use crate::error::{Error, Result};
 use crate::query::statement::Stmt;
-use crate::session::Handle;
 use crate::value::{Kind, RowRead, Value};
 
 impl Link {
@@ -88,14 +87,21 @@ pub fn all_equal(left: impl IntoIterator<Item = ast::Expr>, right: impl IntoIter
     pairs.fold(first, ast::Expr::and)
 }
 
-pub(crate) fn count_statement<O: Entity>(
-    owner: &Handle<O>,
+/// The statement that counts the members of the collection `relation` of the owner (of entity
+/// `owner`) whose key is `owner_key`, reading only the join table of a many-to-many relation.
+///
+/// ```text
+/// SELECT COUNT(*) FROM "order" "order" WHERE "order"."customer" = ?
+/// SELECT COUNT(*) FROM "course_student" "course#" WHERE "course#"."student_id" = ?
+/// ```
+pub(crate) fn count_statement(
+    owner: &'static EntityMeta,
     relation: &'static RelationMeta,
+    owner_key: Vec<Value>,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    let key = owner.lock().value.key().key_values()?;
-    let link = set_link(O::meta(), relation)?;
-    let (from, tie, _) = link.pairs_from(link.target().table, key.into_iter().map(ast::Expr::Value).collect());
+    let link = set_link(owner, relation)?;
+    let (from, tie, _) = link.pairs_from(link.target().table, owner_key.into_iter().map(ast::Expr::Value).collect());
     Ok(crate::crud::select_statement(
         ast::Select { columns: vec![ast::Expr::CountStar], from, filter: Some(tie), ..ast::Select::default() },
         dialect,

@@ -5,7 +5,7 @@
 use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::query::{self as types, Executor};
+use crate::query::{Builder, Executor, Query, Source};
 use crate::relation_sql::count_statement;
 use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
@@ -183,12 +183,12 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// ```text
     /// SELECT "o"."id", ... FROM "order" "o" WHERE "o"."customer" = ? AND "o"."total" > ? ORDER BY "o"."id" LIMIT ? OFFSET ?
     /// ```
-    pub fn query(&self) -> types::Query<T, T::Fields>
+    pub fn query(&self) -> Query<T, T::Fields>
     where
-        T: types::Source,
+        T: Source,
     {
         let key = self.owner.lock().value.key().key_values();
-        let mut b = types::Builder::sub();
+        let mut b = Builder::sub();
         let fields = b.members::<T>(O::meta(), self.relation, key, T::meta().table);
         b.finish(fields.clone(), fields)
     }
@@ -199,7 +199,14 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// SELECT COUNT(*) FROM "order" WHERE "customer" = ?
     /// ```
     pub fn count<X: Executor>(&self, x: X) -> X::Out<i64> {
-        match count_statement::<O>(&self.owner, self.relation, x.dialect()) {
+        let stmt = self
+            .owner
+            .lock()
+            .value
+            .key()
+            .key_values()
+            .and_then(|key| count_statement(O::meta(), self.relation, key, x.dialect()));
+        match stmt {
             Ok(stmt) => x.fetch(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))),
             Err(e) => x.fail(e),
         }
