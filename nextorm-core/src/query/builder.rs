@@ -4,7 +4,7 @@
 use super::executor::{Executor, all_rows};
 use super::expr::{Condition, Expr, OrderKeys, is_decimal};
 use super::loop_vars::LoopVars;
-use super::paths::{Coll, PrefetchPaths, link_paths};
+use super::paths::{PrefetchPaths, link_paths};
 use super::source::{Projection, Source};
 use super::statement::Stmt;
 use super::types::{Numeric, SqlType};
@@ -98,7 +98,7 @@ impl Builder {
     /// select!(o.total for c in Customer for o in c.orders)
     /// SELECT DISTINCT "o"."total" FROM "customer" "c" JOIN "order" "o" ON "o"."customer" = "c"."id"
     /// ```
-    pub fn source_in<T: Source>(&mut self, collection: Coll<T>, alias: &'static str) -> T::Fields {
+    pub fn source_in<T: Source>(&mut self, collection: super::Coll<T>, alias: &'static str) -> T::Fields {
         let alias = super::aliases::claim(alias);
         let joined = self.from.iter().any(|f| f.alias.as_deref() == Some(collection.parent()));
         self.add_members(collection.members(alias), joined);
