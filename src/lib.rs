@@ -33,7 +33,7 @@ pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
 #[cfg(feature = "async")]
 pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
-pub use nextorm_core::session::{Attach, Handle};
+pub use nextorm_core::session::{Attach, Handle, SessionEntity};
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Current, Database, Session, Transaction, current};

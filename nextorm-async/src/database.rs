@@ -2,7 +2,7 @@
 
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
-use nextorm_core::session::Handle;
+use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
@@ -129,7 +129,7 @@ impl AsyncSession {
     }
 
     /// The session's objects for the rows of an entity query.
-    pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+    pub async fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self).await
     }
 

@@ -411,7 +411,7 @@ pub enum AggFunc {
 }
 
 /// A table in `FROM`, with its alias.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FromItem {
     /// The table (ignored when `query` is set).
     pub table: Name,
@@ -421,21 +421,6 @@ pub struct FromItem {
     pub query: Option<Box<Select>>,
     /// Joined to the items before it (`[LEFT] JOIN ... ON ...`) rather than cross-joined.
     pub join: Option<Join>,
-    /// The entity whose table this is, when it is one: paths rooted in the alias are resolved
-    /// through it (never through the table name, which two models may share).
-    pub entity: Option<&'static crate::entity::EntityMeta>,
-}
-
-impl std::fmt::Debug for FromItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FromItem")
-            .field("table", &self.table)
-            .field("alias", &self.alias)
-            .field("query", &self.query)
-            .field("join", &self.join)
-            .field("entity", &self.entity.map(|e| e.name))
-            .finish()
-    }
 }
 
 /// How a `FROM` item joins the items before it.
@@ -500,7 +485,7 @@ impl Select {
     pub fn simple(table: impl Into<Name>, columns: Vec<Expr>, filter: Option<Expr>) -> Select {
         Select {
             columns,
-            from: vec![FromItem { table: table.into(), alias: None, query: None, join: None, entity: None }],
+            from: vec![FromItem { table: table.into(), alias: None, query: None, join: None }],
             filter,
             ..Select::default()
         }

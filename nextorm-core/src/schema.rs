@@ -3,10 +3,10 @@
 use crate::ast::{DropTable, Expr, Select, Statement};
 use crate::dialect::Dialect;
 use crate::entity::EntityMeta;
+use crate::entity::meta::RelationKind;
 use crate::error::{Error, Result};
 use crate::migrate::Schema;
 use crate::migrate::ddl::{self, DdlStyle};
-use crate::relation_meta::RelationKind;
 use crate::render::render;
 use crate::value::ColumnType;
 use std::collections::HashMap;
@@ -75,7 +75,7 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
             let target = (relation.target)();
             match relation.kind {
                 RelationKind::Single { .. } => {
-                    crate::relation_meta::reverse_of(meta, relation)?;
+                    crate::entity::relation::reverse_of(meta, relation)?;
                     if target.primary_key.len() != 1 {
                         return Err(ctx(Error::mapping(format!(
                             "field `{}` refers to {}, whose key has several columns: a Single needs a one-column key",
@@ -84,11 +84,11 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                     }
                 }
                 RelationKind::HasOne => {
-                    crate::relation_meta::set_link(meta, relation)?;
+                    crate::entity::relation::set_link(meta, relation)?;
                 }
                 RelationKind::Set => {
-                    if let crate::relation_meta::Link::Table { table, .. } =
-                        crate::relation_meta::set_link(meta, relation)?
+                    if let crate::entity::relation::Link::Table { table, .. } =
+                        crate::entity::relation::set_link(meta, relation)?
                     {
                         dialect.check_identifier(&table.name).map_err(ctx)?;
                         for c in table.owner_columns.iter().chain(&table.target_columns) {

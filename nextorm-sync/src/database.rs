@@ -3,7 +3,7 @@
 use crate::runtime::FutureRunner;
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
-use nextorm_core::session::Handle;
+use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
@@ -342,7 +342,7 @@ impl Session {
     }
 
     /// The session's objects for the rows of an entity query.
-    pub fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+    pub fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self)
     }
 

@@ -6,7 +6,8 @@ use super::diff::RenameHints;
 use super::model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
 use crate::entity::EntityMeta;
 use crate::error::Result;
-use crate::relation_meta::{self, JoinTable, Link, RelationKind};
+use crate::entity::meta::{RelationKind, RelationMeta};
+use crate::entity::relation::{self, JoinTable, Link};
 use crate::value::DataType;
 
 impl Schema {
@@ -46,7 +47,7 @@ impl RenameHints {
                     let column = |c: &crate::entity::ColumnMeta, old: bool| {
                         if old { c.renamed_from.unwrap_or(c.name) } else { c.name }
                     };
-                    let before = relation_meta::join_table_named(
+                    let before = relation::join_table_named(
                         owner,
                         relation,
                         target,
@@ -164,9 +165,9 @@ fn indexes(meta: &'static EntityMeta) -> Vec<Index> {
 /// The two sides of a many-to-many relation: owner, its field, target, the target's field.
 type Pair = (
     &'static EntityMeta,
-    &'static relation_meta::RelationMeta,
+    &'static RelationMeta,
     &'static EntityMeta,
-    &'static relation_meta::RelationMeta,
+    &'static RelationMeta,
 );
 
 /// The join tables of the many-to-many relations, each once, with the relation that names it
@@ -187,13 +188,13 @@ fn join_tables(entities: &[&'static EntityMeta]) -> Vec<(Table, Pair, JoinTable)
     let mut out: Vec<(Table, Pair, JoinTable)> = Vec::new();
     for meta in entities {
         for relation in meta.relations.iter().filter(|r| r.kind == RelationKind::Set) {
-            let Ok(Link::Table { target, table }) = relation_meta::set_link(meta, relation) else {
+            let Ok(Link::Table { target, table }) = relation::set_link(meta, relation) else {
                 continue;
             };
             if out.iter().any(|(t, ..)| t.name == table.name) {
                 continue;
             }
-            let Ok(Some((_, reverse))) = relation_meta::reverse_of(meta, relation) else {
+            let Ok(Some((_, reverse))) = relation::reverse_of(meta, relation) else {
                 continue;
             };
             out.push((join_table(meta, target, &table), (meta, relation, target, reverse), table));

@@ -5,9 +5,8 @@
 //! values and identifiers it refuses, and its DDL: `MODIFY COLUMN`, `DROP INDEX ... ON`, `DROP
 //! FOREIGN KEY`.
 
-use super::json_list;
-use super::syntax::{Piece, SqlDialect};
-use super::writer::Writer;
+use super::syntax::{Piece, SqlDialect, json_list};
+use super::writer::{Spelling, Writer};
 use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, Name};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -16,9 +15,13 @@ use crate::value::{DataType, Kind, Value};
 /// MariaDB 10.6 or newer.
 pub(crate) struct MariaDb;
 
+impl Spelling for MariaDb {
+    const QUOTE: char = '`';
+    const BACKSLASH_ESCAPES: bool = true;
+}
+
 impl SqlDialect for MariaDb {
     const DIALECT: Dialect = Dialect::MariaDb;
-    const QUOTE: char = '`';
     /// Longer identifiers are refused.
     const MAX_IDENTIFIER_LEN: Option<usize> = Some(64);
     const MAX_BINDS: usize = 65535;
@@ -28,7 +31,6 @@ impl SqlDialect for MariaDb {
     /// Binary, no-pad comparison: text equality behaves as on SQLite and PostgreSQL.
     const TABLE_OPTIONS: Option<&'static str> =
         Some(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
-    const BACKSLASH_ESCAPES: bool = true;
     const LENGTH: &'static str = "CHAR_LENGTH";
     const RANDOM: &'static str = "RAND()";
     const DROP_UNIQUE: &'static str = "DROP INDEX ";

@@ -4,7 +4,7 @@
 //! in text, `ALTER COLUMN ... TYPE ... USING`, and the names it gives enum `CHECK`s.
 
 use super::syntax::SqlDialect;
-use super::writer::Writer;
+use super::writer::{Spelling, Writer};
 use crate::ast::{ColumnDef, Expr, Func};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -12,6 +12,13 @@ use crate::value::{DataType, Kind, Value};
 
 /// PostgreSQL 12 or newer.
 pub(crate) struct Postgres;
+
+impl Spelling for Postgres {
+    fn write_placeholder(out: &mut String, n: usize) {
+        out.push('$');
+        out.push_str(itoa(n).as_str());
+    }
+}
 
 impl SqlDialect for Postgres {
     const DIALECT: Dialect = Dialect::Postgres;
@@ -25,11 +32,6 @@ impl SqlDialect for Postgres {
         "SELECT 1 FROM pg_advisory_lock(1852797042, hashtext(current_schema()))",
         "SELECT pg_advisory_unlock(1852797042, hashtext(current_schema()))",
     ));
-
-    fn write_placeholder(out: &mut String, n: usize) {
-        out.push('$');
-        out.push_str(itoa(n).as_str());
-    }
 
     /// The limit counts bytes.
     fn identifier_len(ident: &str) -> (usize, &'static str) {

@@ -3,9 +3,8 @@
 //! locks, `AUTOINCREMENT` keys, dates limited to the years 0 to 9999, and tables rebuilt where
 //! `ALTER TABLE` cannot change them.
 
-use super::json_list;
-use super::syntax::SqlDialect;
-use super::writer::Writer;
+use super::syntax::{SqlDialect, json_list};
+use super::writer::{Spelling, Writer};
 use crate::ast::{AggFunc, BinOp, Expr, Func, Lock, UnOp};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
@@ -14,6 +13,8 @@ use crate::value::{DataType, Kind, Value};
 
 /// SQLite 3.35 or newer.
 pub(crate) struct Sqlite;
+
+impl Spelling for Sqlite {}
 
 impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;

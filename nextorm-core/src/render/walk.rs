@@ -2,8 +2,7 @@
 //! dialect `D` ([`SqlDialect`]) at each point where one departs from it. Values become
 //! placeholders and binds; identifiers are always quoted.
 
-use super::INLINE_LIST_MAX;
-use super::syntax::{Piece, SqlDialect};
+use super::syntax::{INLINE_LIST_MAX, Piece, SqlDialect};
 use super::writer::Writer;
 use crate::ast::*;
 use crate::value::{DataType, Kind, Value};

@@ -1,10 +1,11 @@
 //! Flush ordering: the order a flush sends its changes in (foreign-key order, and a unique
 //! value written only after the change that frees it).
 
+use super::fast_map::{FastMap, meta_id};
 use super::identity::IdentityMap;
-use super::map_key::{FastMap, MapKey, meta_id};
 use super::plan::Change;
 use crate::entity::EntityMeta;
+use crate::map_key::MapKey;
 use crate::value::Value;
 
 /// Makes each write of a value into a unique one-column key (a plain `unique` column, or the

@@ -2,10 +2,10 @@
 //! stored once under the relation's canonical side so both sides see a change at once, and the
 //! join-table statements a flush sends for the changes.
 
-use super::map_key::{FastMap, FastSet};
+use super::fast_map::{FastMap, FastSet};
 use crate::entity::EntityMeta;
+use crate::entity::meta::RelationMeta;
 use crate::error::{Error, Result};
-use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The many-to-many pairs a session knows.
@@ -46,7 +46,7 @@ pub(super) fn canonical(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
 ) -> Result<(&'static EntityMeta, &'static RelationMeta, bool)> {
-    let (target, reverse) = crate::relation_meta::reverse_of(owner, relation)?
+    let (target, reverse) = crate::entity::relation::reverse_of(owner, relation)?
         .ok_or_else(|| Error::mapping(format!("{}.{} has no other side", owner.name, relation.field)))?;
     let mine = (owner.table, relation.field);
     let theirs = (target.table, reverse.field);
@@ -173,8 +173,8 @@ impl PairStore {
                 continue;
             }
             let (Some(ka), Some(kb)) = (key_of(a)?, key_of(b)?) else { continue };
-            let crate::relation_meta::Link::Table { table, .. } =
-                crate::relation_meta::set_link(pair.owner, pair.relation)?
+            let crate::entity::relation::Link::Table { table, .. } =
+                crate::entity::relation::set_link(pair.owner, pair.relation)?
             else {
                 continue;
             };
