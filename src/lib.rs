@@ -29,7 +29,7 @@ pub use nextorm_core::{
     ColumnType, Dialect, Entity, EntityMeta, Error, ErrorKind, FromRow, FromSql, HasOne, Hooks, IntoParams, Key, Many,
     OnDelete, One, RelationKind, RelationMeta, Result, Set, Single, SqlField, ToValue, Value,
 };
-pub use nextorm_macros::{DbEnum, Entity, cond, select};
+pub use nextorm_macros::{DbEnum, Entity, cond, migrations, select};
 
 #[cfg(feature = "async")]
 pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
@@ -62,6 +62,21 @@ pub mod query {
 pub mod migrate {
     pub use nextorm_core::migrate::*;
     pub use nextorm_engine::{MigrationEvent, MigrationProgress, TracingProgress};
+}
+
+/// The `nextorm` command for a crate's own binary, which links the crate's entities (feature
+/// `cli`). The whole of `src/bin/nextorm.rs`:
+///
+/// ```text
+/// use my_app as _; // when the entities live in the crate's library: link it
+/// fn main() -> std::process::ExitCode { nextorm::cli::main() }
+/// ```
+///
+/// Then `cargo run --bin nextorm -- makemigrations`, `migrate`, `showmigrations`, `sqlmigrate`;
+/// `--help` lists the options and the exit codes.
+#[cfg(feature = "cli")]
+pub mod cli {
+    pub use nextorm_cli::{main, run};
 }
 
 /// The SQL AST and renderer, for inspecting what nextorm sends.

@@ -20,6 +20,6 @@ pub use driver::{Conn, Facade};
 pub use facade_glue::__glue;
 pub use facade_glue::BoxFuture;
 pub use migration::{MigrationEvent, MigrationProgress, TracingProgress};
-pub use options::OpenOptions;
+pub use options::{OpenOptions, dialect_of_url};
 pub use session::{SessionCore, SessionOptions, SessionStats, finish_session, retry_pause};
 pub use statements::CreateTables;

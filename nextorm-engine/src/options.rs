@@ -138,6 +138,20 @@ impl Target {
     }
 }
 
+/// The dialect a database URL names, read from its scheme without connecting: what
+/// `sqlmigrate` renders for. A URL that does not parse is a configuration error, with the
+/// password masked.
+///
+/// ```
+/// use nextorm_core::Dialect;
+/// assert_eq!(nextorm_engine::dialect_of_url("postgres://u:secret@db/app").unwrap(), Dialect::Postgres);
+/// assert_eq!(nextorm_engine::dialect_of_url("sqlite::memory:").unwrap(), Dialect::Sqlite);
+/// assert!(nextorm_engine::dialect_of_url("oracle://db").is_err());
+/// ```
+pub fn dialect_of_url(url: &str) -> Result<Dialect> {
+    Target::parse(url).map(|t| t.dialect())
+}
+
 /// The URL as the user wrote it, with the password (`user:password@` or a `password=` option)
 /// replaced by `***`, for messages. The user part ends at the last `@`, so a password holding
 /// `?`, `/` or `@` is masked whole.

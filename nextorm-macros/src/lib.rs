@@ -1,5 +1,6 @@
-//! nextorm's derive macros. They know no schema: they read the item they are attached to and
-//! expand to impls of `nextorm_core`'s traits, reached through `::nextorm::__private`.
+//! nextorm's derive macros, `select!`/`cond!`, and `migrations!`. They know no schema: they read
+//! the item they are attached to and expand to impls of `nextorm_core`'s traits, reached through
+//! `::nextorm::__private`.
 //!
 //! Each derive is staged like thiserror and serde_derive: parse into a borrowed IR, validate
 //! (collecting every error, each spanned on the offending token), then expand (which cannot
@@ -8,6 +9,7 @@
 mod db_enum;
 mod diag;
 mod entity;
+mod migrations;
 mod select;
 
 use proc_macro::TokenStream;
@@ -69,4 +71,22 @@ pub fn select(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn cond(input: TokenStream) -> TokenStream {
     select::cond_inner(input.into()).into()
+}
+
+/// The migration files of a directory, included in the program at compile time, as an
+/// `EmbeddedMigrations` to apply at startup:
+///
+/// ```ignore
+/// static MIGRATIONS: nextorm::migrate::EmbeddedMigrations = nextorm::migrations!("migrations");
+/// db.migrate(&MIGRATIONS)?;
+/// ```
+///
+/// The directory is relative to the crate's `Cargo.toml`; every `*.toml` file in it but
+/// `snapshot.toml` is included, in name order, with `include_str!`, so editing a file rebuilds
+/// the program. A file added later is seen at the next build of the crate: a `build.rs` with
+/// `println!("cargo:rerun-if-changed=migrations");` makes adding one trigger it. A directory
+/// that cannot be read is a compile error on the literal.
+#[proc_macro]
+pub fn migrations(input: TokenStream) -> TokenStream {
+    migrations::migrations_inner(input.into()).into()
 }
