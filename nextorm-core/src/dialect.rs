@@ -85,6 +85,28 @@ impl Dialect {
         with_sql_dialect!(self, D => D::RETURNS_KEY_WITH_RETURNING)
     }
 
+    /// The statements that open a transaction, `SERIALIZABLE` if asked: `BEGIN` (`BEGIN
+    /// IMMEDIATE` on SQLite, whose transactions are all serializable),
+    /// `BEGIN ISOLATION LEVEL SERIALIZABLE` on PostgreSQL,
+    /// `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE` then `START TRANSACTION` on MariaDB.
+    pub fn begin_statements(self, serializable: bool) -> &'static [&'static str] {
+        if serializable {
+            with_sql_dialect!(self, D => D::BEGIN_SERIALIZABLE)
+        } else {
+            with_sql_dialect!(self, D => D::BEGIN)
+        }
+    }
+
+    /// Whether `$tag$ ... $tag$` quotes a string (PostgreSQL), so a `?` inside is no placeholder.
+    pub(crate) fn has_dollar_quoted_strings(self) -> bool {
+        with_sql_dialect!(self, D => D::DOLLAR_QUOTED_STRINGS)
+    }
+
+    /// Whether a key or index may be on text without a length limit (not on MariaDB).
+    pub(crate) fn indexes_unbounded_text(self) -> bool {
+        with_sql_dialect!(self, D => D::INDEXES_UNBOUNDED_TEXT)
+    }
+
     /// Checks that an identifier can be used on this dialect: not empty, no NUL, within the
     /// length limit, and on MariaDB only characters of the Basic Multilingual Plane.
     pub fn check_identifier(self, ident: &str) -> Result<()> {

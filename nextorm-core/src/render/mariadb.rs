@@ -30,6 +30,12 @@ impl SqlDialect for MariaDb {
     const BACKSLASH_ESCAPES: bool = true;
     const LENGTH: &'static str = "CHAR_LENGTH";
     const RANDOM: &'static str = "RAND()";
+    /// A key on unbounded text (`LONGTEXT`) needs a prefix length, which would not be unique.
+    const INDEXES_UNBOUNDED_TEXT: bool = false;
+    /// `SET TRANSACTION` (without `SESSION`) applies to the next transaction only, so a pooled
+    /// connection keeps its default level.
+    const BEGIN_SERIALIZABLE: &'static [&'static str] =
+        &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"];
 
     fn check_identifier_chars(ident: &str) -> Result<()> {
         if ident.chars().any(|c| c as u32 > 0xFFFF) {

@@ -20,6 +20,8 @@ impl SqlDialect for Postgres {
     const MAX_BINDS: usize = 65535;
     const RETURNS_KEY_WITH_RETURNING: bool = true;
     const DROP_TABLE_SUFFIX: Option<&'static str> = Some(" CASCADE");
+    const DOLLAR_QUOTED_STRINGS: bool = true;
+    const BEGIN_SERIALIZABLE: &'static [&'static str] = &["BEGIN ISOLATION LEVEL SERIALIZABLE"];
 
     fn write_placeholder(out: &mut String, n: usize) {
         out.push('$');

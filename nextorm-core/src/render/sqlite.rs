@@ -18,6 +18,10 @@ impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const MAX_BINDS: usize = 32766;
     const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
+    /// The write lock at once, so a transaction never fails halfway on a lock it could not
+    /// upgrade; SQLite's transactions are serializable anyway.
+    const BEGIN: &'static [&'static str] = &["BEGIN IMMEDIATE"];
+    const BEGIN_SERIALIZABLE: &'static [&'static str] = Self::BEGIN;
 
     fn column_type(ty: ColumnType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use ColumnType as T;

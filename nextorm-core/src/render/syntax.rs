@@ -43,6 +43,14 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const LENGTH: &'static str = "LENGTH";
     /// A random number.
     const RANDOM: &'static str = "RANDOM()";
+    /// Whether `$tag$ ... $tag$` quotes a string (so a `?` inside it is no placeholder).
+    const DOLLAR_QUOTED_STRINGS: bool = false;
+    /// Whether a key or index may be on text without a length limit.
+    const INDEXES_UNBOUNDED_TEXT: bool = true;
+    /// The statements that open a transaction.
+    const BEGIN: &'static [&'static str] = &["BEGIN"];
+    /// The statements that open a `SERIALIZABLE` transaction.
+    const BEGIN_SERIALIZABLE: &'static [&'static str];
 
     /// Writes the placeholder of parameter `n` (1-based).
     fn write_placeholder(out: &mut String, _n: usize) {

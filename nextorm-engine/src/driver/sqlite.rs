@@ -2,8 +2,9 @@
 //! while another writer holds the lock: then the statement is retried after a pause that blocks
 //! the thread in the blocking facade and yields to the runtime in the async facade.
 
+use super::Facade;
 use super::pool::Connect;
-use crate::options::SqliteTarget;
+use crate::options::{OpenOptions, SqliteTarget};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use nextorm_core::{Error, ErrorKind, Result, RowRead, Value};
 use rusqlite::config::DbConfig;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 /// How a statement waits for a lock held by another writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WaitMode {
+enum WaitMode {
     /// Sleep the thread (blocking facade).
     Block,
     /// Sleep the task (async facade), so the runtime keeps serving other tasks.
@@ -23,9 +24,21 @@ pub(crate) enum WaitMode {
 }
 
 pub(crate) struct SqliteDriver {
-    pub(crate) target: SqliteTarget,
-    pub(crate) busy_timeout: Duration,
-    pub(crate) wait: WaitMode,
+    target: SqliteTarget,
+    busy_timeout: Duration,
+    wait: WaitMode,
+}
+
+impl SqliteDriver {
+    /// The driver of `target`: waits for another writer's lock block the thread in the blocking
+    /// facade and yield to the runtime in the async one.
+    pub(crate) fn new(target: SqliteTarget, options: &OpenOptions, facade: Facade) -> SqliteDriver {
+        let wait = match facade {
+            Facade::Blocking => WaitMode::Block,
+            Facade::Async => WaitMode::Yield,
+        };
+        SqliteDriver { target, busy_timeout: options.busy_timeout, wait }
+    }
 }
 
 pub(crate) struct SqliteConn {
