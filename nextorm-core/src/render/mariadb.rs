@@ -73,6 +73,7 @@ impl SqlDialect for MariaDb {
         }
     }
 
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         match value {
             Value::Float(f) if f.is_nan() => {

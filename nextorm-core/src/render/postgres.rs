@@ -60,6 +60,7 @@ impl SqlDialect for Postgres {
         }
     }
 
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         match value {
             Value::Text(s) if s.contains('\0') => {

@@ -41,6 +41,7 @@ impl SqlDialect for Sqlite {
     }
 
     /// NaN would become NULL; a date outside the years 0 to 9999 would no longer sort as text.
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         use chrono::Datelike;
         match value {

@@ -156,19 +156,7 @@ impl SqliteConn {
         each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
     ) -> Result<()> {
         let mut failure = None;
-        self.retry(|c| {
-            let mut stmt = c.prepare_cached(sql)?;
-            bind_all(&mut stmt, binds)?;
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
-                if let Err(e) = each(&SqliteRow(row)) {
-                    failure = Some(e);
-                    break;
-                }
-            }
-            Ok(())
-        })
-        .await?;
+        self.retry(|c| fetch_rows(c, sql, binds, each, &mut failure)).await?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -176,6 +164,27 @@ impl SqliteConn {
     pub(crate) fn is_idle(&self) -> bool {
         self.raw.is_autocommit()
     }
+}
+
+/// The rows of one query, each given to `each` (its error kept in `failure`). A plain function,
+/// so the row loop is compiled once rather than inside each future that awaits a fetch.
+fn fetch_rows(
+    c: &Connection,
+    sql: &str,
+    binds: &[Value],
+    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
+    failure: &mut Option<Error>,
+) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind_all(&mut stmt, binds)?;
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        if let Err(e) = each(&SqliteRow(row)) {
+            *failure = Some(e);
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, binds: &[Value]) -> rusqlite::Result<()> {
@@ -192,6 +201,7 @@ fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, binds: &[Value]) -> rusqli
 struct Bind<'a>(&'a Value);
 
 impl rusqlite::ToSql for Bind<'_> {
+    #[inline]
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         use rusqlite::types::Value as Owned;
         Ok(match self.0 {
