@@ -33,7 +33,7 @@ pub use nextorm_macros::{DbEnum, Entity, cond, select};
 
 #[cfg(feature = "async")]
 pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
-pub use nextorm_core::session::{Attach, Handle};
+pub use nextorm_core::session::{Attach, Handle, SessionEntity};
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
 #[cfg(feature = "sync")]
 pub use nextorm_sync::{Current, Database, Session, Transaction, current};
@@ -54,6 +54,14 @@ pub use nextorm_core::{registered_entities, to_dict};
 /// ```
 pub mod query {
     pub use nextorm_core::query::*;
+}
+
+/// Migrations: the schema model of the entities, operations, the differ, the SQL plans per
+/// dialect, the migration and snapshot files, and the progress events of
+/// `Database::migrate_with` / `AsyncDatabase::migrate_with`.
+pub mod migrate {
+    pub use nextorm_core::migrate::*;
+    pub use nextorm_engine::{MigrationEvent, MigrationProgress, TracingProgress};
 }
 
 /// The SQL AST and renderer, for inspecting what nextorm sends.

@@ -113,13 +113,7 @@ fn reserved_words_and_composite_key_crud() {
 fn values_are_binds_never_text() {
     let stmt = Statement::Select(Select {
         columns: vec![Expr::CountStar],
-        from: vec![nextorm::sql::ast::FromItem {
-            table: "product".into(),
-            alias: None,
-            query: None,
-            join: None,
-            entity: None,
-        }],
+        from: vec![nextorm::sql::ast::FromItem { table: "product".into(), alias: None, query: None, join: None }],
         filter: Some(Expr::Binary {
             op: BinOp::Or,
             lhs: Box::new(Expr::column("name").eq(Expr::Value(Value::Text("x'; DROP TABLE product; --".into())))),
@@ -282,10 +276,10 @@ mod queries {
         ) {
             self.1.borrow_mut().push(format!("{}  {:?}", stmt.text, stmt.binds));
         }
-        fn object_by_pk<E: nextorm::Entity>(self, key: &E::Key) {
+        fn object_by_pk<E: nextorm::SessionEntity>(self, key: &E::Key) {
             nextorm::query::load_by_pk::<_, E>(self, key)
         }
-        fn create_object<E: nextorm::Entity>(self, value: E) {
+        fn create_object<E: nextorm::SessionEntity>(self, value: E) {
             self.1.borrow_mut().push(format!("create {}", E::meta().name));
             let _ = value;
         }

@@ -1,11 +1,12 @@
 //! The async facade: the database, its transactions and sessions, each method awaiting the engine.
 
+use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
-use nextorm_core::session::Handle;
+use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, Result};
 use nextorm_engine::{
-    Conn, CreateTables, DbCore, Facade, OpenOptions, PoolStatus, SessionCore, SessionOptions, SessionStats,
-    finish_session,
+    Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
+    SessionStats, TracingProgress, finish_session,
 };
 use std::sync::Arc;
 
@@ -128,7 +129,7 @@ impl AsyncSession {
     }
 
     /// The session's objects for the rows of an entity query.
-    pub async fn select<E: Entity + Send, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
+    pub async fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self).await
     }
 
@@ -206,6 +207,35 @@ impl AsyncDatabase {
     /// The `CREATE` statements of the mapped entities, without running them.
     pub fn ddl(&self) -> Result<Vec<String>> {
         self.core.ddl()
+    }
+
+    /// Applies the pending migrations, in order, under the database's migration lock: each in one
+    /// transaction on PostgreSQL and SQLite, step by step with each step recorded on MariaDB.
+    /// Progress goes to the `tracing` target `nextorm::migrate`.
+    ///
+    /// ```text
+    /// static MIGRATIONS: nextorm::migrate::EmbeddedMigrations = nextorm::migrations!("migrations");
+    /// db.migrate(&MIGRATIONS).await?;
+    /// ```
+    pub async fn migrate(&self, migrations: &dyn MigrationSource) -> Result<MigrateReport> {
+        self.migrate_with(migrations, &MigrateOptions::default(), &mut TracingProgress).await
+    }
+
+    /// [`AsyncDatabase::migrate`] with options (a target to migrate back to, `fake`, `resume`,
+    /// `allow_lossy`) and a progress receiver.
+    pub async fn migrate_with(
+        &self,
+        migrations: &dyn MigrationSource,
+        options: &MigrateOptions,
+        progress: &mut dyn MigrationProgress,
+    ) -> Result<MigrateReport> {
+        self.core.migrate(migrations, options, progress).await
+    }
+
+    /// Where each migration stands in this database, followed by recorded migrations whose file
+    /// is gone (`showmigrations`).
+    pub async fn migration_status(&self, migrations: &dyn MigrationSource) -> Result<Vec<MigrationStatus>> {
+        self.core.migration_status(migrations).await
     }
 
     /// Drops every mapped table, with its data.

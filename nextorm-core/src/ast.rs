@@ -2,7 +2,7 @@
 //!
 //! Statements name tables and columns by their SQL identifiers; the renderer quotes them.
 
-use crate::value::{ColumnType, Value};
+use crate::value::{DataType, Value};
 
 /// An identifier: a table, alias or column name. Static names (from generated code) cost no
 /// allocation.
@@ -411,7 +411,7 @@ pub enum AggFunc {
 }
 
 /// A table in `FROM`, with its alias.
-#[derive(Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FromItem {
     /// The table (ignored when `query` is set).
     pub table: Name,
@@ -421,21 +421,6 @@ pub struct FromItem {
     pub query: Option<Box<Select>>,
     /// Joined to the items before it (`[LEFT] JOIN ... ON ...`) rather than cross-joined.
     pub join: Option<Join>,
-    /// The entity whose table this is, when it is one: paths rooted in the alias are resolved
-    /// through it (never through the table name, which two models may share).
-    pub entity: Option<&'static crate::entity::EntityMeta>,
-}
-
-impl std::fmt::Debug for FromItem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FromItem")
-            .field("table", &self.table)
-            .field("alias", &self.alias)
-            .field("query", &self.query)
-            .field("join", &self.join)
-            .field("entity", &self.entity.map(|e| e.name))
-            .finish()
-    }
 }
 
 /// How a `FROM` item joins the items before it.
@@ -500,7 +485,7 @@ impl Select {
     pub fn simple(table: impl Into<Name>, columns: Vec<Expr>, filter: Option<Expr>) -> Select {
         Select {
             columns,
-            from: vec![FromItem { table: table.into(), alias: None, query: None, join: None, entity: None }],
+            from: vec![FromItem { table: table.into(), alias: None, query: None, join: None }],
             filter,
             ..Select::default()
         }
@@ -544,13 +529,13 @@ pub struct Delete {
     pub filter: Option<Expr>,
 }
 
-/// One column of a `CREATE TABLE`.
+/// One column of a `CREATE TABLE` (or of `ALTER TABLE ... ADD COLUMN`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ColumnDef {
     /// The column name.
     pub name: Name,
     /// The column type.
-    pub ty: ColumnType,
+    pub ty: DataType,
     /// `VARCHAR(n)` bound for text.
     pub max_len: Option<u32>,
     /// Precision and scale for decimals.
@@ -582,9 +567,11 @@ pub struct CreateTable {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
-/// `FOREIGN KEY (columns) REFERENCES table (columns) ON DELETE ...`.
+/// `[CONSTRAINT name] FOREIGN KEY (columns) REFERENCES table (columns) ON DELETE ...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ForeignKey {
+    /// The constraint name; `None` lets the database choose one.
+    pub name: Option<Name>,
     /// The referencing columns.
     pub columns: Vec<Name>,
     /// The referenced table.
@@ -595,8 +582,10 @@ pub struct ForeignKey {
     pub on_delete: OnDelete,
 }
 
-/// The delete rule of a foreign key (`ON DELETE ...`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The delete rule of a foreign key (`ON DELETE ...`); in a migration file `cascade`,
+/// `set_null` or `restrict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnDelete {
     /// Deleting the target deletes the rows that refer to it.
     Cascade,
@@ -621,13 +610,96 @@ pub struct CreateIndex {
     pub if_not_exists: bool,
 }
 
-/// `DROP TABLE [IF EXISTS] name`.
+/// `DROP TABLE [IF EXISTS] name [CASCADE]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DropTable {
     /// The table.
     pub name: Name,
     /// Add `IF EXISTS`.
     pub if_exists: bool,
+    /// Drop what depends on the table too, where the dialect needs to be told (PostgreSQL's
+    /// `CASCADE`, which drops the foreign keys of other tables that refer to it).
+    pub cascade: bool,
+}
+
+/// `DROP INDEX name` (MariaDB: `DROP INDEX name ON table`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DropIndex {
+    /// The index.
+    pub name: Name,
+    /// Its table.
+    pub table: Name,
+}
+
+/// `INSERT INTO table (columns) SELECT ...`: copies rows, as a table rebuild does.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InsertSelect {
+    /// The table written.
+    pub table: Name,
+    /// Its columns, in the order the query yields them.
+    pub columns: Vec<Name>,
+    /// The rows.
+    pub select: Select,
+}
+
+/// `ALTER TABLE table <action>[, <action>...]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlterTable {
+    /// The table.
+    pub table: Name,
+    /// What changes, in order.
+    pub actions: Vec<AlterAction>,
+}
+
+/// One change of an [`AlterTable`].
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum AlterAction {
+    /// `RENAME TO name`.
+    RenameTo(Name),
+    /// `ADD COLUMN definition`.
+    AddColumn(ColumnDef),
+    /// `DROP COLUMN name`.
+    DropColumn(Name),
+    /// `RENAME COLUMN from TO to`.
+    RenameColumn {
+        /// The current name.
+        from: Name,
+        /// The new name.
+        to: Name,
+    },
+    /// Changes a column's type, nullability or default from `from` to `to` (same name):
+    /// `ALTER COLUMN ... SET DATA TYPE / SET NOT NULL / SET DEFAULT ...` for what differs
+    /// (PostgreSQL adds `USING` and replaces an enum's `CHECK`); MariaDB restates the whole
+    /// column with `MODIFY COLUMN`. SQLite has no such statement: a migration rebuilds the table.
+    AlterColumn {
+        /// The column as it is.
+        from: ColumnDef,
+        /// The column as it becomes.
+        to: ColumnDef,
+    },
+    /// `ADD CONSTRAINT name UNIQUE (columns)`.
+    AddUnique {
+        /// The constraint name.
+        name: Name,
+        /// Its columns.
+        columns: Vec<Name>,
+    },
+    /// `DROP CONSTRAINT name` (MariaDB: `DROP INDEX name`).
+    DropUnique(Name),
+    /// `ADD [CONSTRAINT name] FOREIGN KEY ...`.
+    AddForeignKey(ForeignKey),
+    /// `DROP CONSTRAINT name` (MariaDB: `DROP FOREIGN KEY name`).
+    DropForeignKey(Name),
+    /// `RENAME CONSTRAINT from TO to`: PostgreSQL keeps a constraint's name when its table or
+    /// column is renamed, so the `CHECK` it named after them (see
+    /// [`Dialect::implicit_check_name`](crate::Dialect::implicit_check_name)) is renamed along.
+    RenameConstraint {
+        /// The current name.
+        from: Name,
+        /// The new name.
+        to: Name,
+    },
 }
 
 /// Any statement the renderer knows.
@@ -648,4 +720,10 @@ pub enum Statement {
     CreateIndex(CreateIndex),
     /// A table drop.
     DropTable(DropTable),
+    /// An index drop.
+    DropIndex(DropIndex),
+    /// A change of a table.
+    AlterTable(AlterTable),
+    /// A copy of rows from a query.
+    InsertSelect(InsertSelect),
 }

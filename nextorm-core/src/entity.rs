@@ -1,170 +1,19 @@
-//! What `#[derive(Entity)]` implements: the entity's metadata and its row mapping.
+//! What `#[derive(Entity)]` implements: the traits [`Entity`], [`Key`] and [`Hooks`], the
+//! functions its generated code calls, and the link-time registry of entities. The metadata it
+//! emits lives in `entity/` (`meta.rs`, `column.rs`, `row_fns.rs`) with the pairing of relations
+//! (`relation.rs`); none of it knows the session.
 
-use crate::dialect::Dialect;
+pub(crate) mod column;
+pub(crate) mod meta;
+pub(crate) mod relation;
+pub(crate) mod row_fns;
+
+pub use column::{ColumnMeta, CompositeMeta};
+pub use meta::{CachedStatement, EntityMeta, StatementCache};
+
 use crate::error::{Error, ErrorKind, Result};
-use crate::value::{ColumnType, FromRow, RowRead, ToValue, Value, truncate_micros};
-use std::sync::OnceLock;
-
-/// One mapped field.
-#[derive(Debug)]
-pub struct ColumnMeta {
-    /// The Rust field name.
-    pub field: &'static str,
-    /// The column name.
-    pub name: &'static str,
-    /// The column type.
-    pub ty: ColumnType,
-    /// Whether the column accepts `NULL` (`Option<T>` fields).
-    pub nullable: bool,
-    /// Part of the primary key.
-    pub primary_key: bool,
-    /// The auto-increment key.
-    pub auto: bool,
-    /// Part of a session's optimistic check (`#[orm(optimistic = false)]` leaves it out, for
-    /// columns other writers change by design, such as a last-seen time).
-    pub optimistic: bool,
-    /// The longest string accepted, in characters (`max_len`).
-    pub max_len: Option<u32>,
-    /// Precision and scale of a decimal column.
-    pub decimal: Option<(u32, u32)>,
-    /// A single-column unique key.
-    pub unique: bool,
-    /// A single-column index, with its name if one was given.
-    pub index: Option<Option<&'static str>>,
-    /// A raw SQL `DEFAULT` for the DDL.
-    pub sql_default: Option<&'static str>,
-}
-
-/// A composite unique key or index declared on the entity.
-#[derive(Debug)]
-pub struct CompositeMeta {
-    /// The given name, if any.
-    pub name: Option<&'static str>,
-    /// The column names.
-    pub columns: &'static [&'static str],
-    /// A unique key rather than an index.
-    pub unique: bool,
-}
-
-/// Statement kinds cached per entity and dialect.
-#[derive(Debug, Clone, Copy)]
-#[repr(usize)]
-pub enum CachedStatement {
-    /// `INSERT` without the auto-increment key.
-    InsertGeneratedKey,
-    /// `INSERT` of every column.
-    InsertAllColumns,
-    /// `SELECT ... WHERE <key>`.
-    SelectByKey,
-    /// `UPDATE ... WHERE <key>`.
-    UpdateByKey,
-    /// `DELETE ... WHERE <key>`.
-    DeleteByKey,
-    /// `SELECT <columns> FROM <table>`.
-    SelectAll,
-}
-
-const CACHED_KINDS: usize = 6;
-
-/// Statement texts rendered once per entity and dialect.
-pub struct StatementCache {
-    slots: [[OnceLock<String>; CACHED_KINDS]; 3],
-}
-
-impl StatementCache {
-    /// An empty cache, for the `static` the derive emits.
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        StatementCache { slots: [const { [const { OnceLock::new() }; CACHED_KINDS] }; 3] }
-    }
-
-    /// The cached text, rendered by `build` the first time.
-    pub fn get(&self, dialect: Dialect, kind: CachedStatement, build: impl FnOnce() -> String) -> &str {
-        self.slots[dialect.index()][kind as usize].get_or_init(build)
-    }
-}
-
-impl std::fmt::Debug for StatementCache {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("StatementCache")
-    }
-}
-
-/// Everything nextorm knows about an entity, built at compile time by the derive.
-#[derive(Debug)]
-pub struct EntityMeta {
-    /// The Rust type name.
-    pub name: &'static str,
-    /// The table name.
-    pub table: &'static str,
-    /// The columns, in declaration order.
-    pub columns: &'static [ColumnMeta],
-    /// Indexes into `columns` of the primary key, in key order.
-    pub primary_key: &'static [usize],
-    /// Composite unique keys and indexes.
-    pub composites: &'static [CompositeMeta],
-    /// The relation fields (`Single`, `Set`), in declaration order.
-    pub relations: &'static [crate::relation_meta::RelationMeta],
-    /// Rendered statements.
-    pub statements: StatementCache,
-}
-
-impl EntityMeta {
-    /// A row's name for messages: `Product[3]`, `Course["Calculus", 1]`.
-    pub fn describe_key(&self, key: &[Value]) -> String {
-        let parts: Vec<String> = key
-            .iter()
-            .map(|v| match v {
-                Value::Int(i) => i.to_string(),
-                Value::Text(s) => format!("{s:?}"),
-                Value::Uuid(u) => u.to_string(),
-                other => format!("{other:?}"),
-            })
-            .collect();
-        format!("{}[{}]", self.name, parts.join(", "))
-    }
-
-    /// The auto-increment key column, if the entity has one.
-    pub fn auto_key(&self) -> Option<&ColumnMeta> {
-        self.columns.iter().find(|c| c.auto)
-    }
-
-    /// The primary-key columns.
-    pub fn key_columns(&self) -> impl Iterator<Item = &ColumnMeta> {
-        self.primary_key.iter().map(|&i| &self.columns[i])
-    }
-
-    /// The relation field named `field`.
-    pub fn relation(&self, field: &str) -> Option<&'static crate::relation_meta::RelationMeta> {
-        self.relations.iter().find(|r| r.field == field)
-    }
-
-    /// The `Single` relations, with their foreign-key columns.
-    pub fn references(&self) -> impl Iterator<Item = (&'static crate::relation_meta::RelationMeta, usize)> {
-        self.relations.iter().filter_map(|r| r.fk_column().map(|c| (r, c)))
-    }
-
-    /// Whether column `index` holds the foreign key of a one-to-one relation (the `Single` whose
-    /// other side is a `HasOne`), which is unique.
-    pub fn is_one_to_one_key(&'static self, index: usize) -> bool {
-        self.references().any(|(r, c)| c == index && r.is_one_to_one(self))
-    }
-
-    /// Whether the values of column `index` are unique on their own: a `unique` column or a
-    /// one-to-one foreign key (a one-column primary key is not asked about here).
-    pub fn is_unique_column(&'static self, index: usize) -> bool {
-        self.columns[index].unique || self.is_one_to_one_key(index)
-    }
-}
-
-/// An entity is the one `static` its derive emits: two metadata are equal when they are the same.
-impl PartialEq for EntityMeta {
-    fn eq(&self, other: &Self) -> bool {
-        std::ptr::eq(self, other)
-    }
-}
-
-impl Eq for EntityMeta {}
+use crate::map_key::MapKey;
+use crate::value::{FromRow, RowRead, SqlField, ToValue, Value, kind_of, truncate_micros};
 
 /// Lifecycle hooks of an entity in a session, called during a flush (PonyORM's `before_insert`
 /// and friends, plus `after_load`). Every method does nothing by default; declare the entity with
@@ -215,9 +64,7 @@ pub trait Hooks {
 }
 
 /// A mapped entity. Implemented by `#[derive(Entity)]`; not meant to be implemented by hand.
-pub trait Entity:
-    FromRow + Hooks + crate::session::Attach<Attached = crate::session::Handle<Self>> + Sized + Send + Sync + 'static
-{
+pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// The primary key: a scalar, or a tuple for a composite key.
     type Key: Key;
 
@@ -239,7 +86,7 @@ pub trait Entity:
     fn column_value_at(&self, index: usize) -> Result<Value>;
 
     /// The session objects this value's `Single` fields follow: (column index, address; see
-    /// [`crate::session::Handle::addr`]), for ordering inserts and finding collection members.
+    /// `Handle::addr` in [`crate::session`]), for ordering inserts and finding collection members.
     fn referenced_objects(&self, out: &mut Vec<(usize, usize)>);
 
     /// Sets the optional `Single` in column `index` to `None` (a delete rule setting it null).
@@ -267,8 +114,8 @@ pub trait Key {
     fn key_values(&self) -> Result<Vec<Value>>;
 
     /// The key as the identity map looks it up.
-    fn map_key(&self) -> Result<crate::session::MapKey> {
-        Ok(crate::session::MapKey::of(&self.key_values()?))
+    fn map_key(&self) -> Result<MapKey> {
+        Ok(MapKey::of(&self.key_values()?))
     }
 
     /// The value of a one-column key; `None` for a key of several columns.
@@ -281,12 +128,12 @@ pub trait Key {
 macro_rules! scalar_key {
     ($($t:ty),*) => {$(
         impl Key for $t {
-            const KIND: crate::value::Kind = <$t as crate::query::SqlType>::KIND;
+            const KIND: crate::value::Kind = kind_of(<$t as SqlField>::COLUMN_TYPE);
             fn key_values(&self) -> Result<Vec<Value>> {
                 Ok(vec![self.to_value()?])
             }
-            fn map_key(&self) -> Result<crate::session::MapKey> {
-                Ok(crate::session::MapKey::of(std::slice::from_ref(&self.to_value()?)))
+            fn map_key(&self) -> Result<MapKey> {
+                Ok(MapKey::of(std::slice::from_ref(&self.to_value()?)))
             }
             fn single_value(&self) -> Result<Option<Value>> {
                 self.to_value().map(Some)

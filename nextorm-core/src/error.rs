@@ -45,6 +45,10 @@ pub enum ErrorKind {
     Config,
     /// The operation is not supported by this dialect or build.
     Unsupported,
+    /// The migration history does not allow the request: a half-applied migration waits to be
+    /// resolved, an applied migration's file was edited or is missing, or going back would lose
+    /// data and was not allowed. The message says the way out.
+    Migration,
     /// A bug in nextorm: please report it. An invariant nextorm keeps for itself was broken;
     /// nothing the caller did or configured causes it.
     Internal,
@@ -73,6 +77,7 @@ impl ErrorKind {
             ErrorKind::Mapping => "mapping error",
             ErrorKind::Config => "configuration error",
             ErrorKind::Unsupported => "unsupported",
+            ErrorKind::Migration => "migration error",
             ErrorKind::Internal => "internal error (a bug in nextorm: please report it)",
             ErrorKind::Database => "database error",
         }

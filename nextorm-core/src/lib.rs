@@ -22,11 +22,12 @@ pub mod crud;
 mod dialect;
 pub mod entity;
 mod error;
+mod map_key;
+pub mod migrate;
 pub mod query;
 pub mod rawsql;
 pub mod relation;
 mod relation_fields;
-mod relation_meta;
 mod relation_sql;
 mod render;
 pub mod schema;
@@ -43,8 +44,8 @@ pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};
 pub use render::{Sql, render, render_select};
 pub use value::{
-    ColumnType, FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, ToValue, Value, clone_field, decode_column,
-    kind_of, truncate_micros,
+    ColumnType, DataType, FromRow, FromSql, IntoParams, Kind, RowRead, SqlField, ToValue, Value, clone_field,
+    decode_column, kind_of, truncate_micros,
 };
 
 /// Re-exported for generated code.

@@ -5,9 +5,10 @@
 use crate::ast;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::query::{self as types, Executor};
-use crate::session::Handle;
+use crate::query::Executor;
+use crate::query::types;
 use crate::session::not_loaded;
+use crate::session::{Handle, SessionEntity};
 use crate::value::{FromSql, RowRead, SqlField, ToValue, Value};
 use std::marker::PhantomData;
 
@@ -54,7 +55,10 @@ where
     /// ```text
     /// SELECT "customer"."id", "customer"."name" FROM "customer" WHERE "customer"."id" IN (?, ?, ?)
     /// ```
-    pub fn get<X: Executor>(&self, x: X) -> X::Out<X::Obj<T>> {
+    pub fn get<X: Executor>(&self, x: X) -> X::Out<X::Obj<T>>
+    where
+        T: SessionEntity,
+    {
         x.related_object::<T>(&self.key())
     }
 

@@ -3,11 +3,11 @@
 //! several owners at once, and count members.
 
 use crate::ast::{self, FromItem, Join};
-use crate::entity::{Entity, EntityMeta, Key};
+use crate::entity::meta::RelationMeta;
+use crate::entity::relation::{Link, set_link};
+use crate::entity::{Entity, EntityMeta};
 use crate::error::{Error, Result};
 use crate::query::statement::Stmt;
-use crate::relation_meta::{Link, RelationMeta, set_link};
-use crate::session::Handle;
 use crate::value::{Kind, RowRead, Value};
 
 impl Link {
@@ -23,18 +23,17 @@ impl Link {
     ///                                                    WHERE "c#"."student_id" = <owner key>
     /// ```
     pub fn members_from(&self, alias: &str, owner_key: Vec<ast::Expr>) -> (Vec<FromItem>, ast::Expr) {
-        let item = |table: &str, alias: String, join: Option<Join>, entity: Option<&'static EntityMeta>| FromItem {
+        let item = |table: &str, alias: String, join: Option<Join>| FromItem {
             table: table.to_owned().into(),
             alias: Some(alias.into()),
             query: None,
             join,
-            entity,
         };
         match self {
             Link::Reverse { target, fk } => {
                 let fk = ast::Expr::qualified(alias.to_owned(), target.columns[*fk].name);
                 let owner = owner_key.into_iter().next().unwrap_or(ast::Expr::Value(Value::Null(Kind::Int)));
-                (vec![item(target.table, alias.to_owned(), None, Some(target))], fk.eq(owner))
+                (vec![item(target.table, alias.to_owned(), None)], fk.eq(owner))
             }
             Link::Table { target, table } => {
                 let link = join_alias(alias);
@@ -47,10 +46,7 @@ impl Link {
                     target.key_columns().map(|k| ast::Expr::qualified(alias.to_owned(), k.name)),
                 );
                 let join = Some(Join { left: false, on });
-                (
-                    vec![item(&table.name, link, None, None), item(target.table, alias.to_owned(), join, Some(target))],
-                    tie,
-                )
+                (vec![item(&table.name, link, None), item(target.table, alias.to_owned(), join)], tie)
             }
         }
     }
@@ -66,13 +62,8 @@ impl Link {
                     owner_key,
                 );
                 let keys = table.target_columns.iter().map(|c| ast::Expr::qualified(link.clone(), c.clone())).collect();
-                let item = FromItem {
-                    table: table.name.clone().into(),
-                    alias: Some(link.into()),
-                    query: None,
-                    join: None,
-                    entity: None,
-                };
+                let item =
+                    FromItem { table: table.name.clone().into(), alias: Some(link.into()), query: None, join: None };
                 (vec![item], tie, keys)
             }
             Link::Reverse { target, .. } => {
@@ -96,14 +87,21 @@ pub fn all_equal(left: impl IntoIterator<Item = ast::Expr>, right: impl IntoIter
     pairs.fold(first, ast::Expr::and)
 }
 
-pub(crate) fn count_statement<O: Entity>(
-    owner: &Handle<O>,
+/// The statement that counts the members of the collection `relation` of the owner (of entity
+/// `owner`) whose key is `owner_key`, reading only the join table of a many-to-many relation.
+///
+/// ```text
+/// SELECT COUNT(*) FROM "order" "order" WHERE "order"."customer" = ?
+/// SELECT COUNT(*) FROM "course_student" "course#" WHERE "course#"."student_id" = ?
+/// ```
+pub(crate) fn count_statement(
+    owner: &'static EntityMeta,
     relation: &'static RelationMeta,
+    owner_key: Vec<Value>,
     dialect: crate::Dialect,
 ) -> Result<Stmt> {
-    let key = owner.lock().value.key().key_values()?;
-    let link = set_link(O::meta(), relation)?;
-    let (from, tie, _) = link.pairs_from(link.target().table, key.into_iter().map(ast::Expr::Value).collect());
+    let link = set_link(owner, relation)?;
+    let (from, tie, _) = link.pairs_from(link.target().table, owner_key.into_iter().map(ast::Expr::Value).collect());
     Ok(crate::crud::select_statement(
         ast::Select { columns: vec![ast::Expr::CountStar], from, filter: Some(tie), ..ast::Select::default() },
         dialect,

@@ -11,41 +11,35 @@ mod syntax;
 mod walk;
 mod writer;
 
-pub(crate) use mariadb::MariaDb;
-pub(crate) use postgres::Postgres;
-pub(crate) use sqlite::Sqlite;
-pub(crate) use syntax::SqlDialect;
-pub(crate) use writer::{ShapeHasher, Writer};
+pub(crate) use writer::ShapeHasher;
 
 use crate::ast::{Select, Statement};
-use crate::dialect::{Dialect, with_sql_dialect};
-use crate::value::Value;
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::value::{ColumnType, DataType, Value};
+use syntax::SqlDialect;
+use writer::{Spelling, Writer};
 
-/// Lists up to this length become one placeholder per value, as many as there are values.
-pub(crate) const INLINE_LIST_MAX: usize = 64;
-
-/// On SQLite and MariaDB, lists up to this length are placeholders too, padded to the next power
-/// of two by repeating the last value (which changes neither `IN` nor `NOT IN`): a batch of keys
-/// stays a plain indexed `IN`, and lists longer than [`INLINE_LIST_MAX`] give a statement shape
-/// only five more texts to prepare and cache (128, 256, 512 and 1024 placeholders, and the
-/// collection bind). Longer lists are one collection bind. PostgreSQL binds every long list as
-/// one array.
-pub(crate) const PADDED_LIST_MAX: usize = 1024;
-
-/// A JSON array of the values, in the text forms the database stores.
-fn json_list(values: &[Value]) -> String {
-    let items: Vec<serde_json::Value> = values
-        .iter()
-        .map(|v| match v {
-            Value::Null(_) => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::from(*b),
-            Value::Int(i) => serde_json::Value::from(*i),
-            Value::Float(f) => serde_json::Value::from(*f),
-            Value::Text(s) => serde_json::Value::from(s.as_str()),
-            other => other.stored_text().map_or(serde_json::Value::Null, serde_json::Value::from),
-        })
-        .collect();
-    serde_json::Value::Array(items).to_string()
+/// Runs `$body` with `$d` naming the [`SqlDialect`] implementation of `$dialect`: the one place
+/// the enum is matched to its implementation, so everything generic over the dialect is
+/// resolved at compile time.
+macro_rules! with_sql_dialect {
+    ($dialect:expr, $d:ident => $body:expr) => {
+        match $dialect {
+            Dialect::Sqlite => {
+                type $d = sqlite::Sqlite;
+                $body
+            }
+            Dialect::Postgres => {
+                type $d = postgres::Postgres;
+                $body
+            }
+            Dialect::MariaDb => {
+                type $d = mariadb::MariaDb;
+                $body
+            }
+        }
+    };
 }
 
 /// Rendered SQL: the text and the values bound to its placeholders, in order.
@@ -60,7 +54,7 @@ pub struct Sql {
     pub placeholders: usize,
 }
 
-impl<D: SqlDialect> From<Writer<'_, D>> for Sql {
+impl<D> From<Writer<'_, D>> for Sql {
     fn from(w: Writer<'_, D>) -> Sql {
         Sql { text: w.text, binds: w.binds, placeholders: w.placeholders }
     }
@@ -106,11 +100,151 @@ pub(crate) fn binds_and_shape(select: &Select, dialect: Dialect, hasher: &mut Sh
     })
 }
 
+/// What a dialect does, read from its implementation (`render/sqlite.rs`, `render/postgres.rs`,
+/// `render/mariadb.rs`).
+impl Dialect {
+    /// The identifier quote character.
+    pub fn quote_char(self) -> char {
+        with_sql_dialect!(self, D => D::QUOTE)
+    }
+
+    /// The longest identifier the dialect keeps intact: PostgreSQL truncates past 63 bytes and
+    /// MariaDB refuses past 64 characters. `None`: no practical limit.
+    pub fn max_identifier_len(self) -> Option<usize> {
+        with_sql_dialect!(self, D => D::MAX_IDENTIFIER_LEN)
+    }
+
+    /// The most bind parameters one statement may carry.
+    pub fn max_binds(self) -> usize {
+        with_sql_dialect!(self, D => D::MAX_BINDS)
+    }
+
+    /// Writes the placeholder of parameter `n` (1-based).
+    pub fn write_placeholder(self, out: &mut String, n: usize) {
+        with_sql_dialect!(self, D => D::write_placeholder(out, n))
+    }
+
+    /// Whether an `INSERT` returns its generated key with `RETURNING` (PostgreSQL) rather than
+    /// through the driver's last-insert id (SQLite, MariaDB).
+    pub fn returns_key_with_returning(self) -> bool {
+        with_sql_dialect!(self, D => D::RETURNS_KEY_WITH_RETURNING)
+    }
+
+    /// The statements that open a transaction, `SERIALIZABLE` if asked: `BEGIN` (`BEGIN
+    /// IMMEDIATE` on SQLite, whose transactions are all serializable),
+    /// `BEGIN ISOLATION LEVEL SERIALIZABLE` on PostgreSQL,
+    /// `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE` then `START TRANSACTION` on MariaDB.
+    pub fn begin_statements(self, serializable: bool) -> &'static [&'static str] {
+        if serializable {
+            with_sql_dialect!(self, D => D::BEGIN_SERIALIZABLE)
+        } else {
+            with_sql_dialect!(self, D => D::BEGIN)
+        }
+    }
+
+    /// Whether `$tag$ ... $tag$` quotes a string (PostgreSQL), so a `?` inside is no placeholder.
+    pub(crate) fn has_dollar_quoted_strings(self) -> bool {
+        with_sql_dialect!(self, D => D::DOLLAR_QUOTED_STRINGS)
+    }
+
+    /// Whether a key or index may be on text without a length limit (not on MariaDB).
+    pub(crate) fn indexes_unbounded_text(self) -> bool {
+        with_sql_dialect!(self, D => D::INDEXES_UNBOUNDED_TEXT)
+    }
+
+    /// Whether DDL runs inside a transaction and rolls back with it: PostgreSQL and SQLite yes;
+    /// MariaDB commits each DDL statement on its own.
+    pub fn transactional_ddl(self) -> bool {
+        with_sql_dialect!(self, D => D::TRANSACTIONAL_DDL)
+    }
+
+    /// The statements that take and release the lock `migrate` holds on its connection, so that
+    /// two processes never apply a migration twice. The first returns one row whose first column is
+    /// 1 once the lock is taken:
+    ///
+    /// ```text
+    /// PostgreSQL: SELECT 1 FROM pg_advisory_lock(1852797042, hashtext(current_schema()))
+    /// MariaDB:    SELECT GET_LOCK(CONCAT('nextorm_migrate.', DATABASE()), 3600)
+    /// SQLite:     none; each migration's `BEGIN EXCLUSIVE` is the lock
+    /// ```
+    pub fn migration_lock(self) -> Option<(&'static str, &'static str)> {
+        with_sql_dialect!(self, D => D::MIGRATION_LOCK)
+    }
+
+    /// The statement that begins a migration's transaction: `BEGIN`, or `BEGIN EXCLUSIVE` on
+    /// SQLite (no other connection reads or writes until it ends).
+    pub fn migration_begin(self) -> &'static str {
+        with_sql_dialect!(self, D => D::MIGRATION_BEGIN)
+    }
+
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop constraints (SQLite), so that a migration rebuilds the table: a new table, the rows
+    /// copied, the old one dropped, the new one renamed, the indexes made again.
+    pub fn rebuilds_tables(self) -> bool {
+        with_sql_dialect!(self, D => D::REBUILDS_TABLES)
+    }
+
+    /// The name the dialect gives the unnamed `CHECK` of enum column `column` of `table`, when
+    /// it names it after them: PostgreSQL's `<table>_<column>_check`, which keeps its name when
+    /// the table or column is renamed. `None` on SQLite and MariaDB.
+    pub fn implicit_check_name(self, table: &str, column: &str) -> Option<String> {
+        with_sql_dialect!(self, D => D::implicit_check_name(table, column))
+    }
+
+    /// Checks that an identifier can be used on this dialect: not empty, no NUL, within the
+    /// length limit, and on MariaDB only characters of the Basic Multilingual Plane.
+    pub fn check_identifier(self, ident: &str) -> Result<()> {
+        if ident.is_empty() {
+            return Err(Error::mapping("an SQL identifier cannot be empty"));
+        }
+        if ident.contains('\0') {
+            return Err(Error::mapping(format!("the SQL identifier {ident:?} contains a NUL byte")));
+        }
+        let (len, unit) = with_sql_dialect!(self, D => D::identifier_len(ident));
+        if let Some(max) = self.max_identifier_len()
+            && len > max
+        {
+            return Err(Error::mapping(format!(
+                "the identifier `{ident}` is {len} {unit} long; {} allows at most {max} and would not keep it intact",
+                self.name()
+            )));
+        }
+        with_sql_dialect!(self, D => D::check_identifier_chars(ident))
+    }
+
+    /// Writes `ident` quoted, doubling any quote character inside it.
+    pub fn write_ident(self, out: &mut String, ident: &str) {
+        with_sql_dialect!(self, D => D::write_ident(out, ident))
+    }
+
+    /// The quoted form of `ident`.
+    pub fn quote(self, ident: &str) -> String {
+        let mut s = String::with_capacity(ident.len() + 2);
+        self.write_ident(&mut s, ident);
+        s
+    }
+
+    /// The DDL type of a column.
+    pub fn column_type(self, ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
+        with_sql_dialect!(self, D => D::column_type(&DataType::from(ty), max_len, decimal))
+    }
+
+    /// Refuses a value this dialect would store unfaithfully: NaN on SQLite (it becomes NULL) and
+    /// MariaDB (no NaN), a NUL byte in PostgreSQL text, a date outside the years 0 to 9999 on SQLite
+    /// (its text would no longer sort as the date does).
+    pub fn check_value(self, value: &Value) -> Result<()> {
+        if let Value::Invalid(message) = value {
+            return Err(Error::invalid_value(message.clone()));
+        }
+        with_sql_dialect!(self, D => D::check_value(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ast::*;
-    use crate::value::{ColumnType, Kind};
+    use crate::value::{DataType, Kind};
 
     #[test]
     fn values_become_binds_and_placeholders_are_numbered() {
@@ -193,7 +327,7 @@ mod tests {
             if_not_exists: false,
             columns: vec![ColumnDef {
                 name: "k".into(),
-                ty: ColumnType::TextEnum(&["it's", r"a\b"]),
+                ty: DataType::TextEnum(vec!["it's".into(), r"a\b".into()]),
                 max_len: None,
                 decimal: None,
                 nullable: false,
@@ -268,5 +402,46 @@ mod tests {
             assert_ne!(render_select(&a, dialect).text, render_select(&wider, dialect).text);
             assert_ne!(hash_a, shape(&wider, dialect).0, "{dialect:?}");
         }
+    }
+
+    #[test]
+    fn identifiers_are_quoted_with_the_quote_doubled() {
+        assert_eq!(Dialect::Postgres.quote("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::MariaDb.quote("a`b"), "`a``b`");
+        assert_eq!(Dialect::Sqlite.quote("order"), "\"order\"");
+    }
+
+    #[test]
+    fn identifier_limits_are_enforced_not_truncated() {
+        let long = "x".repeat(64);
+        assert!(Dialect::Postgres.check_identifier(&long).is_err());
+        assert!(Dialect::Postgres.check_identifier(&long[..63]).is_ok());
+        assert!(Dialect::MariaDb.check_identifier(&long).is_ok());
+        assert!(Dialect::MariaDb.check_identifier(&"x".repeat(65)).is_err());
+        assert!(Dialect::Sqlite.check_identifier("a\0b").is_err());
+        assert!(Dialect::MariaDb.check_identifier("emoji😀").is_err());
+        // 32 two-byte characters: 64 bytes, over PostgreSQL's limit, fine on MariaDB.
+        let wide = "é".repeat(32);
+        assert!(Dialect::Postgres.check_identifier(&wide).is_err());
+        assert!(Dialect::MariaDb.check_identifier(&wide).is_ok());
+    }
+
+    #[test]
+    fn placeholders() {
+        let mut s = String::new();
+        Dialect::Postgres.write_placeholder(&mut s, 12);
+        Dialect::Sqlite.write_placeholder(&mut s, 3);
+        assert_eq!(s, "$12?");
+    }
+
+    #[test]
+    fn unfaithful_values_are_refused() {
+        assert!(Dialect::Sqlite.check_value(&Value::Float(f64::NAN)).is_err());
+        assert!(Dialect::Postgres.check_value(&Value::Float(f64::NAN)).is_ok());
+        assert!(Dialect::Postgres.check_value(&Value::Text("a\0".into())).is_err());
+        assert!(Dialect::Sqlite.check_value(&Value::Text("a\0".into())).is_ok());
+        let far = chrono::NaiveDate::from_ymd_opt(10_000, 1, 1).unwrap();
+        assert!(Dialect::Sqlite.check_value(&Value::Date(far)).is_err());
+        assert!(Dialect::Postgres.check_value(&Value::Date(far)).is_ok());
     }
 }

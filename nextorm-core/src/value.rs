@@ -164,6 +164,68 @@ impl ColumnType {
     }
 }
 
+/// A column's type as a schema records it: a [`ColumnType`] whose enum values are owned, so a
+/// schema read back from a migration file can describe it. The DDL is rendered from it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum DataType {
+    /// [`ColumnType::Bool`].
+    Bool,
+    /// [`ColumnType::SmallInt`].
+    SmallInt,
+    /// [`ColumnType::Int`].
+    Int,
+    /// [`ColumnType::BigInt`].
+    BigInt,
+    /// [`ColumnType::Real`].
+    Real,
+    /// [`ColumnType::Double`].
+    Double,
+    /// [`ColumnType::Text`].
+    Text,
+    /// [`ColumnType::Bytes`].
+    Bytes,
+    /// [`ColumnType::Decimal`].
+    Decimal,
+    /// [`ColumnType::Date`].
+    Date,
+    /// [`ColumnType::DateTime`].
+    DateTime,
+    /// [`ColumnType::Timestamp`].
+    Timestamp,
+    /// [`ColumnType::Uuid`].
+    Uuid,
+    /// [`ColumnType::Json`].
+    Json,
+    /// [`ColumnType::TextEnum`]: the values a `CHECK` constraint allows.
+    TextEnum(Vec<String>),
+    /// [`ColumnType::IntEnum`]: the values a `CHECK` constraint allows.
+    IntEnum(Vec<i64>),
+}
+
+impl From<ColumnType> for DataType {
+    fn from(ty: ColumnType) -> DataType {
+        use ColumnType as C;
+        match ty {
+            C::Bool => DataType::Bool,
+            C::SmallInt => DataType::SmallInt,
+            C::Int => DataType::Int,
+            C::BigInt => DataType::BigInt,
+            C::Real => DataType::Real,
+            C::Double => DataType::Double,
+            C::Text => DataType::Text,
+            C::Bytes => DataType::Bytes,
+            C::Decimal => DataType::Decimal,
+            C::Date => DataType::Date,
+            C::DateTime => DataType::DateTime,
+            C::Timestamp => DataType::Timestamp,
+            C::Uuid => DataType::Uuid,
+            C::Json => DataType::Json,
+            C::TextEnum(values) => DataType::TextEnum(values.iter().map(|v| (*v).to_owned()).collect()),
+            C::IntEnum(values) => DataType::IntEnum(values.to_vec()),
+        }
+    }
+}
+
 /// Converts a Rust value into a bind [`Value`]. Fails for values no column can hold faithfully
 /// (a `u64` above `i64::MAX`).
 pub trait ToValue {

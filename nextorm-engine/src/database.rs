@@ -2,8 +2,10 @@
 //! them that needs no facade (mapping, DDL, dropping the tables).
 
 use crate::driver::{AnyPool, Conn, Facade};
+use crate::migration::{self, MigrationProgress};
 use crate::options::OpenOptions;
 use crate::statements::CreateTables;
+use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::{Dialect, EntityMeta, Result, registered_entities, schema};
 
 /// What a database handle holds, whichever facade drives it: the pool and the mapped entities.
@@ -71,6 +73,25 @@ impl DbCore {
     /// Drops every mapped table, with its data.
     pub async fn drop_all_tables(&self) -> Result<()> {
         self.acquire().await?.drop_tables(&self.entities).await
+    }
+
+    /// Where each migration stands in this database (`showmigrations`), followed by recorded
+    /// migrations that were not given. Creates the history table if it is missing.
+    pub async fn migration_status(&self, source: &dyn MigrationSource) -> Result<Vec<MigrationStatus>> {
+        let migrations = source.load()?;
+        migration::status(&mut self.acquire().await?, &migrations).await
+    }
+
+    /// Applies or reverts `migrations` to reach `options.target`, under the dialect's migration
+    /// lock, reporting each migration and step to `progress`.
+    pub async fn migrate(
+        &self,
+        source: &dyn MigrationSource,
+        options: &MigrateOptions,
+        progress: &mut dyn MigrationProgress,
+    ) -> Result<MigrateReport> {
+        let migrations = source.load()?;
+        migration::migrate(&mut self.acquire().await?, &migrations, options, progress).await
     }
 
     /// The pool's connection counts.

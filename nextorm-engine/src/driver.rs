@@ -321,6 +321,15 @@ impl Conn {
         Ok(())
     }
 
+    /// Begins a transaction with `statement` (a migration's `BEGIN EXCLUSIVE` on SQLite).
+    pub(crate) async fn begin_statement(&mut self, statement: &str) -> Result<()> {
+        if self.in_transaction {
+            return Err(Error::config("a transaction is already open on this connection"));
+        }
+        self.in_transaction = true;
+        self.batch(statement).await
+    }
+
     /// Commits the open transaction. If the connection fails during `COMMIT`, the outcome is
     /// unknown and the error says so.
     pub async fn commit(&mut self) -> Result<()> {

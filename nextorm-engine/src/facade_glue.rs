@@ -20,7 +20,7 @@ pub mod __glue {
         Executor, Stmt, collection_change_needs_a_session, load_by_pk, prefetch_needs_a_session,
     };
     pub use nextorm_core::relation::{CollectionChange, PrefetchPath};
-    pub use nextorm_core::session::{Attach, Handle};
+    pub use nextorm_core::session::{Attach, Handle, SessionEntity};
     pub use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Key, RelationMeta, Result, RowRead};
 }
 
@@ -116,7 +116,7 @@ macro_rules! statement_methods {
 macro_rules! executor_impl {
     ($mode:ident, connection, impl<$($lt:lifetime),*> for $ty:ty, out $out:lifetime, $with:ident) => {
         $crate::executor_impl!(@impl $mode, [$($lt),*], $ty, $out, $with, Row, fetch_stmt, for_each_stmt,
-            fn object_by_pk<E: $crate::__glue::Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+            fn object_by_pk<E: $crate::__glue::SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
                 $crate::__glue::load_by_pk::<_, E>(self, key)
             }
 
@@ -142,18 +142,18 @@ macro_rules! executor_impl {
     };
     ($mode:ident, session, impl<$($lt:lifetime),*> for $ty:ty, out $out:lifetime, $with:ident) => {
         $crate::executor_impl!(@impl $mode, [$($lt),*], $ty, $out, $with, Row::Attached, fetch_objects, for_each_object,
-            fn object_by_pk<E: $crate::__glue::Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+            fn object_by_pk<E: $crate::__glue::SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
                 // As values, so that the future borrows nothing of the caller's.
                 let key = $crate::__glue::Key::key_values(key);
                 $crate::executor_impl!(@run $mode, self.$with(async |c| c.by_key_values::<E>(key?).await))
             }
 
-            fn related_object<E: $crate::__glue::Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+            fn related_object<E: $crate::__glue::SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
                 let key = $crate::__glue::Key::key_values(key);
                 $crate::executor_impl!(@run $mode, self.$with(async |c| c.related::<E>(key).await))
             }
 
-            fn collection<O: $crate::__glue::Entity, T: $crate::__glue::Entity>(
+            fn collection<O: $crate::__glue::Entity, T: $crate::__glue::SessionEntity>(
                 self,
                 owner: $crate::__glue::Handle<O>,
                 relation: &'static $crate::__glue::RelationMeta,
@@ -222,7 +222,7 @@ macro_rules! executor_impl {
                 $crate::executor_impl!(@run $mode, self.$with(async |c| c.$fetch(&stmt, decode, finish).await))
             }
 
-            fn create_object<E: $crate::__glue::Entity>(self, value: E) -> Self::Out<Self::Obj<E>> {
+            fn create_object<E: $crate::__glue::SessionEntity>(self, value: E) -> Self::Out<Self::Obj<E>> {
                 $crate::executor_impl!(@run $mode, self.$with(async |c| c.create_object(value).await))
             }
 

@@ -9,6 +9,7 @@
 mod database;
 mod driver;
 mod facade_glue;
+mod migration;
 mod options;
 mod session;
 mod statements;
@@ -18,6 +19,7 @@ pub use driver::{Conn, Facade};
 #[doc(hidden)]
 pub use facade_glue::__glue;
 pub use facade_glue::BoxFuture;
+pub use migration::{MigrationEvent, MigrationProgress, TracingProgress};
 pub use options::OpenOptions;
 pub use session::{SessionCore, SessionOptions, SessionStats, finish_session, retry_pause};
 pub use statements::CreateTables;

@@ -236,7 +236,7 @@ impl SessionCore {
             return Ok(Some(h));
         }
         let stmt = Stmt { text: crud::select_by_key(E::meta(), self.dialect()).into(), binds: key.to_vec() };
-        self.fetch_objects(&stmt, E::from_row_at, |mut rows: Vec<Handle<E>>| Ok(rows.pop())).await
+        Ok(self.fetch_entities::<E>(&stmt).await?.pop())
     }
 
     /// The object a `Single` refers to: from the identity map, or loaded together with every
@@ -256,7 +256,7 @@ impl SessionCore {
         let mut keys = key.clone();
         keys.extend(self.map.unloaded_references(meta, LOAD_BATCH)?.into_iter().filter(|k| k != &key[0]));
         let stmt = crud::select_where_in(meta, *column, keys, self.dialect());
-        self.fetch_objects(&stmt, E::from_row_at, |_: Vec<Handle<E>>| Ok(())).await?;
+        self.fetch_entities::<E>(&stmt).await?;
         self.map
             .get::<E>(&key)
             .ok_or_else(|| Error::new(ErrorKind::NotFound, format!("{} was not found", meta.describe_key(&key))))
@@ -343,11 +343,12 @@ impl SessionCore {
         Ok(())
     }
 
-    /// Runs `stmt` and puts its rows into the identity map as they arrive.
+    /// Runs `stmt` and puts its rows into the identity map as they arrive, through a relation's
+    /// row function (`RowFns::load`, which takes the map type-erased).
     async fn load_rows(
         &mut self,
         stmt: &Stmt,
-        load: fn(&dyn RowRead, usize, &mut IdentityMap) -> Result<()>,
+        load: fn(&dyn RowRead, usize, &mut dyn std::any::Any) -> Result<()>,
     ) -> Result<()> {
         self.before_query().await?;
         self.send(&stmt.text, async |c, map| c.fetch_sql(&stmt.text, &stmt.binds, &mut |row| load(row, 0, map)).await)
@@ -514,6 +515,12 @@ impl SessionCore {
         let rows = self.fetch_stmt(stmt, decode, Ok).await?;
         let objects = rows.into_iter().map(|r| r.attach(&mut self.map)).collect::<Result<Vec<_>>>()?;
         finish(objects)
+    }
+
+    /// Runs a query of `E`'s rows after a flush; each row joins the identity map as its object.
+    async fn fetch_entities<E: Entity>(&mut self, stmt: &Stmt) -> Result<Vec<Handle<E>>> {
+        let rows = self.fetch_stmt(stmt, E::from_row_at, Ok).await?;
+        rows.into_iter().map(|row| self.map.attach_loaded(row)).collect()
     }
 
     /// Runs a query after a flush and hands each row, joined to the identity map, to `each`.

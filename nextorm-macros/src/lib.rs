@@ -16,13 +16,16 @@ use proc_macro::TokenStream;
 ///
 /// Struct options (`#[orm(...)]` on the struct): `table = "name"` (default: the snake_case type
 /// name), `unique(field, ...)`, `index(field, ...)`, each optionally with `name = "..."` first,
-/// and `crate = "path"` to reach nextorm through another path.
+/// `crate = "path"` to reach nextorm through another path, and `renamed_from = "old"`: the
+/// table's previous name, so that a migration renames the table instead of dropping it.
 ///
 /// Field options: `#[pk]` / `#[orm(pk)]` (default: the field named `id`), `auto = false`,
 /// `column = "name"`, `max_len = N`, `unique`, `index` / `index = "name"`, `default = expr`
 /// (generates `impl Default`), `sql_default = "SQL"`, `precision = P, scale = S`, and
 /// `optimistic = false` to leave a column out of the session's optimistic check (PonyORM's
-/// `optimistic=False`), for counters and timestamps that concurrent writers may change freely.
+/// `optimistic=False`), for counters and timestamps that concurrent writers may change freely;
+/// `renamed_from = "old"` gives the column's previous name, so that a migration renames it
+/// instead of dropping it and adding a new one.
 #[proc_macro_derive(Entity, attributes(pk, orm))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     entity::derive_entity_inner(input.into()).into()

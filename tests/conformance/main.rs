@@ -137,6 +137,27 @@ mod blocking {
         })
     }
 
+    /// Runs `migrate` from `n` threads at once, each with its own database handle.
+    pub async fn migrate_concurrently(
+        url: &str,
+        migrations: &nextorm::migrate::Migrations,
+        n: usize,
+    ) -> Vec<nextorm::Result<nextorm::migrate::MigrateReport>> {
+        let start = std::sync::Barrier::new(n);
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..n)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let db = Db::open(url)?;
+                        start.wait();
+                        db.migrate(migrations)
+                    })
+                })
+                .collect();
+            runs.into_iter().map(|r| r.join().expect("a migrate thread panicked")).collect()
+        })
+    }
+
     /// Polls a transaction future `polls` times and drops it. The blocking facade has no future
     /// to drop; its equivalent is the panic above.
     pub async fn drop_transaction_after(_db: &Db, _polls: usize) -> Option<bool> {
@@ -148,6 +169,7 @@ mod blocking {
     include!("sessions.rs");
     include!("relations.rs");
     include!("values.rs");
+    include!("migrations.rs");
 }
 
 /// The async facade.
@@ -279,6 +301,24 @@ mod asynchronous {
         results
     }
 
+    /// Runs `migrate` from `n` tasks at once, each with its own database handle.
+    pub async fn migrate_concurrently(
+        url: &str,
+        migrations: &nextorm::migrate::Migrations,
+        n: usize,
+    ) -> Vec<nextorm::Result<nextorm::migrate::MigrateReport>> {
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let (url, migrations) = (url.to_owned(), migrations.clone());
+            tasks.spawn(async move { Db::open(&url).await?.migrate(&migrations).await });
+        }
+        let mut results = Vec::new();
+        while let Some(r) = tasks.join_next().await {
+            results.push(r.expect("a migrate task panicked"));
+        }
+        results
+    }
+
     /// `workers` tasks, each running `rounds` sessions that increment one counter.
     pub async fn hammer(db: &Db, id: i64, workers: usize, rounds: usize, retry: u32) -> (usize, Vec<nextorm::Error>) {
         use crate::entities::ProductObj;
@@ -335,6 +375,7 @@ mod asynchronous {
     include!("sessions.rs");
     include!("relations.rs");
     include!("values.rs");
+    include!("migrations.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -400,6 +441,10 @@ macro_rules! conformance {
 }
 
 conformance!(
+    migrations_apply_revert_and_apply_again,
+    migrations_edited_or_lossy_are_refused,
+    migration_failing_in_step_two,
+    concurrent_migrates_apply_each_migration_once,
     crud_roundtrip,
     explicit_and_composite_keys,
     reserved_words_everywhere,

@@ -3,6 +3,8 @@
 
 use super::executor::{Executor, all_rows};
 use super::expr::{Condition, Expr, OrderKeys, is_decimal};
+use super::loop_vars::LoopVars;
+use super::paths::{PrefetchPaths, link_paths};
 use super::source::{Projection, Source};
 use super::statement::Stmt;
 use super::types::{Numeric, SqlType};
@@ -11,8 +13,8 @@ use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::render::{ShapeHasher, render_select};
-use crate::session::Attach;
 use crate::session::prefetch::PrefetchPath;
+use crate::session::{Attach, SessionEntity};
 use crate::value::{FromSql, RowRead, Value, decode_column};
 use std::sync::{Arc, RwLock};
 
@@ -59,17 +61,23 @@ pub struct Builder {
     site: Option<&'static Site>,
     from: Vec<FromItem>,
     conditions: Vec<ast::Expr>,
+    vars: LoopVars,
 }
 
 impl Builder {
     /// A builder for a top-level `select!`, caching its SQL in `site`.
     pub fn new(site: &'static Site) -> Builder {
-        Builder { site: Some(site), from: Vec::with_capacity(1), conditions: Vec::with_capacity(1) }
+        Builder {
+            site: Some(site),
+            from: Vec::with_capacity(1),
+            conditions: Vec::with_capacity(1),
+            vars: LoopVars::default(),
+        }
     }
 
     /// A builder for a nested generator (a subquery).
     pub fn sub() -> Builder {
-        Builder { site: None, from: Vec::new(), conditions: Vec::new() }
+        Builder { site: None, from: Vec::new(), conditions: Vec::new(), vars: LoopVars::default() }
     }
 
     /// Adds `for alias in E` and returns the handles of that occurrence. While a condition is
@@ -78,13 +86,8 @@ impl Builder {
     pub fn source<E: Source>(&mut self, alias: &'static str) -> E::Fields {
         let alias = super::aliases::claim(alias);
         let meta = E::meta();
-        self.from.push(FromItem {
-            table: meta.table.into(),
-            alias: Some(alias.into()),
-            query: None,
-            join: None,
-            entity: Some(meta),
-        });
+        self.from.push(FromItem { table: meta.table.into(), alias: Some(alias.into()), query: None, join: None });
+        self.vars.add(alias, meta);
         E::fields(alias)
     }
 
@@ -99,6 +102,7 @@ impl Builder {
         let alias = super::aliases::claim(alias);
         let joined = self.from.iter().any(|f| f.alias.as_deref() == Some(collection.parent()));
         self.add_members(collection.members(alias), joined);
+        self.vars.add(alias, T::meta());
         T::fields(alias)
     }
 
@@ -107,16 +111,17 @@ impl Builder {
     pub fn members<T: Source>(
         &mut self,
         owner: &'static crate::entity::EntityMeta,
-        relation: &'static crate::relation_meta::RelationMeta,
+        relation: &'static crate::entity::meta::RelationMeta,
         owner_key: Result<Vec<Value>>,
         alias: &'static str,
     ) -> T::Fields {
         let alias = super::aliases::claim(alias);
         let members = owner_key.and_then(|key| {
-            let link = crate::relation_meta::set_link(owner, relation)?;
+            let link = crate::entity::relation::set_link(owner, relation)?;
             Ok(link.members_from(alias, key.into_iter().map(ast::Expr::Value).collect()))
         });
         self.add_members(members, false);
+        self.vars.add(alias, T::meta());
         T::fields(alias)
     }
 
@@ -157,6 +162,7 @@ impl Builder {
                 ..ast::Select::default()
             },
             vars,
+            loop_vars: self.vars,
             site: self.site,
             decode: P::decode,
             explicit_distinct: None,
@@ -165,7 +171,7 @@ impl Builder {
         for c in self.conditions {
             query.add_condition(c);
         }
-        super::link_paths(&mut query.select);
+        link_paths(&mut query.select, &query.loop_vars);
         query
     }
 }
@@ -175,6 +181,8 @@ impl Builder {
 pub struct Query<R, V = ()> {
     select: ast::Select,
     vars: V,
+    /// The entity each loop variable ranges over, for resolving navigation and prefetch paths.
+    loop_vars: LoopVars,
     site: Option<&'static Site>,
     decode: fn(&dyn RowRead, usize) -> Result<R>,
     explicit_distinct: Option<bool>,
@@ -188,6 +196,7 @@ impl<R, V: Clone> Clone for Query<R, V> {
         Query {
             select: self.select.clone(),
             vars: self.vars.clone(),
+            loop_vars: self.loop_vars.clone(),
             site: self.site,
             decode: self.decode,
             explicit_distinct: self.explicit_distinct,
@@ -251,7 +260,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         let navigates = super::path_alias::mentions_path(&c);
         self.add_condition(c);
         if navigates {
-            super::link_paths(&mut self.select);
+            link_paths(&mut self.select, &self.loop_vars);
         }
         self
     }
@@ -268,7 +277,7 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         let keys = super::aliases::within(&self.select, || f(self.vars.clone()));
         keys.push_keys(&mut self.select.order_by);
         if self.select.order_by[first_new..].iter().any(|o| super::path_alias::mentions_path(&o.expr)) {
-            super::link_paths(&mut self.select);
+            link_paths(&mut self.select, &self.loop_vars);
         }
         self.settle_distinct();
         self
@@ -405,13 +414,12 @@ impl<R: Attach, V: Clone> Query<R, V> {
     /// SELECT "order"."id", ... FROM "order" WHERE "customer" IN (?, ?, ?)
     /// SELECT "item"."id", ... FROM "item" WHERE "order" IN (?, ?, ?, ?)
     /// ```
-    pub fn prefetch<P: super::PrefetchPaths>(mut self, paths: impl FnOnce(V) -> P) -> Self {
+    pub fn prefetch<P: PrefetchPaths>(mut self, paths: impl FnOnce(V) -> P) -> Self {
         let mut aliases = Vec::new();
         paths(self.vars.clone()).push_paths(&mut aliases);
         for alias in aliases {
             let root = alias.split(['.', ':']).next().unwrap_or_default();
-            let entity = self.select.from.iter().find(|f| f.alias.as_deref() == Some(root)).and_then(|f| f.entity);
-            let path = match entity {
+            let path = match self.loop_vars.entity(root) {
                 Some(entity) => PrefetchPath::parse(entity, alias).map_err(|e| e.message().to_owned()),
                 None => Err(format!("prefetch: `{root}` is not a loop variable of this query")),
             };
@@ -481,7 +489,6 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
                     alias: Some("q".into()),
                     query: Some(Box::new(inner)),
                     join: None,
-                    entity: None,
                 }],
                 ..ast::Select::default()
             }
@@ -847,7 +854,7 @@ pub trait EntityQuery: Source {
 }
 
 /// [`Executor::object_by_pk`] for executors outside a session: `SELECT ... WHERE <key> = ?`.
-pub fn load_by_pk<X: Executor, E: Entity>(x: X, key: &E::Key) -> X::Out<X::Obj<E>> {
+pub fn load_by_pk<X: Executor, E: SessionEntity>(x: X, key: &E::Key) -> X::Out<X::Obj<E>> {
     let binds = match key.key_values() {
         Ok(b) => b,
         Err(e) => return x.fail(e),

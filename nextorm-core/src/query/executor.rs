@@ -5,9 +5,9 @@ use super::statement::Stmt;
 use crate::dialect::Dialect;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, Result};
-use crate::session::Attach;
 use crate::session::collection_change::CollectionChange;
 use crate::session::prefetch::PrefetchPath;
+use crate::session::{Attach, SessionEntity};
 use crate::value::RowRead;
 
 /// What runs statements: a blocking or an async database, or a transaction. `Out<T>` is
@@ -35,10 +35,10 @@ pub trait Executor: Copy {
         finish: fn(Vec<Self::Obj<Row>>) -> Result<T>,
     ) -> Self::Out<T>;
     /// The entity with this key; a session answers from its identity map when it holds it.
-    fn object_by_pk<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
+    fn object_by_pk<E: SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>>;
     /// A new entity: inserted now by a database or transaction (the generated key set on the
     /// returned value), registered for the next flush by a session (which returns its object).
-    fn create_object<E: Entity>(self, value: E) -> Self::Out<Self::Obj<E>>;
+    fn create_object<E: SessionEntity>(self, value: E) -> Self::Out<Self::Obj<E>>;
     /// Runs a statement; the rows it affected.
     fn execute(self, stmt: Stmt) -> Self::Out<u64>;
     /// What [`Executor::for_each`] returns: `Result<()>`, or a future of it borrowing `'f`.
@@ -82,22 +82,22 @@ pub trait Executor: Copy {
     fn change_collection<O: Entity, T: Entity>(
         self,
         owner: crate::session::Handle<O>,
-        relation: &'static crate::relation_meta::RelationMeta,
+        relation: &'static crate::entity::meta::RelationMeta,
         change: CollectionChange<T>,
     ) -> Self::Out<()>;
 
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its
     /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
-    fn related_object<E: Entity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
+    fn related_object<E: SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
         self.object_by_pk::<E>(key)
     }
 
     /// The members of a `Set` of `owner`. A session loads the collection of every object of `O`
     /// it holds at once and answers from its identity map afterwards. Elsewhere, the rows.
-    fn collection<O: Entity, T: Entity>(
+    fn collection<O: Entity, T: SessionEntity>(
         self,
         owner: crate::session::Handle<O>,
-        relation: &'static crate::relation_meta::RelationMeta,
+        relation: &'static crate::entity::meta::RelationMeta,
     ) -> Self::Out<Vec<Self::Obj<T>>> {
         let key = match owner.lock().value.key().key_values() {
             Ok(k) => k,
@@ -126,7 +126,7 @@ pub fn prefetch_needs_a_session(paths: &[PrefetchPath]) -> Error {
 
 /// The [`ErrorKind::Config`](crate::ErrorKind::Config) error of [`Executor::change_collection`]
 /// outside a session: a collection changes in the session's identity map.
-pub fn collection_change_needs_a_session(relation: &crate::relation_meta::RelationMeta) -> Error {
+pub fn collection_change_needs_a_session(relation: &crate::entity::meta::RelationMeta) -> Error {
     Error::config(format!(
         "the collection {} changes inside a session: pass the session, not the database",
         relation.field

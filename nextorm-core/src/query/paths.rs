@@ -29,13 +29,15 @@
 //! ```
 
 use super::expr::{Countable, Expr, InList, Operand};
+use super::loop_vars::LoopVars;
 use super::path_alias::{is_path, names_a_path, path_alias};
 use super::source::{Projection, Source};
 use super::types::{SqlType, class, null};
 use crate::ast::{self, FromItem, Join, Select};
 use crate::entity::EntityMeta;
+use crate::entity::meta::{RelationKind, RelationMeta};
+use crate::entity::relation::{Link, set_link};
 use crate::relation_fields::Single;
-use crate::relation_meta::{Link, RelationKind, RelationMeta, set_link};
 use crate::relation_sql::all_equal;
 use crate::value::Value;
 use std::marker::PhantomData;
@@ -417,10 +419,10 @@ impl Hop {
 
 /// The hops of `path` (`s.group.dept`, `d:groups:students`), resolved from the entity its root
 /// alias ranges over. `None` when the root is not in `scope` or a field is not a relation.
-fn hops(path: &str, scope: &[(String, &'static EntityMeta)]) -> Option<Vec<Hop>> {
+fn hops(path: &str, scope: &LoopVars) -> Option<Vec<Hop>> {
     let ends: Vec<usize> = path.match_indices(['.', ':']).map(|(i, _)| i).chain([path.len()]).collect();
     let root = &path[..ends[0]];
-    let mut meta = scope.iter().rev().find(|(a, _)| a == root)?.1;
+    let mut meta = scope.entity(root)?;
     let mut left = false;
     let mut out = Vec::new();
     for pair in ends.windows(2) {
@@ -453,7 +455,7 @@ fn hops(path: &str, scope: &[(String, &'static EntityMeta)]) -> Option<Vec<Hop>>
 
 /// Rewrites a read of the referenced key (`"s.group"."number"`) into the foreign key
 /// (`"s"."group_number"`), then records every path alias `e` still names.
-fn visit_paths(e: &mut ast::Expr, scope: &[(String, &'static EntityMeta)], found: &mut Vec<String>) {
+fn visit_paths(e: &mut ast::Expr, scope: &LoopVars, found: &mut Vec<String>) {
     e.visit_mut(&mut |node| {
         if let ast::Expr::Column { table, name } = node
             && let Some(path) = is_path(table)
@@ -473,38 +475,36 @@ fn visit_paths(e: &mut ast::Expr, scope: &[(String, &'static EntityMeta)], found
                 }
             }
             ast::Expr::InQuery { query, .. } | ast::Expr::Exists { query, .. } | ast::Expr::Subquery(query) => {
-                found.extend(link_in_scope(query, scope));
+                // A nested query's own aliases name its rows: its builder linked the paths rooted
+                // in them, and resolving them through the enclosing query's loop variables of the
+                // same name would be wrong.
+                let outer = scope.without(|alias| query.from.iter().any(|f| f.alias.as_deref() == Some(alias)));
+                found.extend(link_in_scope(query, &outer));
             }
             _ => {}
         }
     });
 }
 
-/// Adds the joins the path aliases of `select` need; returns the paths rooted in an enclosing
-/// query, for it to join. A path through a collection is reached here, whatever its root: the
-/// collection's rows belong to this query.
-fn link_in_scope(select: &mut Select, outer: &[(String, &'static EntityMeta)]) -> Vec<String> {
-    let mut scope = outer.to_vec();
-    for item in &select.from {
-        if let (Some(alias), Some(meta)) = (&item.alias, item.entity) {
-            scope.push((alias.to_string(), meta));
-        }
-    }
+/// Adds the joins the path aliases of `select` need, resolving their roots through `scope`;
+/// returns the paths rooted in an enclosing query, for it to join. A path through a collection
+/// is reached here, whatever its root: the collection's rows belong to this query.
+fn link_in_scope(select: &mut Select, scope: &LoopVars) -> Vec<String> {
     let mut found = Vec::new();
     // Join conditions are left alone: they name the referenced key on purpose.
     let Select { columns, filter, group_by, having, order_by, .. } = select;
     for e in columns.iter_mut().chain(filter.iter_mut()).chain(group_by.iter_mut()).chain(having.iter_mut()) {
-        visit_paths(e, &scope, &mut found);
+        visit_paths(e, scope, &mut found);
     }
     for o in order_by.iter_mut() {
-        visit_paths(&mut o.expr, &scope, &mut found);
+        visit_paths(&mut o.expr, scope, &mut found);
     }
     let own: Vec<String> = select.from.iter().filter_map(|f| f.alias.as_deref().map(str::to_owned)).collect();
     let mut outer_paths = Vec::new();
     for path in found {
         let root = path.split(['.', ':']).next().unwrap_or_default();
         let is_own = own.iter().any(|a| a == root);
-        let Some(hops) = hops(&path, &scope) else {
+        let Some(hops) = hops(&path, scope) else {
             if !is_own {
                 outer_paths.push(path);
             }
@@ -537,7 +537,6 @@ fn add_hop(select: &mut Select, hop: Hop) {
                 alias: Some(hop.alias.clone().into()),
                 query: None,
                 join: None,
-                entity: Some(hop.target),
             };
             (vec![item], key.eq(ast::Expr::qualified(hop.parent.clone(), fk)))
         }
@@ -573,13 +572,14 @@ fn add_hop(select: &mut Select, hop: Hop) {
     }
 }
 
-/// Adds the joins that the navigation paths of `select` need (see the module docs). Safe to run
-/// again after more conditions or ordering keys are added.
-pub fn link_paths(select: &mut Select) {
+/// Adds the joins that the navigation paths of `select` need (see the module docs), resolving
+/// them from `vars`, the loop variables of the query that built `select`. Safe to run again
+/// after more conditions or ordering keys are added.
+pub(crate) fn link_paths(select: &mut Select, vars: &LoopVars) {
     if !names_a_path(select) {
         return;
     }
     // Paths rooted outside a top-level query cannot be joined anywhere: left as they are, the
     // database reports the unknown alias.
-    let _ = link_in_scope(select, &[]);
+    let _ = link_in_scope(select, vars);
 }

@@ -4,13 +4,12 @@
 use super::expr::Expr;
 use super::types::SqlType;
 use crate::ast;
-use crate::entity::Entity;
 use crate::error::Result;
-use crate::session::Attach;
+use crate::session::{Attach, IdentityMap, SessionEntity};
 use crate::value::{FromSql, RowRead, decode_column};
 
 /// An entity that queries can range over. Implemented by `#[derive(Entity)]`.
-pub trait Source: Entity {
+pub trait Source: SessionEntity {
     /// The typed column handles of one occurrence of the entity in a query.
     type Fields: Clone + Projection<Output = Self> + Send + Sync + 'static;
     /// The handles for the occurrence aliased `alias`.
@@ -30,6 +29,15 @@ pub trait Projection {
     /// Whether this is exactly one whole entity.
     fn is_entity() -> bool {
         false
+    }
+}
+
+/// A value row stays a value in a session.
+impl<T: SqlType + Send + 'static> Attach for T {
+    type Attached = T;
+
+    fn attach(self, _map: &mut IdentityMap) -> Result<T> {
+        Ok(self)
     }
 }
 

@@ -1,23 +1,27 @@
 //! MariaDB's departures from the common SQL: backquoted identifiers, `CONCAT` and `DIV`, long
 //! lists through `JSON_TABLE`, an `OFFSET` needing a `LIMIT`, its own spellings (`CHAR_LENGTH`,
 //! `RAND`, `GROUP_CONCAT ... SEPARATOR`, `DAYOFMONTH`), the multi-table form of an aliased
-//! `DELETE`, `AUTO_INCREMENT`, byte-exact `utf8mb4` tables, backslash escapes in literals, and
-//! the values and identifiers it refuses.
+//! `DELETE`, `AUTO_INCREMENT`, byte-exact `utf8mb4` tables, backslash escapes in literals, the
+//! values and identifiers it refuses, and its DDL: `MODIFY COLUMN`, `DROP INDEX ... ON`, `DROP
+//! FOREIGN KEY`.
 
-use super::json_list;
-use super::syntax::{Piece, SqlDialect};
-use super::writer::Writer;
-use crate::ast::{BinOp, Expr, Func, Name};
+use super::syntax::{Piece, SqlDialect, json_list};
+use super::writer::{Spelling, Writer};
+use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, Name};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::value::{ColumnType, Kind, Value};
+use crate::value::{DataType, Kind, Value};
 
 /// MariaDB 10.6 or newer.
 pub(crate) struct MariaDb;
 
+impl Spelling for MariaDb {
+    const QUOTE: char = '`';
+    const BACKSLASH_ESCAPES: bool = true;
+}
+
 impl SqlDialect for MariaDb {
     const DIALECT: Dialect = Dialect::MariaDb;
-    const QUOTE: char = '`';
     /// Longer identifiers are refused.
     const MAX_IDENTIFIER_LEN: Option<usize> = Some(64);
     const MAX_BINDS: usize = 65535;
@@ -27,7 +31,6 @@ impl SqlDialect for MariaDb {
     /// Binary, no-pad comparison: text equality behaves as on SQLite and PostgreSQL.
     const TABLE_OPTIONS: Option<&'static str> =
         Some(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
-    const BACKSLASH_ESCAPES: bool = true;
     const LENGTH: &'static str = "CHAR_LENGTH";
     const RANDOM: &'static str = "RAND()";
     /// A key on unbounded text (`LONGTEXT`) needs a prefix length, which would not be unique.
@@ -36,6 +39,14 @@ impl SqlDialect for MariaDb {
     /// connection keeps its default level.
     const BEGIN_SERIALIZABLE: &'static [&'static str] =
         &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"];
+    const DROP_UNIQUE: &'static str = "DROP INDEX ";
+    const DROP_FOREIGN_KEY: &'static str = "DROP FOREIGN KEY ";
+    const TRANSACTIONAL_DDL: bool = false;
+    // `GET_LOCK` names are server-wide, so the name carries the database; it waits up to an hour.
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = Some((
+        "SELECT GET_LOCK(CONCAT('nextorm_migrate.', DATABASE()), 3600)",
+        "SELECT RELEASE_LOCK(CONCAT('nextorm_migrate.', DATABASE()))",
+    ));
 
     fn check_identifier_chars(ident: &str) -> Result<()> {
         if ident.chars().any(|c| c as u32 > 0xFFFF) {
@@ -46,8 +57,8 @@ impl SqlDialect for MariaDb {
         Ok(())
     }
 
-    fn column_type(ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
-        use ColumnType as T;
+    fn column_type(ty: &DataType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
+        use DataType as T;
         match ty {
             T::Bool => "BOOLEAN".into(),
             T::SmallInt => "SMALLINT".into(),
@@ -144,7 +155,28 @@ impl SqlDialect for MariaDb {
         w.ident(alias);
     }
 
-    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: ColumnType) {
+    fn drop_index(w: &mut Writer<'_, Self>, i: &DropIndex) {
+        w.sql("DROP INDEX ");
+        w.ident(&i.name);
+        w.sql(" ON ");
+        w.ident(&i.table);
+    }
+
+    /// `MODIFY COLUMN` with the whole new definition (its `CHECK` too); an auto-increment key
+    /// keeps `AUTO_INCREMENT` without restating the primary key.
+    fn alter_column(w: &mut Writer<'_, Self>, _table: &Name, _from: &ColumnDef, to: &ColumnDef) {
+        w.sql("MODIFY COLUMN ");
+        if to.auto_increment {
+            w.ident(&to.name);
+            w.sql(" ");
+            w.sql_dyn(&Self::column_type(&to.ty, None, None));
+            w.sql(" NOT NULL AUTO_INCREMENT");
+        } else {
+            w.column_def(to);
+        }
+    }
+
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: &DataType) {
         w.sql_dyn(&Self::column_type(ty, None, None));
         w.sql(" NOT NULL AUTO_INCREMENT PRIMARY KEY");
     }

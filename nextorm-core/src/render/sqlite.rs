@@ -1,18 +1,20 @@
 //! SQLite's departures from the common SQL: decimals kept as text and computed through the
 //! `nextorm_decimal_*` functions, long lists as a JSON array, `strftime` date parts, no row
-//! locks, `AUTOINCREMENT` keys, and dates limited to the years 0 to 9999.
+//! locks, `AUTOINCREMENT` keys, dates limited to the years 0 to 9999, and tables rebuilt where
+//! `ALTER TABLE` cannot change them.
 
-use super::json_list;
-use super::syntax::SqlDialect;
-use super::writer::Writer;
+use super::syntax::{SqlDialect, json_list};
+use super::writer::{Spelling, Writer};
 use crate::ast::{AggFunc, BinOp, Expr, Func, Lock, UnOp};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::sqlite_decimal::{self, DecimalAggregate, DecimalFn};
-use crate::value::{ColumnType, Kind, Value};
+use crate::value::{DataType, Kind, Value};
 
 /// SQLite 3.35 or newer.
 pub(crate) struct Sqlite;
+
+impl Spelling for Sqlite {}
 
 impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
@@ -22,9 +24,11 @@ impl SqlDialect for Sqlite {
     /// upgrade; SQLite's transactions are serializable anyway.
     const BEGIN: &'static [&'static str] = &["BEGIN IMMEDIATE"];
     const BEGIN_SERIALIZABLE: &'static [&'static str] = Self::BEGIN;
+    const REBUILDS_TABLES: bool = true;
+    const MIGRATION_BEGIN: &'static str = "BEGIN EXCLUSIVE";
 
-    fn column_type(ty: ColumnType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
-        use ColumnType as T;
+    fn column_type(ty: &DataType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
+        use DataType as T;
         match ty {
             T::Bool => "BOOLEAN".into(),
             T::SmallInt | T::Int | T::BigInt | T::IntEnum(_) => "INTEGER".into(),
@@ -165,7 +169,7 @@ impl SqlDialect for Sqlite {
     fn lock(_w: &mut Writer<'_, Self>, _lock: Lock) {}
 
     /// `INTEGER PRIMARY KEY` aliases the rowid; `AUTOINCREMENT` never reuses a deleted key.
-    fn auto_increment_column(w: &mut Writer<'_, Self>, _ty: ColumnType) {
+    fn auto_increment_column(w: &mut Writer<'_, Self>, _ty: &DataType) {
         w.sql("INTEGER PRIMARY KEY AUTOINCREMENT");
     }
 }

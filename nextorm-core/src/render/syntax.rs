@@ -3,23 +3,32 @@
 //! differs. The public [`Dialect`] enum names a dialect; this trait is what it does, implemented
 //! by one zero-sized type per dialect file and reached through `with_sql_dialect!`.
 
-use super::writer::Writer;
-use crate::ast::{BinOp, Expr, Func, Lock, Name};
+use super::writer::{Spelling, Writer};
+use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, Lock, Name};
 use crate::dialect::Dialect;
 use crate::error::Result;
-use crate::value::{ColumnType, Kind, Value};
+use crate::value::{DataType, Kind, Value};
 
 /// A piece of SQL text written by a closure (the parts of a concatenation).
 pub(crate) type Piece<'p, 'h, D> = &'p dyn Fn(&mut Writer<'h, D>);
 
-/// What one SQL dialect does its own way: its facts (quoting, limits, placeholders, column
-/// types, values it refuses) and the forms it writes differently. The walker is generic over it,
-/// so every hook is resolved at compile time.
-pub(crate) trait SqlDialect: Sized + 'static {
+/// Lists up to this length become one placeholder per value, as many as there are values.
+pub(super) const INLINE_LIST_MAX: usize = 64;
+
+/// On SQLite and MariaDB, lists up to this length are placeholders too, padded to the next power
+/// of two by repeating the last value (which changes neither `IN` nor `NOT IN`): a batch of keys
+/// stays a plain indexed `IN`, and lists longer than [`INLINE_LIST_MAX`] give a statement shape
+/// only five more texts to prepare and cache (128, 256, 512 and 1024 placeholders, and the
+/// collection bind). Longer lists are one collection bind. PostgreSQL binds every long list as
+/// one array.
+const PADDED_LIST_MAX: usize = 1024;
+
+/// What one SQL dialect does its own way: its facts (limits, column types, values it refuses),
+/// the forms it writes differently, and through [`Spelling`] its quoting and placeholders. The
+/// walker is generic over it, so every hook is resolved at compile time.
+pub(crate) trait SqlDialect: Spelling {
     /// The public name of this dialect.
     const DIALECT: Dialect;
-    /// The identifier quote character.
-    const QUOTE: char = '"';
     /// The longest identifier kept intact; `None`: no practical limit.
     const MAX_IDENTIFIER_LEN: Option<usize> = None;
     /// The most bind parameters one statement may carry.
@@ -35,10 +44,15 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const OFFSET_WITHOUT_LIMIT: &'static str = " OFFSET ";
     /// Written after the closing parenthesis of `CREATE TABLE`.
     const TABLE_OPTIONS: Option<&'static str> = None;
-    /// Written after `DROP TABLE t`.
+    /// Written after `DROP TABLE t` when what depends on the table goes too.
     const DROP_TABLE_SUFFIX: Option<&'static str> = None;
-    /// Whether a backslash in a string literal is an escape (and so must be doubled).
-    const BACKSLASH_ESCAPES: bool = false;
+    /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
+    /// drop a table's constraints, so that a migration rebuilds the table instead.
+    const REBUILDS_TABLES: bool = false;
+    /// The `ALTER TABLE` action dropping a named unique key.
+    const DROP_UNIQUE: &'static str = "DROP CONSTRAINT ";
+    /// The `ALTER TABLE` action dropping a named foreign key.
+    const DROP_FOREIGN_KEY: &'static str = "DROP CONSTRAINT ";
     /// The function counting the characters of a text.
     const LENGTH: &'static str = "LENGTH";
     /// A random number.
@@ -51,24 +65,14 @@ pub(crate) trait SqlDialect: Sized + 'static {
     const BEGIN: &'static [&'static str] = &["BEGIN"];
     /// The statements that open a `SERIALIZABLE` transaction.
     const BEGIN_SERIALIZABLE: &'static [&'static str];
-
-    /// Writes the placeholder of parameter `n` (1-based).
-    fn write_placeholder(out: &mut String, _n: usize) {
-        out.push('?');
-    }
-
-    /// Writes `ident` quoted, doubling any quote character inside it.
-    fn write_ident(out: &mut String, ident: &str) {
-        let q = Self::QUOTE;
-        out.push(q);
-        for c in ident.chars() {
-            if c == q {
-                out.push(q);
-            }
-            out.push(c);
-        }
-        out.push(q);
-    }
+    /// Whether DDL runs inside a transaction and rolls back with it (MariaDB commits each DDL
+    /// statement on its own).
+    const TRANSACTIONAL_DDL: bool = true;
+    /// The statements that take and release the lock `migrate` holds on its connection while it
+    /// runs; `None` where the lock is the transaction itself (SQLite's `BEGIN EXCLUSIVE`).
+    const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
+    /// The statement that begins a migration's transaction.
+    const MIGRATION_BEGIN: &'static str = "BEGIN";
 
     /// The length of an identifier as the dialect's limit counts it, and the unit's name.
     fn identifier_len(ident: &str) -> (usize, &'static str) {
@@ -81,7 +85,34 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The DDL type of a column.
-    fn column_type(ty: ColumnType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+    fn column_type(ty: &DataType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String;
+
+    /// The name the dialect gives the unnamed `CHECK` of an enum column, if it names it after
+    /// the table and column (and so keeps a stale name when either is renamed); `None` where the
+    /// check needs no name to be replaced.
+    fn implicit_check_name(_table: &str, _column: &str) -> Option<String> {
+        None
+    }
+
+    /// `DROP INDEX name`.
+    fn drop_index(w: &mut Writer<'_, Self>, i: &DropIndex) {
+        w.sql("DROP INDEX ");
+        w.ident(&i.name);
+    }
+
+    /// The `ALTER TABLE` actions changing column `from` into `to`: the standard `ALTER COLUMN`
+    /// forms for what differs.
+    fn alter_column(w: &mut Writer<'_, Self>, table: &Name, from: &ColumnDef, to: &ColumnDef) {
+        w.alter_column_actions(table, from, to);
+    }
+
+    /// The action changing a column's type to `to`'s.
+    fn set_data_type(w: &mut Writer<'_, Self>, to: &ColumnDef) {
+        w.sql("ALTER COLUMN ");
+        w.ident(&to.name);
+        w.sql(" SET DATA TYPE ");
+        w.column_type(to);
+    }
 
     /// Refuses a value this dialect would store unfaithfully.
     fn check_value(_value: &Value) -> Result<()> {
@@ -134,9 +165,9 @@ pub(crate) trait SqlDialect: Sized + 'static {
 
     /// How many placeholders a list of `len` values longer than the inline limit gets; `None`:
     /// one collection bind ([`SqlDialect::long_list`]). The default pads to the next power of
-    /// two up to `PADDED_LIST_MAX`.
+    /// two up to [`PADDED_LIST_MAX`].
     fn padded_list_width(len: usize) -> Option<usize> {
-        (len <= super::PADDED_LIST_MAX).then(|| len.next_power_of_two())
+        (len <= PADDED_LIST_MAX).then(|| len.next_power_of_two())
     }
 
     /// The inside of `IN (...)` for a list bound as one value, closing parenthesis included.
@@ -174,11 +205,28 @@ pub(crate) trait SqlDialect: Sized + 'static {
     }
 
     /// The type and key clause of an auto-incremented primary key column.
-    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: ColumnType);
+    fn auto_increment_column(w: &mut Writer<'_, Self>, ty: &DataType);
 }
 
 /// `VARCHAR(n)` wide enough for the longest of an enum's values (PostgreSQL, MariaDB).
-pub(super) fn enum_varchar(values: &[&str]) -> String {
+pub(super) fn enum_varchar(values: &[String]) -> String {
     let n = values.iter().map(|v| v.chars().count()).max().unwrap_or(1).max(1);
     format!("VARCHAR({n})")
+}
+
+/// A JSON array of the values, in the text forms the database stores: the one bind of a long
+/// list on SQLite (`json_each`) and MariaDB (`JSON_TABLE`).
+pub(super) fn json_list(values: &[Value]) -> String {
+    let items: Vec<serde_json::Value> = values
+        .iter()
+        .map(|v| match v {
+            Value::Null(_) => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::from(*b),
+            Value::Int(i) => serde_json::Value::from(*i),
+            Value::Float(f) => serde_json::Value::from(*f),
+            Value::Text(s) => serde_json::Value::from(s.as_str()),
+            other => other.stored_text().map_or(serde_json::Value::Null, serde_json::Value::from),
+        })
+        .collect();
+    serde_json::Value::Array(items).to_string()
 }

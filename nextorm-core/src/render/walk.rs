@@ -2,11 +2,10 @@
 //! dialect `D` ([`SqlDialect`]) at each point where one departs from it. Values become
 //! placeholders and binds; identifiers are always quoted.
 
-use super::INLINE_LIST_MAX;
-use super::syntax::{Piece, SqlDialect};
+use super::syntax::{INLINE_LIST_MAX, Piece, SqlDialect};
 use super::writer::Writer;
 use crate::ast::*;
-use crate::value::{ColumnType, Kind, Value};
+use crate::value::{DataType, Kind, Value};
 
 impl<'h, D: SqlDialect> Writer<'h, D> {
     /// Renders any statement.
@@ -19,6 +18,9 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             Statement::CreateTable(s) => self.create_table(s),
             Statement::CreateIndex(s) => self.create_index(s),
             Statement::DropTable(s) => self.drop_table(s),
+            Statement::DropIndex(s) => D::drop_index(self, s),
+            Statement::AlterTable(s) => self.alter_table(s),
+            Statement::InsertSelect(s) => self.insert_select(s),
         }
     }
 
@@ -454,17 +456,8 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             self.sql(")");
         }
         for fk in &t.foreign_keys {
-            self.sql(",\n  FOREIGN KEY (");
-            self.idents(&fk.columns);
-            self.sql(") REFERENCES ");
-            self.ident(&fk.table);
-            self.sql(" (");
-            self.idents(&fk.references);
-            self.sql(match fk.on_delete {
-                crate::relation::OnDelete::Cascade => ") ON DELETE CASCADE",
-                crate::relation::OnDelete::SetNull => ") ON DELETE SET NULL",
-                crate::relation::OnDelete::Restrict => ")",
-            });
+            self.sql(",\n  ");
+            self.foreign_key(fk);
         }
         self.sql("\n)");
         if let Some(options) = D::TABLE_OPTIONS {
@@ -472,15 +465,34 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         }
     }
 
-    fn column_def(&mut self, c: &ColumnDef) {
+    /// `[CONSTRAINT name] FOREIGN KEY (...) REFERENCES t (...) [ON DELETE ...]`.
+    fn foreign_key(&mut self, fk: &ForeignKey) {
+        if let Some(name) = &fk.name {
+            self.sql("CONSTRAINT ");
+            self.ident(name);
+            self.sql(" ");
+        }
+        self.sql("FOREIGN KEY (");
+        self.idents(&fk.columns);
+        self.sql(") REFERENCES ");
+        self.ident(&fk.table);
+        self.sql(" (");
+        self.idents(&fk.references);
+        self.sql(match fk.on_delete {
+            crate::relation::OnDelete::Cascade => ") ON DELETE CASCADE",
+            crate::relation::OnDelete::SetNull => ") ON DELETE SET NULL",
+            crate::relation::OnDelete::Restrict => ")",
+        });
+    }
+
+    pub(crate) fn column_def(&mut self, c: &ColumnDef) {
         self.ident(&c.name);
         self.sql(" ");
         if c.auto_increment {
-            D::auto_increment_column(self, c.ty);
+            D::auto_increment_column(self, &c.ty);
             return;
         }
-        let ty = D::column_type(c.ty, c.max_len, c.decimal);
-        self.sql_dyn(&ty);
+        self.column_type(c);
         if !c.nullable {
             self.sql(" NOT NULL");
         }
@@ -491,29 +503,44 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         if c.unique {
             self.sql(" UNIQUE");
         }
-        match c.ty {
-            ColumnType::TextEnum(values) => {
-                self.sql(" CHECK (");
-                self.ident(&c.name);
-                self.sql(" IN (");
+        self.enum_check(c);
+    }
+
+    /// The column's type in the dialect's spelling.
+    pub(crate) fn column_type(&mut self, c: &ColumnDef) {
+        let ty = D::column_type(&c.ty, c.max_len, c.decimal);
+        self.sql_dyn(&ty);
+    }
+
+    /// ` CHECK (c IN (...))` for an enum column; nothing for any other.
+    pub(crate) fn enum_check(&mut self, c: &ColumnDef) {
+        if matches!(c.ty, DataType::TextEnum(_) | DataType::IntEnum(_)) {
+            self.sql(" ");
+            self.check_in(c);
+        }
+    }
+
+    /// `CHECK (c IN (...))`, the values an enum column allows.
+    pub(crate) fn check_in(&mut self, c: &ColumnDef) {
+        self.sql("CHECK (");
+        self.ident(&c.name);
+        self.sql(" IN (");
+        match &c.ty {
+            DataType::TextEnum(values) => {
                 for (i, v) in values.iter().enumerate() {
                     if i > 0 {
                         self.sql(", ");
                     }
                     self.string_literal(v);
                 }
-                self.sql("))");
             }
-            ColumnType::IntEnum(values) => {
-                self.sql(" CHECK (");
-                self.ident(&c.name);
-                self.sql(" IN (");
+            DataType::IntEnum(values) => {
                 let list: Vec<String> = values.iter().map(|v| v.to_string()).collect();
                 self.sql_dyn(&list.join(", "));
-                self.sql("))");
             }
             _ => {}
         }
+        self.sql("))");
     }
 
     fn create_index(&mut self, i: &CreateIndex) {
@@ -535,8 +562,129 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             self.sql("IF EXISTS ");
         }
         self.ident(&d.name);
-        if let Some(suffix) = D::DROP_TABLE_SUFFIX {
+        if let Some(suffix) = D::DROP_TABLE_SUFFIX.filter(|_| d.cascade) {
             self.sql(suffix);
+        }
+    }
+
+    fn insert_select(&mut self, s: &InsertSelect) {
+        self.sql("INSERT INTO ");
+        self.ident(&s.table);
+        self.sql(" (");
+        self.idents(&s.columns);
+        self.sql(") ");
+        self.select(&s.select);
+    }
+
+    fn alter_table(&mut self, t: &AlterTable) {
+        self.sql("ALTER TABLE ");
+        self.ident(&t.table);
+        for (i, action) in t.actions.iter().enumerate() {
+            self.sql(if i == 0 { " " } else { ", " });
+            self.alter_action(&t.table, action);
+        }
+    }
+
+    fn alter_action(&mut self, table: &Name, action: &AlterAction) {
+        match action {
+            AlterAction::RenameTo(name) => {
+                self.sql("RENAME TO ");
+                self.ident(name);
+            }
+            AlterAction::AddColumn(c) => {
+                self.sql("ADD COLUMN ");
+                self.column_def(c);
+            }
+            AlterAction::DropColumn(name) => {
+                self.sql("DROP COLUMN ");
+                self.ident(name);
+            }
+            AlterAction::RenameColumn { from, to } => {
+                self.sql("RENAME COLUMN ");
+                self.ident(from);
+                self.sql(" TO ");
+                self.ident(to);
+            }
+            AlterAction::AlterColumn { from, to } => D::alter_column(self, table, from, to),
+            AlterAction::AddUnique { name, columns } => {
+                self.sql("ADD CONSTRAINT ");
+                self.ident(name);
+                self.sql(" UNIQUE (");
+                self.idents(columns);
+                self.sql(")");
+            }
+            AlterAction::DropUnique(name) => {
+                self.sql(D::DROP_UNIQUE);
+                self.ident(name);
+            }
+            AlterAction::AddForeignKey(fk) => {
+                self.sql("ADD ");
+                self.foreign_key(fk);
+            }
+            AlterAction::DropForeignKey(name) => {
+                self.sql(D::DROP_FOREIGN_KEY);
+                self.ident(name);
+            }
+            AlterAction::RenameConstraint { from, to } => {
+                self.sql("RENAME CONSTRAINT ");
+                self.ident(from);
+                self.sql(" TO ");
+                self.ident(to);
+            }
+        }
+    }
+
+    /// The standard `ALTER COLUMN` actions for what differs between `from` and `to`: the type
+    /// (with the default dropped before and set after, so it is never cast), the enum's `CHECK`
+    /// where the dialect named it ([`SqlDialect::implicit_check_name`]), nullability, default.
+    pub(crate) fn alter_column_actions(&mut self, table: &Name, from: &ColumnDef, to: &ColumnDef) {
+        let mut first = true;
+        let mut next = |w: &mut Self| {
+            if !std::mem::take(&mut first) {
+                w.sql(", ");
+            }
+        };
+        let retyped = from.ty != to.ty || from.max_len != to.max_len || from.decimal != to.decimal;
+        let check = D::implicit_check_name(table, &to.name).filter(|_| from.ty != to.ty);
+        if let Some(check) = &check
+            && matches!(from.ty, DataType::TextEnum(_) | DataType::IntEnum(_))
+        {
+            next(self);
+            self.sql("DROP CONSTRAINT IF EXISTS ");
+            self.ident(&Name::from(check.clone()));
+        }
+        let default_changes = from.sql_default != to.sql_default || (retyped && from.sql_default.is_some());
+        if default_changes && from.sql_default.is_some() {
+            next(self);
+            self.sql("ALTER COLUMN ");
+            self.ident(&to.name);
+            self.sql(" DROP DEFAULT");
+        }
+        if retyped {
+            next(self);
+            D::set_data_type(self, to);
+        }
+        if from.nullable != to.nullable {
+            next(self);
+            self.sql("ALTER COLUMN ");
+            self.ident(&to.name);
+            self.sql(if to.nullable { " DROP NOT NULL" } else { " SET NOT NULL" });
+        }
+        if let Some(d) = to.sql_default.as_ref().filter(|_| default_changes) {
+            next(self);
+            self.sql("ALTER COLUMN ");
+            self.ident(&to.name);
+            self.sql(" SET DEFAULT ");
+            self.name(d);
+        }
+        if let Some(check) = &check
+            && matches!(to.ty, DataType::TextEnum(_) | DataType::IntEnum(_))
+        {
+            next(self);
+            self.sql("ADD CONSTRAINT ");
+            self.ident(&Name::from(check.clone()));
+            self.sql(" ");
+            self.check_in(to);
         }
     }
 }

@@ -1,8 +1,9 @@
 //! Where rendered SQL goes: the statement text and its binds, or, in shape mode, a hash of the
 //! text (the statement cache's key) with the binds still collected in order. Every piece of text
 //! the walker and the dialects write passes through here, so both modes see the same pieces.
+//! The writer needs only how a dialect spells identifiers, placeholders and literals
+//! ([`Spelling`]); everything else a dialect does is `syntax.rs`'s `SqlDialect`, built on it.
 
-use super::syntax::SqlDialect;
 use crate::ast::Name;
 use crate::value::Value;
 use std::marker::PhantomData;
@@ -35,6 +36,33 @@ impl ShapeHasher {
     }
 }
 
+/// How a dialect spells the tokens the writer writes itself: quoted identifiers, placeholders
+/// and string literals. `SqlDialect` (`syntax.rs`) extends it with everything else.
+pub(crate) trait Spelling: Sized + 'static {
+    /// The identifier quote character.
+    const QUOTE: char = '"';
+    /// Whether a backslash in a string literal is an escape (and so must be doubled).
+    const BACKSLASH_ESCAPES: bool = false;
+
+    /// Writes the placeholder of parameter `n` (1-based).
+    fn write_placeholder(out: &mut String, _n: usize) {
+        out.push('?');
+    }
+
+    /// Writes `ident` quoted, doubling any quote character inside it.
+    fn write_ident(out: &mut String, ident: &str) {
+        let q = Self::QUOTE;
+        out.push(q);
+        for c in ident.chars() {
+            if c == q {
+                out.push(q);
+            }
+            out.push(c);
+        }
+        out.push(q);
+    }
+}
+
 /// The output of one render for dialect `D`.
 pub(crate) struct Writer<'h, D> {
     pub(super) text: String,
@@ -45,7 +73,7 @@ pub(crate) struct Writer<'h, D> {
     dialect: PhantomData<D>,
 }
 
-impl<'h, D: SqlDialect> Writer<'h, D> {
+impl<'h, D: Spelling> Writer<'h, D> {
     /// A writer building text, with room for `capacity` bytes.
     pub(super) fn text(capacity: usize) -> Self {
         Writer {

@@ -3,10 +3,10 @@
 //! for the object (`pending`) and records that it reached the database (`applied`).
 
 use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state};
-use super::map_key::MapKey;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::map_key::MapKey;
 use crate::value::{ColumnType, Value};
 
 /// What the session needs of any object, whatever its entity. Implemented by the object's

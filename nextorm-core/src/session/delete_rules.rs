@@ -2,8 +2,8 @@
 //! refused by the objects of the identity map that refer to it, as the database does for rows
 //! the session does not hold.
 
+use super::fast_map::FastSet;
 use super::identity::IdentityMap;
-use super::map_key::FastSet;
 use crate::error::{Error, ErrorKind, Result};
 
 impl IdentityMap {

@@ -2,11 +2,12 @@
 //! value written only after the change that frees it), and the refusal of changes that wait for
 //! each other in a cycle, before any statement is sent.
 
+use super::fast_map::{FastMap, meta_id};
 use super::identity::IdentityMap;
-use super::map_key::{FastMap, MapKey, meta_id};
 use super::plan::Change;
 use crate::entity::EntityMeta;
 use crate::error::{Error, ErrorKind, Result};
+use crate::map_key::MapKey;
 use crate::value::Value;
 
 /// Why one change of a flush waits for another.

@@ -3,12 +3,13 @@
 //! members of one-to-many collections, the references still to load, loaded collections).
 
 use super::changes::Tracked;
+use super::fast_map::{EntryKey, FastMap, FastSet, meta_id};
 use super::handle::Handle;
-use super::map_key::{EntryKey, FastMap, FastSet, MapKey, meta_id};
 use super::pairs::{PairChange, PairStore};
+use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::relation_meta::RelationMeta;
+use crate::map_key::MapKey;
 use crate::value::Value;
 
 /// The handle of a tracked object, if it is an `E`.

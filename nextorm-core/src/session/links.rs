@@ -2,11 +2,12 @@
 //! references and collections led to ([`Links`]), held along a depth-first walk and only
 //! followed where a link closes a cycle, so no group of objects holds itself alive.
 
+use super::fast_map::{FastMap, meta_id};
 use super::handle::{Edge, LinkedObject, Links};
 use super::identity::IdentityMap;
-use super::map_key::{FastMap, MapKey, meta_id};
 use super::pairs::{PairState, canonical};
-use crate::relation_meta::RelationMeta;
+use crate::entity::meta::RelationMeta;
+use crate::map_key::MapKey;
 
 impl IdentityMap {
     /// Ends the session: each object keeps what its loaded relations led to (see [`Links`]),
@@ -105,8 +106,8 @@ impl IdentityMap {
             let loaded = |edges: &mut Vec<LinkEdge>| {
                 edges.extend(owners.iter().map(|&owner| LinkEdge { owner, field, target: NO_TARGET }));
             };
-            match crate::relation_meta::set_link(owner_meta, relation) {
-                Ok(crate::relation_meta::Link::Reverse { target, fk }) => {
+            match crate::entity::relation::set_link(owner_meta, relation) {
+                Ok(crate::entity::relation::Link::Reverse { target, fk }) => {
                     loaded(edges);
                     let mut by_key: FastMap<MapKey, usize> = FastMap::default();
                     for &o in &owners {
@@ -122,7 +123,7 @@ impl IdentityMap {
                         }
                     }
                 }
-                Ok(crate::relation_meta::Link::Table { target, .. }) => {
+                Ok(crate::entity::relation::Link::Table { target, .. }) => {
                     let Ok((_, side, mine)) = canonical(owner_meta, relation) else { continue };
                     loaded(edges);
                     let id = side as *const RelationMeta as usize;

@@ -2,10 +2,10 @@
 //! stored once under the relation's canonical side so both sides see a change at once, and the
 //! join-table statements a flush sends for the changes.
 
-use super::map_key::{FastMap, FastSet};
+use super::fast_map::{FastMap, FastSet};
 use crate::entity::EntityMeta;
+use crate::entity::meta::RelationMeta;
 use crate::error::{Error, Result};
-use crate::relation_meta::RelationMeta;
 use crate::value::Value;
 
 /// The many-to-many pairs a session knows.
@@ -40,16 +40,17 @@ pub(super) enum PairState {
 }
 
 /// The side a many-to-many pair is stored under, and whether `relation` (of `owner`) is it: the
-/// two sides must agree on one key for the same pair.
+/// two sides must agree on one key for the same pair. It is the side whose table (then field)
+/// sorts last, decided by names so that it does not change from one build to the next.
 pub(super) fn canonical(
     owner: &'static EntityMeta,
     relation: &'static RelationMeta,
 ) -> Result<(&'static EntityMeta, &'static RelationMeta, bool)> {
-    let (target, reverse) = crate::relation_meta::reverse_of(owner, relation)?
+    let (target, reverse) = crate::entity::relation::reverse_of(owner, relation)?
         .ok_or_else(|| Error::mapping(format!("{}.{} has no other side", owner.name, relation.field)))?;
-    let mine = relation as *const RelationMeta as usize;
-    let theirs = reverse as *const RelationMeta as usize;
-    Ok(if mine <= theirs { (owner, relation, true) } else { (target, reverse, false) })
+    let mine = (owner.table, relation.field);
+    let theirs = (target.table, reverse.field);
+    Ok(if mine >= theirs { (owner, relation, true) } else { (target, reverse, false) })
 }
 
 /// One change a flush sends to a join table.
@@ -172,8 +173,8 @@ impl PairStore {
                 continue;
             }
             let (Some(ka), Some(kb)) = (key_of(a)?, key_of(b)?) else { continue };
-            let crate::relation_meta::Link::Table { table, .. } =
-                crate::relation_meta::set_link(pair.owner, pair.relation)?
+            let crate::entity::relation::Link::Table { table, .. } =
+                crate::entity::relation::set_link(pair.owner, pair.relation)?
             else {
                 continue;
             };

@@ -1,36 +1,21 @@
 //! Prefetch: the relation paths of `Query::prefetch` ([`PrefetchPath`]), and the row functions
-//! each relation carries ([`RowFns`]) so that the session loads a relation's rows into the
-//! identity map knowing only its metadata.
+//! each relation carries ([`RowFns::of`], the type-erased functions of `entity/row_fns.rs`
+//! monomorphised here) so that the session loads a relation's rows into the identity map
+//! knowing only its metadata.
 
 use super::identity::IdentityMap;
+use crate::entity::meta::RelationMeta;
+use crate::entity::row_fns::{LoadedPair, LoadedRow, RowFns};
 use crate::entity::{Entity, EntityMeta};
 use crate::error::{Error, Result};
-use crate::relation_meta::RelationMeta;
 use crate::relation_sql::decode_pair;
-use crate::value::{RowRead, Value};
-
-/// A decoded row of some entity, ready to join a session's identity map.
-pub trait LoadedRow: Send {
-    /// Puts the row into `map` (see [`IdentityMap::attach_loaded`]).
-    fn attach_to(self: Box<Self>, map: &mut IdentityMap) -> Result<()>;
-}
+use crate::value::RowRead;
+use std::any::Any;
 
 impl<E: Entity> LoadedRow for E {
-    fn attach_to(self: Box<Self>, map: &mut IdentityMap) -> Result<()> {
-        map.attach_loaded(*self).map(drop)
+    fn attach_to(self: Box<Self>, map: &mut dyn Any) -> Result<()> {
+        identity_map(map)?.attach_loaded(*self).map(drop)
     }
-}
-
-/// A decoded many-to-many pair: the member, and its owner's key.
-pub type LoadedPair = (Box<dyn LoadedRow>, Vec<Value>);
-
-/// How the rows of a relation's target are decoded without naming its type.
-#[derive(Debug, Clone, Copy)]
-pub struct RowFns {
-    /// Decodes a row of the target and puts it into the identity map.
-    pub load: fn(&dyn RowRead, usize, &mut IdentityMap) -> Result<()>,
-    /// A row of [`pairs_statement`](crate::relation::pairs_statement): the target, then the owner's key.
-    pub decode_pair: fn(&dyn RowRead, usize) -> Result<LoadedPair>,
 }
 
 impl RowFns {
@@ -40,8 +25,14 @@ impl RowFns {
     }
 }
 
-fn load_row<T: Entity>(row: &dyn RowRead, offset: usize, map: &mut IdentityMap) -> Result<()> {
-    map.attach_loaded(T::from_row_at(row, offset)?).map(drop)
+/// The identity map a [`RowFns`] function was handed as `&mut dyn Any`.
+fn identity_map(map: &mut dyn Any) -> Result<&mut IdentityMap> {
+    map.downcast_mut::<IdentityMap>()
+        .ok_or_else(|| Error::internal("a relation's row function was handed something other than an identity map"))
+}
+
+fn load_row<T: Entity>(row: &dyn RowRead, offset: usize, map: &mut dyn Any) -> Result<()> {
+    identity_map(map)?.attach_loaded(T::from_row_at(row, offset)?).map(drop)
 }
 
 fn decode_pair_boxed<T: Entity, O: Entity>(row: &dyn RowRead, offset: usize) -> Result<LoadedPair> {

@@ -2,14 +2,14 @@
 //! (`person.passport()`), which load through an executor, change the collection in the session,
 //! or read what the session left linked.
 
+use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
-use crate::query::{self as types, Executor};
-use crate::relation_meta::RelationMeta;
+use crate::query::{Builder, Executor, Query, Source};
 use crate::relation_sql::count_statement;
-use crate::session::Handle;
 use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
+use crate::session::{Handle, SessionEntity};
 use crate::value::FromSql;
 use std::marker::PhantomData;
 
@@ -35,7 +35,10 @@ impl<O: Entity, T: Entity> One<O, T> {
     /// SELECT "passport"."id", "passport"."number", "passport"."person" FROM "passport" "passport"
     ///     WHERE "passport"."person" IN (?, ?, ?)
     /// ```
-    pub fn get<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<T>>> {
+    pub fn get<X: Executor>(&self, x: X) -> X::Out<Option<X::Obj<T>>>
+    where
+        T: SessionEntity,
+    {
         x.map(self.members.load(x), one_member::<T, X::Obj<T>>)
     }
 
@@ -104,7 +107,10 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
     ///     WHERE "order"."customer" IN (?, ?, ?)
     /// ```
-    pub fn load<X: Executor>(&self, x: X) -> X::Out<Vec<X::Obj<T>>> {
+    pub fn load<X: Executor>(&self, x: X) -> X::Out<Vec<X::Obj<T>>>
+    where
+        T: SessionEntity,
+    {
         x.collection::<O, T>(self.owner.clone(), self.relation)
     }
 
@@ -136,12 +142,18 @@ impl<O: Entity, T: Entity> Many<O, T> {
     }
 
     /// The number of members, loading them (see [`Many::load`]); [`Many::count`] counts in SQL.
-    pub fn len<X: Executor>(&self, x: X) -> X::Out<usize> {
+    pub fn len<X: Executor>(&self, x: X) -> X::Out<usize>
+    where
+        T: SessionEntity,
+    {
         x.map(self.load(x), |members| Ok(members.len()))
     }
 
     /// Whether the collection has no member, loading it (see [`Many::load`]).
-    pub fn is_empty<X: Executor>(&self, x: X) -> X::Out<bool> {
+    pub fn is_empty<X: Executor>(&self, x: X) -> X::Out<bool>
+    where
+        T: SessionEntity,
+    {
         x.map(self.load(x), |members| Ok(members.is_empty()))
     }
 
@@ -171,12 +183,12 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// ```text
     /// SELECT "o"."id", ... FROM "order" "o" WHERE "o"."customer" = ? AND "o"."total" > ? ORDER BY "o"."id" LIMIT ? OFFSET ?
     /// ```
-    pub fn query(&self) -> types::Query<T, T::Fields>
+    pub fn query(&self) -> Query<T, T::Fields>
     where
-        T: types::Source,
+        T: Source,
     {
         let key = self.owner.lock().value.key().key_values();
-        let mut b = types::Builder::sub();
+        let mut b = Builder::sub();
         let fields = b.members::<T>(O::meta(), self.relation, key, T::meta().table);
         b.finish(fields.clone(), fields)
     }
@@ -187,7 +199,14 @@ impl<O: Entity, T: Entity> Many<O, T> {
     /// SELECT COUNT(*) FROM "order" WHERE "customer" = ?
     /// ```
     pub fn count<X: Executor>(&self, x: X) -> X::Out<i64> {
-        match count_statement::<O>(&self.owner, self.relation, x.dialect()) {
+        let stmt = self
+            .owner
+            .lock()
+            .value
+            .key()
+            .key_values()
+            .and_then(|key| count_statement(O::meta(), self.relation, key, x.dialect()));
+        match stmt {
             Ok(stmt) => x.fetch(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))),
             Err(e) => x.fail(e),
         }

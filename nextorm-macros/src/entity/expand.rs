@@ -44,6 +44,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
     });
     let index = option(c.index.as_ref(), |name| option(name.as_ref(), |n| quote!(#n)));
     let sql_default = option(c.sql_default.as_ref(), |d| quote!(#d));
+    let renamed_from = option(c.renamed_from.as_ref(), |d| quote!(#d));
     quote! {
         __n::ColumnMeta {
             field: #field,
@@ -58,6 +59,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
             unique: #unique,
             index: #index,
             sql_default: #sql_default,
+            renamed_from: #renamed_from,
         }
     }
 }
@@ -208,6 +210,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let ident = model.ident;
     let name = &model.name;
     let table = &model.table;
+    let table_renamed_from = option(model.renamed_from.as_ref(), |t| quote!(#t));
     let columns = model.columns.iter().map(column_meta);
     let primary_key = model.primary_key.iter().map(|&i| Literal::usize_unsuffixed(i));
     let composites = model.composites.iter().map(composite_meta);
@@ -512,6 +515,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             static META: __n::EntityMeta = __n::EntityMeta {
                 name: #name,
                 table: #table,
+                renamed_from: #table_renamed_from,
                 columns: &[#(#columns),*],
                 primary_key: &[#(#primary_key),*],
                 composites: &[#(#composites),*],

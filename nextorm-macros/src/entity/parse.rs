@@ -12,10 +12,10 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBool, LitInt, LitStr, Token, Type};
 
 /// The options accepted in a field's `#[orm(...)]`, in the order the error message lists them.
-pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete";
+pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from";
 
 /// The options accepted in the entity's `#[orm(...)]`.
-pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks";
+pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks, renamed_from";
 
 /// The derive input, as far as it could be parsed.
 pub(crate) struct Input<'a> {
@@ -50,6 +50,8 @@ pub(crate) struct EntityAttrs {
     pub(crate) composites: Vec<Composite>,
     /// `hooks`: the entity implements `nextorm::Hooks` itself.
     pub(crate) hooks: Option<Span>,
+    /// `renamed_from = "old_table"`: the table's previous name, a hint for migrations.
+    pub(crate) renamed_from: Option<LitStr>,
 }
 
 /// One struct-level `unique(...)` or `index(...)`.
@@ -98,6 +100,8 @@ pub(crate) struct Field<'a> {
     /// to it; `true`: deleting it deletes this row, for an optional reference too. Unset: cascade
     /// for a required reference, set null for an optional one.
     pub(crate) cascade_delete: Option<Opt<bool>>,
+    /// `renamed_from = "old_column"`: the column's previous name, a hint for migrations.
+    pub(crate) renamed_from: Option<LitStr>,
 }
 
 impl<'a> Field<'a> {
@@ -118,6 +122,7 @@ impl<'a> Field<'a> {
             scale: None,
             reverse: None,
             cascade_delete: None,
+            renamed_from: None,
         }
     }
 }
@@ -268,6 +273,11 @@ fn parse_entity_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EntityAttrs {
                 "table" => {
                     if let Some(lit) = str_value(cx, &meta, "table")? {
                         set_once(cx, &mut out.table, lit, "table", span);
+                    }
+                }
+                "renamed_from" => {
+                    if let Some(lit) = str_value(cx, &meta, "renamed_from")? {
+                        set_once(cx, &mut out.renamed_from, lit, "renamed_from", span);
                     }
                 }
                 "hooks" => {
@@ -422,6 +432,11 @@ fn parse_field_attrs(cx: &Ctxt, attrs: &[Attribute], field: &mut Field<'_>) {
                         set_once(cx, &mut field.scale, Opt { keyword: span, value: lit }, "scale", span);
                     }
                 }
+                "renamed_from" => {
+                    if let Some(lit) = str_value(cx, &meta, "renamed_from")? {
+                        set_once(cx, &mut field.renamed_from, lit, "renamed_from", span);
+                    }
+                }
                 "reverse" => {
                     if let Some(lit) = str_value(cx, &meta, "reverse")? {
                         set_once(cx, &mut field.reverse, lit, "reverse", span);
@@ -518,10 +533,10 @@ mod tests {
         assert_eq!(
             errors(input),
             [
-                "unknown option `tabel`; expected one of: table, unique, index, hooks",
-                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
-                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
-                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete",
+                "unknown option `tabel`; expected one of: table, unique, index, hooks, renamed_from",
+                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
                 "unknown option `autoo`; expected `auto`",
             ]
         );

@@ -25,6 +25,8 @@ pub(crate) struct Model<'a> {
     pub(crate) name: String,
     /// The table name.
     pub(crate) table: String,
+    /// The table's previous name (`renamed_from`), a hint for migrations.
+    pub(crate) renamed_from: Option<String>,
     /// The path of the `__private` module generated code goes through.
     pub(crate) private: TokenStream,
     /// The columns, in declaration order.
@@ -87,6 +89,8 @@ pub(crate) struct Column<'a> {
     pub(crate) index: Option<Option<String>>,
     /// The raw SQL `DEFAULT`.
     pub(crate) sql_default: Option<String>,
+    /// The column's previous name (`renamed_from`), a hint for migrations.
+    pub(crate) renamed_from: Option<String>,
     /// The Rust-side default for `impl Default`.
     pub(crate) default: Option<Expr>,
     /// The type is syntactically `Option<..>`.
@@ -200,6 +204,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
         }
         None => snake_case(&name),
     };
+    let renamed_from = input.attrs.renamed_from.as_ref().and_then(|lit| previous_name(cx, lit, &table, "table"));
     let private = match &input.attrs.krate {
         Some(krate) => {
             let path = &krate.value;
@@ -224,6 +229,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
         hooks: input.attrs.hooks.is_some(),
         name,
         table,
+        renamed_from,
         private,
         columns,
         primary_key,
@@ -323,6 +329,7 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         value
     });
 
+    let renamed_from = f.renamed_from.as_ref().and_then(|lit| previous_name(cx, lit, &name, "column"));
     Column {
         ident: f.ident,
         ty: f.ty,
@@ -336,10 +343,29 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         unique: f.unique.is_some(),
         index,
         sql_default,
+        renamed_from,
         default: f.default.as_ref().map(|d| d.value.clone()),
         optional: option_inner(f.ty).is_some(),
         reference: reference(cx, f),
     }
+}
+
+/// The previous name given by `renamed_from`: not empty, and not the current name (`what` is
+/// "table" or "column").
+fn previous_name(cx: &Ctxt, lit: &LitStr, current: &str, what: &str) -> Option<String> {
+    let value = lit.value();
+    if value.is_empty() {
+        cx.error_at(lit.span(), format_args!("renamed_from cannot be empty: give the {what}'s previous name"));
+        return None;
+    }
+    if value == current {
+        cx.error_at(
+            lit.span(),
+            format_args!("renamed_from names the current {what} `{current}`: give the {what}'s previous name"),
+        );
+        return None;
+    }
+    Some(value)
 }
 
 /// The relation options of a `Single<T>` / `Option<Single<T>>` field; an error for relation
@@ -378,6 +404,7 @@ fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
         f.precision.as_ref().map(|o| o.keyword),
         f.scale.as_ref().map(|o| o.keyword),
         f.cascade_delete.as_ref().map(|o| o.keyword),
+        f.renamed_from.as_ref().map(LitStr::span),
     ];
     for span in misplaced.into_iter().flatten() {
         cx.error_at(span, format_args!("a {marker} field maps to no column: it takes only `reverse`"));
@@ -717,5 +744,35 @@ mod tests {
             struct P { #[orm(max_len = 1)] n: i32, #[orm(bogus)] m: i32 }
         });
         assert_eq!(errs.len(), 4, "{errs:?}");
+    }
+
+    #[test]
+    fn renamed_from_keeps_the_previous_names() {
+        let input: DeriveInput = syn::parse_quote! {
+            #[orm(renamed_from = "article")]
+            struct Post { id: i64, #[orm(column = "headline", renamed_from = "title")] heading: String }
+        };
+        let cx = Ctxt::new();
+        let names = parse(&cx, &input)
+            .and_then(|i| validate(&cx, &i))
+            .map(|m| (m.renamed_from, m.columns.iter().map(|c| c.renamed_from.clone()).collect::<Vec<_>>()))
+            .unwrap();
+        cx.check().unwrap();
+        assert_eq!(names, (Some("article".to_owned()), vec![None, Some("title".to_owned())]));
+    }
+
+    #[test]
+    fn renamed_from_errors() {
+        assert_eq!(
+            errors(syn::parse_quote! {
+                #[orm(renamed_from = "post")]
+                struct Post { id: i64, #[orm(renamed_from = "")] a: i32, #[orm(renamed_from = "b")] b: i32 }
+            }),
+            [
+                "renamed_from names the current table `post`: give the table's previous name",
+                "renamed_from cannot be empty: give the column's previous name",
+                "renamed_from names the current column `b`: give the column's previous name",
+            ]
+        );
     }
 }

@@ -1,9 +1,8 @@
-//! The keys of the identity map: [`MapKey`] (an integer without allocation, other keys as
-//! canonical bytes) and the fast hash maps the session keys by them.
+//! The identity-map key of an entity's key values: [`MapKey`], an integer without allocation,
+//! other keys as canonical bytes ([`key_bytes`]). A value-level encoding, so a key type can
+//! produce it without knowing the session.
 
-use crate::entity::EntityMeta;
 use crate::value::Value;
-use std::collections::HashMap;
 
 /// A key in the map: integer keys (the common case) need no allocation.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -51,38 +50,4 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
         }
     }
     out
-}
-
-pub(super) type EntryKey = (usize, MapKey);
-
-/// FxHash-style hashing: the map's keys are small integers and short byte strings, and an
-/// attacker cannot choose which rows a session loads in a way that matters here.
-#[derive(Default, Clone, Copy)]
-pub(super) struct FastHash(u64);
-
-impl std::hash::Hasher for FastHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.write_u64(u64::from(*b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_i64(&mut self, n: i64) {
-        self.write_u64(n as u64);
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-}
-
-pub(super) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHash>>;
-pub(super) type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHash>>;
-
-pub(super) fn meta_id(meta: &'static EntityMeta) -> usize {
-    meta as *const EntityMeta as usize
 }

@@ -1,79 +1,31 @@
-//! Relation metadata, beside the entities' own: each relation field's kind and target, how
-//! its two sides pair up (`reverse_of`), and how the members of a `Set` or `HasOne` are reached
-//! (`set_link`: the other side's foreign key, or a join table and its naming).
+//! Relations paired: which field is the other side of a relation (`reverse_of`), how the members
+//! of a `Set` or `HasOne` are reached (`set_link`: the other side's foreign key, or a join table
+//! and its naming), and what pairing says about a column (a one-to-one key is unique).
 
-use crate::ast::OnDelete;
-use crate::entity::EntityMeta;
+use super::column::ColumnMeta;
+use super::meta::{EntityMeta, RelationKind, RelationMeta};
 use crate::error::{Error, Result};
-use crate::session::prefetch::RowFns;
-
-/// What a relation field is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RelationKind {
-    /// `Single<T>` or `Option<Single<T>>`: the foreign key, stored in column `column`.
-    Single {
-        /// The index of the foreign-key column in the entity's columns.
-        column: usize,
-    },
-    /// `Set<T>`: the other side of a `Single<Self>` in `T` (one-to-many), or of a `Set<Self>`
-    /// (many-to-many).
-    Set,
-    /// `HasOne<T>`: the other side of a `Single<Self>` in `T` whose column is therefore unique
-    /// (one-to-one).
-    HasOne,
-}
-
-/// One relation field of an entity, built by the derive.
-#[derive(Debug)]
-pub struct RelationMeta {
-    /// The Rust field name.
-    pub field: &'static str,
-    /// Its kind.
-    pub kind: RelationKind,
-    /// The entity on the other side.
-    pub target: fn() -> &'static EntityMeta,
-    /// The field on the other side, when the pair must be named (`#[orm(reverse = "...")]`).
-    pub reverse: Option<&'static str>,
-    /// For a `Single`: what deleting the target does to this row. `Some(false)` restricts,
-    /// `Some(true)` cascades; `None` is the default: cascade for a required reference, set null
-    /// for an optional one.
-    pub cascade_delete: Option<bool>,
-    /// Decoders of the target's rows, for the code that loads relations knowing only this
-    /// metadata (`prefetch`).
-    pub rows: RowFns,
-}
 
 impl RelationMeta {
-    /// The entity on the other side.
-    pub fn target(&self) -> &'static EntityMeta {
-        (self.target)()
-    }
-
-    /// The foreign-key column, for a `Single`.
-    pub fn fk_column(&self) -> Option<usize> {
-        match self.kind {
-            RelationKind::Single { column } => Some(column),
-            RelationKind::Set | RelationKind::HasOne => None,
-        }
-    }
-
     /// Whether the relation is the foreign-key side of a one-to-one pair: a `Single` whose other
     /// side is a `HasOne`, so its column is unique.
     pub fn is_one_to_one(&'static self, owner: &'static EntityMeta) -> bool {
         self.fk_column().is_some()
             && matches!(reverse_of(owner, self), Ok(Some((_, r))) if r.kind == RelationKind::HasOne)
     }
+}
 
-    /// The delete rule of a `Single` of `owner`: restrict with `cascade_delete = false`, cascade
-    /// with `cascade_delete = true`; unset, cascade for a required reference and set null for an
-    /// optional one. The DDL (`ON DELETE ...`) and a session's identity map both follow it.
-    pub fn on_delete(&self, owner: &EntityMeta) -> OnDelete {
-        let nullable = self.fk_column().is_some_and(|c| owner.columns[c].nullable);
-        match (self.cascade_delete, nullable) {
-            (Some(false), _) => OnDelete::Restrict,
-            (Some(true), _) | (None, false) => OnDelete::Cascade,
-            (None, true) => OnDelete::SetNull,
-        }
+impl EntityMeta {
+    /// Whether column `index` holds the foreign key of a one-to-one relation (the `Single` whose
+    /// other side is a `HasOne`), which is unique.
+    pub fn is_one_to_one_key(&'static self, index: usize) -> bool {
+        self.references().any(|(r, c)| c == index && r.is_one_to_one(self))
+    }
+
+    /// Whether the values of column `index` are unique on their own: a `unique` column or a
+    /// one-to-one foreign key (a one-column primary key is not asked about here).
+    pub fn is_unique_column(&'static self, index: usize) -> bool {
+        self.columns[index].unique || self.is_one_to_one_key(index)
     }
 }
 
@@ -167,21 +119,37 @@ pub fn join_table(
     target: &'static EntityMeta,
     reverse: &'static RelationMeta,
 ) -> JoinTable {
-    let columns = |meta: &EntityMeta, suffix: &str| {
-        meta.key_columns().map(|c| format!("{}_{}{suffix}", meta.table, c.name)).collect()
+    join_table_named(owner, relation, target, reverse, &|m| m.table, &|_, c| c.name)
+}
+
+/// [`join_table`] with the tables and key columns named by `table` and `column` (the names they
+/// had before a rename, to find the join table a migration renames).
+pub(crate) fn join_table_named<'n>(
+    owner: &'static EntityMeta,
+    relation: &'static RelationMeta,
+    target: &'static EntityMeta,
+    reverse: &'static RelationMeta,
+    table: &dyn Fn(&'static EntityMeta) -> &'n str,
+    column: &dyn Fn(&'static EntityMeta, &'static ColumnMeta) -> &'n str,
+) -> JoinTable {
+    let columns = |meta: &'static EntityMeta, suffix: &str| {
+        meta.key_columns().map(|c| format!("{}_{}{suffix}", table(meta), column(meta, c))).collect()
     };
     if std::ptr::eq(owner, target) {
         let owner_first = relation.field <= reverse.field;
         let first = if owner_first { relation.field } else { reverse.field };
         let (mine, theirs) = if owner_first { ("", "_2") } else { ("_2", "") };
         return JoinTable {
-            name: format!("{}_{first}", owner.table),
+            name: format!("{}_{first}", table(owner)),
             owner_columns: columns(owner, mine),
             target_columns: columns(target, theirs),
         };
     }
-    let ((first, first_field), second) =
-        if owner.table <= target.table { ((owner, relation.field), target) } else { ((target, reverse.field), owner) };
+    let ((first, first_field), second) = if table(owner) <= table(target) {
+        ((owner, relation.field), target)
+    } else {
+        ((target, reverse.field), owner)
+    };
     let pairs = first
         .relations
         .iter()
@@ -195,9 +163,9 @@ pub fn join_table(
         })
         .count();
     let name = if pairs > 1 {
-        format!("{}_{}_{first_field}", first.table, second.table)
+        format!("{}_{}_{first_field}", table(first), table(second))
     } else {
-        format!("{}_{}", first.table, second.table)
+        format!("{}_{}", table(first), table(second))
     };
     JoinTable { name, owner_columns: columns(owner, ""), target_columns: columns(target, "") }
 }

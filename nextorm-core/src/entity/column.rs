@@ -1,0 +1,48 @@
+//! The metadata of an entity's columns: one [`ColumnMeta`] per mapped field, and the composite
+//! keys and indexes ([`CompositeMeta`]).
+
+use crate::value::ColumnType;
+
+/// One mapped field.
+#[derive(Debug)]
+pub struct ColumnMeta {
+    /// The Rust field name.
+    pub field: &'static str,
+    /// The column name.
+    pub name: &'static str,
+    /// The column type.
+    pub ty: ColumnType,
+    /// Whether the column accepts `NULL` (`Option<T>` fields).
+    pub nullable: bool,
+    /// Part of the primary key.
+    pub primary_key: bool,
+    /// The auto-increment key.
+    pub auto: bool,
+    /// Part of a session's optimistic check (`#[orm(optimistic = false)]` leaves it out, for
+    /// columns other writers change by design, such as a last-seen time).
+    pub optimistic: bool,
+    /// The longest string accepted, in characters (`max_len`).
+    pub max_len: Option<u32>,
+    /// Precision and scale of a decimal column.
+    pub decimal: Option<(u32, u32)>,
+    /// A single-column unique key.
+    pub unique: bool,
+    /// A single-column index, with its name if one was given.
+    pub index: Option<Option<&'static str>>,
+    /// A raw SQL `DEFAULT` for the DDL.
+    pub sql_default: Option<&'static str>,
+    /// The column's previous name (`#[orm(renamed_from = "old")]`): a migration renames that
+    /// column rather than dropping it and adding this one.
+    pub renamed_from: Option<&'static str>,
+}
+
+/// A composite unique key or index declared on the entity.
+#[derive(Debug)]
+pub struct CompositeMeta {
+    /// The given name, if any.
+    pub name: Option<&'static str>,
+    /// The column names.
+    pub columns: &'static [&'static str],
+    /// A unique key rather than an index.
+    pub unique: bool,
+}
