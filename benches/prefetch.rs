@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::runtime::Runtime;
 
 mod common;
-use common::{BoxResult, DropOnExit, runtime, scratch_mariadb, scratch_postgres, timed, total};
+use common::{BoxResult, DropOnExit, Side, runtime, scratch_mariadb, scratch_postgres, timed, total};
 
 /// A user, with their posts.
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -323,22 +323,15 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
     drop(guard);
 }
 
-/// `NEXTORM_BENCH_REPEAT=N NEXTORM_BENCH_SIDE=nextorm_sync|nextorm_async|raw`: instead of timing,
-/// runs that side on SQLite N times, for instruction counts that the machine's noise does not
-/// move. The count of one load is the difference between two runs, N and 0, divided by N:
-///
-/// ```text
-/// NEXTORM_BENCH_REPEAT=20 NEXTORM_BENCH_SIDE=raw valgrind --tool=callgrind target/release/deps/prefetch-*
-/// ```
+/// The repeat mode (see `common::repeat_mode`): one side's load, N times, on SQLite.
 fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
-    let times: usize = std::env::var("NEXTORM_BENCH_REPEAT").ok()?.parse().ok()?;
-    let side = std::env::var("NEXTORM_BENCH_SIDE").unwrap_or_else(|_| "nextorm_sync".into());
+    let (times, side) = common::repeat_mode()?;
     let (_guard, mut s) = sqlite(rt).expect("prefetch bench: SQLite");
     for _ in 0..times {
-        let walked = match side.as_str() {
-            "nextorm_sync" => nextorm_sync(&s.sync),
-            "nextorm_async" => nextorm_async(rt, &s.adb),
-            _ => walk_raw(&s.raw.load(rt).expect("raw: load")),
+        let walked = match side {
+            Side::NextormSync => nextorm_sync(&s.sync),
+            Side::NextormAsync => nextorm_async(rt, &s.adb),
+            Side::Raw => walk_raw(&s.raw.load(rt).expect("raw: load")),
         };
         assert_eq!(walked.0, COMMENTS);
     }

@@ -810,3 +810,116 @@ fn a_commit_with_one_change_and_a_pair_change_is_one_transaction() {
     assert_eq!(steps.len(), 2, "the club's INSERT, then the pair's");
     assert!(steps.iter().all(|s| s.in_transaction), "neither goes alone in autocommit: both or neither are written");
 }
+
+// Changes that wait for each other in a cycle: refused by the plan, before any statement.
+
+/// Runs a plan that must be refused: the error, and that no step was asked for.
+fn refused(map: &mut IdentityMap) -> nextorm::Error {
+    let mut asked = 0;
+    let e = run_plan(map, true, |_| {
+        asked += 1;
+        Outcome::Rows(1)
+    })
+    .unwrap_err();
+    assert_eq!(asked, 0, "nothing may be sent before the refusal");
+    e
+}
+
+fn badges(map: &mut IdentityMap, codes: &[&str]) -> Vec<nextorm::Handle<Badge>> {
+    codes.iter().zip(1..).map(|(code, id)| map.attach_loaded(Badge { id, code: (*code).into() }).unwrap()).collect()
+}
+
+#[test]
+fn a_swap_of_two_unique_values_is_refused() {
+    let mut map = IdentityMap::new();
+    let b = badges(&mut map, &["A", "B"]);
+    b[0].write(BADGE_CODE, |b| b.code = "B".into()).unwrap();
+    b[1].write(BADGE_CODE, |b| b.code = "A".into()).unwrap();
+    let e = refused(&mut map);
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+    assert_eq!(
+        e.message(),
+        "a flush cannot order these changes: Badge[1].code and Badge[2].code take each other's unique value; \
+         flush between the writes (give one a temporary value first)"
+    );
+}
+
+#[test]
+fn a_rotation_of_three_unique_values_is_refused() {
+    let mut map = IdentityMap::new();
+    let b = badges(&mut map, &["A", "B", "C"]);
+    b[0].write(BADGE_CODE, |b| b.code = "B".into()).unwrap();
+    b[1].write(BADGE_CODE, |b| b.code = "C".into()).unwrap();
+    b[2].write(BADGE_CODE, |b| b.code = "A".into()).unwrap();
+    let e = refused(&mut map);
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+    assert_eq!(
+        e.message(),
+        "a flush cannot order these changes: Badge[1].code, Badge[2].code and Badge[3].code take each other's \
+         unique values in a cycle; flush between the writes (give one a temporary value first)"
+    );
+}
+
+#[test]
+fn a_swap_through_a_temporary_value_takes_two_flushes() {
+    let mut map = IdentityMap::new();
+    let b = badges(&mut map, &["A", "B"]);
+    b[0].write(BADGE_CODE, |b| b.code = "tmp".into()).unwrap();
+    assert_eq!(run_plan(&mut map, false, one_row).unwrap().len(), 1);
+    b[1].write(BADGE_CODE, |b| b.code = "A".into()).unwrap();
+    b[0].write(BADGE_CODE, |b| b.code = "B".into()).unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    let sent: Vec<_> = steps.iter().map(|s| (s.objects.clone(), s.sql.binds[0].clone())).collect();
+    assert_eq!(sent, [(vec![1], Value::Text("A".into())), (vec![0], Value::Text("B".into()))]);
+}
+
+#[test]
+fn a_unique_value_freed_by_a_delete_is_inserted_after_it() {
+    let mut map = IdentityMap::new();
+    let b = badges(&mut map, &["A"]);
+    map.add_new(Badge { id: 9, code: "A".into() }).unwrap();
+    b[0].delete().unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(
+        texts(&steps),
+        [r#"DELETE FROM "badge" WHERE "id" = ?"#, r#"INSERT INTO "badge" ("id", "code") VALUES (?, ?)"#]
+    );
+}
+
+/// A self-reference: the next node of a chain.
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Node {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    next: Option<Single<Node>>,
+}
+
+const NODE_NEXT: usize = 1;
+
+#[test]
+fn new_objects_that_refer_to_each_other_are_refused() {
+    let mut map = IdentityMap::new();
+    let first = map.add_new(Node { id: 1, next: None }).unwrap();
+    let second = map.add_new(Node { id: 2, next: Some(Single::from(&first)) }).unwrap();
+    first.write(NODE_NEXT, |n| n.next = Some(Single::from(&second))).unwrap();
+    let e = refused(&mut map);
+    assert_eq!(e.kind(), ErrorKind::ForeignKeyViolation);
+    assert_eq!(
+        e.message(),
+        "a flush cannot order these changes: new objects refer to each other in a cycle (Node[1].next → \
+         Node[2].next → Node[1]), so each insert needs another's row first; insert one without its reference, \
+         flush, then set it"
+    );
+}
+
+#[test]
+fn deletes_of_rows_that_refer_to_each_other_are_not_refused() {
+    let mut map = IdentityMap::new();
+    let a = map.attach_loaded(Node { id: 3, next: Some(Single::new(4)) }).unwrap();
+    let b = map.attach_loaded(Node { id: 4, next: Some(Single::new(3)) }).unwrap();
+    a.delete().unwrap();
+    b.delete().unwrap();
+    let steps = run_plan(&mut map, true, one_row).unwrap();
+    assert_eq!(steps.len(), 2, "the database deletes rows that refer to each other in any order");
+}

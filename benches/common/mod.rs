@@ -1,5 +1,5 @@
 //! What the benches that compare with the raw drivers share: scratch schemas on the servers,
-//! dropped at the end, and timing helpers.
+//! dropped at the end, timing helpers, and the repeat mode for instruction counts.
 
 #![allow(dead_code)]
 
@@ -129,4 +129,37 @@ pub(crate) fn timed<T>(work: impl FnOnce() -> T) -> Duration {
     let elapsed = start.elapsed();
     drop(out);
     elapsed
+}
+
+/// The side of a comparison a bench runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Side {
+    /// nextorm's blocking `Database`.
+    NextormSync,
+    /// nextorm's `AsyncDatabase`, on a current-thread tokio runtime.
+    NextormAsync,
+    /// The raw driver.
+    Raw,
+}
+
+/// The repeat mode, for instruction counts that the machine's noise does not move:
+/// `NEXTORM_BENCH_REPEAT=N` runs one side (`NEXTORM_BENCH_SIDE=nextorm_sync|nextorm_async|raw`,
+/// default `nextorm_sync`) N times on SQLite instead of timing it. The count of one operation is
+/// the difference between two runs, N and 0, divided by N (set-up cancels out):
+///
+/// ```text
+/// NEXTORM_BENCH_REPEAT=10 NEXTORM_BENCH_SIDE=raw valgrind --tool=callgrind target/release/deps/prefetch-*
+/// ```
+///
+/// `None` when `NEXTORM_BENCH_REPEAT` is unset: the bench times as usual.
+pub(crate) fn repeat_mode() -> Option<(usize, Side)> {
+    let times = std::env::var("NEXTORM_BENCH_REPEAT").ok()?;
+    let times = times.parse().unwrap_or_else(|_| panic!("NEXTORM_BENCH_REPEAT={times:?} is not a count"));
+    let side = match std::env::var("NEXTORM_BENCH_SIDE").as_deref() {
+        Err(_) | Ok("nextorm_sync") => Side::NextormSync,
+        Ok("nextorm_async") => Side::NextormAsync,
+        Ok("raw") => Side::Raw,
+        Ok(other) => panic!("NEXTORM_BENCH_SIDE={other:?}: expected nextorm_sync, nextorm_async or raw"),
+    };
+    Some((times, side))
 }

@@ -19,6 +19,7 @@ pub fn prepare(sql: &str, dialect: Dialect, params: usize) -> Result<Cow<'_, str
         return Err(Error::invalid_value("the SQL text contains a NUL byte"));
     }
     let bytes = sql.as_bytes();
+    let dollar_quoting = dialect.has_dollar_quoted_strings();
     let mut out = String::new();
     let mut copied = 0;
     let mut count = 0;
@@ -28,7 +29,7 @@ pub fn prepare(sql: &str, dialect: Dialect, params: usize) -> Result<Cow<'_, str
             q @ (b'\'' | b'"' | b'`') => i = skip_quoted(bytes, i, q),
             b'-' if bytes.get(i + 1) == Some(&b'-') => i = find(bytes, i, b"\n").map_or(bytes.len(), |e| e + 1),
             b'/' if bytes.get(i + 1) == Some(&b'*') => i = find(bytes, i + 2, b"*/").map_or(bytes.len(), |e| e + 2),
-            b'$' if dialect == Dialect::Postgres => i = skip_dollar_quoted(bytes, i),
+            b'$' if dollar_quoting => i = skip_dollar_quoted(bytes, i),
             b'?' => {
                 out.push_str(&sql[copied..i]);
                 if bytes.get(i + 1) == Some(&b'?') {

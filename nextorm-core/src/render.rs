@@ -130,6 +130,28 @@ impl Dialect {
         with_sql_dialect!(self, D => D::RETURNS_KEY_WITH_RETURNING)
     }
 
+    /// The statements that open a transaction, `SERIALIZABLE` if asked: `BEGIN` (`BEGIN
+    /// IMMEDIATE` on SQLite, whose transactions are all serializable),
+    /// `BEGIN ISOLATION LEVEL SERIALIZABLE` on PostgreSQL,
+    /// `SET TRANSACTION ISOLATION LEVEL SERIALIZABLE` then `START TRANSACTION` on MariaDB.
+    pub fn begin_statements(self, serializable: bool) -> &'static [&'static str] {
+        if serializable {
+            with_sql_dialect!(self, D => D::BEGIN_SERIALIZABLE)
+        } else {
+            with_sql_dialect!(self, D => D::BEGIN)
+        }
+    }
+
+    /// Whether `$tag$ ... $tag$` quotes a string (PostgreSQL), so a `?` inside is no placeholder.
+    pub(crate) fn has_dollar_quoted_strings(self) -> bool {
+        with_sql_dialect!(self, D => D::DOLLAR_QUOTED_STRINGS)
+    }
+
+    /// Whether a key or index may be on text without a length limit (not on MariaDB).
+    pub(crate) fn indexes_unbounded_text(self) -> bool {
+        with_sql_dialect!(self, D => D::INDEXES_UNBOUNDED_TEXT)
+    }
+
     /// Whether DDL runs inside a transaction and rolls back with it: PostgreSQL and SQLite yes;
     /// MariaDB commits each DDL statement on its own.
     pub fn transactional_ddl(self) -> bool {

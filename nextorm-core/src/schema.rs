@@ -53,10 +53,11 @@ pub fn validate(entities: &[&'static EntityMeta], dialect: Dialect) -> Result<()
                 ))));
             }
             let keyed = col.primary_key || col.index.is_some();
-            if dialect == Dialect::MariaDb && keyed && col.ty == ColumnType::Text && col.max_len.is_none() {
+            if keyed && col.ty == ColumnType::Text && col.max_len.is_none() && !dialect.indexes_unbounded_text() {
                 return Err(ctx(Error::mapping(format!(
-                    "field `{}` is a key or indexed but has no max_len: MariaDB cannot index unbounded text; add #[orm(max_len = N)]",
-                    col.field
+                    "field `{}` is a key or indexed but has no max_len: {} cannot index unbounded text; add #[orm(max_len = N)]",
+                    col.field,
+                    dialect.name()
                 ))));
             }
         }

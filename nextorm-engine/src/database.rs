@@ -41,6 +41,13 @@ impl DbCore {
         self.pool.dialect()
     }
 
+    /// Whether the driver's futures need a tokio runtime (sqlx: PostgreSQL, MariaDB), rather than
+    /// being ready at once on the caller's thread (rusqlite: SQLite, except while it waits for
+    /// another writer's lock, which the blocking facade does by sleeping the thread).
+    pub fn needs_runtime(&self) -> bool {
+        self.pool.needs_runtime()
+    }
+
     /// The mapped entities.
     pub fn entities(&self) -> &[&'static EntityMeta] {
         &self.entities

@@ -59,34 +59,19 @@ impl AnyPool {
         match target {
             #[cfg(feature = "sqlite")]
             Target::Sqlite(t) => {
+                // Every `:memory:` connection would be another database.
                 let max = if t == crate::options::SqliteTarget::Memory { 1 } else { max };
-                let wait = match facade {
-                    Facade::Blocking => sqlite::WaitMode::Block,
-                    Facade::Async => sqlite::WaitMode::Yield,
-                };
-                let driver = sqlite::SqliteDriver { target: t, busy_timeout: options.busy_timeout, wait };
+                let driver = sqlite::SqliteDriver::new(t, options, facade);
                 Ok(AnyPool::Sqlite(Pool::new(driver, max, options.acquire_timeout, facade == Facade::Blocking)))
             }
             #[cfg(feature = "postgres")]
             Target::Postgres(sqlx_url) => {
-                let parsed: sqlx::postgres::PgConnectOptions =
-                    sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
-                let driver = postgres::PgDriver {
-                    options: parsed.statement_cache_capacity(256),
-                    connect_timeout: options.connect_timeout,
-                    label: crate::options::masked(url),
-                };
+                let driver = postgres::PgDriver::new(&sqlx_url, options, url)?;
                 Ok(AnyPool::Postgres(Pool::new(driver, max, options.acquire_timeout, false)))
             }
             #[cfg(feature = "mariadb")]
             Target::MariaDb(sqlx_url) => {
-                let parsed: sqlx::mysql::MySqlConnectOptions =
-                    sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
-                let driver = mariadb::MariaDbDriver {
-                    options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
-                    connect_timeout: options.connect_timeout,
-                    label: crate::options::masked(url),
-                };
+                let driver = mariadb::MariaDbDriver::new(&sqlx_url, options, url)?;
                 Ok(AnyPool::MariaDb(Pool::new(driver, max, options.acquire_timeout, false)))
             }
             #[allow(unreachable_patterns)]
@@ -102,6 +87,18 @@ impl AnyPool {
             AnyPool::Postgres(_) => Dialect::Postgres,
             #[cfg(feature = "mariadb")]
             AnyPool::MariaDb(_) => Dialect::MariaDb,
+        }
+    }
+
+    /// Whether the driver's futures need a tokio runtime (see [`crate::DbCore::needs_runtime`]).
+    pub(crate) fn needs_runtime(&self) -> bool {
+        match self {
+            #[cfg(feature = "sqlite")]
+            AnyPool::Sqlite(_) => false,
+            #[cfg(feature = "postgres")]
+            AnyPool::Postgres(_) => true,
+            #[cfg(feature = "mariadb")]
+            AnyPool::MariaDb(_) => true,
         }
     }
 
@@ -268,19 +265,9 @@ impl Conn {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().insert(sql, binds).await,
             #[cfg(feature = "postgres")]
-            Inner::Postgres(c) => {
-                let mut key = None;
-                let r = postgres::fetch(c.get(), sql, binds, &mut |row| {
-                    key = Some(row.get_i64(0)?);
-                    Ok(())
-                })
-                .await;
-                r.and_then(|()| key.ok_or_else(|| Error::decode("INSERT … RETURNING returned no row")))
-            }
+            Inner::Postgres(c) => postgres::insert(c.get(), sql, binds).await,
             #[cfg(feature = "mariadb")]
-            Inner::MariaDb(c) => mariadb::execute(c.get(), sql, binds).await.and_then(|(_, id)| {
-                i64::try_from(id).map_err(|_| Error::decode(format!("generated key {id} does not fit in i64")))
-            }),
+            Inner::MariaDb(c) => mariadb::insert(c.get(), sql, binds).await,
         };
         log_end(started, sql, binds, &r);
         self.track(r)
@@ -328,7 +315,7 @@ impl Conn {
             return Err(Error::config("a transaction is already open on this connection"));
         }
         self.in_transaction = true;
-        for sql in begin_statements(self.dialect(), serializable) {
+        for sql in self.dialect().begin_statements(serializable) {
             self.batch(sql).await?;
         }
         Ok(())
@@ -390,18 +377,5 @@ impl Drop for Conn {
                 }
             }
         }
-    }
-}
-
-/// The statements that open a transaction. SQLite takes the write lock at once
-/// (`BEGIN IMMEDIATE`), so a transaction never fails halfway on a lock it could not upgrade, and
-/// its transactions are serializable anyway. MariaDB's `SET TRANSACTION` (without `SESSION`)
-/// applies to the next transaction only, so a pooled connection keeps its default level.
-pub(crate) fn begin_statements(dialect: Dialect, serializable: bool) -> &'static [&'static str] {
-    match (dialect, serializable) {
-        (Dialect::Sqlite, _) => &["BEGIN IMMEDIATE"],
-        (Dialect::Postgres, false) | (Dialect::MariaDb, false) => &["BEGIN"],
-        (Dialect::Postgres, true) => &["BEGIN ISOLATION LEVEL SERIALIZABLE"],
-        (Dialect::MariaDb, true) => &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"],
     }
 }

@@ -119,7 +119,7 @@ impl SessionCore {
         if self.conn.in_transaction() {
             return Ok(());
         }
-        for sql in crate::driver::begin_statements(self.dialect(), self.serializable) {
+        for sql in self.dialect().begin_statements(self.serializable) {
             self.sent(sql);
         }
         let r = self.conn.begin_with(self.serializable).await;

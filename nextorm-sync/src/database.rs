@@ -63,10 +63,7 @@ impl Database {
     /// Opens a database with pool and mapping options.
     pub fn open_with(url: &str, options: OpenOptions) -> Result<Database> {
         let core = DbCore::new(url, options, Facade::Blocking)?;
-        let runner = match core.dialect() {
-            Dialect::Sqlite => FutureRunner::Inline,
-            Dialect::Postgres | Dialect::MariaDb => FutureRunner::for_server()?,
-        };
+        let runner = if core.needs_runtime() { FutureRunner::for_server()? } else { FutureRunner::Inline };
         static IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
         let id = IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let db = Database { core, runner, id };

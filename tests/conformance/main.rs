@@ -479,6 +479,7 @@ conformance!(
     session_concurrent_increments,
     session_serializable,
     session_multi_row_inserts,
+    session_unique_swap_is_refused_before_anything_is_sent,
     session_queries_return_session_objects,
     session_panics_and_errors_leave_nothing,
     dropped_session_future_leaves_nothing,

@@ -329,6 +329,77 @@ pub async fn session_multi_row_inserts(t: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// Two rows swapping unique values in one flush wait for each other: the flush refuses before
+/// sending anything, the session can roll back and go on, and the swap works in two flushes.
+pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (a, b) = session!(db, |s| {
+        let a = aw!(s.create(Product::new("A", "SWAP-A")))?;
+        let b = aw!(s.create(Product::new("B", "SWAP-B")))?;
+        aw!(s.flush())?;
+        Ok((a.id(), b.id()))
+    })?;
+    let skus_sql = "SELECT product_sku FROM product WHERE id IN (?, ?) ORDER BY name";
+    session!(db, |s| {
+        let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
+        pa.set_sku("SWAP-B".into())?;
+        pb.set_sku("SWAP-A".into())?;
+        let sent = aw!(s.stats()).statements;
+        let e = aw!(s.flush()).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+        assert_eq!(
+            e.message(),
+            format!(
+                "a flush cannot order these changes: Product[{a}].sku (column product_sku) and Product[{b}].sku \
+                 (column product_sku) take each other's unique value; flush between the writes (give one a \
+                 temporary value first)"
+            )
+        );
+        assert_eq!(aw!(s.stats()).statements, sent, "nothing was sent");
+        aw!(s.rollback())?;
+        // The same swap through a temporary value: two flushes.
+        let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
+        assert_eq!(pa.sku(), "SWAP-A", "the refused change was rolled back");
+        pa.set_sku("SWAP-tmp".into())?;
+        aw!(s.flush())?;
+        pb.set_sku("SWAP-A".into())?;
+        pa.set_sku("SWAP-B".into())?;
+        Ok(())
+    })?;
+    let skus: Vec<String> = aw!(db.select(skus_sql, (a, b)))?;
+    assert_eq!(skus, ["SWAP-B", "SWAP-A"], "swapped");
+    // Refused at the commit of a session: nothing of it is written.
+    let r: Result<()> = session!(db, |s| {
+        let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
+        pa.set_sku("SWAP-A".into())?;
+        pb.set_sku("SWAP-B".into())?;
+        aw!(s.create(Product::new("C", "SWAP-C")))?;
+        Ok(())
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::UniqueViolation);
+    let skus: Vec<String> = aw!(db.select(skus_sql, (a, b)))?;
+    assert_eq!(skus, ["SWAP-B", "SWAP-A"], "nothing changed");
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product WHERE product_sku = 'SWAP-C'", ()))?, 0);
+    // Rows referring to each other may be deleted in one flush.
+    session!(db, |s| {
+        let first = aw!(s.create(Employee { name: "First".into(), ..Default::default() }))?;
+        let second = Employee { name: "Second".into(), manager: Some(Single::from(&first)), ..Default::default() };
+        let second = aw!(s.create(second))?;
+        aw!(s.flush())?;
+        first.set_manager(Some(Single::from(&second)))?;
+        Ok(())
+    })?;
+    session!(db, |s| {
+        for e in aw!(select!(e for e in Employee).fetch_all(sref!(s)))? {
+            e.delete()?;
+        }
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM employee", ()))?, 0);
+    assert_pool_idle(db);
+    Ok(())
+}
+
 /// 1000 sessions that panic and 1000 that return `Err`, on a pool of 4: nothing is committed,
 /// and every pooled connection is idle and outside a transaction afterwards.
 pub async fn session_panics_and_errors_leave_nothing(t: &Ctx) -> Result<()> {

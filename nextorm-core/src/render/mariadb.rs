@@ -33,6 +33,12 @@ impl SqlDialect for MariaDb {
         Some(" ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin");
     const LENGTH: &'static str = "CHAR_LENGTH";
     const RANDOM: &'static str = "RAND()";
+    /// A key on unbounded text (`LONGTEXT`) needs a prefix length, which would not be unique.
+    const INDEXES_UNBOUNDED_TEXT: bool = false;
+    /// `SET TRANSACTION` (without `SESSION`) applies to the next transaction only, so a pooled
+    /// connection keeps its default level.
+    const BEGIN_SERIALIZABLE: &'static [&'static str] =
+        &["SET TRANSACTION ISOLATION LEVEL SERIALIZABLE", "START TRANSACTION"];
     const DROP_UNIQUE: &'static str = "DROP INDEX ";
     const DROP_FOREIGN_KEY: &'static str = "DROP FOREIGN KEY ";
     const TRANSACTIONAL_DDL: bool = false;
@@ -78,6 +84,7 @@ impl SqlDialect for MariaDb {
         }
     }
 
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         match value {
             Value::Float(f) if f.is_nan() => {

@@ -27,6 +27,8 @@ impl SqlDialect for Postgres {
     const MAX_BINDS: usize = 65535;
     const RETURNS_KEY_WITH_RETURNING: bool = true;
     const DROP_TABLE_SUFFIX: Option<&'static str> = Some(" CASCADE");
+    const DOLLAR_QUOTED_STRINGS: bool = true;
+    const BEGIN_SERIALIZABLE: &'static [&'static str] = &["BEGIN ISOLATION LEVEL SERIALIZABLE"];
     // An advisory lock per schema: the first key is nextorm's, the second the schema's.
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> = Some((
         "SELECT 1 FROM pg_advisory_lock(1852797042, hashtext(current_schema()))",
@@ -65,6 +67,7 @@ impl SqlDialect for Postgres {
         }
     }
 
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         match value {
             Value::Text(s) if s.contains('\0') => {

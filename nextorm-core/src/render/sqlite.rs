@@ -20,6 +20,10 @@ impl SqlDialect for Sqlite {
     const DIALECT: Dialect = Dialect::Sqlite;
     const MAX_BINDS: usize = 32766;
     const OFFSET_WITHOUT_LIMIT: &'static str = " LIMIT -1 OFFSET ";
+    /// The write lock at once, so a transaction never fails halfway on a lock it could not
+    /// upgrade; SQLite's transactions are serializable anyway.
+    const BEGIN: &'static [&'static str] = &["BEGIN IMMEDIATE"];
+    const BEGIN_SERIALIZABLE: &'static [&'static str] = Self::BEGIN;
     const REBUILDS_TABLES: bool = true;
     const MIGRATION_BEGIN: &'static str = "BEGIN EXCLUSIVE";
 
@@ -41,6 +45,7 @@ impl SqlDialect for Sqlite {
     }
 
     /// NaN would become NULL; a date outside the years 0 to 9999 would no longer sort as text.
+    #[inline]
     fn check_value(value: &Value) -> Result<()> {
         use chrono::Datelike;
         match value {

@@ -57,6 +57,14 @@ pub(crate) trait SqlDialect: Spelling {
     const LENGTH: &'static str = "LENGTH";
     /// A random number.
     const RANDOM: &'static str = "RANDOM()";
+    /// Whether `$tag$ ... $tag$` quotes a string (so a `?` inside it is no placeholder).
+    const DOLLAR_QUOTED_STRINGS: bool = false;
+    /// Whether a key or index may be on text without a length limit.
+    const INDEXES_UNBOUNDED_TEXT: bool = true;
+    /// The statements that open a transaction.
+    const BEGIN: &'static [&'static str] = &["BEGIN"];
+    /// The statements that open a `SERIALIZABLE` transaction.
+    const BEGIN_SERIALIZABLE: &'static [&'static str];
     /// Whether DDL runs inside a transaction and rolls back with it (MariaDB commits each DDL
     /// statement on its own).
     const TRANSACTIONAL_DDL: bool = true;

@@ -134,7 +134,7 @@ impl FlushPlan {
             return Ok(plan);
         }
         plan.epoch = Some(epoch);
-        let order = super::flush_order(map, &planned);
+        let order = super::flush_order(map, &planned)?;
         let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
         plan.changes = order.into_iter().filter_map(|at| slots[at].take()).collect();
         let changes = &plan.changes;

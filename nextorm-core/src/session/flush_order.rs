@@ -1,17 +1,34 @@
 //! Flush ordering: the order a flush sends its changes in (foreign-key order, and a unique
-//! value written only after the change that frees it).
+//! value written only after the change that frees it), and the refusal of changes that wait for
+//! each other in a cycle, before any statement is sent.
 
 use super::fast_map::{FastMap, meta_id};
 use super::identity::IdentityMap;
 use super::plan::Change;
 use crate::entity::EntityMeta;
+use crate::error::{Error, ErrorKind, Result};
 use crate::map_key::MapKey;
 use crate::value::Value;
+
+/// Why one change of a flush waits for another.
+#[derive(Debug, Clone, Copy)]
+enum Wait {
+    /// The waiting insert refers through this column to the new object the other one inserts.
+    Refers(usize),
+    /// The waiting delete's row is still referred to by the other change's row, which is deleted
+    /// or moves its reference away first.
+    ReferredTo,
+    /// The waiting change writes into this unique column the value the other change frees.
+    TakesValue(usize),
+}
+
+/// For each change (by position), the changes it waits for and why.
+type Waits = Vec<Vec<(usize, Wait)>>;
 
 /// Makes each write of a value into a unique one-column key (a plain `unique` column, or the
 /// column of a one-to-one reference) wait for the change that frees the value: an update that
 /// moves it away, or the delete of the row holding it.
-fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &mut [Vec<usize>]) {
+fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &mut Waits) {
     type Slot = (usize, usize, MapKey);
     // The unique one-column keys of each entity that has changes, found once.
     let mut unique_columns: FastMap<usize, Vec<usize>> = FastMap::default();
@@ -64,7 +81,7 @@ fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &
             if let Some(s) = slot(meta, column, v)
                 && let Some(frees) = freed.get(&s)
             {
-                before[at].extend(frees.iter().copied().filter(|&f| f != at));
+                before[at].extend(frees.iter().filter(|&&f| f != at).map(|&f| (f, Wait::TakesValue(column))));
             }
         }
     }
@@ -75,8 +92,15 @@ fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &
 /// delete follows the deletes of the objects that refer to it and the updates that stop
 /// referring to it (foreign-key order), and a write of a value into a unique column (a
 /// one-to-one reference moved to another row) follows the update or delete that frees that
-/// value. A swap of two unique values in one flush forms a cycle, which the database refuses.
-pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize> {
+/// value.
+///
+/// Changes that wait for each other in a cycle are refused before anything is sent, as the
+/// database would refuse one of their statements: rows that take each other's unique values
+/// (a swap, a rotation) are an [`ErrorKind::UniqueViolation`], and new objects that refer to
+/// each other (PonyORM's "cannot save cyclic chain") an [`ErrorKind::ForeignKeyViolation`].
+/// Deletes of rows that refer to each other are no such cycle: the database deletes them in
+/// any order.
+pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec<usize>> {
     let by_addr: FastMap<usize, usize> =
         changes.iter().enumerate().map(|(at, (i, _))| (map.object(*i).addr(), at)).collect();
     // The key of each deleted object, and which deleted objects each delete refers to.
@@ -86,7 +110,7 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
             deleted_keys.insert((meta_id(meta), MapKey::of(key)), at);
         }
     }
-    let mut before: Vec<Vec<usize>> = vec![Vec::new(); changes.len()];
+    let mut before: Waits = vec![Vec::new(); changes.len()];
     let mut followed = Vec::new();
     for (at, (i, change)) in changes.iter().enumerate() {
         let o = map.object(*i);
@@ -94,11 +118,13 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
             Change::Insert { .. } => {
                 followed.clear();
                 o.referenced_objects(&mut followed);
-                for (_, addr) in &followed {
-                    if let Some(&dep) = by_addr.get(addr)
+                for &(column, addr) in &followed {
+                    // A row referring to itself is one statement, which the database accepts.
+                    if let Some(&dep) = by_addr.get(&addr)
+                        && dep != at
                         && matches!(changes[dep].1, Change::Insert { .. })
                     {
-                        before[at].push(dep);
+                        before[at].push((dep, Wait::Refers(column)));
                     }
                 }
             }
@@ -110,7 +136,7 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
                         && let Some(&parent) = deleted_keys
                             .get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(&previous[at_set]))))
                     {
-                        before[parent].push(at);
+                        before[parent].push((at, Wait::ReferredTo));
                     }
                 }
             }
@@ -122,7 +148,7 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
                         && parent != at
                     {
                         // The child goes first: the parent waits for it.
-                        before[parent].push(at);
+                        before[parent].push((at, Wait::ReferredTo));
                     }
                 }
             }
@@ -130,22 +156,125 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Vec<usize>
         }
     }
     order_unique_writes(map, changes, &mut before);
+    if before.iter().all(Vec::is_empty) {
+        return Ok((0..changes.len()).collect());
+    }
+    depth_first(changes, &before)
+}
+
+/// Each change after the changes it waits for, otherwise in session order: a depth-first walk
+/// that keeps its path on a stack (no recursion, however long a chain of new objects), so a
+/// wait that leads back onto the path is a cycle, and the path names its changes.
+fn depth_first(changes: &[(usize, Change)], before: &Waits) -> Result<Vec<usize>> {
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let mut state = vec![NEW; changes.len()];
     let mut order = Vec::with_capacity(changes.len());
-    let mut state = vec![0u8; changes.len()];
-    fn visit(at: usize, before: &[Vec<usize>], state: &mut [u8], order: &mut Vec<usize>) {
-        if state[at] != 0 {
-            return;
+    // (change, how many of its waits were followed)
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for start in 0..changes.len() {
+        if state[start] != NEW {
+            continue;
         }
-        // Marked before the dependencies: a cycle is broken where it closes, and the database
-        // reports the reference it cannot satisfy.
-        state[at] = 1;
-        for &dep in &before[at] {
-            visit(dep, before, state, order);
+        state[start] = ON_PATH;
+        path.push((start, 0));
+        while let Some((at, followed)) = path.last_mut() {
+            let at = *at;
+            let Some(&(dep, _)) = before[at].get(*followed) else {
+                state[at] = DONE;
+                order.push(at);
+                path.pop();
+                continue;
+            };
+            *followed += 1;
+            match state[dep] {
+                NEW => {
+                    state[dep] = ON_PATH;
+                    path.push((dep, 0));
+                }
+                ON_PATH => {
+                    let from = path.iter().position(|&(c, _)| c == dep).unwrap_or(0);
+                    // Each change of the cycle with the wait that leads to the next one.
+                    let cycle: Vec<(usize, Wait)> =
+                        path[from..].iter().map(|&(c, followed)| (c, before[c][followed - 1].1)).collect();
+                    // Deletes alone: the database deletes rows referring to each other in any
+                    // order (its ON DELETE rules clear or delete what still refers to a row).
+                    if !cycle.iter().all(|&(c, _)| matches!(changes[c].1, Change::Delete { .. })) {
+                        return Err(refusal(changes, &cycle));
+                    }
+                }
+                _ => {}
+            }
         }
-        order.push(at);
     }
-    for at in 0..changes.len() {
-        visit(at, &before, &mut state, &mut order);
+    Ok(order)
+}
+
+/// The error for changes that wait for each other in `cycle`.
+fn refusal(changes: &[(usize, Change)], cycle: &[(usize, Wait)]) -> Error {
+    let change = |at: usize| &changes[at].1;
+    let field = |at: usize, column: usize| {
+        let c = &change(at).meta().columns[column];
+        let name = describe(change(at));
+        if c.field == c.name {
+            format!("{name}.{}", c.field)
+        } else {
+            format!("{name}.{} (column {})", c.field, c.name)
+        }
+    };
+    if cycle.iter().all(|&(at, _)| matches!(change(at), Change::Insert { .. })) {
+        let mut chain: Vec<String> = cycle
+            .iter()
+            .map(|&(at, wait)| match wait {
+                Wait::Refers(column) => field(at, column),
+                _ => describe(change(at)),
+            })
+            .collect();
+        chain.push(describe(change(cycle[0].0)));
+        return Error::new(
+            ErrorKind::ForeignKeyViolation,
+            format!(
+                "a flush cannot order these changes: new objects refer to each other in a cycle ({}), so each \
+                 insert needs another's row first; insert one without its reference, flush, then set it",
+                chain.join(" → ")
+            ),
+        );
     }
-    order
+    let names: Vec<String> = cycle
+        .iter()
+        .map(|&(at, wait)| match wait {
+            Wait::TakesValue(column) => field(at, column),
+            Wait::Refers(_) | Wait::ReferredTo => format!("the delete of {}", describe(change(at))),
+        })
+        .collect();
+    let swap = cycle.iter().all(|(_, wait)| matches!(wait, Wait::TakesValue(_)));
+    let what = match (swap, names.len()) {
+        (true, 2) => "take each other's unique value",
+        (true, _) => "take each other's unique values in a cycle",
+        (false, _) => "wait for each other in a cycle (a unique value freed by another, a row another refers to)",
+    };
+    let list = match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.join(""),
+    };
+    Error::new(
+        ErrorKind::UniqueViolation,
+        format!(
+            "a flush cannot order these changes: {list} {what}; flush between the writes (give one a \
+             temporary value first)"
+        ),
+    )
+}
+
+/// A changed row for messages: `Person[1]`, or `new Person` when the database generates its key.
+fn describe(change: &Change) -> String {
+    match change {
+        Change::Insert { meta, generated_key: true, .. } => format!("new {}", meta.name),
+        Change::Insert { meta, values, .. } => {
+            let key: Vec<Value> = meta.primary_key.iter().map(|&i| values[i].clone()).collect();
+            meta.describe_key(&key)
+        }
+        Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => meta.describe_key(key),
+    }
 }

@@ -190,6 +190,7 @@ impl Links {
 
     /// Adds one object the relation `field` led to, after the others of the same field; a
     /// `field` not pushed last starts anew.
+    #[inline]
     pub fn push_edge(&mut self, field: &'static str, edge: Edge) {
         self.edges.push(edge);
         match self.fields.last_mut() {
@@ -200,6 +201,7 @@ impl Links {
 
     /// Marks `field` as loaded; the objects it led to follow with [`Links::push_edge`] (a
     /// collection without members stays empty).
+    #[inline]
     pub fn push_empty(&mut self, field: &'static str) {
         self.fields.push((field, self.edges.len()));
     }

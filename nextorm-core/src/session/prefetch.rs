@@ -26,6 +26,7 @@ impl RowFns {
 }
 
 /// The identity map a [`RowFns`] function was handed as `&mut dyn Any`.
+#[inline]
 fn identity_map(map: &mut dyn Any) -> Result<&mut IdentityMap> {
     map.downcast_mut::<IdentityMap>()
         .ok_or_else(|| Error::internal("a relation's row function was handed something other than an identity map"))

@@ -2,6 +2,7 @@
 
 use super::pool::Connect;
 use super::server::{connect_within, map_error as map_sqlx};
+use crate::options::OpenOptions;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
 use nextorm_core::{Error, ErrorKind, Kind, Result, RowRead, Value};
@@ -13,9 +14,23 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub(crate) struct MariaDbDriver {
-    pub(crate) options: MySqlConnectOptions,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) label: String,
+    options: MySqlConnectOptions,
+    connect_timeout: Duration,
+    label: String,
+}
+
+impl MariaDbDriver {
+    /// The driver of `sqlx_url` (the URL as sqlx reads it), named by `url` with its password
+    /// masked in messages: `utf8mb4`, UTC, up to 256 prepared statements per connection.
+    pub(crate) fn new(sqlx_url: &str, options: &OpenOptions, url: &str) -> Result<MariaDbDriver> {
+        let parsed: MySqlConnectOptions =
+            sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
+        Ok(MariaDbDriver {
+            options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
+            connect_timeout: options.connect_timeout,
+            label: crate::options::masked(url),
+        })
+    }
 }
 
 /// Strict mode: an over-long string or an out-of-range number is an error, never truncated.
@@ -97,6 +112,12 @@ pub(crate) async fn execute(conn: &mut MySqlConnection, sql: &str, binds: &[Valu
     let args = arguments(binds)?;
     let done = sqlx::query_with(AssertSqlSafe(sql), args).execute(conn).await.map_err(map_error)?;
     Ok((done.rows_affected(), done.last_insert_id()))
+}
+
+/// Runs an `INSERT` of one row and returns the key the database generated.
+pub(crate) async fn insert(conn: &mut MySqlConnection, sql: &str, binds: &[Value]) -> Result<i64> {
+    let (_, id) = execute(conn, sql, binds).await?;
+    i64::try_from(id).map_err(|_| Error::decode(format!("generated key {id} does not fit in i64")))
 }
 
 super::server::sqlx_statements!(MySqlConnection, MyRowRead);

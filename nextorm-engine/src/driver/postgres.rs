@@ -2,6 +2,7 @@
 
 use super::pool::Connect;
 use super::server::{connect_within, map_error as map_sqlx};
+use crate::options::OpenOptions;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
 use nextorm_core::{Error, ErrorKind, Kind, Result, RowRead, Value};
@@ -12,9 +13,23 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub(crate) struct PgDriver {
-    pub(crate) options: PgConnectOptions,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) label: String,
+    options: PgConnectOptions,
+    connect_timeout: Duration,
+    label: String,
+}
+
+impl PgDriver {
+    /// The driver of `sqlx_url` (the URL as sqlx reads it), named by `url` with its password
+    /// masked in messages; each connection caches up to 256 prepared statements.
+    pub(crate) fn new(sqlx_url: &str, options: &OpenOptions, url: &str) -> Result<PgDriver> {
+        let parsed: PgConnectOptions =
+            sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
+        Ok(PgDriver {
+            options: parsed.statement_cache_capacity(256),
+            connect_timeout: options.connect_timeout,
+            label: crate::options::masked(url),
+        })
+    }
 }
 
 impl Connect for PgDriver {
@@ -152,6 +167,17 @@ pub(crate) async fn execute(conn: &mut PgConnection, sql: &str, binds: &[Value])
     let sql = prepared_text(sql, binds);
     let done = sqlx::query_with(AssertSqlSafe(&*sql), args).execute(conn).await.map_err(map_error)?;
     Ok(done.rows_affected())
+}
+
+/// Runs an `INSERT ... RETURNING` of one generated key and returns the key.
+pub(crate) async fn insert(conn: &mut PgConnection, sql: &str, binds: &[Value]) -> Result<i64> {
+    let mut key = None;
+    fetch(conn, sql, binds, &mut |row| {
+        key = Some(row.get_i64(0)?);
+        Ok(())
+    })
+    .await?;
+    key.ok_or_else(|| Error::decode("INSERT … RETURNING returned no row"))
 }
 
 super::server::sqlx_statements!(PgConnection, PgRowRead);

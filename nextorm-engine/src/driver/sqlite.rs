@@ -2,8 +2,9 @@
 //! while another writer holds the lock: then the statement is retried after a pause that blocks
 //! the thread in the blocking facade and yields to the runtime in the async facade.
 
+use super::Facade;
 use super::pool::Connect;
-use crate::options::SqliteTarget;
+use crate::options::{OpenOptions, SqliteTarget};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use nextorm_core::{Error, ErrorKind, Result, RowRead, Value};
 use rusqlite::config::DbConfig;
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 /// How a statement waits for a lock held by another writer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WaitMode {
+enum WaitMode {
     /// Sleep the thread (blocking facade).
     Block,
     /// Sleep the task (async facade), so the runtime keeps serving other tasks.
@@ -23,9 +24,21 @@ pub(crate) enum WaitMode {
 }
 
 pub(crate) struct SqliteDriver {
-    pub(crate) target: SqliteTarget,
-    pub(crate) busy_timeout: Duration,
-    pub(crate) wait: WaitMode,
+    target: SqliteTarget,
+    busy_timeout: Duration,
+    wait: WaitMode,
+}
+
+impl SqliteDriver {
+    /// The driver of `target`: waits for another writer's lock block the thread in the blocking
+    /// facade and yield to the runtime in the async one.
+    pub(crate) fn new(target: SqliteTarget, options: &OpenOptions, facade: Facade) -> SqliteDriver {
+        let wait = match facade {
+            Facade::Blocking => WaitMode::Block,
+            Facade::Async => WaitMode::Yield,
+        };
+        SqliteDriver { target, busy_timeout: options.busy_timeout, wait }
+    }
 }
 
 pub(crate) struct SqliteConn {
@@ -143,19 +156,7 @@ impl SqliteConn {
         each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
     ) -> Result<()> {
         let mut failure = None;
-        self.retry(|c| {
-            let mut stmt = c.prepare_cached(sql)?;
-            bind_all(&mut stmt, binds)?;
-            let mut rows = stmt.raw_query();
-            while let Some(row) = rows.next()? {
-                if let Err(e) = each(&SqliteRow(row)) {
-                    failure = Some(e);
-                    break;
-                }
-            }
-            Ok(())
-        })
-        .await?;
+        self.retry(|c| fetch_rows(c, sql, binds, each, &mut failure)).await?;
         failure.map_or(Ok(()), Err)
     }
 
@@ -163,6 +164,27 @@ impl SqliteConn {
     pub(crate) fn is_idle(&self) -> bool {
         self.raw.is_autocommit()
     }
+}
+
+/// The rows of one query, each given to `each` (its error kept in `failure`). A plain function,
+/// so the row loop is compiled once rather than inside each future that awaits a fetch.
+fn fetch_rows(
+    c: &Connection,
+    sql: &str,
+    binds: &[Value],
+    each: &mut (dyn FnMut(&dyn RowRead) -> Result<()> + Send),
+    failure: &mut Option<Error>,
+) -> rusqlite::Result<()> {
+    let mut stmt = c.prepare_cached(sql)?;
+    bind_all(&mut stmt, binds)?;
+    let mut rows = stmt.raw_query();
+    while let Some(row) = rows.next()? {
+        if let Err(e) = each(&SqliteRow(row)) {
+            *failure = Some(e);
+            break;
+        }
+    }
+    Ok(())
 }
 
 fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, binds: &[Value]) -> rusqlite::Result<()> {
@@ -179,6 +201,7 @@ fn bind_all(stmt: &mut rusqlite::CachedStatement<'_>, binds: &[Value]) -> rusqli
 struct Bind<'a>(&'a Value);
 
 impl rusqlite::ToSql for Bind<'_> {
+    #[inline]
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         use rusqlite::types::Value as Owned;
         Ok(match self.0 {
