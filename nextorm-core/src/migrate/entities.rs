@@ -5,9 +5,9 @@
 use super::diff::RenameHints;
 use super::model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
 use crate::entity::EntityMeta;
-use crate::error::Result;
 use crate::entity::meta::{RelationKind, RelationMeta};
 use crate::entity::relation::{self, JoinTable, Link};
+use crate::error::Result;
 use crate::value::DataType;
 
 impl Schema {
@@ -163,12 +163,7 @@ fn indexes(meta: &'static EntityMeta) -> Vec<Index> {
 }
 
 /// The two sides of a many-to-many relation: owner, its field, target, the target's field.
-type Pair = (
-    &'static EntityMeta,
-    &'static RelationMeta,
-    &'static EntityMeta,
-    &'static RelationMeta,
-);
+type Pair = (&'static EntityMeta, &'static RelationMeta, &'static EntityMeta, &'static RelationMeta);
 
 /// The join tables of the many-to-many relations, each once, with the relation that names it
 /// and its naming seen from that relation's side.
