@@ -9,12 +9,10 @@ use crate::value::DataType;
 pub(crate) struct MariaDbCatalog;
 
 /// MariaDB makes `JSON` a `LONGTEXT` with a column check named after the column:
-/// `json_valid(`c`)`; such a column reads back as `json`.
+/// ``json_valid(`c`)``; such a column reads back as `json`. (Joined, not a correlated `EXISTS`,
+/// which made this query 17 times slower on 22 tables.)
 const COLUMNS: &str = "SELECT c.TABLE_NAME, c.COLUMN_NAME, \
-     CASE WHEN EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS j \
-     WHERE j.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND j.TABLE_NAME = c.TABLE_NAME \
-     AND j.CONSTRAINT_NAME = c.COLUMN_NAME AND j.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)')) \
-     THEN 'json' ELSE c.COLUMN_TYPE END, \
+     CASE WHEN j.CONSTRAINT_NAME IS NOT NULL THEN 'json' ELSE c.COLUMN_TYPE END, \
      CASE WHEN c.IS_NULLABLE = 'YES' THEN '1' ELSE '0' END, \
      CASE WHEN c.EXTRA LIKE '%auto_increment%' THEN '1' ELSE '0' END, \
      c.COLUMN_DEFAULT, CAST(COALESCE(s.SEQ_IN_INDEX, 0) AS CHAR) \
@@ -23,6 +21,9 @@ const COLUMNS: &str = "SELECT c.TABLE_NAME, c.COLUMN_NAME, \
      AND t.TABLE_TYPE = 'BASE TABLE' \
      LEFT JOIN information_schema.STATISTICS s ON s.TABLE_SCHEMA = c.TABLE_SCHEMA AND s.TABLE_NAME = c.TABLE_NAME \
      AND s.INDEX_NAME = 'PRIMARY' AND s.COLUMN_NAME = c.COLUMN_NAME \
+     LEFT JOIN information_schema.CHECK_CONSTRAINTS j ON j.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA \
+     AND j.TABLE_NAME = c.TABLE_NAME AND j.CONSTRAINT_NAME = c.COLUMN_NAME \
+     AND j.CHECK_CLAUSE = CONCAT('json_valid(`', c.COLUMN_NAME, '`)') \
      WHERE c.TABLE_SCHEMA = DATABASE() AND c.TABLE_NAME <> 'nextorm_migrations' \
      ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION";
 
