@@ -199,9 +199,19 @@ impl AsyncDatabase {
     }
 
     /// Checks that the entities map onto this database, and with [`CreateTables::Yes`] creates
-    /// their tables and indexes (`CREATE TABLE IF NOT EXISTS`, so it is safe to run twice).
+    /// their tables and indexes (`CREATE TABLE IF NOT EXISTS`, so it is safe to run twice). With
+    /// [`CreateTables::Check`] it compares the database's tables with the entities and returns
+    /// an `ErrorKind::Mapping` error listing every difference (see `schema_differences`).
     pub async fn generate_mapping(&self, create: CreateTables) -> Result<()> {
         self.core.generate_mapping(create).await
+    }
+
+    /// How the database's tables differ from the mapped entities' (the `nextorm check`
+    /// command), one line each, such as ``table `post`: column `rating` is missing``; empty
+    /// when they agree. Types are compared as the dialect stores them, keys and indexes by their
+    /// columns; defaults are not compared.
+    pub async fn schema_differences(&self) -> Result<Vec<String>> {
+        self.core.schema_differences().await
     }
 
     /// The `CREATE` statements of the mapped entities, without running them.

@@ -26,12 +26,16 @@
 //! | `migrate/set.rs` | a directory's migrations: numbering, replay, plans, the next one |
 //! | `migrate/source.rs` | where a program's migrations come from: embedded files or a set read |
 //! | `migrate/apply.rs` | what a `migrate` run does, from the history rows and the target; what `showmigrations` shows |
+//! | `migrate/introspect.rs`, `migrate/introspect/` | a live database's schema read into the model, from each dialect's catalog |
+//! | `migrate/check.rs` | the entities' schema compared with a live one: the differences, one line each |
 
 mod apply;
+mod check;
 pub(crate) mod ddl;
 mod diff;
 mod entities;
 mod file;
+mod introspect;
 mod model;
 mod operation;
 mod plan;
@@ -43,8 +47,12 @@ pub use apply::{
     MigrateOptions, MigrateReport, MigrateTarget, MigrationState, MigrationStatus, Record, RecordState, RunPlan,
     Unfinished, run_plan, statuses,
 };
+pub use check::schema_differences;
 pub use diff::{RenameHints, diff};
 pub use file::{FORMAT_VERSION, Migration};
+pub use introspect::{
+    CatalogQueries, CatalogRow, CatalogRows, LiveSchema, SqlType, Unmapped, catalog_queries, read_type,
+};
 pub use model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
 pub use operation::{Operation, RawSql};
 pub use plan::{Plan, Step, plan};

@@ -229,6 +229,13 @@ impl Dialect {
         with_sql_dialect!(self, D => D::column_type(&DataType::from(ty), max_len, decimal))
     }
 
+    /// The DDL type of a schema model's column: `VARCHAR(100)`, `NUMERIC(10, 2)` on PostgreSQL,
+    /// `INTEGER` for every integer on SQLite. Two columns with the same DDL type are stored
+    /// alike, which is how the live schema is compared with the entities.
+    pub fn ddl_type(self, ty: &DataType, max_len: Option<u32>, decimal: Option<(u32, u32)>) -> String {
+        with_sql_dialect!(self, D => D::column_type(ty, max_len, decimal))
+    }
+
     /// Refuses a value this dialect would store unfaithfully: NaN on SQLite (it becomes NULL) and
     /// MariaDB (no NaN), a NUL byte in PostgreSQL text, a date outside the years 0 to 9999 on SQLite
     /// (its text would no longer sort as the date does).

@@ -2,11 +2,14 @@
 //! them that needs no facade (mapping, DDL, dropping the tables).
 
 use crate::driver::{AnyPool, Conn, Facade};
+use crate::introspect;
 use crate::migration::{self, MigrationProgress};
 use crate::options::OpenOptions;
 use crate::statements::CreateTables;
-use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
-use nextorm_core::{Dialect, EntityMeta, Result, registered_entities, schema};
+use nextorm_core::migrate::{
+    MigrateOptions, MigrateReport, MigrationSource, MigrationStatus, Schema, schema_differences,
+};
+use nextorm_core::{Dialect, EntityMeta, Error, Result, registered_entities, schema};
 
 /// What a database handle holds, whichever facade drives it: the pool and the mapped entities.
 pub struct DbCore {
@@ -58,16 +61,40 @@ impl DbCore {
         schema::create_statements(&self.entities, self.dialect())
     }
 
-    /// Checks the mapping and optionally creates the tables.
+    /// Checks the mapping and, as `create` says, creates the tables or compares them with the
+    /// entities.
     pub async fn generate_mapping(&self, create: CreateTables) -> Result<()> {
         schema::validate(&self.entities, self.dialect())?;
-        if create == CreateTables::Yes {
-            let mut conn = self.acquire().await?;
-            conn.create_tables(&self.entities).await?;
-            // A table that existed before may lack a column the entity has gained.
-            conn.check_tables(&self.entities).await?;
+        match create {
+            CreateTables::Yes => {
+                let mut conn = self.acquire().await?;
+                conn.create_tables(&self.entities).await?;
+                // A table that existed before may lack a column the entity has gained.
+                conn.check_tables(&self.entities).await
+            }
+            CreateTables::No => Ok(()),
+            CreateTables::Check => match self.schema_differences().await?.as_slice() {
+                [] => Ok(()),
+                found => Err(Error::mapping(format!(
+                    "the database differs from the entities in {} way{}: {}",
+                    found.len(),
+                    if found.len() == 1 { "" } else { "s" },
+                    found.join("; ")
+                ))),
+            },
         }
-        Ok(())
+    }
+
+    /// How the database's tables differ from the mapped entities' (`nextorm check`), one line
+    /// each, such as ``table `post`: column `rating` is missing``; empty when they agree.
+    /// Tables of neither the entities nor nextorm are listed as extra. See
+    /// [`nextorm_core::migrate::schema_differences`] for what is compared.
+    pub async fn schema_differences(&self) -> Result<Vec<String>> {
+        let dialect = self.dialect();
+        schema::validate(&self.entities, dialect)?;
+        let expected = Schema::from_entities(&self.entities)?;
+        let live = introspect::live_schema(&mut self.acquire().await?).await?;
+        Ok(schema_differences(dialect, &expected, &live))
     }
 
     /// Drops every mapped table, with its data.

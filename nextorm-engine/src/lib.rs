@@ -9,6 +9,7 @@
 mod database;
 mod driver;
 mod facade_glue;
+mod introspect;
 mod migration;
 mod options;
 mod session;

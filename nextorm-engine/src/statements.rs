@@ -16,6 +16,10 @@ pub enum CreateTables {
     Yes,
     /// Only check that the entities map onto the dialect.
     No,
+    /// Check that the entities map onto the dialect and that the database's tables are the
+    /// entities' (`nextorm check`): columns, types, nullability, keys, indexes and foreign keys.
+    /// Every difference is listed in one [`ErrorKind::Mapping`] error; nothing is changed.
+    Check,
 }
 
 /// Refuses transaction control in raw SQL: a `BEGIN` the pool does not know about would leak an

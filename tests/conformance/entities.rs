@@ -167,6 +167,33 @@ pub struct LongName {
     pub id: i64,
 }
 
+/// Not mapped by the suite: the schema check's table, altered by hand after it is made.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "chk_item", unique(maker, code))]
+pub struct ChkItem {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 100)]
+    pub title: String,
+    pub rating: i32,
+    #[orm(max_len = 200)]
+    pub note: String,
+    #[orm(index)]
+    pub score: i32,
+    #[orm(max_len = 20)]
+    pub maker: String,
+    #[orm(max_len = 20)]
+    pub code: String,
+}
+
+/// Not mapped by the suite: the schema check's table that goes missing.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(table = "chk_gone")]
+pub struct ChkGone {
+    #[pk]
+    pub id: i64,
+}
+
 /// An entity with lifecycle hooks.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[orm(hooks)]

@@ -170,6 +170,7 @@ mod blocking {
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
+    include!("schema_check.rs");
 }
 
 /// The async facade.
@@ -376,6 +377,7 @@ mod asynchronous {
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
+    include!("schema_check.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -442,6 +444,9 @@ macro_rules! conformance {
 
 conformance!(
     migrations_apply_revert_and_apply_again,
+    schema_check_agrees_after_generate_mapping,
+    schema_check_reports_each_difference,
+    schema_check_agrees_after_migrations,
     migrations_edited_or_lossy_are_refused,
     migration_failing_in_step_two,
     concurrent_migrates_apply_each_migration_once,
