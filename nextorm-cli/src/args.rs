@@ -54,6 +54,9 @@ pub(crate) enum Command {
     /// Lists the migrations: [X] applied, [ ] pending, [~] stopped half-way, [?] recorded but
     /// missing.
     Showmigrations,
+    /// Compares the database's tables with the entities linked into the program and prints every
+    /// difference (exit code 4 when there is one). Needs the crate's one-line binary.
+    Check,
     /// Prints a migration's SQL for the dialect of the database URL, without connecting.
     Sqlmigrate {
         /// The migration: id, file name or number.

@@ -14,6 +14,8 @@ pub(crate) enum Exit {
     Usage = 2,
     /// 3: the migration history refuses the request.
     Refused = 3,
+    /// 4: `check` found the database different from the entities.
+    Differs = 4,
 }
 
 impl Exit {
@@ -39,4 +41,5 @@ Exit codes:
   0  done
   1  a statement, the connection or the database failed
   2  usage or configuration: bad arguments, no database URL, a bad migration file, no entities
-  3  the migration history refuses: a half-applied migration, an edited or missing file, a lossy revert";
+  3  the migration history refuses: a half-applied migration, an edited or missing file, a lossy revert
+  4  check: the database differs from the entities";

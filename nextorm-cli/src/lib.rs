@@ -1,4 +1,4 @@
-//! The `nextorm` command: `makemigrations`, `migrate`, `showmigrations` and `sqlmigrate`, a thin
+//! The `nextorm` command: `makemigrations`, `migrate`, `showmigrations`, `sqlmigrate` and `check`, a thin
 //! layer of arguments ([clap]) and printing over `nextorm_core::migrate` and the engine's
 //! migration runner.
 //!
@@ -12,7 +12,7 @@
 //! ```
 //!
 //! The standalone `nextorm` binary of this crate links no entities: `migrate`, `showmigrations`
-//! and `sqlmigrate` work from it, and `makemigrations` says how to get the one-line binary.
+//! and `sqlmigrate` work from it, and `makemigrations` and `check` say how to get the one-line binary.
 //!
 //! Exit codes:
 //!
@@ -22,6 +22,7 @@
 //! | 1 | a statement, the connection or the database failed |
 //! | 2 | usage or configuration: bad arguments, no database URL, a bad migration file, no entities |
 //! | 3 | the migration history refuses: a half-applied migration, an edited or missing file, a lossy revert |
+//! | 4 | `check`: the database differs from the entities |
 
 mod args;
 mod commands;
@@ -39,7 +40,7 @@ use std::process::ExitCode;
 
 /// Runs the command with the process's arguments, printing to stdout and stderr; the exit code
 /// says what happened (0 done, 1 a database failure, 2 usage or configuration, 3 the migration
-/// history refuses).
+/// history refuses, 4 `check` found a difference).
 pub fn main() -> ExitCode {
     run(std::env::args_os())
 }
@@ -72,7 +73,7 @@ where
         Err(e) => return console.clap_error(&e),
     };
     match commands::run(&cli, console) {
-        Ok(()) => Exit::Done,
+        Ok(exit) => exit,
         Err(e) => console.error(&e),
     }
 }

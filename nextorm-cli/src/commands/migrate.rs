@@ -26,7 +26,7 @@ pub(super) fn run(
     console: &mut Console<'_>,
 ) -> Result<()> {
     let migrations = dir.read()?.migrations;
-    let report = with_database(url, async |db| {
+    let report = with_database(url, &[], async |db| {
         let mut progress = PrintedProgress::new(console.out());
         db.migrate(&migrations, options, &mut progress).await
     })?;

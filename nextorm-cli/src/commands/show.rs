@@ -15,7 +15,7 @@ use nextorm_core::migrate::{Direction, MigrationState, MigrationStatus};
 /// Prints the status of every migration of the directory, then of recorded ones whose file is gone.
 pub(super) fn run(dir: &MigrationDir<'_>, url: &str, console: &mut Console<'_>) -> Result<()> {
     let migrations = dir.read()?.migrations;
-    let statuses = with_database(url, async |db| db.migration_status(&migrations).await)?;
+    let statuses = with_database(url, &[], async |db| db.migration_status(&migrations).await)?;
     if statuses.is_empty() {
         console.line("No migrations");
     }

@@ -181,6 +181,8 @@ fn scenario(dialect: Dialect) {
     assert!(lines[0].starts_with("[X] 0001_initial  applied at "), "{}", shown.out);
     assert!(lines[1].starts_with(&format!("[X] {second}  applied at ")), "{}", shown.out);
     assert_eq!(app.run(V2, &["migrate"]).exited(0, "migrate again").out, "No migrations to apply\n");
+    let checked = app.run(V2, &["check"]).exited(0, "check after migrating to version 2");
+    assert!(checked.out.starts_with("The database matches the "), "{}", checked.out);
 
     // Back to version 1 and forward again: the rows stay.
     let back = app.run(V2, &["migrate", "0001"]).exited(0, "migrate back to 0001");
@@ -189,6 +191,9 @@ fn scenario(dialect: Dialect) {
     assert_eq!(posts(url), v1_posts);
     let shown = app.run(V1, &["showmigrations"]).exited(0, "showmigrations after going back");
     assert!(shown.out.ends_with(&format!("\n[ ] {second}\n")), "{}", shown.out);
+    app.run(V1, &["check"]).exited(0, "version 1's entities match after going back");
+    let differs = app.run(V2, &["check"]).exited(4, "version 2's entities differ after going back");
+    assert!(differs.out.contains("table `tag` is missing"), "{}", differs.out);
     app.run(V2, &["migrate"]).exited(0, "migrate forward again");
     assert_eq!(authors_v2(url), v2_authors);
     assert_eq!(posts(url), v1_posts);
