@@ -177,6 +177,17 @@ impl Dialect {
         with_sql_dialect!(self, D => D::MIGRATION_BEGIN)
     }
 
+    /// Around a migration that rebuilds tables (SQLite): the statement turning foreign-key
+    /// enforcement off before its transaction, the one turning it on after, and the query run
+    /// before `COMMIT` whose rows (table, rowid, parent table, key) are the foreign keys broken:
+    ///
+    /// ```text
+    /// PRAGMA foreign_keys = OFF    PRAGMA foreign_keys = ON    PRAGMA foreign_key_check
+    /// ```
+    pub fn rebuild_foreign_keys(self) -> Option<[&'static str; 3]> {
+        with_sql_dialect!(self, D => D::REBUILD_FOREIGN_KEYS)
+    }
+
     /// Whether `ALTER TABLE` cannot change a column's type, nullability or default, nor add or
     /// drop constraints (SQLite), so that a migration rebuilds the table: a new table, the rows
     /// copied, the old one dropped, the new one renamed, the indexes made again.

@@ -14,7 +14,7 @@ use nextorm_core::migrate::{
     Direction, MigrateOptions, MigrateReport, Migration, MigrationStatus, Migrations, Plan, Record, RecordState, Step,
     run_plan, statuses,
 };
-use nextorm_core::{Dialect, Error, ErrorKind, Result};
+use nextorm_core::{Error, ErrorKind, Result};
 use std::time::{Duration, Instant};
 
 /// What the runner reports as it goes, for a progress display.
@@ -197,17 +197,15 @@ impl Run<'_> {
         if !conn.dialect().transactional_ddl() {
             return self.recorded(conn, 0, None, progress).await.map(|()| true);
         }
-        let keys_off = self.plan.foreign_keys_off && conn.dialect() == Dialect::Sqlite;
-        if keys_off {
-            // SQLite ignores this pragma inside a transaction, so it goes before BEGIN.
-            conn.batch("PRAGMA foreign_keys = OFF").await?;
-        }
-        let result = self.in_transaction(conn, keys_off, progress).await;
-        if keys_off {
-            let restored = conn.batch("PRAGMA foreign_keys = ON").await;
-            if result.is_ok() {
-                restored?;
-            }
+        let keys = conn.dialect().rebuild_foreign_keys().filter(|_| self.plan.foreign_keys_off);
+        let Some([off, on, check]) = keys else {
+            return self.in_transaction(conn, None, progress).await;
+        };
+        conn.batch(off).await?;
+        let result = self.in_transaction(conn, Some(check), progress).await;
+        let restored = conn.batch(on).await;
+        if result.is_ok() {
+            restored?;
         }
         result
     }
@@ -215,7 +213,7 @@ impl Run<'_> {
     async fn in_transaction(
         &self,
         conn: &mut Conn,
-        check_keys: bool,
+        check_keys: Option<&str>,
         progress: &mut dyn MigrationProgress,
     ) -> Result<bool> {
         let started = Instant::now();
@@ -231,8 +229,8 @@ impl Run<'_> {
             for (i, step) in self.plan.steps.iter().enumerate() {
                 self.step(conn, i, step, progress).await?;
             }
-            if check_keys {
-                check_foreign_keys(conn, &self.id()).await?;
+            if let Some(check) = check_keys {
+                check_foreign_keys(conn, check, &self.id()).await?;
             }
             match self.direction {
                 Direction::Forwards => {
@@ -349,9 +347,9 @@ impl Run<'_> {
 }
 
 /// SQLite with enforcement off: every foreign key must hold before the migration commits.
-async fn check_foreign_keys(conn: &mut Conn, name: &str) -> Result<()> {
+async fn check_foreign_keys(conn: &mut Conn, check: &str, name: &str) -> Result<()> {
     let mut broken = Vec::new();
-    conn.fetch_sql("PRAGMA foreign_key_check", &[], &mut |row| {
+    conn.fetch_sql(check, &[], &mut |row| {
         if broken.len() < 5 {
             broken.push(format!(
                 "a row of `{}` refers to a missing row of `{}`",

@@ -26,6 +26,9 @@ impl SqlDialect for Sqlite {
     const BEGIN_SERIALIZABLE: &'static [&'static str] = Self::BEGIN;
     const REBUILDS_TABLES: bool = true;
     const MIGRATION_BEGIN: &'static str = "BEGIN EXCLUSIVE";
+    // SQLite ignores `foreign_keys` inside a transaction, so it is set around it.
+    const REBUILD_FOREIGN_KEYS: Option<[&'static str; 3]> =
+        Some(["PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON", "PRAGMA foreign_key_check"]);
 
     fn column_type(ty: &DataType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use DataType as T;

@@ -73,6 +73,10 @@ pub(crate) trait SqlDialect: Spelling {
     const MIGRATION_LOCK: Option<(&'static str, &'static str)> = None;
     /// The statement that begins a migration's transaction.
     const MIGRATION_BEGIN: &'static str = "BEGIN";
+    /// Around a migration that rebuilds tables: the statement that turns foreign-key enforcement
+    /// off before its transaction, the one that turns it back on after, and the query, run before
+    /// `COMMIT`, whose rows are the foreign keys left broken (`None` where no table is rebuilt).
+    const REBUILD_FOREIGN_KEYS: Option<[&'static str; 3]> = None;
 
     /// The length of an identifier as the dialect's limit counts it, and the unit's name.
     fn identifier_len(ident: &str) -> (usize, &'static str) {
