@@ -5,6 +5,7 @@
 
 mod expand;
 mod parse;
+mod type_shape;
 mod validate;
 
 use crate::diag::{self, Ctxt};

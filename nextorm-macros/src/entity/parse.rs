@@ -167,7 +167,7 @@ pub(crate) fn parse<'a>(cx: &Ctxt, input: &'a DeriveInput) -> Option<Input<'a>> 
             parse_field_attrs(cx, &f.attrs, &mut field);
             field
         })
-        .partition(|f| super::validate::relation_marker(f.ty).is_some());
+        .partition(|f| super::type_shape::relation_marker(f.ty).is_some());
     usable.then_some(Input { ident: &input.ident, vis: &input.vis, attrs, fields, sets })
 }
 

@@ -3,6 +3,7 @@
 //! causes it; a `Model` is returned only when there were none.
 
 use super::parse::{Composite, Field, Input};
+use super::type_shape::{generic_arg, is_integer, is_named, option_inner, relation_marker};
 use crate::diag::Ctxt;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
@@ -133,62 +134,6 @@ pub(crate) fn snake_case(name: &str) -> String {
         }
     }
     out
-}
-
-/// The type inside `Type::Group` / `Type::Paren` wrappers (macro_rules `$t:ty` adds groups).
-fn peel(ty: &Type) -> &Type {
-    match ty {
-        Type::Group(g) => peel(&g.elem),
-        Type::Paren(p) => peel(&p.elem),
-        other => other,
-    }
-}
-
-/// The last path segment of a path type.
-fn last_segment(ty: &Type) -> Option<&syn::PathSegment> {
-    match peel(ty) {
-        Type::Path(p) if p.qself.is_none() => p.path.segments.last(),
-        _ => None,
-    }
-}
-
-/// `T` when `ty` is syntactically `<name><T>` (any path ending in `name`), such as `Set<Order>`.
-pub(crate) fn generic_arg<'t>(ty: &'t Type, name: &str) -> Option<&'t Type> {
-    let seg = last_segment(ty)?;
-    if seg.ident != name {
-        return None;
-    }
-    match &seg.arguments {
-        syn::PathArguments::AngleBracketed(args) if args.args.len() == 1 => match &args.args[0] {
-            syn::GenericArgument::Type(t) => Some(t),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// The marker (`"Set"` or `"HasOne"`) and `T` when `ty` is syntactically `Set<T>` or
-/// `HasOne<T>`: a relation field that maps to no column.
-pub(crate) fn relation_marker(ty: &Type) -> Option<(&'static str, &Type)> {
-    ["Set", "HasOne"].into_iter().find_map(|name| generic_arg(ty, name).map(|t| (name, t)))
-}
-
-/// `T` when `ty` is syntactically `Option<T>`.
-pub(crate) fn option_inner(ty: &Type) -> Option<&Type> {
-    generic_arg(ty, "Option")
-}
-
-/// Whether the last path segment of `ty` (or of `T` in `Option<T>`) is `name`, without generics.
-fn is_named(ty: &Type, name: &str) -> bool {
-    let ty = option_inner(ty).unwrap_or(ty);
-    last_segment(ty).is_some_and(|s| s.ident == name && s.arguments.is_none())
-}
-
-/// Whether `ty` is syntactically a primitive integer (an auto-increment key candidate).
-pub(crate) fn is_integer(ty: &Type) -> bool {
-    last_segment(ty).is_some_and(|s| {
-        s.arguments.is_none() && ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"].iter().any(|n| s.ident == n)
-    })
 }
 
 /// Checks the parsed input.

@@ -6,6 +6,8 @@
 //! migration failing in its second step exits 1 naming the step, and on MariaDB leaves a
 //! half-applied migration that `showmigrations` and `migrate` report.
 
+// The conformance suite's scratch databases, shared rather than copied.
+#[path = "../../../conformance/harness.rs"]
 mod scratch;
 
 use nextorm::{Database, Dialect};
