@@ -470,6 +470,7 @@ conformance!(
     connection_settings_per_dialect,
     university_oracle,
     query_text_tests_escape_like_patterns,
+    query_text_tests_agree_with_rust_over_a_corpus,
     query_aggregates_group_and_having,
     query_membership_lists_and_subqueries,
     query_terminals_paging_and_bulk,
