@@ -28,7 +28,10 @@ pub enum CreateTables {
 /// `transaction()`s number their savepoints themselves.
 fn reject_transaction_control(sql: &str) -> Result<()> {
     let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    if ["BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
+    if ["BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE"]
+        .iter()
+        .any(|w| first.eq_ignore_ascii_case(w))
+    {
         return Err(Error::config(format!(
             "`{first}` is not allowed in raw SQL: use `transaction()`, which manages the transaction safely"
         )));
