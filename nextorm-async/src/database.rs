@@ -1,5 +1,6 @@
 //! The async facade: the database, its transactions and sessions, each method awaiting the engine.
 
+use futures_util::FutureExt;
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
@@ -8,6 +9,7 @@ use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
     SessionStats, TracingProgress, finish_session,
 };
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 nextorm_engine::executor_impl!(async, connection, impl<'a> for &'a AsyncDatabase, out 'a, with_conn);
@@ -33,6 +35,35 @@ impl AsyncTransaction {
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Runs `body` in a nested transaction, a savepoint of this one
+    /// (`SAVEPOINT nextorm_sp_<n>`): `Ok` keeps its work in the outer transaction
+    /// (`RELEASE SAVEPOINT nextorm_sp_<n>`), `Err` undoes only its work
+    /// (`ROLLBACK TO SAVEPOINT nextorm_sp_<n>`) and returns the error, a panic undoes only its
+    /// work and resumes the panic. The outer transaction still commits or rolls back all.
+    ///
+    /// ```no_run
+    /// # async fn demo(db: nextorm_async::AsyncDatabase) -> nextorm_core::Result<()> {
+    /// db.transaction(async |tx| {
+    ///     tx.execute("INSERT INTO t VALUES (?)", (1,)).await?;
+    ///     // Undone alone if it fails; the 1 stays.
+    ///     let _ = tx.transaction(async |tx| tx.execute("INSERT INTO t VALUES (?)", (2,)).await).await;
+    ///     Ok(())
+    /// }).await
+    /// # }
+    /// ```
+    pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncTransaction) -> Result<T>) -> Result<T> {
+        let n = self.with_conn(async |c| c.savepoint().await).await?;
+        let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
+        match outcome {
+            Ok(Ok(value)) => self.with_conn(async |c| c.release_savepoint(n).await).await.map(|()| value),
+            Ok(Err(e)) => self.with_conn(async |c| c.rollback_to_savepoint(n).await).await.and(Err(e)),
+            Err(panic) => {
+                let _ = self.with_conn(async |c| c.rollback_to_savepoint(n).await).await;
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     nextorm_engine::statement_methods!(async, with_conn);
@@ -146,6 +177,39 @@ impl AsyncSession {
     /// Rolls back and forgets every object.
     pub async fn rollback(&self) -> Result<()> {
         self.with(async |c| c.rollback().await).await
+    }
+
+    /// Runs `body` in a nested transaction, a savepoint of the session's transaction (which it
+    /// opens if none is open yet). Pending changes are flushed first, and the body's changes
+    /// are flushed before `RELEASE SAVEPOINT nextorm_sp_<n>`, so `Ok` keeps them for the
+    /// session to commit. `Err` (returned) or a panic (resumed) undoes only the body's work with
+    /// `ROLLBACK TO SAVEPOINT nextorm_sp_<n>`; the session then forgets every object (they stay
+    /// readable and refuse writes; load them again), since rows changed inside the savepoint
+    /// are back as they were.
+    ///
+    /// ```text
+    /// db.session(async |s| {
+    ///     s.by_pk::<Product>(&1).await?.set_stock(0)?;
+    ///     let _ = s.transaction(async |s| s.by_pk::<Product>(&2).await?.set_stock(-1)).await;
+    ///     Ok(())
+    /// }).await?;
+    /// ```
+    pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncSession) -> Result<T>) -> Result<T> {
+        let n = self.with(async |c| c.savepoint().await).await?;
+        let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
+        let undo = async || self.with(async |c| c.rollback_to_savepoint(n).await).await;
+        match outcome {
+            Ok(Ok(value)) => match self.with(async |c| c.release_savepoint(n).await).await {
+                Ok(()) => Ok(value),
+                // The body's changes failed to flush: they are undone with the savepoint.
+                Err(e) => undo().await.and(Err(e)),
+            },
+            Ok(Err(e)) => undo().await.and(Err(e)),
+            Err(panic) => {
+                let _ = undo().await;
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// What the session has sent so far.
@@ -292,7 +356,8 @@ impl AsyncDatabase {
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
     /// identity map, changes are flushed before queries and at the end, with optimistic checks.
     /// `Ok` commits; `Err`, a panic or a dropped future rolls back. A session opened inside
-    /// another one of the same database, in the same task, joins it; inside,
+    /// another one of the same database, in the same task, joins it
+    /// ([`AsyncSession::transaction`] is the nested transaction that rolls back alone); inside,
     /// [`current_async`] stands for the session.
     ///
     /// ```no_run

@@ -111,7 +111,7 @@ impl AnyPool {
             #[cfg(feature = "mariadb")]
             AnyPool::MariaDb(p) => Inner::MariaDb(p.acquire().await?),
         };
-        Ok(Conn { inner, in_transaction: false, broken: false })
+        Ok(Conn { inner, in_transaction: false, savepoints: 0, broken: false })
     }
 
     /// Open and idle connection counts.
@@ -166,6 +166,9 @@ pub struct Conn {
     /// Set before `BEGIN` is sent and cleared only once `COMMIT` or `ROLLBACK` was acknowledged,
     /// so a future dropped at any await point leaves it set.
     in_transaction: bool,
+    /// How many savepoints are open inside the transaction; the innermost is
+    /// `nextorm_sp_<savepoints>`.
+    savepoints: u32,
     broken: bool,
 }
 
@@ -336,6 +339,7 @@ impl Conn {
         match self.batch("COMMIT").await {
             Ok(()) => {
                 self.in_transaction = false;
+                self.savepoints = 0;
                 Ok(())
             }
             Err(e) if e.kind() == ErrorKind::ConnectionLost => {
@@ -349,6 +353,48 @@ impl Conn {
     pub async fn rollback(&mut self) -> Result<()> {
         self.batch("ROLLBACK").await?;
         self.in_transaction = false;
+        self.savepoints = 0;
+        Ok(())
+    }
+
+    /// Opens a savepoint inside the open transaction, `SAVEPOINT nextorm_sp_<n>` (the same on
+    /// the three dialects, `n` counting from 1 at each level of nesting), and returns `n`.
+    pub async fn savepoint(&mut self) -> Result<u32> {
+        if !self.in_transaction {
+            return Err(Error::internal("a savepoint needs an open transaction"));
+        }
+        let n = self.savepoints + 1;
+        self.batch(&format!("SAVEPOINT nextorm_sp_{n}")).await?;
+        self.savepoints = n;
+        Ok(n)
+    }
+
+    /// Keeps what savepoint `n` did as part of the transaction: `RELEASE SAVEPOINT nextorm_sp_<n>`.
+    pub async fn release_savepoint(&mut self, n: u32) -> Result<()> {
+        self.innermost_savepoint(n)?;
+        self.batch(&format!("RELEASE SAVEPOINT nextorm_sp_{n}")).await?;
+        self.savepoints = n - 1;
+        Ok(())
+    }
+
+    /// Undoes what savepoint `n` did and closes it, leaving the transaction open:
+    /// `ROLLBACK TO SAVEPOINT nextorm_sp_<n>`, then `RELEASE SAVEPOINT nextorm_sp_<n>`.
+    pub async fn rollback_to_savepoint(&mut self, n: u32) -> Result<()> {
+        self.innermost_savepoint(n)?;
+        self.batch(&format!("ROLLBACK TO SAVEPOINT nextorm_sp_{n}")).await?;
+        self.batch(&format!("RELEASE SAVEPOINT nextorm_sp_{n}")).await?;
+        self.savepoints = n - 1;
+        Ok(())
+    }
+
+    /// Savepoints close innermost first; anything else is a bug of the facade.
+    fn innermost_savepoint(&self, n: u32) -> Result<()> {
+        if !self.in_transaction || n == 0 || n != self.savepoints {
+            return Err(Error::internal(format!(
+                "savepoint nextorm_sp_{n} is not the innermost open one ({} open)",
+                self.savepoints
+            )));
+        }
         Ok(())
     }
 }

@@ -199,11 +199,16 @@ fn parse_sqlite(rest: &str, url: &str) -> Result<SqliteTarget> {
              or `sqlite:./{path}` for a file named {path}"
         )));
     }
-    if path.is_empty() && query.is_empty() {
-        return Err(Error::config(format!(
+    // `sqlite:`, `sqlite://`, `sqlite:?mode=ro` or a blank path: refused rather than guessed.
+    let names_nothing = || {
+        Error::config(format!(
             "`{url}` names no database: write `sqlite::memory:` for an in-memory database, \
-             or `sqlite:path/to/file.db` for a file"
-        )));
+             or `sqlite:path/to/file.db`, `sqlite://path/to/file.db` or `sqlite:///absolute/file.db` \
+             for a file (options: `?mode=ro`, `?mode=rw`, `?mode=rwc`)"
+        ))
+    };
+    if path.is_empty() && query.is_empty() {
+        return Err(names_nothing());
     }
     let (mut create, mut read_only) = (true, false);
     for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -215,8 +220,8 @@ fn parse_sqlite(rest: &str, url: &str) -> Result<SqliteTarget> {
             other => return Err(Error::config(format!("unknown SQLite URL option `{other}` in `{url}`"))),
         }
     }
-    if path.is_empty() {
-        return Err(Error::config(format!("`{url}` names no SQLite file")));
+    if path.trim().is_empty() {
+        return Err(names_nothing());
     }
     Ok(SqliteTarget::File { path: path.to_owned(), create, read_only })
 }
@@ -252,6 +257,14 @@ mod tests {
             let e = Target::parse(near_miss).unwrap_err();
             assert_eq!(e.kind(), nextorm_core::ErrorKind::Config, "{near_miss}");
             assert!(e.message().contains("write `sqlite::memory:`"), "{e}");
+        }
+        // Nothing named, with or without options: every accepted form is shown.
+        for nothing in ["sqlite:", "sqlite://", "sqlite:?", "sqlite:?mode=ro", "sqlite://?mode=rw", "sqlite: "] {
+            let e = Target::parse(nothing).unwrap_err();
+            assert_eq!(e.kind(), nextorm_core::ErrorKind::Config, "{nothing}");
+            for form in ["sqlite::memory:", "sqlite:path/to/file.db", "sqlite://path/to/file.db", "?mode=ro"] {
+                assert!(e.message().contains(form), "{nothing}: {e}");
+            }
         }
         for file in ["sqlite:./memory", "sqlite://memory"] {
             assert!(matches!(Target::parse(file).unwrap(), Target::Sqlite(SqliteTarget::File { .. })), "{file}");

@@ -205,6 +205,41 @@ impl SessionCore {
         Ok(())
     }
 
+    /// Begins a nested transaction: flushes pending changes (so that rolling back to the
+    /// savepoint undoes exactly what came after it), opens the session's transaction if none is
+    /// open, and sends `SAVEPOINT nextorm_sp_<n>`. Returns `n` for
+    /// [`SessionCore::release_savepoint`] or [`SessionCore::rollback_to_savepoint`].
+    pub async fn savepoint(&mut self) -> Result<u32> {
+        self.flush().await?;
+        self.open_transaction().await?;
+        self.sent("SAVEPOINT");
+        let r = self.conn.savepoint().await;
+        self.poisoned(r)
+    }
+
+    /// Ends a nested transaction that succeeded: flushes its changes, then
+    /// `RELEASE SAVEPOINT nextorm_sp_<n>`; they commit or roll back with the session.
+    pub async fn release_savepoint(&mut self, n: u32) -> Result<()> {
+        self.flush().await?;
+        self.send("RELEASE SAVEPOINT", async |c, _| c.release_savepoint(n).await).await
+    }
+
+    /// Ends a nested transaction that failed: `ROLLBACK TO SAVEPOINT nextorm_sp_<n>`. The
+    /// session is usable again (an error inside the savepoint no longer makes it
+    /// rollback-only), and it forgets every object, as [`SessionCore::rollback`] does: the rows
+    /// the savepoint changed are back as they were, so no object may keep values from inside
+    /// it; the objects stay readable and refuse writes, and the next `by_pk` or query loads the
+    /// rows afresh.
+    pub async fn rollback_to_savepoint(&mut self, n: u32) -> Result<()> {
+        self.map.clear(false);
+        self.sent("ROLLBACK TO SAVEPOINT");
+        let r = self.conn.rollback_to_savepoint(n).await;
+        if r.is_ok() {
+            self.failed = None;
+        }
+        self.poisoned(r)
+    }
+
     /// Ends the session: the objects stay readable and refuse writes, or, in a strict session,
     /// become unusable.
     pub fn end(&mut self) {

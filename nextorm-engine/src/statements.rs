@@ -23,10 +23,15 @@ pub enum CreateTables {
 }
 
 /// Refuses transaction control in raw SQL: a `BEGIN` the pool does not know about would leak an
-/// open transaction into the next user of the connection.
+/// open transaction into the next user of the connection. Savepoints too: on SQLite a
+/// `SAVEPOINT` outside a transaction begins one and `RELEASE` commits it, and nested
+/// `transaction()`s number their savepoints themselves.
 fn reject_transaction_control(sql: &str) -> Result<()> {
     let first = sql.trim_start().split(|c: char| !c.is_ascii_alphabetic()).next().unwrap_or("");
-    if ["BEGIN", "START", "COMMIT", "ROLLBACK", "END"].iter().any(|w| first.eq_ignore_ascii_case(w)) {
+    if ["BEGIN", "START", "COMMIT", "ROLLBACK", "END", "SAVEPOINT", "RELEASE"]
+        .iter()
+        .any(|w| first.eq_ignore_ascii_case(w))
+    {
         return Err(Error::config(format!(
             "`{first}` is not allowed in raw SQL: use `transaction()`, which manages the transaction safely"
         )));
@@ -302,6 +307,8 @@ mod tests {
         assert!(reject_transaction_control("  begin").is_err());
         assert!(reject_transaction_control("COMMIT;").is_err());
         assert!(reject_transaction_control("start transaction").is_err());
+        assert!(reject_transaction_control("SAVEPOINT nextorm_sp_1").is_err());
+        assert!(reject_transaction_control("release savepoint nextorm_sp_1").is_err());
         assert!(reject_transaction_control("SELECT 1").is_ok());
         assert!(reject_transaction_control("UPDATE t SET ending = 1").is_ok());
     }

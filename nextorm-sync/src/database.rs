@@ -171,8 +171,9 @@ impl Database {
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an
     /// identity map, changes are flushed before queries and at the end, with optimistic checks.
     /// `Ok` commits; `Err` or a panic rolls back. A session opened inside another one on the
-    /// same database joins it (no savepoint, as in Pony): the outer one commits or rolls back.
-    /// Inside, [`crate::current`] stands for the session.
+    /// same database joins it (no savepoint, as in Pony): the outer one commits or rolls back;
+    /// [`Session::transaction`] is the nested transaction that rolls back alone. Inside,
+    /// [`crate::current`] stands for the session.
     ///
     /// ```
     /// # use nextorm_sync::Database;
@@ -266,6 +267,43 @@ impl Transaction<'_> {
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// Runs `body` in a nested transaction, a savepoint of this one
+    /// (`SAVEPOINT nextorm_sp_<n>`): `Ok` keeps its work in the outer transaction
+    /// (`RELEASE SAVEPOINT nextorm_sp_<n>`), `Err` undoes only its work
+    /// (`ROLLBACK TO SAVEPOINT nextorm_sp_<n>`) and returns the error, a panic undoes only its
+    /// work and resumes the panic. The outer transaction still commits or rolls back all.
+    ///
+    /// ```
+    /// # use nextorm_sync::Database;
+    /// # use nextorm_core::Error;
+    /// let db = Database::open("sqlite::memory:")?;
+    /// db.execute("CREATE TABLE t (x INTEGER)", ())?;
+    /// db.transaction(|tx| {
+    ///     tx.execute("INSERT INTO t VALUES (?)", (1,))?;
+    ///     let inner = tx.transaction(|tx| {
+    ///         tx.execute("INSERT INTO t VALUES (?)", (2,))?;
+    ///         Err::<(), _>(Error::config("changed my mind"))
+    ///     });
+    ///     assert!(inner.is_err());
+    ///     Ok(())
+    /// })?;
+    /// assert_eq!(db.get::<i64>("SELECT SUM(x) FROM t", ())?, 1);
+    /// # Ok::<(), nextorm_core::Error>(())
+    /// ```
+    pub fn transaction<T>(&self, body: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        let n = self.run(async |c| c.savepoint().await)?;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(self)));
+        let undo = || self.run(async |c| c.rollback_to_savepoint(n).await);
+        match outcome {
+            Ok(Ok(value)) => self.run(async |c| c.release_savepoint(n).await).map(|()| value),
+            Ok(Err(e)) => undo().and(Err(e)),
+            Err(panic) => {
+                let _ = undo();
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     nextorm_engine::statement_methods!(blocking, run);
@@ -366,6 +404,40 @@ impl Session {
     /// Rolls back and forgets every object.
     pub fn rollback(&self) -> Result<()> {
         self.run(async |c| c.rollback().await)
+    }
+
+    /// Runs `body` in a nested transaction, a savepoint of the session's transaction (which it
+    /// opens if none is open yet). Pending changes are flushed first, and the body's changes
+    /// are flushed before `RELEASE SAVEPOINT nextorm_sp_<n>`, so `Ok` keeps them for the
+    /// session to commit. `Err` (returned) or a panic (resumed) undoes only the body's work with
+    /// `ROLLBACK TO SAVEPOINT nextorm_sp_<n>`; the session then forgets every object (they stay
+    /// readable and refuse writes; load them again), since rows changed inside the savepoint
+    /// are back as they were.
+    ///
+    /// ```text
+    /// db.session(|s| {
+    ///     let p = s.by_pk::<Product>(&1)?;
+    ///     p.set_stock(0)?;
+    ///     let _ = s.transaction(|s| s.by_pk::<Product>(&2)?.set_stock(-1)); // kept or undone alone
+    ///     Ok(())
+    /// })?;
+    /// ```
+    pub fn transaction<T>(&self, body: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+        let n = self.run(async |c| c.savepoint().await)?;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(self)));
+        let undo = || self.run(async |c| c.rollback_to_savepoint(n).await);
+        match outcome {
+            Ok(Ok(value)) => match self.run(async |c| c.release_savepoint(n).await) {
+                Ok(()) => Ok(value),
+                // The body's changes failed to flush: they are undone with the savepoint.
+                Err(e) => undo().and(Err(e)),
+            },
+            Ok(Err(e)) => undo().and(Err(e)),
+            Err(panic) => {
+                let _ = undo();
+                std::panic::resume_unwind(panic)
+            }
+        }
     }
 
     /// What the session has sent so far.

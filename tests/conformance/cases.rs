@@ -555,6 +555,8 @@ pub async fn dead_server_and_bad_urls(t: &Ctx) -> Result<()> {
         let e = expect_kind(open(url, OpenOptions::new()).await.map(|_| ()), ErrorKind::Config, url);
         assert!(e.message().contains("write `sqlite::memory:` for an in-memory database"), "{e}");
     }
+    let e = expect_kind(open("sqlite:", OpenOptions::new()).await.map(|_| ()), ErrorKind::Config, "sqlite:");
+    assert!(e.message().contains("`sqlite:path/to/file.db`, `sqlite://path/to/file.db`"), "{e}");
     Ok(())
 }
 

@@ -47,6 +47,20 @@ mod blocking {
             nextorm::current()
         };
     }
+    macro_rules! nested {
+        ($outer:expr, |$inner:ident| -> $ret:ty { $($body:tt)* }) => {
+            $outer.transaction(|$inner| -> $ret { $($body)* })
+        };
+        ($outer:expr, |$inner:ident| $body:expr) => {
+            $outer.transaction(|$inner| $body)
+        };
+    }
+    /// Whether evaluating `$e` panicked.
+    macro_rules! panicked {
+        ($e:expr) => {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| $e)).is_err()
+        };
+    }
 
     pub async fn open(url: &str, options: nextorm::OpenOptions) -> nextorm::Result<Db> {
         Db::open_with(url, options)
@@ -167,6 +181,7 @@ mod blocking {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("savepoints.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -207,6 +222,20 @@ mod asynchronous {
     macro_rules! current {
         () => {
             nextorm::current_async()
+        };
+    }
+    macro_rules! nested {
+        ($outer:expr, |$inner:ident| -> $ret:ty { $($body:tt)* }) => {
+            $outer.transaction(async |$inner| -> $ret { $($body)* }).await
+        };
+        ($outer:expr, |$inner:ident| $body:expr) => {
+            $outer.transaction(async |$inner| $body).await
+        };
+    }
+    /// Whether evaluating `$e` panicked.
+    macro_rules! panicked {
+        ($e:expr) => {
+            futures_util::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(async { $e })).await.is_err()
         };
     }
 
@@ -374,6 +403,7 @@ mod asynchronous {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("savepoints.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -470,6 +500,7 @@ conformance!(
     connection_settings_per_dialect,
     university_oracle,
     query_text_tests_escape_like_patterns,
+    query_text_tests_agree_with_rust_over_a_corpus,
     query_aggregates_group_and_having,
     query_membership_lists_and_subqueries,
     query_terminals_paging_and_bulk,
@@ -490,6 +521,8 @@ conformance!(
     dropped_session_future_leaves_nothing,
     session_current_and_nested,
     session_hooks,
+    savepoints_in_transactions,
+    savepoints_in_sessions,
     session_strict_objects_are_unusable_after,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

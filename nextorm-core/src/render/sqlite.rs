@@ -5,7 +5,7 @@
 
 use super::syntax::{SqlDialect, json_list};
 use super::writer::{Spelling, Writer};
-use crate::ast::{AggFunc, BinOp, Expr, Func, Lock, UnOp};
+use crate::ast::{AggFunc, BinOp, Expr, Func, LikeMode, Lock, UnOp};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::sqlite_decimal::{self, DecimalAggregate, DecimalFn};
@@ -143,6 +143,50 @@ impl SqlDialect for Sqlite {
         w.sql("SELECT value FROM json_each(");
         w.bind(Value::Text(json_list(values)));
         w.sql("))");
+    }
+
+    /// `LIKE` reads a text only up to its first NUL, so a match after a NUL would be missed: the
+    /// test compares UTF-8 bytes as BLOBs instead (`instr`, `substr` and `length` count bytes in
+    /// a BLOB and go past NUL), byte-exact like Rust's `str` methods. With `b` for
+    /// `CAST(x AS BLOB)` and `n` for `CAST(? AS BLOB)`:
+    /// `instr(b, n) > 0` (contains), `instr(b, n) = 1` (prefix), and
+    /// `(substr(b, length(b) - length(n) + 1) = n OR length(n) = 0 AND b IS NOT NULL)` (suffix:
+    /// when the needle is longer the start falls before the text and the shorter result never
+    /// equals it; `substr` of an empty BLOB is NULL, hence the second arm). A literal prefix
+    /// without NUL keeps `x LIKE ? ESCAPE '!'` (case-sensitive: the driver sets
+    /// `PRAGMA case_sensitive_like`): a text cut at its first NUL starts with such a prefix
+    /// exactly when the whole text does, and `LIKE 'abc%'` can use an index on `x`.
+    fn text_test(w: &mut Writer<'_, Self>, expr: &Expr, needle: &Expr, mode: LikeMode) {
+        let nul_free_literal = matches!(needle, Expr::Value(Value::Text(s)) if !s.contains('\0'));
+        if mode == LikeMode::Prefix && nul_free_literal {
+            return w.like(expr, needle, mode);
+        }
+        let blob = |w: &mut Writer<'_, Self>, e: &Expr| {
+            w.sql("CAST(");
+            w.expr(e);
+            w.sql(" AS BLOB)");
+        };
+        if mode == LikeMode::Suffix {
+            w.sql("(substr(");
+            blob(w, expr);
+            w.sql(", length(");
+            blob(w, expr);
+            w.sql(") - length(");
+            blob(w, needle);
+            w.sql(") + 1) = ");
+            blob(w, needle);
+            w.sql(" OR length(");
+            blob(w, needle);
+            w.sql(") = 0 AND ");
+            blob(w, expr);
+            w.sql(" IS NOT NULL)");
+            return;
+        }
+        w.sql("instr(");
+        blob(w, expr);
+        w.sql(", ");
+        blob(w, needle);
+        w.sql(if mode == LikeMode::Prefix { ") = 1" } else { ") > 0" });
     }
 
     fn date_part(w: &mut Writer<'_, Self>, part: Func, args: &[Expr]) {

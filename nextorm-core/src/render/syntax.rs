@@ -4,7 +4,7 @@
 //! by one zero-sized type per dialect file and reached through `with_sql_dialect!`.
 
 use super::writer::{Spelling, Writer};
-use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, Lock, Name};
+use crate::ast::{BinOp, ColumnDef, DropIndex, Expr, Func, LikeMode, Lock, Name};
 use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::value::{DataType, Kind, Value};
@@ -176,6 +176,12 @@ pub(crate) trait SqlDialect: Spelling {
 
     /// The inside of `IN (...)` for a list bound as one value, closing parenthesis included.
     fn long_list(w: &mut Writer<'_, Self>, values: &[Value], kind: Kind);
+
+    /// A prefix, suffix or substring test ([`Expr::Like`]): `expr LIKE ? ESCAPE '!'` with the
+    /// needle's `!`, `%` and `_` escaped.
+    fn text_test(w: &mut Writer<'_, Self>, expr: &Expr, needle: &Expr, mode: LikeMode) {
+        w.like(expr, needle, mode);
+    }
 
     /// `SUBSTR(x, start, len)`.
     fn substr(w: &mut Writer<'_, Self>, args: &[Expr]) {

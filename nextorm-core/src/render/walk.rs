@@ -71,7 +71,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
                 self.select(query);
                 self.sql(")");
             }
-            Expr::Like { expr, needle, mode } => self.like(expr, needle, *mode),
+            Expr::Like { expr, needle, mode } => D::text_test(self, expr, needle, *mode),
             Expr::Func { func, args } => self.func(*func, args),
             Expr::Agg { func, arg, distinct } => self.aggregate(func, arg.as_deref(), *distinct),
             Expr::Case { when, otherwise } => {
@@ -184,7 +184,8 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         D::long_list(self, values, kind);
     }
 
-    fn like(&mut self, expr: &Expr, needle: &Expr, mode: LikeMode) {
+    /// `expr LIKE pattern ESCAPE '!'`, the pattern built from `needle` with its wildcards escaped.
+    pub(crate) fn like(&mut self, expr: &Expr, needle: &Expr, mode: LikeMode) {
         self.operand(expr, 5);
         self.sql(" LIKE ");
         match needle {
