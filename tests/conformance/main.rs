@@ -167,6 +167,7 @@ mod blocking {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -374,6 +375,7 @@ mod asynchronous {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -491,6 +493,10 @@ conformance!(
     session_current_and_nested,
     session_hooks,
     session_strict_objects_are_unusable_after,
+    session_raw_sql_joins_the_session,
+    session_select_by_sql_fills_the_identity_map,
+    session_on_a_pool_of_one,
+    session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,
     relations_delete_rules,
