@@ -4,10 +4,10 @@ use futures_util::FutureExt;
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
-use nextorm_core::{Dialect, Entity, Error, Result};
+use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
-    SessionStats, TracingProgress, finish_session,
+    SessionStats, SqlTarget, TracingProgress, finish_session,
 };
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -30,6 +30,11 @@ impl AsyncTransaction {
     async fn with_conn<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
         let mut conn = self.conn.lock().await;
         f(&mut conn).await
+    }
+
+    /// Runs `f` with the transaction's connection as where raw SQL runs.
+    async fn with_sql<T>(&self, f: impl AsyncFnOnce(SqlTarget<'_>) -> Result<T>) -> Result<T> {
+        self.with_conn(async |c| f(SqlTarget::Conn(c)).await).await
     }
 
     /// The dialect of the database.
@@ -66,7 +71,7 @@ impl AsyncTransaction {
         }
     }
 
-    nextorm_engine::statement_methods!(async, with_conn);
+    nextorm_engine::statement_methods!(async, with_conn, with_sql);
 }
 
 /// A session of the async facade, given to the body of [`AsyncDatabase::session`]: PonyORM's
@@ -162,6 +167,39 @@ impl AsyncSession {
     /// The session's objects for the rows of an entity query.
     pub async fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self).await
+    }
+
+    /// The session's objects for the rows of a raw query, which returns `E`'s columns in its
+    /// order (PonyORM's `select_by_sql`): `s.select_by_sql::<Product>("SELECT * FROM product
+    /// WHERE price < ?", (20,))`. Pending changes are flushed first; a row the session holds
+    /// already is that object. See `SessionCore::select_by_sql`.
+    pub async fn select_by_sql<E: Entity>(&self, sql: &str, params: impl IntoParams) -> Result<Vec<Handle<E>>> {
+        self.with(async |c| c.select_by_sql(sql, params).await).await
+    }
+
+    /// Runs raw SQL with `?` placeholders on the session's connection, after a flush and inside
+    /// its transaction (opened now if need be), so it commits or rolls back with the session;
+    /// the rows affected. `db.execute` inside the session does the same.
+    pub async fn execute(&self, sql: &str, params: impl IntoParams) -> Result<u64> {
+        self.with(async |c| c.execute(sql, params).await).await
+    }
+
+    /// Runs a raw query on the session's connection after a flush, so it sees the session's
+    /// writes, and decodes every row (`db.select` inside the session does the same; `select`
+    /// on a session takes an entity query).
+    pub async fn select_rows<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<Vec<R>> {
+        self.with(async |c| c.select(sql, params).await).await
+    }
+
+    /// [`AsyncSession::select_rows`] of exactly one row: `NotFound` for none, `SeveralFound`
+    /// for more.
+    pub async fn get<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<R> {
+        self.with(async |c| c.get(sql, params).await).await
+    }
+
+    /// [`AsyncSession::select_rows`] of at most one row: `SeveralFound` for more.
+    pub async fn get_optional<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<Option<R>> {
+        self.with(async |c| c.get_optional(sql, params).await).await
     }
 
     /// Sends pending changes now.
@@ -317,7 +355,7 @@ impl AsyncDatabase {
         self.core.drop_all_tables().await
     }
 
-    nextorm_engine::statement_methods!(async, with_conn);
+    nextorm_engine::statement_methods!(async, with_conn, with_sql);
 
     /// Runs `body` inside one transaction on one connection: `Ok` commits, `Err` rolls back and
     /// returns the error. If `body` panics or the future is dropped, the transaction is rolled
@@ -351,6 +389,17 @@ impl AsyncDatabase {
     async fn with_conn<T>(&self, f: impl AsyncFnOnce(&mut Conn) -> Result<T>) -> Result<T> {
         let mut conn = self.core.acquire().await?;
         f(&mut conn).await
+    }
+
+    /// Runs `f` where raw SQL runs: inside a session of this database in this task, on the
+    /// session (it joins it); else on a pooled connection.
+    async fn with_sql<T>(&self, f: impl AsyncFnOnce(SqlTarget<'_>) -> Result<T>) -> Result<T> {
+        if let Ok(session) = CURRENT.try_with(AsyncSession::clone)
+            && session.db == self.id
+        {
+            return session.with(async |c| f(SqlTarget::Session(c)).await).await;
+        }
+        self.with_conn(async |c| f(SqlTarget::Conn(c)).await).await
     }
 
     /// Runs `body` in a session (PonyORM's `db_session`): objects it loads or creates live in an

@@ -22,7 +22,8 @@ pub enum ErrorKind {
     CheckViolation,
     /// A row changed or vanished since this session read it.
     OptimisticConflict,
-    /// The database reported a serialization failure or a deadlock; the whole transaction may be retried.
+    /// The database reported a serialization failure, a deadlock, or a row lock it could not take
+    /// (`FOR UPDATE NOWAIT`, a lock wait timeout); the whole transaction may be retried.
     SerializationFailure,
     /// An SQLite database stayed locked by another writer for longer than the busy timeout.
     Busy,

@@ -206,6 +206,20 @@ impl Conn {
         }
     }
 
+    /// Records the calling thread or task as holding this connection for a session: while its
+    /// sessions hold every connection of the pool, a further checkout by it fails at once
+    /// ([`ErrorKind::Config`]) instead of waiting for itself.
+    pub(crate) fn hold_for_session(&mut self) {
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(p) => p.hold_for_session(),
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(p) => p.hold_for_session(),
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(p) => p.hold_for_session(),
+        }
+    }
+
     /// Whether a transaction is open on this connection.
     pub fn in_transaction(&self) -> bool {
         self.in_transaction

@@ -13,6 +13,7 @@ mod introspect;
 mod migration;
 mod options;
 mod session;
+mod sql_target;
 mod statements;
 
 pub use database::{DbCore, PoolStatus};
@@ -23,4 +24,5 @@ pub use facade_glue::BoxFuture;
 pub use migration::{MigrationEvent, MigrationProgress, TracingProgress};
 pub use options::{OpenOptions, dialect_of_url};
 pub use session::{SessionCore, SessionOptions, SessionStats, finish_session, retry_pause};
+pub use sql_target::SqlTarget;
 pub use statements::CreateTables;

@@ -9,7 +9,9 @@ use nextorm_core::query::Stmt;
 use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind, RelationMeta, set_link};
 use nextorm_core::session::Status;
 use nextorm_core::session::{Attach, Expect, FlushPlan, Handle, IdentityMap, Outcome};
-use nextorm_core::{Dialect, Entity, Error, ErrorKind, Key, Result, RowRead, Sql, Value, crud};
+use nextorm_core::{
+    Dialect, Entity, Error, ErrorKind, FromRow, IntoParams, Key, Result, RowRead, Sql, Value, crud, rawsql,
+};
 
 /// Counters of what a session sent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -39,8 +41,11 @@ pub struct SessionCore {
 }
 
 impl SessionCore {
-    /// A session on `conn`.
-    pub fn new(conn: Conn, options: SessionOptions) -> SessionCore {
+    /// A session on `conn`, held by the calling thread or task: while it holds the pool's last
+    /// connection, another checkout by the same caller fails at once rather than waiting for
+    /// itself (call it where the session body runs).
+    pub fn new(mut conn: Conn, options: SessionOptions) -> SessionCore {
+        conn.hold_for_session();
         SessionCore {
             conn,
             map: IdentityMap::new(),
@@ -127,11 +132,12 @@ impl SessionCore {
     }
 
     /// What every query does first: refuse if rollback-only, flush pending changes, and in a
-    /// serializable session open the transaction so the read belongs to it.
-    async fn before_query(&mut self) -> Result<()> {
+    /// serializable session, or before a query that locks rows (`FOR UPDATE`), open the
+    /// transaction so the read belongs to it and its locks last until the commit.
+    async fn before_query(&mut self, locks: bool) -> Result<()> {
         self.usable()?;
         self.flush().await?;
-        if self.serializable {
+        if self.serializable || locks {
             self.open_transaction().await?;
         }
         Ok(())
@@ -270,7 +276,8 @@ impl SessionCore {
         if let Some(h) = self.map.get::<E>(key) {
             return Ok(Some(h));
         }
-        let stmt = Stmt { text: crud::select_by_key(E::meta(), self.dialect()).into(), binds: key.to_vec() };
+        let stmt =
+            Stmt { text: crud::select_by_key(E::meta(), self.dialect()).into(), binds: key.to_vec(), locks: false };
         Ok(self.fetch_entities::<E>(&stmt).await?.pop())
     }
 
@@ -385,7 +392,7 @@ impl SessionCore {
         stmt: &Stmt,
         load: fn(&dyn RowRead, usize, &mut dyn std::any::Any) -> Result<()>,
     ) -> Result<()> {
-        self.before_query().await?;
+        self.before_query(false).await?;
         self.send(&stmt.text, async |c, map| c.fetch_sql(&stmt.text, &stmt.binds, &mut |row| load(row, 0, map)).await)
             .await
     }
@@ -565,7 +572,7 @@ impl SessionCore {
         decode: fn(&dyn RowRead, usize) -> Result<R>,
         mut each: F,
     ) -> Result<()> {
-        self.before_query().await?;
+        self.before_query(stmt.locks).await?;
         self.send(&stmt.text, async |c, map| c.for_each_stmt(stmt, decode, |row| each(row.attach(map)?)).await).await
     }
 
@@ -577,15 +584,52 @@ impl SessionCore {
         decode: fn(&dyn RowRead, usize) -> Result<R>,
         finish: fn(Vec<R>) -> Result<T>,
     ) -> Result<T> {
-        self.before_query().await?;
+        self.before_query(stmt.locks).await?;
         self.send(&stmt.text, async |c, _| c.fetch_stmt(stmt, decode, finish).await).await
     }
 
     /// Runs a statement after a flush, inside the session's transaction.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
-        self.before_query().await?;
-        self.open_transaction().await?;
+        self.before_query(true).await?;
         self.send(&stmt.text, async |c, _| c.execute_stmt(stmt).await).await
+    }
+
+    /// Runs raw SQL with `?` placeholders on the session's connection (PonyORM's `db.execute`
+    /// in a `db_session`): pending changes are flushed first, and the statement runs inside the
+    /// session's transaction, opened now if need be, so it commits or rolls back with the
+    /// session. The rows affected. See [`Conn::execute`].
+    pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<u64> {
+        self.before_query(true).await?;
+        self.send(sql, async |c, _| c.execute(sql, params).await).await
+    }
+
+    /// Runs a raw query on the session's connection after a flush, so it sees the session's
+    /// writes; it reads inside the session's transaction when one is open. See [`Conn::select`].
+    pub async fn select<R: FromRow + Send>(&mut self, sql: &str, params: impl IntoParams) -> Result<Vec<R>> {
+        self.before_query(false).await?;
+        self.send(sql, async |c, _| c.select(sql, params).await).await
+    }
+
+    /// [`SessionCore::select`] of exactly one row: [`ErrorKind::NotFound`] for none,
+    /// [`ErrorKind::SeveralFound`] for more.
+    pub async fn get<R: FromRow + Send>(&mut self, sql: &str, params: impl IntoParams) -> Result<R> {
+        self.before_query(false).await?;
+        self.send(sql, async |c, _| c.get(sql, params).await).await
+    }
+
+    /// [`SessionCore::select`] of at most one row: [`ErrorKind::SeveralFound`] for more.
+    pub async fn get_optional<R: FromRow + Send>(&mut self, sql: &str, params: impl IntoParams) -> Result<Option<R>> {
+        self.before_query(false).await?;
+        self.send(sql, async |c, _| c.get_optional(sql, params).await).await
+    }
+
+    /// The objects of `E` for the rows of a raw query (PonyORM's `select_by_sql`), which must
+    /// return `E`'s columns in its order, as `SELECT * FROM "product" WHERE price < ?` does. Each
+    /// row joins the identity map: a row the session holds already is that object, unchanged.
+    pub async fn select_by_sql<E: Entity>(&mut self, sql: &str, params: impl IntoParams) -> Result<Vec<Handle<E>>> {
+        let binds = params.into_params()?;
+        let text = rawsql::prepare(sql, self.dialect(), binds.len())?;
+        self.fetch_entities::<E>(&Stmt { text: text.into(), binds, locks: false }).await
     }
 }
 

@@ -4,10 +4,10 @@ use crate::runtime::FutureRunner;
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
-use nextorm_core::{Dialect, Entity, Error, Result};
+use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result};
 use nextorm_engine::{
     Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
-    SessionStats, TracingProgress, finish_session,
+    SessionStats, SqlTarget, TracingProgress, finish_session,
 };
 use std::cell::RefCell;
 
@@ -79,6 +79,15 @@ impl Database {
         result
     }
 
+    /// Runs `f` where raw SQL runs: inside a session of this database on this thread, on the
+    /// session (it joins it); else on a pooled connection.
+    fn run_sql<T>(&self, f: impl AsyncFnOnce(SqlTarget<'_>) -> Result<T>) -> Result<T> {
+        match current_for(self.id) {
+            Some(session) => session.run(async |c| f(SqlTarget::Session(c)).await),
+            None => self.with_conn(async |c| f(SqlTarget::Conn(c)).await),
+        }
+    }
+
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.core.dialect()
@@ -139,7 +148,7 @@ impl Database {
         self.runner.block(self.core.drop_all_tables())
     }
 
-    nextorm_engine::statement_methods!(blocking, with_conn);
+    nextorm_engine::statement_methods!(blocking, with_conn, run_sql);
 
     /// Runs `body` inside one transaction on one connection: `Ok` commits, `Err` rolls back and
     /// returns the error, a panic rolls back and resumes the panic.
@@ -264,6 +273,11 @@ impl Transaction<'_> {
         }
     }
 
+    /// Runs `f` with the transaction's connection as where raw SQL runs.
+    fn run_sql<T>(&self, f: impl AsyncFnOnce(SqlTarget<'_>) -> Result<T>) -> Result<T> {
+        self.run(async |c| f(SqlTarget::Conn(c)).await)
+    }
+
     /// The dialect of the database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -306,7 +320,7 @@ impl Transaction<'_> {
         }
     }
 
-    nextorm_engine::statement_methods!(blocking, run);
+    nextorm_engine::statement_methods!(blocking, run, run_sql);
 }
 
 impl Drop for Transaction<'_> {
@@ -389,6 +403,38 @@ impl Session {
     /// The session's objects for the rows of an entity query.
     pub fn select<E: SessionEntity, V: Clone>(&self, query: &Query<E, V>) -> Result<Vec<Handle<E>>> {
         query.fetch_all(self)
+    }
+
+    /// The session's objects for the rows of a raw query, which returns `E`'s columns in its
+    /// order (PonyORM's `select_by_sql`): `s.select_by_sql::<Product>("SELECT * FROM product
+    /// WHERE price < ?", (20,))`. Pending changes are flushed first; a row the session holds
+    /// already is that object. See `SessionCore::select_by_sql`.
+    pub fn select_by_sql<E: Entity>(&self, sql: &str, params: impl IntoParams) -> Result<Vec<Handle<E>>> {
+        self.run(async |c| c.select_by_sql(sql, params).await)
+    }
+
+    /// Runs raw SQL with `?` placeholders on the session's connection, after a flush and inside
+    /// its transaction (opened now if need be), so it commits or rolls back with the session;
+    /// the rows affected. `db.execute` inside the session does the same.
+    pub fn execute(&self, sql: &str, params: impl IntoParams) -> Result<u64> {
+        self.run(async |c| c.execute(sql, params).await)
+    }
+
+    /// Runs a raw query on the session's connection after a flush, so it sees the session's
+    /// writes, and decodes every row (`db.select` inside the session does the same; `select`
+    /// on a session takes an entity query).
+    pub fn select_rows<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<Vec<R>> {
+        self.run(async |c| c.select(sql, params).await)
+    }
+
+    /// [`Session::select_rows`] of exactly one row: `NotFound` for none, `SeveralFound` for more.
+    pub fn get<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<R> {
+        self.run(async |c| c.get(sql, params).await)
+    }
+
+    /// [`Session::select_rows`] of at most one row: `SeveralFound` for more.
+    pub fn get_optional<R: FromRow + Send>(&self, sql: &str, params: impl IntoParams) -> Result<Option<R>> {
+        self.run(async |c| c.get_optional(sql, params).await)
     }
 
     /// Sends pending changes now.

@@ -182,6 +182,7 @@ mod blocking {
     include!("queries.rs");
     include!("sessions.rs");
     include!("savepoints.rs");
+    include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -404,6 +405,7 @@ mod asynchronous {
     include!("queries.rs");
     include!("sessions.rs");
     include!("savepoints.rs");
+    include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
     include!("migrations.rs");
@@ -524,6 +526,10 @@ conformance!(
     savepoints_in_transactions,
     savepoints_in_sessions,
     session_strict_objects_are_unusable_after,
+    session_raw_sql_joins_the_session,
+    session_select_by_sql_fills_the_identity_map,
+    session_on_a_pool_of_one,
+    session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,
     relations_delete_rules,

@@ -2,10 +2,11 @@
 
 use crate::entities::{CountryObj, PostObj, ProductObj};
 
-/// Changes the row behind the session's back, on another connection.
+/// Changes the row behind the session's back, on another connection (`db.execute` inside the
+/// session would join it).
 macro_rules! meddle {
     ($db:expr, $sql:literal, $id:expr) => {
-        aw!($db.execute($sql, ($id,)))
+        transaction!($db, |tx| aw!(tx.execute($sql, ($id,))))
     };
 }
 

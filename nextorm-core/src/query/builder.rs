@@ -329,20 +329,23 @@ impl<R: Send + 'static, V: Clone> Query<R, V> {
         self
     }
 
-    /// `FOR UPDATE`: lock the rows until the transaction ends (no effect on SQLite, whose write
-    /// transactions lock the whole database).
+    /// `FOR UPDATE`: lock the rows until the transaction ends. In a session it opens the
+    /// session's transaction before the `SELECT`, so the lock lasts until the commit; SQLite
+    /// renders no clause, and the session's `BEGIN IMMEDIATE` takes its database-wide write lock.
     pub fn for_update(mut self) -> Self {
         self.select.lock = Some(Lock::Wait);
         self
     }
 
-    /// `FOR UPDATE NOWAIT`: fail at once on a locked row.
+    /// `FOR UPDATE NOWAIT`: fail at once on a locked row (in a session, opening its transaction
+    /// first, as [`Query::for_update`] does).
     pub fn for_update_nowait(mut self) -> Self {
         self.select.lock = Some(Lock::NoWait);
         self
     }
 
-    /// `FOR UPDATE SKIP LOCKED`: leave locked rows out.
+    /// `FOR UPDATE SKIP LOCKED`: leave locked rows out (in a session, opening its transaction
+    /// first, as [`Query::for_update`] does).
     pub fn for_update_skip_locked(mut self) -> Self {
         self.select.lock = Some(Lock::SkipLocked);
         self
@@ -689,9 +692,10 @@ macro_rules! assignment_tuple {
 for_tuples_up_to_8!(assignment_tuple);
 
 fn statement(site: Option<&'static Site>, select: &ast::Select, dialect: Dialect) -> Stmt {
+    let locks = select.lock.is_some();
     let Some(site) = site else {
         let sql = render_select(select, dialect);
-        return Stmt { text: sql.text.into(), binds: sql.binds };
+        return Stmt { text: sql.text.into(), binds: sql.binds, locks };
     };
     // One walk in hashing mode yields the shape (the hash of the text it would write) and the
     // binds; the text itself is rendered only the first time.
@@ -699,12 +703,12 @@ fn statement(site: Option<&'static Site>, select: &ast::Select, dialect: Dialect
     let binds = crate::render::binds_and_shape(select, dialect, &mut hasher);
     let shape = hasher.finish();
     match site.get(dialect, shape) {
-        Some(text) => Stmt { text, binds },
+        Some(text) => Stmt { text, binds, locks },
         None => {
             let sql = render_select(select, dialect);
             let text: Arc<str> = sql.text.into();
             site.put(dialect, shape, text.clone());
-            Stmt { text, binds: sql.binds }
+            Stmt { text, binds: sql.binds, locks }
         }
     }
 }
@@ -830,6 +834,20 @@ pub trait EntityQuery: Source {
         Self::query().filter(f).fetch_optional(x)
     }
 
+    /// [`EntityQuery::get`] that locks the row until the transaction ends (PonyORM's
+    /// `Product.get_for_update(...)`); in a session it opens the session's transaction first
+    /// (`BEGIN IMMEDIATE` on SQLite, whose write lock covers the whole database).
+    ///
+    /// ```text
+    /// SELECT "p"."id", "p"."name" FROM "product" "p" WHERE "p"."name" = $1 FOR UPDATE
+    /// ```
+    fn get_for_update<X: Executor, C: Condition>(
+        x: X,
+        f: impl FnOnce(Self::Fields) -> C,
+    ) -> X::Out<Option<X::Obj<Self>>> {
+        Self::query().filter(f).for_update().fetch_optional(x)
+    }
+
     /// A new entity (PonyORM's `Product(name=...)`): in a session, registered and inserted at the
     /// next flush, returning the session's object; on a database or transaction, inserted now,
     /// returning the value with its generated key. `Product::create(s, Product { .. })`.
@@ -860,7 +878,7 @@ pub fn load_by_pk<X: Executor, E: SessionEntity>(x: X, key: &E::Key) -> X::Out<X
         Err(e) => return x.fail(e),
     };
     let text = crate::crud::select_by_key(E::meta(), x.dialect());
-    x.fetch_objects(Stmt { text: text.into(), binds }, E::from_row_at, exactly_one_of::<E, X::Obj<E>>)
+    x.fetch_objects(Stmt { text: text.into(), binds, locks: false }, E::from_row_at, exactly_one_of::<E, X::Obj<E>>)
 }
 
 /// Exactly one row of entity `E`, whatever form the rows take; NotFound names the entity.

@@ -12,12 +12,16 @@ pub struct Stmt {
     pub text: Arc<str>,
     /// The values of its placeholders, in order.
     pub binds: Vec<Value>,
+    /// Whether it locks the rows it reads (`FOR UPDATE`): a session opens its transaction
+    /// before sending it, so the lock lasts until the commit.
+    pub locks: bool,
 }
 
 impl Stmt {
     /// `statement` rendered for `dialect`, uncached.
     pub fn render(statement: &ast::Statement, dialect: Dialect) -> Stmt {
         let sql = crate::render::render(statement, dialect);
-        Stmt { text: sql.text.into(), binds: sql.binds }
+        let locks = matches!(statement, ast::Statement::Select(s) if s.lock.is_some());
+        Stmt { text: sql.text.into(), binds: sql.binds, locks }
     }
 }

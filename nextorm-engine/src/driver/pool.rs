@@ -24,6 +24,51 @@ struct State<C> {
     idle: Vec<C>,
     open: usize,
     closed: bool,
+    /// How many checked-out connections each session holder (thread or task) has, so that one
+    /// that asks for one more while its sessions hold them all is refused at once: nobody else
+    /// could give one back. Transactions are not counted: a second checkout inside one waits
+    /// and ends in `PoolTimeout`, as it always did.
+    held: Vec<(Holder, usize)>,
+}
+
+/// Who holds a session's connection: the tokio task, or outside a task the thread (the blocking
+/// facade, whose futures run on the caller's thread). A thread or task blocked in `acquire`
+/// cannot end its session, so it only waits for other holders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Holder {
+    Task(tokio::task::Id),
+    Thread(std::thread::ThreadId),
+}
+
+impl Holder {
+    fn current() -> Holder {
+        match tokio::task::try_id() {
+            Some(id) => Holder::Task(id),
+            None => Holder::Thread(std::thread::current().id()),
+        }
+    }
+}
+
+impl<C> State<C> {
+    fn holds(&self, holder: Holder) -> usize {
+        self.held.iter().find(|(h, _)| *h == holder).map_or(0, |(_, n)| *n)
+    }
+
+    fn hold(&mut self, holder: Holder) {
+        match self.held.iter_mut().find(|(h, _)| *h == holder) {
+            Some((_, n)) => *n += 1,
+            None => self.held.push((holder, 1)),
+        }
+    }
+
+    fn release(&mut self, holder: Holder) {
+        if let Some(i) = self.held.iter().position(|(h, _)| *h == holder) {
+            self.held[i].1 -= 1;
+            if self.held[i].1 == 0 {
+                self.held.swap_remove(i);
+            }
+        }
+    }
 }
 
 pub(crate) struct Pool<D: Connect> {
@@ -54,7 +99,7 @@ impl<D: Connect> Pool<D> {
         Pool {
             shared: Arc::new(Shared {
                 driver,
-                state: Mutex::new(State { idle: Vec::new(), open: 0, closed: false }),
+                state: Mutex::new(State { idle: Vec::new(), open: 0, closed: false, held: Vec::new() }),
                 max: max.max(1),
                 acquire_timeout,
                 blocking_wait,
@@ -70,8 +115,11 @@ impl<D: Connect> Pool<D> {
     }
 
     /// Takes an idle connection, opens a new one below the limit, or waits for one to be returned.
+    /// A caller (thread or task) whose sessions hold every open connection already is refused at
+    /// once with [`ErrorKind::Config`] rather than waiting out the timeout for itself.
     pub(crate) async fn acquire(&self) -> Result<Pooled<D>> {
         let deadline = Instant::now() + self.shared.acquire_timeout;
+        let holder = Holder::current();
         loop {
             let notified = self.shared.notify.notified();
             tokio::pin!(notified);
@@ -90,6 +138,8 @@ impl<D: Connect> Pool<D> {
                 if state.open < self.shared.max {
                     state.open += 1;
                     Step::Connect
+                } else if state.holds(holder) >= state.open {
+                    return Err(self.self_deadlock_error());
                 } else if now >= deadline {
                     return Err(self.timeout_error());
                 } else if self.shared.blocking_wait {
@@ -129,8 +179,19 @@ impl<D: Connect> Pool<D> {
         )
     }
 
+    /// `Config`, not `PoolTimeout`: waiting could never succeed, and a retry would meet the same
+    /// wall, so it is the call that must change.
+    fn self_deadlock_error(&self) -> Error {
+        Error::config(format!(
+            "this thread or task already holds every connection of the pool ({}) and asked for another, \
+             which would wait forever: inside a session run raw SQL on the session (`db.execute`, \
+             `db.select` and `db.get` join it), or open the database with more connections",
+            self.shared.max
+        ))
+    }
+
     fn pooled(&self, conn: D::Conn) -> Pooled<D> {
-        Pooled { conn: Some(conn), pool: self.clone() }
+        Pooled { conn: Some(conn), pool: self.clone(), holder: None }
     }
 
     fn wake_one(&self) {
@@ -143,8 +204,21 @@ impl<D: Connect> Pool<D> {
         self.wake_one();
     }
 
-    fn give_back(&self, conn: D::Conn) {
+    fn forget_held(&self, holder: Option<Holder>) {
         let mut state = self.lock();
+        state.open -= 1;
+        if let Some(holder) = holder {
+            state.release(holder);
+        }
+        drop(state);
+        self.wake_one();
+    }
+
+    fn give_back(&self, conn: D::Conn, holder: Option<Holder>) {
+        let mut state = self.lock();
+        if let Some(holder) = holder {
+            state.release(holder);
+        }
         if state.closed {
             state.open -= 1;
         } else {
@@ -188,6 +262,8 @@ impl<D: Connect> Drop for Slot<'_, D> {
 pub(crate) struct Pooled<D: Connect> {
     conn: Option<D::Conn>,
     pool: Pool<D>,
+    /// The thread or task whose session holds it, once [`Pooled::hold_for_session`] was called.
+    holder: Option<Holder>,
 }
 
 impl<D: Connect> Pooled<D> {
@@ -195,11 +271,21 @@ impl<D: Connect> Pooled<D> {
         self.conn.as_mut().expect("a pooled connection is present until drop")
     }
 
+    /// Records the calling thread or task as holding this connection for a session, until it is
+    /// returned.
+    pub(crate) fn hold_for_session(&mut self) {
+        if self.holder.is_none() {
+            let holder = Holder::current();
+            self.pool.lock().hold(holder);
+            self.holder = Some(holder);
+        }
+    }
+
     /// Takes the connection out of the pool for good (it is broken or inside a transaction).
     pub(crate) fn discard(&mut self) -> Option<D::Conn> {
         let conn = self.conn.take();
         if conn.is_some() {
-            self.pool.forget_one();
+            self.pool.forget_held(self.holder);
         }
         conn
     }
@@ -208,7 +294,7 @@ impl<D: Connect> Pooled<D> {
 impl<D: Connect> Drop for Pooled<D> {
     fn drop(&mut self) {
         if let Some(conn) = self.conn.take() {
-            self.pool.give_back(conn);
+            self.pool.give_back(conn, self.holder);
         }
     }
 }

@@ -51,7 +51,8 @@ pub(crate) fn map_error(e: sqlx::Error) -> Error {
             "23503" => ErrorKind::ForeignKeyViolation,
             "23502" => ErrorKind::NotNullViolation,
             "23514" => ErrorKind::CheckViolation,
-            "40001" | "40P01" => ErrorKind::SerializationFailure,
+            // 55P03: a row lock not available (`FOR UPDATE NOWAIT`), as MariaDB's 1205.
+            "40001" | "40P01" | "55P03" => ErrorKind::SerializationFailure,
             "22001" | "22003" | "22021" | "22P05" | "22007" | "22008" => ErrorKind::InvalidValue,
             "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
             c if c.starts_with("08") => ErrorKind::ConnectionLost,
