@@ -8,6 +8,7 @@
 
 // The conformance suite's scratch databases, shared rather than copied.
 #[path = "../../../conformance/harness.rs"]
+#[allow(unreachable_pub)]
 mod scratch;
 
 use nextorm::{Database, Dialect};
