@@ -147,3 +147,17 @@ pub async fn faults_connection_lost_before_commit_is_retried(t: &Ctx) -> Result<
     assert_pool_idle(&db);
     Ok(())
 }
+
+pub async fn faults_statement_timeout_is_enforced_by_the_server(t: &Ctx) -> Result<()> {
+    let options = crate::mapped_options().max_connections(1).statement_timeout(Duration::from_millis(300));
+    let db = open(&t.url, options).await?;
+    let (sleep, code) = match t.dialect {
+        Dialect::Postgres => ("SELECT pg_sleep(30)", "57014"),
+        _ => ("SELECT SLEEP(30)", "1969"),
+    };
+    let e = expect_kind(aw!(db.execute(sleep, ())), ErrorKind::Database, "a statement past its timeout");
+    assert_eq!(e.code(), Some(code), "{}: the server cancelled it: {e}", t.label());
+    assert_eq!(aw!(db.get::<i64>("SELECT 1", ()))?, 1, "the connection serves on");
+    assert_pool_idle(&db);
+    Ok(())
+}

@@ -503,6 +503,7 @@ server_conformance!(
     faults_swallowed_statement_fails_within_its_deadline,
     faults_commit_reply_lost_is_outcome_unknown,
     faults_connection_lost_before_commit_is_retried,
+    faults_statement_timeout_is_enforced_by_the_server,
 );
 
 conformance!(
