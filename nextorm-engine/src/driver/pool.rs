@@ -30,7 +30,8 @@ enum Step<C> {
     Wait,
 }
 
-/// An idle connection and since when it idles; `None` once it must be pinged before use.
+/// An idle connection and since when it idles; `None` once it must be pinged before use (and
+/// always in a pool that never pings).
 struct Idle<C> {
     conn: C,
     since: Option<Instant>,
@@ -110,27 +111,28 @@ impl<D: Connect> Pool<D> {
                 if state.closed {
                     return Err(Error::new(ErrorKind::ConnectionLost, "the database has been closed"));
                 }
-                let now = Instant::now();
                 if let Some(Idle { conn, since }) = state.idle.pop() {
+                    // The clock is read only where connections can die while idle.
                     match (self.shared.check_idle_after, since) {
                         (None, _) => return Ok(self.pooled(conn)),
-                        (Some(after), Some(since)) if now.duration_since(since) < after => {
-                            return Ok(self.pooled(conn));
-                        }
+                        (Some(after), Some(since)) if since.elapsed() < after => return Ok(self.pooled(conn)),
                         _ => Step::Check(conn),
                     }
                 } else if state.open < self.shared.max {
                     state.open += 1;
                     Step::Connect
-                } else if now >= deadline {
-                    return Err(self.timeout_error());
-                } else if self.shared.blocking_wait {
-                    let (guard, _) =
-                        self.shared.condvar.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner());
-                    drop(guard);
-                    Step::Retry
                 } else {
-                    Step::Wait
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(self.timeout_error());
+                    } else if self.shared.blocking_wait {
+                        let (guard, _) =
+                            self.shared.condvar.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner());
+                        drop(guard);
+                        Step::Retry
+                    } else {
+                        Step::Wait
+                    }
                 }
             };
             match step {
@@ -191,7 +193,8 @@ impl<D: Connect> Pool<D> {
         if state.closed {
             state.open -= 1;
         } else {
-            state.idle.push(Idle { conn, since: Some(Instant::now()) });
+            let since = self.shared.check_idle_after.map(|_| Instant::now());
+            state.idle.push(Idle { conn, since });
         }
         drop(state);
         self.wake_one();
