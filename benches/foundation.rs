@@ -4,7 +4,11 @@
 //!
 //! - `insert_100/<dialect>/<facade>`: 100 rows with generated keys in one transaction
 //!   (the table is emptied between iterations, outside the timed section);
-//! - `load_10k/<dialect>/<facade>`: 10,000 rows decoded into structs.
+//! - `load_10k/<dialect>/<facade>`: 10,000 rows decoded into structs;
+//! - `checkout/<dialect>/<side>`: `SELECT 1` through the pool (a checkout and one statement) on a
+//!   busy pool, whose connections come back well within the idle threshold and are not pinged;
+//!   `nextorm_sync_ping_each` pings at every checkout (`ping_idle_after(0)`), what the threshold
+//!   saves; `raw` runs it on one held connection.
 //!
 //! ```text
 //! cargo bench --bench foundation --all-features
@@ -168,6 +172,15 @@ impl Raw {
         Ok(())
     }
 
+    /// `SELECT 1`, prepared and cached as a careful program would.
+    fn select_one(&mut self, rt: &Runtime) -> BoxResult<i64> {
+        Ok(match self {
+            Raw::Sqlite(c) => c.prepare_cached("SELECT 1")?.query_row([], |r| r.get(0))?,
+            Raw::Postgres(c) => rt.block_on(sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&mut *c))?.into(),
+            Raw::MariaDb(c) => rt.block_on(sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&mut *c))?,
+        })
+    }
+
     /// Every row, decoded column by column into `BenchRow`.
     fn load(&mut self, rt: &Runtime) -> BoxResult<Vec<BenchRow>> {
         Ok(match self {
@@ -230,6 +243,8 @@ impl Raw {
 /// database; on a server they share one table.
 struct Subjects {
     dialect: &'static str,
+    /// The database the subjects work in.
+    url: String,
     sync: Database,
     adb: AsyncDatabase,
     raw: Raw,
@@ -332,7 +347,7 @@ fn sqlite(rt: &Runtime) -> BoxResult<Subjects> {
     for stmt in sync.ddl()? {
         raw.execute_batch(&stmt)?;
     }
-    Ok(Subjects { dialect: "sqlite", sync, adb, raw: Raw::Sqlite(raw), shared: false })
+    Ok(Subjects { dialect: "sqlite", url: url.to_owned(), sync, adb, raw: Raw::Sqlite(raw), shared: false })
 }
 
 /// Opens nextorm's two facades on `url` and creates the table.
@@ -347,18 +362,36 @@ fn postgres(rt: &Runtime) -> BoxResult<(DropOnExit, Subjects)> {
     let (guard, url) = scratch_postgres(rt)?;
     let (sync, adb) = open_nextorm(rt, &url)?;
     let raw = rt.block_on(common::within(sqlx::PgConnection::connect(&url)))?;
-    Ok((guard, Subjects { dialect: "postgres", sync, adb, raw: Raw::Postgres(raw), shared: true }))
+    Ok((guard, Subjects { dialect: "postgres", url, sync, adb, raw: Raw::Postgres(raw), shared: true }))
 }
 
 fn mariadb(rt: &Runtime) -> BoxResult<(DropOnExit, Subjects)> {
     let (guard, url) = scratch_mariadb(rt)?;
     let (sync, adb) = open_nextorm(rt, &url)?;
     let raw = rt.block_on(common::within(sqlx::MySqlConnection::connect(&url)))?;
-    Ok((guard, Subjects { dialect: "mariadb", sync, adb, raw: Raw::MariaDb(raw), shared: true }))
+    Ok((guard, Subjects { dialect: "mariadb", url, sync, adb, raw: Raw::MariaDb(raw), shared: true }))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The benchmarks.
+
+fn bench_checkout(c: &mut Criterion, rt: &Runtime, s: &mut Subjects) {
+    let mut g = c.benchmark_group(format!("checkout/{}", s.dialect));
+    g.bench_function("nextorm_sync", |b| b.iter(|| s.sync.get::<i64>("SELECT 1", ()).expect("nextorm_sync: SELECT 1")));
+    g.bench_function("nextorm_async", |b| {
+        b.iter(|| rt.block_on(s.adb.get::<i64>("SELECT 1", ())).expect("nextorm_async: SELECT 1"))
+    });
+    if s.dialect != "sqlite" {
+        let options = nextorm::OpenOptions::new().ping_idle_after(Duration::ZERO);
+        let pinging = Database::open_with(&s.url, options).expect("open a pool that pings every checkout");
+        g.bench_function("nextorm_sync_ping_each", |b| {
+            b.iter(|| pinging.get::<i64>("SELECT 1", ()).expect("nextorm_sync_ping_each: SELECT 1"))
+        });
+    }
+    let raw = &mut s.raw;
+    g.bench_function("raw", |b| b.iter(|| raw.select_one(rt).expect("raw: SELECT 1")));
+    g.finish();
+}
 
 fn bench_insert(c: &mut Criterion, rt: &Runtime, s: &mut Subjects) {
     let mut g = c.benchmark_group(format!("insert_100/{}", s.dialect));
@@ -430,6 +463,7 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
         Ok(()) => bench_load(c, rt, &mut s),
         Err(e) => eprintln!("foundation bench: skipping load_10k/{dialect}: cannot prepare {LOAD_ROWS} rows: {e}"),
     }
+    bench_checkout(c, rt, &mut s);
     s.close(rt);
     drop(guard);
 }

@@ -104,6 +104,9 @@ struct Inner {
     /// The database's own code (SQLSTATE, MariaDB error number, SQLite extended code), when it gave one.
     code: Option<String>,
     source: Option<Source>,
+    /// The connection was lost while a `COMMIT` (or an autocommitted write) was on its way: the
+    /// write may or may not have taken effect.
+    outcome_unknown: bool,
 }
 
 /// `Result` with nextorm's [`Error`].
@@ -112,7 +115,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// Creates an error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error(Box::new(Inner { kind, message: message.into(), code: None, source: None }))
+        Error(Box::new(Inner { kind, message: message.into(), code: None, source: None, outcome_unknown: false }))
     }
 
     /// Creates an error of `kind` that wraps a lower-level error.
@@ -152,6 +155,26 @@ impl Error {
     pub fn context(mut self, context: impl fmt::Display) -> Self {
         self.0.message = format!("{context}: {}", self.0.message);
         self
+    }
+
+    /// Marks a lost connection whose last write may or may not have been committed (the
+    /// connection failed during `COMMIT`): a session retry must not run it again blindly.
+    pub fn with_outcome_unknown(mut self) -> Self {
+        self.0.outcome_unknown = true;
+        self
+    }
+
+    /// Whether the connection was lost during `COMMIT`, so whether the write took effect is
+    /// unknown (see [`Error::with_outcome_unknown`]).
+    pub fn is_outcome_unknown(&self) -> bool {
+        self.0.outcome_unknown
+    }
+
+    /// Whether a session may run its whole body again after this error: a retryable error (see
+    /// [`Error::is_retryable`]), or a connection lost before `COMMIT` was sent, since then nothing
+    /// can have been committed.
+    pub fn may_rerun_session(&self) -> bool {
+        self.is_retryable() || (self.0.kind == ErrorKind::ConnectionLost && !self.0.outcome_unknown)
     }
 
     /// Whether retrying the whole transaction may succeed (optimistic conflict, serialization

@@ -15,6 +15,8 @@ mod sqlite_decimal;
 
 use crate::options::{OpenOptions, Target};
 use nextorm_core::{Dialect, Error, ErrorKind, Result, RowRead, Value};
+#[cfg(any(feature = "postgres", feature = "mariadb"))]
+use pool::Connect;
 use pool::{Pool, Pooled};
 
 /// Which facade drives the connections: it decides how waits happen.
@@ -62,17 +64,20 @@ impl AnyPool {
                 // Every `:memory:` connection would be another database.
                 let max = if t == crate::options::SqliteTarget::Memory { 1 } else { max };
                 let driver = sqlite::SqliteDriver::new(t, options, facade);
-                Ok(AnyPool::Sqlite(Pool::new(driver, max, options.acquire_timeout, facade == Facade::Blocking)))
+                let blocking_wait = facade == Facade::Blocking;
+                Ok(AnyPool::Sqlite(Pool::new(driver, max, options.acquire_timeout, None, blocking_wait)))
             }
             #[cfg(feature = "postgres")]
             Target::Postgres(sqlx_url) => {
                 let driver = postgres::PgDriver::new(&sqlx_url, options, url)?;
-                Ok(AnyPool::Postgres(Pool::new(driver, max, options.acquire_timeout, false)))
+                let ping_after = Some(options.ping_idle_after);
+                Ok(AnyPool::Postgres(Pool::new(driver, max, options.acquire_timeout, ping_after, false)))
             }
             #[cfg(feature = "mariadb")]
             Target::MariaDb(sqlx_url) => {
                 let driver = mariadb::MariaDbDriver::new(&sqlx_url, options, url)?;
-                Ok(AnyPool::MariaDb(Pool::new(driver, max, options.acquire_timeout, false)))
+                let ping_after = Some(options.ping_idle_after);
+                Ok(AnyPool::MariaDb(Pool::new(driver, max, options.acquire_timeout, ping_after, false)))
             }
             #[allow(unreachable_patterns)]
             other => Err(not_built(other.dialect())),
@@ -103,15 +108,19 @@ impl AnyPool {
     }
 
     pub(crate) async fn acquire(&self) -> Result<Conn> {
-        let inner = match self {
+        let inner = self.acquire_inner().await?;
+        Ok(Conn { inner, pool: self.clone(), fresh: true, in_transaction: false, savepoints: 0, broken: false })
+    }
+
+    async fn acquire_inner(&self) -> Result<Inner> {
+        Ok(match self {
             #[cfg(feature = "sqlite")]
             AnyPool::Sqlite(p) => Inner::Sqlite(p.acquire().await?),
             #[cfg(feature = "postgres")]
             AnyPool::Postgres(p) => Inner::Postgres(p.acquire().await?),
             #[cfg(feature = "mariadb")]
             AnyPool::MariaDb(p) => Inner::MariaDb(p.acquire().await?),
-        };
-        Ok(Conn { inner, in_transaction: false, savepoints: 0, broken: false })
+        })
     }
 
     /// Open and idle connection counts.
@@ -161,8 +170,16 @@ enum Inner {
 /// It goes back to the pool when dropped, unless it is inside a transaction or broken: then an
 /// SQLite connection is rolled back on the spot and a server connection is closed, so no pooled
 /// connection ever carries someone else's transaction.
+///
+/// When the first statement of a checkout finds the connection dead and is one that may run
+/// again (a query that delivered no row, or `BEGIN`), the connection is closed and the statement
+/// runs on another one: a connection that died while idle costs the caller nothing.
 pub struct Conn {
     inner: Inner,
+    /// The pool, for a replacement when the connection is found dead.
+    pool: AnyPool,
+    /// Nothing has been sent on this checkout yet.
+    fresh: bool,
     /// Set before `BEGIN` is sent and cleared only once `COMMIT` or `ROLLBACK` was acknowledged,
     /// so a future dropped at any await point leaves it set.
     in_transaction: bool,
@@ -256,13 +273,20 @@ impl Conn {
     /// [`Conn::execute_sql`] for binds already checked (with the entity's context).
     pub(crate) async fn execute_checked(&mut self, sql: &str, binds: &[Value]) -> Result<u64> {
         let started = log_start();
+        self.fresh = false;
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().execute(sql, binds).await,
             #[cfg(feature = "postgres")]
-            Inner::Postgres(c) => postgres::execute(c.get(), sql, binds).await,
+            Inner::Postgres(c) => {
+                let deadline = c.driver().read_deadline();
+                server::within_deadline(deadline, postgres::execute(c.get(), sql, binds)).await
+            }
             #[cfg(feature = "mariadb")]
-            Inner::MariaDb(c) => mariadb::execute(c.get(), sql, binds).await.map(|(n, _)| n),
+            Inner::MariaDb(c) => {
+                let deadline = c.driver().read_deadline();
+                server::within_deadline(deadline, mariadb::execute(c.get(), sql, binds)).await.map(|(n, _)| n)
+            }
         };
         log_end(started, sql, binds, &r);
         self.track(r)
@@ -278,13 +302,20 @@ impl Conn {
     /// key the database generated.
     pub(crate) async fn insert_checked(&mut self, sql: &str, binds: &[Value]) -> Result<i64> {
         let started = log_start();
+        self.fresh = false;
         let r = match &mut self.inner {
             #[cfg(feature = "sqlite")]
             Inner::Sqlite(c) => c.get().insert(sql, binds).await,
             #[cfg(feature = "postgres")]
-            Inner::Postgres(c) => postgres::insert(c.get(), sql, binds).await,
+            Inner::Postgres(c) => {
+                let deadline = c.driver().read_deadline();
+                server::within_deadline(deadline, postgres::insert(c.get(), sql, binds)).await
+            }
             #[cfg(feature = "mariadb")]
-            Inner::MariaDb(c) => mariadb::insert(c.get(), sql, binds).await,
+            Inner::MariaDb(c) => {
+                let deadline = c.driver().read_deadline();
+                server::within_deadline(deadline, mariadb::insert(c.get(), sql, binds)).await
+            }
         };
         log_end(started, sql, binds, &r);
         self.track(r)
@@ -294,13 +325,32 @@ impl Conn {
     pub(crate) async fn fetch_sql(&mut self, sql: &str, binds: &[Value], each: EachRow<'_>) -> Result<()> {
         self.check_binds(binds)?;
         let started = log_start();
-        let r = match &mut self.inner {
-            #[cfg(feature = "sqlite")]
-            Inner::Sqlite(c) => c.get().fetch(sql, binds, each).await,
-            #[cfg(feature = "postgres")]
-            Inner::Postgres(c) => postgres::fetch(c.get(), sql, binds, each).await,
-            #[cfg(feature = "mariadb")]
-            Inner::MariaDb(c) => mariadb::fetch(c.get(), sql, binds, each).await,
+        let mut rows = 0usize;
+        let r = loop {
+            let fresh = std::mem::take(&mut self.fresh);
+            let mut counted = |row: &dyn RowRead| {
+                rows += 1;
+                each(row)
+            };
+            let r = match &mut self.inner {
+                #[cfg(feature = "sqlite")]
+                Inner::Sqlite(c) => c.get().fetch(sql, binds, &mut counted).await,
+                #[cfg(feature = "postgres")]
+                Inner::Postgres(c) => {
+                    let deadline = c.driver().read_deadline();
+                    server::within_deadline(deadline, postgres::fetch(c.get(), sql, binds, &mut counted)).await
+                }
+                #[cfg(feature = "mariadb")]
+                Inner::MariaDb(c) => {
+                    let deadline = c.driver().read_deadline();
+                    server::within_deadline(deadline, mariadb::fetch(c.get(), sql, binds, &mut counted)).await
+                }
+            };
+            // A query that delivered nothing may run again on another connection.
+            if fresh && rows == 0 && self.replaced_dead(&r).await {
+                continue;
+            }
+            break r;
         };
         log_end(started, sql, binds, &r);
         self.track(r)
@@ -308,17 +358,61 @@ impl Conn {
 
     /// Runs statements without parameters (DDL, transaction control).
     pub(crate) async fn batch(&mut self, sql: &str) -> Result<()> {
+        self.batch_replayable(sql, false).await
+    }
+
+    /// [`Conn::batch`]; with `replayable` (`BEGIN`), a first statement that finds the connection
+    /// dead runs again on another one.
+    async fn batch_replayable(&mut self, sql: &str, replayable: bool) -> Result<()> {
         let started = log_start();
-        let r = match &mut self.inner {
-            #[cfg(feature = "sqlite")]
-            Inner::Sqlite(c) => c.get().batch(sql).await,
-            #[cfg(feature = "postgres")]
-            Inner::Postgres(c) => postgres::batch(c.get(), sql).await,
-            #[cfg(feature = "mariadb")]
-            Inner::MariaDb(c) => mariadb::batch(c.get(), sql).await,
+        let r = loop {
+            let fresh = std::mem::take(&mut self.fresh);
+            let r = match &mut self.inner {
+                #[cfg(feature = "sqlite")]
+                Inner::Sqlite(c) => c.get().batch(sql).await,
+                #[cfg(feature = "postgres")]
+                Inner::Postgres(c) => {
+                    let deadline = c.driver().read_deadline();
+                    server::within_deadline(deadline, postgres::batch(c.get(), sql)).await
+                }
+                #[cfg(feature = "mariadb")]
+                Inner::MariaDb(c) => {
+                    let deadline = c.driver().read_deadline();
+                    server::within_deadline(deadline, mariadb::batch(c.get(), sql)).await
+                }
+            };
+            if fresh && replayable && self.replaced_dead(&r).await {
+                continue;
+            }
+            break r;
         };
         log_end(started, sql, &[], &r);
         self.track(r)
+    }
+
+    /// After the first statement of a checkout failed: when it found the connection dead, lets
+    /// the connection go and takes another from the pool. Whether the statement may run again.
+    async fn replaced_dead<T>(&mut self, r: &Result<T>) -> bool {
+        if !matches!(r, Err(e) if e.kind() == ErrorKind::ConnectionLost) {
+            return false;
+        }
+        match &mut self.inner {
+            #[cfg(feature = "sqlite")]
+            Inner::Sqlite(p) => p.let_go_broken(),
+            #[cfg(feature = "postgres")]
+            Inner::Postgres(p) => p.let_go_broken(),
+            #[cfg(feature = "mariadb")]
+            Inner::MariaDb(p) => p.let_go_broken(),
+        }
+        // Boxed: the acquire future is large and this path is rare.
+        match Box::pin(self.pool.acquire_inner()).await {
+            // The dead connection is closed as it is replaced.
+            Ok(inner) => {
+                self.inner = inner;
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Begins a transaction: `BEGIN`, or `BEGIN IMMEDIATE` on SQLite.
@@ -333,7 +427,7 @@ impl Conn {
         }
         self.in_transaction = true;
         for sql in self.dialect().begin_statements(serializable) {
-            self.batch(sql).await?;
+            self.batch_replayable(sql, true).await?;
         }
         Ok(())
     }
@@ -356,15 +450,20 @@ impl Conn {
                 self.savepoints = 0;
                 Ok(())
             }
-            Err(e) if e.kind() == ErrorKind::ConnectionLost => {
-                Err(e.context("the connection failed during COMMIT, so whether the transaction committed is unknown"))
-            }
+            Err(e) if e.kind() == ErrorKind::ConnectionLost => Err(e
+                .context("the connection failed during COMMIT, so whether the transaction committed is unknown")
+                .with_outcome_unknown()),
             Err(e) => Err(e),
         }
     }
 
-    /// Rolls back the open transaction.
+    /// Rolls back the open transaction. On a connection found broken nothing is sent (it could
+    /// only wait out the read deadline again): the connection is closed on drop, and the server
+    /// rolls back a transaction whose connection closed.
     pub async fn rollback(&mut self) -> Result<()> {
+        if self.broken {
+            return Ok(());
+        }
         self.batch("ROLLBACK").await?;
         self.in_transaction = false;
         self.savepoints = 0;
@@ -426,13 +525,17 @@ impl Drop for Conn {
             }
             #[cfg(feature = "postgres")]
             Inner::Postgres(p) => {
-                if self.in_transaction || self.broken {
+                if self.broken {
+                    drop(p.discard_broken());
+                } else if self.in_transaction {
                     drop(p.discard());
                 }
             }
             #[cfg(feature = "mariadb")]
             Inner::MariaDb(p) => {
-                if self.in_transaction || self.broken {
+                if self.broken {
+                    drop(p.discard_broken());
+                } else if self.in_transaction {
                     drop(p.discard());
                 }
             }

@@ -17,6 +17,9 @@ pub struct OpenOptions {
     pub(crate) acquire_timeout: Duration,
     pub(crate) connect_timeout: Duration,
     pub(crate) busy_timeout: Duration,
+    pub(crate) statement_timeout: Option<Duration>,
+    pub(crate) idle_in_transaction_timeout: Option<Duration>,
+    pub(crate) ping_idle_after: Duration,
     pub(crate) entities: Option<Vec<&'static EntityMeta>>,
 }
 
@@ -27,6 +30,9 @@ impl Default for OpenOptions {
             acquire_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             busy_timeout: Duration::from_secs(5),
+            statement_timeout: None,
+            idle_in_transaction_timeout: None,
+            ping_idle_after: Duration::from_secs(1),
             entities: None,
         }
     }
@@ -61,6 +67,33 @@ impl OpenOptions {
     /// [`nextorm_core::ErrorKind::Busy`] (default 5 s).
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// The longest a statement on PostgreSQL or MariaDB may run (default: no limit). The server
+    /// cancels it (PostgreSQL `SET statement_timeout`, MariaDB `SET SESSION max_statement_time`,
+    /// sent when each connection opens), and the client stops waiting one second later: a
+    /// statement whose connection went silent (a half-open socket) fails with
+    /// [`nextorm_core::ErrorKind::ConnectionLost`] and the connection is closed, not pooled.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        self.statement_timeout = Some(timeout);
+        self
+    }
+
+    /// PostgreSQL only: the server ends a connection that stays idle inside an open transaction
+    /// this long (`SET idle_in_transaction_session_timeout`; default: no limit), releasing its
+    /// locks. The session then fails with [`nextorm_core::ErrorKind::ConnectionLost`].
+    pub fn idle_in_transaction_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_in_transaction_timeout = Some(timeout);
+        self
+    }
+
+    /// A pooled PostgreSQL or MariaDB connection idle at least this long is pinged (one round
+    /// trip) before it is handed out, and closed if it does not answer (default 1 s). A busy
+    /// pool's connections come back sooner and are handed out without the round trip; after a
+    /// connection is found dead every idle one is pinged before its next use.
+    pub fn ping_idle_after(mut self, idle: Duration) -> Self {
+        self.ping_idle_after = idle;
         self
     }
 

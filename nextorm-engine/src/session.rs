@@ -181,9 +181,17 @@ impl SessionCore {
             }
             let Sql { text, binds, .. } = &step.sql;
             self.sent(text);
-            let outcome = match step.expect {
-                Expect::GeneratedKey => Outcome::GeneratedKey(self.conn.insert_sql(text, binds).await?),
-                Expect::OneRow | Expect::AnyCount => Outcome::Rows(self.conn.execute_sql(text, binds).await?),
+            let sent = match step.expect {
+                Expect::GeneratedKey => self.conn.insert_sql(text, binds).await.map(Outcome::GeneratedKey),
+                Expect::OneRow | Expect::AnyCount => self.conn.execute_sql(text, binds).await.map(Outcome::Rows),
+            };
+            let outcome = match sent {
+                // A write sent alone outside a transaction commits itself: losing the connection
+                // then is losing a COMMIT.
+                Err(e) if e.kind() == ErrorKind::ConnectionLost && !self.conn.in_transaction() => {
+                    return Err(e.with_outcome_unknown());
+                }
+                r => r?,
             };
             plan.outcome(&mut self.map, outcome)?;
             self.stats.writes += step.writes;
@@ -681,7 +689,10 @@ impl SessionOptions {
     }
 
     /// Re-runs the whole session body up to `n` more times when it fails with an optimistic
-    /// conflict, a serialization failure or deadlock, or a busy SQLite database.
+    /// conflict, a serialization failure or deadlock, a busy SQLite database, or a connection
+    /// lost before `COMMIT` was sent (nothing was committed; the rerun takes another
+    /// connection). A connection lost during `COMMIT` leaves the outcome unknown and is not
+    /// re-run.
     pub fn retry(mut self, n: u32) -> Self {
         self.retry = n;
         self
@@ -736,7 +747,7 @@ impl SessionOptions {
     /// an error `retry` does not cover, or no retries left). The retry loop of both facades.
     pub fn pause_before_retry<T>(&self, attempt: &mut u32, outcome: &Result<T>) -> Option<std::time::Duration> {
         match outcome {
-            Err(e) if e.is_retryable() && *attempt < self.retry => {
+            Err(e) if e.may_rerun_session() && *attempt < self.retry => {
                 *attempt += 1;
                 Some(retry_pause(*attempt))
             }

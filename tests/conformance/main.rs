@@ -6,6 +6,7 @@
 //! how a transaction body is written (`transaction!`).
 
 mod entities;
+mod fault_proxy;
 mod harness;
 mod university;
 
@@ -172,6 +173,23 @@ mod blocking {
         })
     }
 
+    /// Runs `n` sessions at once, each holding its connection until all have one: afterwards the
+    /// pool has `n` warm idle connections.
+    pub async fn warm_pool(db: &Db, n: usize) {
+        let barrier = std::sync::Barrier::new(n);
+        std::thread::scope(|scope| {
+            for _ in 0..n {
+                scope.spawn(|| {
+                    db.session(|_| {
+                        barrier.wait();
+                        Ok(())
+                    })
+                    .expect("a warming session")
+                });
+            }
+        });
+    }
+
     /// Polls a transaction future `polls` times and drops it. The blocking facade has no future
     /// to drop; its equivalent is the panic above.
     pub async fn drop_transaction_after(_db: &Db, _polls: usize) -> Option<bool> {
@@ -187,6 +205,7 @@ mod blocking {
     include!("values.rs");
     include!("migrations.rs");
     include!("schema_check.rs");
+    include!("faults.rs");
 }
 
 /// The async facade.
@@ -378,6 +397,26 @@ mod asynchronous {
         (ok, results.into_iter().filter_map(|r| r.err()).collect())
     }
 
+    /// Runs `n` sessions at once, each holding its connection until all have one: afterwards the
+    /// pool has `n` warm idle connections.
+    pub async fn warm_pool(db: &Db, n: usize) {
+        let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(n));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            let (db, barrier) = (db.clone(), barrier.clone());
+            tasks.spawn(async move {
+                db.session(async |_| {
+                    barrier.wait().await;
+                    Ok(())
+                })
+                .await
+            });
+        }
+        while let Some(r) = tasks.join_next().await {
+            r.expect("a warming task panicked").expect("a warming session");
+        }
+    }
+
     /// Polls a transaction that inserts a row `polls` times, then drops it. Returns whether it
     /// had already finished.
     pub async fn drop_transaction_after(db: &Db, polls: usize) -> Option<bool> {
@@ -410,6 +449,7 @@ mod asynchronous {
     include!("values.rs");
     include!("migrations.rs");
     include!("schema_check.rs");
+    include!("faults.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -473,6 +513,30 @@ macro_rules! conformance {
         }
     };
 }
+
+/// One `#[test]` per case and facade on the servers only: faults of the network and of the
+/// server process, which an SQLite file in this process cannot have.
+macro_rules! server_conformance {
+    ($($case:ident),* $(,)?) => {
+        mod postgres_faults {
+            mod blocking { $( #[test] fn $case() { crate::run_blocking(nextorm::Dialect::Postgres, crate::blocking::$case) } )* }
+            mod asynchronous { $( #[test] fn $case() { crate::run_async(nextorm::Dialect::Postgres, crate::asynchronous::$case) } )* }
+        }
+        mod mariadb_faults {
+            mod blocking { $( #[test] fn $case() { crate::run_blocking(nextorm::Dialect::MariaDb, crate::blocking::$case) } )* }
+            mod asynchronous { $( #[test] fn $case() { crate::run_async(nextorm::Dialect::MariaDb, crate::asynchronous::$case) } )* }
+        }
+    };
+}
+
+server_conformance!(
+    faults_server_gone_and_back,
+    faults_backends_killed_by_the_server,
+    faults_swallowed_statement_fails_within_its_deadline,
+    faults_commit_reply_lost_is_outcome_unknown,
+    faults_connection_lost_before_commit_is_retried,
+    faults_statement_timeout_is_enforced_by_the_server,
+);
 
 conformance!(
     migrations_apply_revert_and_apply_again,

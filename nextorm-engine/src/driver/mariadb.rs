@@ -16,18 +16,29 @@ use uuid::Uuid;
 pub(crate) struct MariaDbDriver {
     options: MySqlConnectOptions,
     connect_timeout: Duration,
+    read_deadline: Option<Duration>,
+    /// What every new connection runs first: [`SESSION_SETUP`] and the statement timeout.
+    setup: String,
     label: String,
 }
 
 impl MariaDbDriver {
     /// The driver of `sqlx_url` (the URL as sqlx reads it), named by `url` with its password
-    /// masked in messages: `utf8mb4`, UTC, up to 256 prepared statements per connection.
+    /// masked in messages: `utf8mb4`, UTC, up to 256 prepared statements per connection, and
+    /// `SET SESSION max_statement_time = …` when `options` has a statement timeout.
     pub(crate) fn new(sqlx_url: &str, options: &OpenOptions, url: &str) -> Result<MariaDbDriver> {
         let parsed: MySqlConnectOptions =
             sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
+        let mut setup = SESSION_SETUP.to_owned();
+        if let Some(limit) = options.statement_timeout {
+            // Seconds, with microseconds; 0 would mean no limit.
+            setup.push_str(&format!(", max_statement_time = {:.6}", limit.as_secs_f64().max(0.000_001)));
+        }
         Ok(MariaDbDriver {
             options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
             connect_timeout: options.connect_timeout,
+            read_deadline: super::server::read_deadline(options.statement_timeout),
+            setup,
             label: crate::options::masked(url),
         })
     }
@@ -42,10 +53,18 @@ impl Connect for MariaDbDriver {
     async fn connect(&self) -> Result<MySqlConnection> {
         connect_within(self.connect_timeout, &self.label, async {
             let mut conn = MySqlConnection::connect_with(&self.options).await.map_err(map_error)?;
-            batch(&mut conn, SESSION_SETUP).await?;
+            batch(&mut conn, &self.setup).await?;
             Ok(conn)
         })
         .await
+    }
+
+    async fn is_alive(&self, conn: &mut MySqlConnection) -> bool {
+        super::server::answers(conn, self.connect_timeout).await
+    }
+
+    fn read_deadline(&self) -> Option<Duration> {
+        self.read_deadline
     }
 }
 

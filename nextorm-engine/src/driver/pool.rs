@@ -1,5 +1,7 @@
 //! One connection pool for every driver: a bounded set of connections, handed out whole and
-//! returned synchronously on drop, never while inside a transaction.
+//! returned synchronously on drop, never while inside a transaction. A connection that sat idle
+//! longer than a threshold, or that was idle when another connection of the pool was found dead,
+//! is pinged before it is handed out; one that does not answer is closed, never handed out.
 
 use nextorm_core::{Error, ErrorKind, Result};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -12,16 +14,31 @@ pub(crate) trait Connect: Send + Sync + 'static {
     type Conn: Send + 'static;
     /// Opens a new connection.
     fn connect(&self) -> impl std::future::Future<Output = Result<Self::Conn>> + Send;
+    /// Whether `conn` still answers (one round trip).
+    fn is_alive(&self, conn: &mut Self::Conn) -> impl std::future::Future<Output = bool> + Send;
+    /// How long a statement may go without an answer before the connection counts as lost;
+    /// `None`: no client-side deadline.
+    fn read_deadline(&self) -> Option<Duration> {
+        None
+    }
 }
 
-enum Step {
+enum Step<C> {
     Connect,
+    Check(C),
     Retry,
     Wait,
 }
 
+/// An idle connection and since when it idles; `None` once it must be pinged before use (and
+/// always in a pool that never pings).
+struct Idle<C> {
+    conn: C,
+    since: Option<Instant>,
+}
+
 struct State<C> {
-    idle: Vec<C>,
+    idle: Vec<Idle<C>>,
     open: usize,
     closed: bool,
     /// How many checked-out connections each session holder (thread or task) has, so that one
@@ -86,6 +103,9 @@ struct Shared<D: Connect> {
     state: Mutex<State<D::Conn>>,
     max: usize,
     acquire_timeout: Duration,
+    /// A connection idle at least this long is pinged before it is handed out; `None` never
+    /// pings (SQLite, whose connections cannot die while idle).
+    check_idle_after: Option<Duration>,
     /// Wait on the condvar rather than the runtime: the blocking facade on SQLite has no runtime.
     blocking_wait: bool,
     /// Wakes async waiters.
@@ -95,13 +115,20 @@ struct Shared<D: Connect> {
 }
 
 impl<D: Connect> Pool<D> {
-    pub(crate) fn new(driver: D, max: usize, acquire_timeout: Duration, blocking_wait: bool) -> Self {
+    pub(crate) fn new(
+        driver: D,
+        max: usize,
+        acquire_timeout: Duration,
+        check_idle_after: Option<Duration>,
+        blocking_wait: bool,
+    ) -> Self {
         Pool {
             shared: Arc::new(Shared {
                 driver,
                 state: Mutex::new(State { idle: Vec::new(), open: 0, closed: false, held: Vec::new() }),
                 max: max.max(1),
                 acquire_timeout,
+                check_idle_after,
                 blocking_wait,
                 notify: Notify::new(),
                 condvar: Condvar::new(),
@@ -114,9 +141,10 @@ impl<D: Connect> Pool<D> {
         self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Takes an idle connection, opens a new one below the limit, or waits for one to be returned.
-    /// A caller (thread or task) whose sessions hold every open connection already is refused at
-    /// once with [`ErrorKind::Config`] rather than waiting out the timeout for itself.
+    /// Takes an idle connection (pinged first if it idled past the threshold or is suspect),
+    /// opens a new one below the limit, or waits for one to be returned. A caller (thread or
+    /// task) whose sessions hold every open connection already is refused at once with
+    /// [`ErrorKind::Config`] rather than waiting out the timeout for itself.
     pub(crate) async fn acquire(&self) -> Result<Pooled<D>> {
         let deadline = Instant::now() + self.shared.acquire_timeout;
         let holder = Holder::current();
@@ -131,24 +159,30 @@ impl<D: Connect> Pool<D> {
                 if state.closed {
                     return Err(Error::new(ErrorKind::ConnectionLost, "the database has been closed"));
                 }
-                if let Some(conn) = state.idle.pop() {
-                    return Ok(self.pooled(conn));
-                }
-                let now = Instant::now();
-                if state.open < self.shared.max {
+                if let Some(Idle { conn, since }) = state.idle.pop() {
+                    // The clock is read only where connections can die while idle.
+                    match (self.shared.check_idle_after, since) {
+                        (None, _) => return Ok(self.pooled(conn)),
+                        (Some(after), Some(since)) if since.elapsed() < after => return Ok(self.pooled(conn)),
+                        _ => Step::Check(conn),
+                    }
+                } else if state.open < self.shared.max {
                     state.open += 1;
                     Step::Connect
                 } else if state.holds(holder) >= state.open {
                     return Err(self.self_deadlock_error());
-                } else if now >= deadline {
-                    return Err(self.timeout_error());
-                } else if self.shared.blocking_wait {
-                    let (guard, _) =
-                        self.shared.condvar.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner());
-                    drop(guard);
-                    Step::Retry
                 } else {
-                    Step::Wait
+                    let now = Instant::now();
+                    if now >= deadline {
+                        return Err(self.timeout_error());
+                    } else if self.shared.blocking_wait {
+                        let (guard, _) =
+                            self.shared.condvar.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner());
+                        drop(guard);
+                        Step::Retry
+                    } else {
+                        Step::Wait
+                    }
                 }
             };
             match step {
@@ -158,6 +192,17 @@ impl<D: Connect> Pool<D> {
                     let conn = self.shared.driver.connect().await?;
                     std::mem::forget(slot);
                     return Ok(self.pooled(conn));
+                }
+                Step::Check(conn) => {
+                    // Closed rather than pooled again if this future is dropped mid-ping: the
+                    // connection may hold half an answer.
+                    let mut pooled = self.pooled(conn);
+                    pooled.discard_on_drop = true;
+                    if self.shared.driver.is_alive(pooled.get()).await {
+                        pooled.discard_on_drop = false;
+                        return Ok(pooled);
+                    }
+                    pooled.discard_broken();
                 }
                 Step::Retry => continue,
                 Step::Wait => {
@@ -191,7 +236,7 @@ impl<D: Connect> Pool<D> {
     }
 
     fn pooled(&self, conn: D::Conn) -> Pooled<D> {
-        Pooled { conn: Some(conn), pool: self.clone(), holder: None }
+        Pooled { conn: Some(conn), pool: self.clone(), holder: None, discard_on_drop: false, counted: true }
     }
 
     fn wake_one(&self) {
@@ -222,7 +267,8 @@ impl<D: Connect> Pool<D> {
         if state.closed {
             state.open -= 1;
         } else {
-            state.idle.push(conn);
+            let since = self.shared.check_idle_after.map(|_| Instant::now());
+            state.idle.push(Idle { conn, since });
         }
         drop(state);
         self.wake_one();
@@ -237,7 +283,15 @@ impl<D: Connect> Pool<D> {
         drop(state);
         self.shared.notify.notify_waiters();
         self.shared.condvar.notify_all();
-        idle
+        idle.into_iter().map(|i| i.conn).collect()
+    }
+
+    /// A connection was found dead: the server may have restarted or dropped them all, so every
+    /// idle connection is pinged before its next use, however recently it was returned.
+    fn suspect_idle(&self) {
+        for idle in &mut self.lock().idle {
+            idle.since = None;
+        }
     }
 
     /// Open connections and idle ones, for tests of the pool invariant.
@@ -264,6 +318,10 @@ pub(crate) struct Pooled<D: Connect> {
     pool: Pool<D>,
     /// The thread or task whose session holds it, once [`Pooled::hold_for_session`] was called.
     holder: Option<Holder>,
+    /// Closed rather than returned on drop (set while a health check runs).
+    discard_on_drop: bool,
+    /// Whether the connection still holds its place in the pool's count.
+    counted: bool,
 }
 
 impl<D: Connect> Pooled<D> {
@@ -284,16 +342,43 @@ impl<D: Connect> Pooled<D> {
     /// Takes the connection out of the pool for good (it is broken or inside a transaction).
     pub(crate) fn discard(&mut self) -> Option<D::Conn> {
         let conn = self.conn.take();
-        if conn.is_some() {
-            self.pool.forget_held(self.holder);
-        }
+        self.uncount();
         conn
+    }
+
+    /// Frees the connection's place in the pool's count (and its session holder's claim), once.
+    fn uncount(&mut self) {
+        if std::mem::take(&mut self.counted) {
+            self.pool.forget_held(self.holder.take());
+        }
+    }
+
+    /// Gives up a connection found dead: its place in the pool is freed at once (so a
+    /// replacement can open even in a pool of one), the idle ones become suspect, and the
+    /// connection itself is closed on drop.
+    pub(crate) fn let_go_broken(&mut self) {
+        self.pool.suspect_idle();
+        self.uncount();
+        self.discard_on_drop = true;
+    }
+
+    /// [`Pooled::discard`] for a connection found dead: the idle ones become suspect too.
+    pub(crate) fn discard_broken(&mut self) -> Option<D::Conn> {
+        self.let_go_broken();
+        self.conn.take()
+    }
+
+    /// The driver that opened the connection.
+    pub(crate) fn driver(&self) -> &D {
+        &self.pool.shared.driver
     }
 }
 
 impl<D: Connect> Drop for Pooled<D> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if self.discard_on_drop || !self.counted {
+            drop(self.discard());
+        } else if let Some(conn) = self.conn.take() {
             self.pool.give_back(conn, self.holder);
         }
     }

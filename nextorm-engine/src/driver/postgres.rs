@@ -15,18 +15,29 @@ use uuid::Uuid;
 pub(crate) struct PgDriver {
     options: PgConnectOptions,
     connect_timeout: Duration,
+    read_deadline: Option<Duration>,
     label: String,
 }
 
 impl PgDriver {
     /// The driver of `sqlx_url` (the URL as sqlx reads it), named by `url` with its password
-    /// masked in messages; each connection caches up to 256 prepared statements.
+    /// masked in messages; each connection caches up to 256 prepared statements and starts with
+    /// the statement and idle-in-transaction timeouts of `options` (`-c statement_timeout=…`).
     pub(crate) fn new(sqlx_url: &str, options: &OpenOptions, url: &str) -> Result<PgDriver> {
         let parsed: PgConnectOptions =
             sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid PostgreSQL URL: {e}")))?;
+        // Server-side limits, in milliseconds, as `-c` startup options of every connection.
+        let limits = [
+            ("statement_timeout", options.statement_timeout),
+            ("idle_in_transaction_session_timeout", options.idle_in_transaction_timeout),
+        ];
+        let limits: Vec<(&str, u128)> =
+            limits.into_iter().filter_map(|(name, limit)| Some((name, limit?.as_millis().max(1)))).collect();
+        let parsed = if limits.is_empty() { parsed } else { parsed.options(limits) };
         Ok(PgDriver {
             options: parsed.statement_cache_capacity(256),
             connect_timeout: options.connect_timeout,
+            read_deadline: super::server::read_deadline(options.statement_timeout),
             label: crate::options::masked(url),
         })
     }
@@ -40,6 +51,14 @@ impl Connect for PgDriver {
             PgConnection::connect_with(&self.options).await.map_err(map_error)
         })
         .await
+    }
+
+    async fn is_alive(&self, conn: &mut PgConnection) -> bool {
+        super::server::answers(conn, self.connect_timeout).await
+    }
+
+    fn read_deadline(&self) -> Option<Duration> {
+        self.read_deadline
     }
 }
 

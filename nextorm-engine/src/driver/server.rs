@@ -2,6 +2,7 @@
 //! apart from the codes.
 
 use nextorm_core::{Error, ErrorKind};
+use std::time::Duration;
 
 /// Maps an sqlx error; `classify` turns the database's own code into a kind.
 pub(crate) fn map_error(
@@ -45,6 +46,37 @@ pub(crate) async fn connect_within<T>(
         Err(_) => {
             Err(Error::new(ErrorKind::ConnectFailed, format!("cannot connect to {what}: no answer within {timeout:?}")))
         }
+    }
+}
+
+/// Whether `conn` answers a ping within `timeout`.
+pub(crate) async fn answers(conn: &mut impl sqlx::Connection, timeout: Duration) -> bool {
+    matches!(tokio::time::timeout(timeout, conn.ping()).await, Ok(Ok(())))
+}
+
+/// How much longer than the server's statement timeout the client waits for an answer: the
+/// server's own cancel should arrive first, and only a silent network trips the client's deadline.
+pub(crate) const READ_GRACE: Duration = Duration::from_secs(1);
+
+/// The client's read deadline for a statement timeout: the timeout plus [`READ_GRACE`].
+pub(crate) fn read_deadline(statement_timeout: Option<Duration>) -> Option<Duration> {
+    statement_timeout.map(|t| t + READ_GRACE)
+}
+
+/// Runs a statement future under the client's read deadline, if there is one. A statement with
+/// no answer by then fails with [`ErrorKind::ConnectionLost`] (the socket may be half-open; the
+/// caller discards the connection).
+pub(crate) async fn within_deadline<T>(
+    deadline: Option<Duration>,
+    fut: impl std::future::Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    let Some(deadline) = deadline else { return fut.await };
+    match tokio::time::timeout(deadline, fut).await {
+        Ok(r) => r,
+        Err(_) => Err(Error::new(
+            ErrorKind::ConnectionLost,
+            format!("the server did not answer within {deadline:?}; the connection is closed"),
+        )),
     }
 }
 

@@ -84,6 +84,11 @@ impl Connect for SqliteDriver {
         }
         Ok(conn)
     }
+
+    /// A SQLite connection is a file handle in this process: it cannot die while idle.
+    async fn is_alive(&self, _conn: &mut SqliteConn) -> bool {
+        true
+    }
 }
 
 fn is_busy(e: &rusqlite::Error) -> bool {
