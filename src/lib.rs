@@ -107,7 +107,7 @@ pub mod __private {
     pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, ColumnType, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks,
-        Kind, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache, ToValue,
-        Value, clone_field, column_value, convert_key, decode_field,
+        Kind, Limit, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache,
+        ToValue, Value, clone_field, column_value, convert_key, decode_field,
     };
 }

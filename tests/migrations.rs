@@ -17,6 +17,8 @@ fn col(name: &str, ty: DataType) -> Column {
         nullable: false,
         auto_increment: false,
         default: None,
+        sql_type: None,
+        checks: Default::default(),
     }
 }
 
@@ -702,4 +704,70 @@ fn sql_of_a_sqlite_rebuild_with_a_rename_inside() {
     let p = plan(&schema, &ops, Dialect::Sqlite).unwrap();
     assert_eq!(p.steps.len(), 1);
     insta::assert_snapshot!(format!("-- {}\n{};", p.steps[0].description, p.steps[0].statements.join(";\n")));
+}
+
+/// A column with `min`, `max` and a raw `check`, as `#[orm(min = 0, max = 100, check = "...")]`.
+fn checked(c: Column, sql: Option<&str>, min: Option<&str>, max: Option<&str>) -> Column {
+    let checks = ColumnChecks { sql: sql.map(str::to_owned), min: min.map(str::to_owned), max: max.map(str::to_owned) };
+    Column { checks, ..c }
+}
+
+#[test]
+fn a_changed_check_is_an_altered_column() {
+    let before = blog();
+    let mut after = blog();
+    let score = after.table_mut("post").unwrap().columns.iter_mut().find(|c| c.name == "score").unwrap();
+    *score = checked(score.clone(), None, Some("0"), None);
+    let ops = diff(&before, &after, &RenameHints::default()).unwrap();
+    assert_eq!(
+        ops,
+        vec![Operation::AlterColumn {
+            table: "post".into(),
+            from: col("score", DataType::Int),
+            to: checked(col("score", DataType::Int), None, Some("0"), None),
+        }]
+    );
+    assert_eq!(undo_all(&apply_all(&before, &ops), &ops), before);
+}
+
+#[test]
+fn sql_of_checks_and_sql_types() {
+    let schema = blog();
+    let score = col("score", DataType::Int);
+    let ops = vec![
+        Operation::AlterColumn {
+            table: "post".into(),
+            from: score.clone(),
+            to: checked(score.clone(), Some("score % 5 = 0"), Some("0"), Some("100")),
+        },
+        Operation::AddColumn {
+            table: "post".into(),
+            column: Column {
+                sql_type: Some("CHAR(7)".into()),
+                ..checked(nullable(col("color", DataType::Text)), Some("color LIKE '#%'"), None, None)
+            },
+        },
+        Operation::AlterColumn {
+            table: "member".into(),
+            from: text("name", 40),
+            to: Column { sql_type: Some("VARCHAR(60)".into()), ..text("name", 40) },
+        },
+    ];
+    let mut checked_schema = blog();
+    let with_min = checked(score.clone(), None, Some("0"), None);
+    *checked_schema.table_mut("post").unwrap().columns.iter_mut().find(|c| c.name == "score").unwrap() =
+        with_min.clone();
+    let dropped = [Operation::AlterColumn { table: "post".into(), from: with_min, to: score }];
+    insta::assert_snapshot!(sql_side_by_side(&schema, &ops) + &sql_side_by_side(&checked_schema, &dropped));
+}
+
+#[test]
+fn checks_and_sql_types_survive_a_migration_file() {
+    let column = Column {
+        sql_type: Some("VARCHAR(60)".into()),
+        ..checked(col("score", DataType::Double), Some("score <> 13"), Some("-1.5"), Some("99"))
+    };
+    let text = toml::to_string(&column).unwrap();
+    assert!(text.contains("min = \"-1.5\"") && text.contains("sql_type = \"VARCHAR(60)\""), "{text}");
+    assert_eq!(toml::from_str::<Column>(&text).unwrap(), column);
 }

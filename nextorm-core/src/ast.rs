@@ -548,6 +548,29 @@ pub struct ColumnDef {
     pub unique: bool,
     /// A raw SQL `DEFAULT` expression, from the entity's `sql_default`.
     pub sql_default: Option<Name>,
+    /// The column's SQL type as the user wrote it (`sql_type`), in place of the dialect's own.
+    pub sql_type: Option<String>,
+    /// The column's own `CHECK`s besides an enum's values.
+    pub checks: ColumnChecks,
+}
+
+/// The `CHECK`s a column declares (`#[orm(check = "...", min = .., max = ..)]`), rendered with an
+/// enum's values as one `CHECK (... AND ...)`, so a column has at most one check to replace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnChecks {
+    /// A raw SQL condition, as written.
+    pub sql: Option<String>,
+    /// The smallest value allowed, as a number literal (`c >= min`).
+    pub min: Option<String>,
+    /// The largest value allowed, as a number literal (`c <= max`).
+    pub max: Option<String>,
+}
+
+impl ColumnChecks {
+    /// No check at all.
+    pub fn is_empty(&self) -> bool {
+        self.sql.is_none() && self.min.is_none() && self.max.is_none()
+    }
 }
 
 /// `CREATE TABLE [IF NOT EXISTS] ...`.

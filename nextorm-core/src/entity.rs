@@ -8,7 +8,7 @@ pub(crate) mod meta;
 pub(crate) mod relation;
 pub(crate) mod row_fns;
 
-pub use column::{ColumnMeta, CompositeMeta};
+pub use column::{ColumnMeta, CompositeMeta, Limit};
 pub use meta::{CachedStatement, EntityMeta, StatementCache};
 
 use crate::error::{Error, ErrorKind, Result};
@@ -197,12 +197,53 @@ pub fn column_value<T: ToValue + ?Sized>(meta: &EntityMeta, index: usize, value:
             if let Some((precision, scale)) = col.decimal {
                 check_decimal(*d, precision, scale).map_err(|e| e.context(context()))?;
             }
+            check_limits(col, &v).map_err(|e| e.context(context()))?;
         }
+        Value::Int(_) | Value::Float(_) => check_limits(col, &v).map_err(|e| e.context(context()))?,
         Value::DateTime(t) => return Ok(Value::DateTime(truncate_micros(*t))),
         Value::Timestamp(t) => return Ok(Value::Timestamp(truncate_micros(t.naive_utc()).and_utc())),
         _ => {}
     }
     Ok(v)
+}
+
+/// Refuses a number outside the column's `min`/`max`, before it is sent.
+fn check_limits(col: &ColumnMeta, v: &Value) -> Result<()> {
+    use std::cmp::Ordering;
+    // How `v` compares with a bound; `None` where it cannot be compared (NaN).
+    let compare = |limit: Limit| -> Option<Ordering> {
+        match (v, limit) {
+            (Value::Int(i), Limit::Int(l)) => Some(i.cmp(&l)),
+            (Value::Int(i), Limit::Float(l)) => (*i as f64).partial_cmp(&l),
+            (Value::Float(x), Limit::Int(l)) => x.partial_cmp(&(l as f64)),
+            (Value::Float(x), Limit::Float(l)) => x.partial_cmp(&l),
+            (Value::Decimal(d), Limit::Int(l)) => Some(d.cmp(&rust_decimal::Decimal::from(l))),
+            (Value::Decimal(d), Limit::Float(l)) => rust_decimal::Decimal::try_from(l).ok().map(|l| d.cmp(&l)),
+            _ => Some(Ordering::Equal),
+        }
+    };
+    // NaN is outside every range.
+    if let Some(min) = col.min
+        && matches!(compare(min), Some(Ordering::Less) | None)
+    {
+        return Err(Error::invalid_value(format!("{} is below min {min}", number_text(v))));
+    }
+    if let Some(max) = col.max
+        && matches!(compare(max), Some(Ordering::Greater) | None)
+    {
+        return Err(Error::invalid_value(format!("{} is above max {max}", number_text(v))));
+    }
+    Ok(())
+}
+
+/// A number value as a message shows it.
+fn number_text(v: &Value) -> String {
+    match v {
+        Value::Int(i) => i.to_string(),
+        Value::Float(x) => x.to_string(),
+        Value::Decimal(d) => d.to_string(),
+        other => format!("{other:?}"),
+    }
 }
 
 /// An entity's fields as a JSON object keyed by field name (PonyORM's `to_dict`): all of them, or

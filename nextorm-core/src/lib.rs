@@ -37,7 +37,7 @@ mod value;
 
 pub use dialect::Dialect;
 pub use entity::{
-    ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, StatementCache, column_value,
+    ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, Limit, StatementCache, column_value,
     convert_key, decode_field, registered_entities, to_dict,
 };
 pub use error::{Error, ErrorKind, Result};

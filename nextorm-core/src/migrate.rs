@@ -43,6 +43,7 @@ mod set;
 mod snapshot;
 mod source;
 
+pub use crate::ast::ColumnChecks;
 pub use apply::{
     MigrateOptions, MigrateReport, MigrateTarget, MigrationState, MigrationStatus, Record, RecordState, RunPlan,
     Unfinished, run_plan, statuses,

@@ -352,6 +352,8 @@ mod tests {
                 auto_increment: false,
                 unique: false,
                 sql_default: None,
+                sql_type: None,
+                checks: Default::default(),
             }],
             primary_key: vec![],
             unique_keys: vec![],

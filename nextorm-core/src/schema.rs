@@ -189,6 +189,10 @@ mod tests {
             index: None,
             sql_default: None,
             renamed_from: None,
+            sql_type: None,
+            check: None,
+            min: None,
+            max: None,
         };
         let wide = |n: usize| -> &'static EntityMeta {
             Box::leak(Box::new(EntityMeta {

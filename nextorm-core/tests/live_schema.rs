@@ -225,6 +225,8 @@ fn column(name: &str, ty: DataType) -> Column {
         nullable: false,
         auto_increment: false,
         default: None,
+        sql_type: None,
+        checks: Default::default(),
     }
 }
 

@@ -28,6 +28,22 @@ use proc_macro::TokenStream;
 /// `optimistic=False`), for counters and timestamps that concurrent writers may change freely;
 /// `renamed_from = "old"` gives the column's previous name, so that a migration renames it
 /// instead of dropping it and adding a new one.
+///
+/// Column rules: `min = N` and `max = N` on number fields (integers take integer bounds) are
+/// checked in Rust before a value is sent (an `InvalidValue` error naming the field) and declared
+/// as a `CHECK`; `check = "SQL"` adds a raw SQL condition to that `CHECK`; `sql_type = "SQL"`
+/// writes the column's type as given instead of the dialect's own. One `CHECK` per column:
+///
+/// ```text
+/// #[orm(min = 0, max = 100, check = "percent % 5 = 0")] percent: i32
+/// -- "percent" INTEGER NOT NULL CHECK ((percent % 5 = 0) AND "percent" >= 0 AND "percent" <= 100)
+/// #[orm(sql_type = "CHAR(7)")] color: String
+/// -- "color" CHAR(7) NOT NULL
+/// ```
+///
+/// Strings are stored as given: unlike PonyORM, nextorm neither strips whitespace nor refuses
+/// `""` for a required string (a Rust `String` field is a value, not a form input); say what a
+/// column needs with `check = "length(name) > 0"` or `max_len`.
 #[proc_macro_derive(Entity, attributes(pk, orm))]
 pub fn derive_entity(input: TokenStream) -> TokenStream {
     entity::derive_entity_inner(input.into()).into()

@@ -26,6 +26,21 @@ impl Product {
 }
 
 /// An explicit text key.
+/// Column rules: `min`/`max` on numbers, a raw `check`, an `sql_type`.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Gauge {
+    #[pk]
+    pub id: i64,
+    #[orm(min = 0, max = 100)]
+    pub percent: i32,
+    #[orm(min = -40.5)]
+    pub celsius: Option<f64>,
+    #[orm(max = 9999.99, precision = 8, scale = 2)]
+    pub price: Decimal,
+    #[orm(check = "label <> 'forbidden'", sql_type = "VARCHAR(12)")]
+    pub label: String,
+}
+
 #[derive(Entity, Debug, Clone, PartialEq)]
 pub struct Country {
     #[pk]
@@ -238,6 +253,7 @@ impl nextorm::Hooks for Post {
 /// The entities every scratch database gets.
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
     vec![
+        Gauge::meta(),
         Product::meta(),
         Country::meta(),
         Course::meta(),

@@ -203,6 +203,7 @@ mod blocking {
     include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
+    include!("column_rules.rs");
     include!("migrations.rs");
     include!("schema_check.rs");
     include!("faults.rs");
@@ -447,6 +448,7 @@ mod asynchronous {
     include!("session_sql.rs");
     include!("relations.rs");
     include!("values.rs");
+    include!("column_rules.rs");
     include!("migrations.rs");
     include!("schema_check.rs");
     include!("faults.rs");
@@ -608,4 +610,6 @@ conformance!(
     relations_one_to_one,
     values_compare_sort_and_compute_as_on_postgres,
     missing_column_is_an_error_never_a_value,
+    column_rules_are_checked_before_sending_and_by_the_database,
+    column_rules_change_through_migrations,
 );

@@ -34,6 +34,33 @@ pub struct ColumnMeta {
     /// The column's previous name (`#[orm(renamed_from = "old")]`): a migration renames that
     /// column rather than dropping it and adding this one.
     pub renamed_from: Option<&'static str>,
+    /// The SQL type written in the DDL in place of the dialect's own (`sql_type = "..."`).
+    pub sql_type: Option<&'static str>,
+    /// A raw SQL condition the DDL declares as the column's `CHECK` (`check = "..."`).
+    pub check: Option<&'static str>,
+    /// The smallest value accepted (`min = ..`): checked before a value is sent, and a `CHECK`.
+    pub min: Option<Limit>,
+    /// The largest value accepted (`max = ..`): checked before a value is sent, and a `CHECK`.
+    pub max: Option<Limit>,
+}
+
+/// A bound of a number column (`#[orm(min = 0, max = 99.5)]`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Limit {
+    /// An integer bound.
+    Int(i64),
+    /// A fractional bound.
+    Float(f64),
+}
+
+impl std::fmt::Display for Limit {
+    /// The bound as an SQL number literal: `0`, `-5`, `99.5`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Limit::Int(n) => write!(f, "{n}"),
+            Limit::Float(x) => write!(f, "{x:?}"),
+        }
+    }
 }
 
 /// A composite unique key or index declared on the entity.

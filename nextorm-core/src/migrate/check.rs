@@ -23,7 +23,8 @@ use crate::dialect::Dialect;
 /// nextorm writes for them ([`Dialect::ddl_type`]: on SQLite `INTEGER` for every integer, on
 /// MariaDB `tinyint(1)` is `BOOLEAN`); unique keys, indexes and foreign keys by their columns,
 /// since a database names an unnamed constraint its own way. Defaults are not compared (each
-/// database writes an expression back in its own spelling), nor are enum `CHECK`s.
+/// database writes an expression back in its own spelling), nor are `CHECK`s, nor the types of
+/// columns with an `sql_type`.
 pub fn schema_differences(dialect: Dialect, expected: &Schema, live: &LiveSchema) -> Vec<String> {
     let mut out = Vec::new();
     for e in &expected.tables {
@@ -86,7 +87,8 @@ impl Compared<'_> {
             let auto = |on: bool| if on { "auto-increment" } else { "not auto-increment" };
             let expected_type = self.ddl_type(e);
             let expected_auto = e.auto_increment && expected.has_auto_key();
-            if expected_type != live_type {
+            // A type the entity spells itself (`sql_type`) is the database's to spell back.
+            if e.sql_type.is_none() && expected_type != live_type {
                 self.column_differs(&e.name, &format!("type {expected_type}"), &live_type);
             }
             if e.nullable != live_nullable {

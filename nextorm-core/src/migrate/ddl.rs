@@ -65,6 +65,8 @@ pub(crate) fn column_def(table: &Table, c: &Column) -> ColumnDef {
         auto_increment: c.auto_increment && table.has_auto_key(),
         unique: false,
         sql_default: c.default.clone().map(Name::from),
+        sql_type: c.sql_type.clone(),
+        checks: c.checks.clone(),
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::diff::RenameHints;
 use super::model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
+use crate::ast::ColumnChecks;
 use crate::entity::EntityMeta;
 use crate::entity::meta::{RelationKind, RelationMeta};
 use crate::entity::relation::{self, JoinTable, Link};
@@ -91,6 +92,12 @@ fn entity_table(meta: &'static EntityMeta) -> Table {
             nullable: c.nullable,
             auto_increment: c.auto && single_key,
             default: c.sql_default.map(str::to_owned),
+            sql_type: c.sql_type.map(str::to_owned),
+            checks: ColumnChecks {
+                sql: c.check.map(str::to_owned),
+                min: c.min.map(|l| l.to_string()),
+                max: c.max.map(|l| l.to_string()),
+            },
         })
         .collect();
     let mut unique_keys: Vec<UniqueKey> = Vec::new();
@@ -219,6 +226,8 @@ fn join_table(owner: &'static EntityMeta, target: &'static EntityMeta, table: &J
                 nullable: false,
                 auto_increment: false,
                 default: None,
+                sql_type: k.sql_type.map(str::to_owned),
+                checks: ColumnChecks::default(),
             })
         })
         .collect();

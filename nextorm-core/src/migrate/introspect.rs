@@ -132,6 +132,9 @@ impl LiveSchema {
                     nullable,
                     auto_increment: flag(auto)?,
                     default: default.clone(),
+                    // Not read back: `schema_differences` compares neither.
+                    sql_type: None,
+                    checks: Default::default(),
                 }),
                 None => live.unmapped.push(Unmapped::ColumnType {
                     table: table.to_owned(),

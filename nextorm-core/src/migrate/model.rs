@@ -2,7 +2,7 @@
 //! unique keys, indexes, foreign keys), built from the entities (`migrate/entities.rs`), changed
 //! by operations, stored in `migrations/snapshot.toml` and rendered to DDL per dialect.
 
-use crate::ast::OnDelete;
+use crate::ast::{ColumnChecks, OnDelete};
 use crate::error::{Error, Result};
 use crate::value::DataType;
 use serde::{Deserialize, Serialize};
@@ -52,8 +52,9 @@ pub struct Table {
 /// One column. In a file its type is a name (`type = "bigint"`: `bool`, `smallint`, `int`,
 /// `bigint`, `real`, `double`, `text`, `bytes`, `decimal`, `date`, `datetime`, `timestamp`,
 /// `uuid`, `json`), an enum's with its values (`type = "text_enum"`, `values = ["Draft",
-/// "live"]`), then `max_len`, `decimal = [precision, scale]`, `nullable`, `auto_increment` and
-/// `default` where they apply.
+/// "live"]`), then `max_len`, `decimal = [precision, scale]`, `nullable`, `auto_increment`,
+/// `default`, `sql_type`, `check`, `min` and `max` (number literals as text: `min = "0"`) where
+/// they apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "ColumnForm", into = "ColumnForm")]
 pub struct Column {
@@ -71,6 +72,10 @@ pub struct Column {
     pub auto_increment: bool,
     /// A raw SQL `DEFAULT` expression.
     pub default: Option<String>,
+    /// The SQL type as the entity wrote it (`sql_type`), in place of `ty`'s spelling.
+    pub sql_type: Option<String>,
+    /// The column's `CHECK`s besides an enum's values (`check`, `min`, `max`).
+    pub checks: ColumnChecks,
 }
 
 /// A column as a file has it: the type's name and an enum's values side by side.
@@ -92,6 +97,14 @@ struct ColumnForm {
     auto_increment: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     default: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sql_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    check: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    min: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max: Option<String>,
 }
 
 /// The name of a [`DataType`] in a file.
@@ -157,6 +170,10 @@ impl From<Column> for ColumnForm {
             nullable: c.nullable,
             auto_increment: c.auto_increment,
             default: c.default,
+            sql_type: c.sql_type,
+            check: c.checks.sql,
+            min: c.checks.min,
+            max: c.checks.max,
         }
     }
 }
@@ -201,6 +218,8 @@ impl TryFrom<ColumnForm> for Column {
             nullable: f.nullable,
             auto_increment: f.auto_increment,
             default: f.default,
+            sql_type: f.sql_type,
+            checks: ColumnChecks { sql: f.check, min: f.min, max: f.max },
         })
     }
 }

@@ -100,7 +100,7 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
         }
         O::RenameTable { from, to } => {
             let mut out = vec![alter(from, AlterAction::RenameTo(to.clone().into()), dialect)];
-            for c in table_of(schema, from, op)?.columns.iter().filter(|c| is_enum(c)) {
+            for c in table_of(schema, from, op)?.columns.iter().filter(|c| has_check(c)) {
                 out.extend(rename_check(dialect, to, (from, &c.name), (to, &c.name)));
             }
             out
@@ -119,7 +119,7 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
                 AlterAction::RenameColumn { from: from.clone().into(), to: to.clone().into() },
                 dialect,
             )];
-            if t.column(from).is_some_and(is_enum) {
+            if t.column(from).is_some_and(has_check) {
                 out.extend(rename_check(dialect, table, (table, from), (table, to)));
             }
             out
@@ -172,8 +172,10 @@ fn create_table(table: &Table, name: &str, dialect: Dialect) -> Vec<String> {
     out
 }
 
-fn is_enum(c: &Column) -> bool {
-    matches!(c.ty, crate::value::DataType::TextEnum(_) | crate::value::DataType::IntEnum(_))
+/// Whether the column has a `CHECK` (an enum's values, `check`, `min`, `max`), which the
+/// dialect may have named after the table and column.
+fn has_check(c: &Column) -> bool {
+    matches!(c.ty, crate::value::DataType::TextEnum(_) | crate::value::DataType::IntEnum(_)) || !c.checks.is_empty()
 }
 
 /// Renames the `CHECK` the dialect named after the table and column, where it does.

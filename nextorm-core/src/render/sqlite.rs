@@ -5,7 +5,7 @@
 
 use super::syntax::{SqlDialect, json_list};
 use super::writer::{Spelling, Writer};
-use crate::ast::{AggFunc, BinOp, Expr, Func, LikeMode, Lock, UnOp};
+use crate::ast::{AggFunc, BinOp, ColumnDef, Expr, Func, LikeMode, Lock, UnOp};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::sqlite_decimal::{self, DecimalAggregate, DecimalFn};
@@ -29,6 +29,18 @@ impl SqlDialect for Sqlite {
     // SQLite ignores `foreign_keys` inside a transaction, so it is set around it.
     const REBUILD_FOREIGN_KEYS: Option<[&'static str; 3]> =
         Some(["PRAGMA foreign_keys = OFF", "PRAGMA foreign_keys = ON", "PRAGMA foreign_key_check"]);
+
+    /// A decimal is stored as text, which compares with a number as text: `CAST` it, so any
+    /// tool writing to the table meets the check (nextorm's own check in Rust is exact).
+    fn bounded_column(w: &mut Writer<'_, Self>, c: &ColumnDef) {
+        if c.ty == DataType::Decimal && c.sql_type.is_none() {
+            w.sql("CAST(");
+            w.ident(&c.name);
+            w.sql(" AS NUMERIC)");
+        } else {
+            w.ident(&c.name);
+        }
+    }
 
     fn column_type(ty: &DataType, max_len: Option<u32>, _decimal: Option<(u32, u32)>) -> String {
         use DataType as T;

@@ -98,6 +98,11 @@ pub(crate) trait SqlDialect: Spelling {
         None
     }
 
+    /// The column as a `min`/`max` `CHECK` compares it with a number literal.
+    fn bounded_column(w: &mut Writer<'_, Self>, c: &ColumnDef) {
+        w.ident(&c.name);
+    }
+
     /// `DROP INDEX name`.
     fn drop_index(w: &mut Writer<'_, Self>, i: &DropIndex) {
         w.sql("DROP INDEX ");

@@ -504,26 +504,53 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
         if c.unique {
             self.sql(" UNIQUE");
         }
-        self.enum_check(c);
-    }
-
-    /// The column's type in the dialect's spelling.
-    pub(crate) fn column_type(&mut self, c: &ColumnDef) {
-        let ty = D::column_type(&c.ty, c.max_len, c.decimal);
-        self.sql_dyn(&ty);
-    }
-
-    /// ` CHECK (c IN (...))` for an enum column; nothing for any other.
-    pub(crate) fn enum_check(&mut self, c: &ColumnDef) {
-        if matches!(c.ty, DataType::TextEnum(_) | DataType::IntEnum(_)) {
+        if has_check(c) {
             self.sql(" ");
-            self.check_in(c);
+            self.column_check(c);
         }
     }
 
-    /// `CHECK (c IN (...))`, the values an enum column allows.
-    pub(crate) fn check_in(&mut self, c: &ColumnDef) {
+    /// The column's type: its `sql_type` as written, else the dialect's spelling.
+    pub(crate) fn column_type(&mut self, c: &ColumnDef) {
+        match &c.sql_type {
+            Some(ty) => self.sql_dyn(ty),
+            None => self.sql_dyn(&D::column_type(&c.ty, c.max_len, c.decimal)),
+        }
+    }
+
+    /// The column's one `CHECK`: an enum's values, the raw condition, `min` and `max`, joined by
+    /// `AND` (`CHECK ("c" IN ('a', 'b'))`, `CHECK ((length(code) = 3) AND "score" >= 0)`).
+    pub(crate) fn column_check(&mut self, c: &ColumnDef) {
         self.sql("CHECK (");
+        let mut first = true;
+        let mut and = |w: &mut Self| {
+            if !std::mem::take(&mut first) {
+                w.sql(" AND ");
+            }
+        };
+        if matches!(c.ty, DataType::TextEnum(_) | DataType::IntEnum(_)) {
+            and(self);
+            self.check_in(c);
+        }
+        if let Some(sql) = &c.checks.sql {
+            and(self);
+            self.sql("(");
+            self.sql_dyn(sql);
+            self.sql(")");
+        }
+        for (op, bound) in [(" >= ", &c.checks.min), (" <= ", &c.checks.max)] {
+            if let Some(bound) = bound {
+                and(self);
+                D::bounded_column(self, c);
+                self.sql(op);
+                self.sql_dyn(bound);
+            }
+        }
+        self.sql(")");
+    }
+
+    /// `c IN (...)`, the values an enum column allows.
+    fn check_in(&mut self, c: &ColumnDef) {
         self.ident(&c.name);
         self.sql(" IN (");
         match &c.ty {
@@ -541,7 +568,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             }
             _ => {}
         }
-        self.sql("))");
+        self.sql(")");
     }
 
     fn create_index(&mut self, i: &CreateIndex) {
@@ -645,10 +672,13 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
                 w.sql(", ");
             }
         };
-        let retyped = from.ty != to.ty || from.max_len != to.max_len || from.decimal != to.decimal;
-        let check = D::implicit_check_name(table, &to.name).filter(|_| from.ty != to.ty);
+        let retyped = from.ty != to.ty
+            || from.max_len != to.max_len
+            || from.decimal != to.decimal
+            || from.sql_type != to.sql_type;
+        let check = D::implicit_check_name(table, &to.name).filter(|_| from.ty != to.ty || from.checks != to.checks);
         if let Some(check) = &check
-            && matches!(from.ty, DataType::TextEnum(_) | DataType::IntEnum(_))
+            && has_check(from)
         {
             next(self);
             self.sql("DROP CONSTRAINT IF EXISTS ");
@@ -679,13 +709,18 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             self.name(d);
         }
         if let Some(check) = &check
-            && matches!(to.ty, DataType::TextEnum(_) | DataType::IntEnum(_))
+            && has_check(to)
         {
             next(self);
             self.sql("ADD CONSTRAINT ");
             self.ident(&Name::from(check.clone()));
             self.sql(" ");
-            self.check_in(to);
+            self.column_check(to);
         }
     }
+}
+
+/// Whether the column has a `CHECK`: an enum's values, or its own.
+pub(crate) fn has_check(c: &ColumnDef) -> bool {
+    matches!(c.ty, DataType::TextEnum(_) | DataType::IntEnum(_)) || !c.checks.is_empty()
 }

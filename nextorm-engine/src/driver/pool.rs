@@ -18,6 +18,8 @@ pub(crate) trait Connect: Send + Sync + 'static {
     fn is_alive(&self, conn: &mut Self::Conn) -> impl std::future::Future<Output = bool> + Send;
     /// How long a statement may go without an answer before the connection counts as lost;
     /// `None`: no client-side deadline.
+    // Read only by the server drivers' statements.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mariadb")), allow(dead_code))]
     fn read_deadline(&self) -> Option<Duration> {
         None
     }
@@ -369,6 +371,7 @@ impl<D: Connect> Pooled<D> {
     }
 
     /// The driver that opened the connection.
+    #[cfg_attr(not(any(feature = "postgres", feature = "mariadb")), allow(dead_code))]
     pub(crate) fn driver(&self) -> &D {
         &self.pool.shared.driver
     }

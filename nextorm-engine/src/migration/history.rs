@@ -26,6 +26,8 @@ fn column(name: &'static str, ty: ColumnType, max_len: Option<u32>) -> ColumnDef
         auto_increment: false,
         unique: false,
         sql_default: None,
+        sql_type: None,
+        checks: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@
 //! Generated code reaches the library only through the `__private` module (imported as `__n`)
 //! and is wrapped in `const _: () = { ... };` so it adds no names to the user's module.
 
+use super::parse::NumberValue;
 use super::validate::{Column, CompositeModel, Model};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -45,6 +46,15 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
     let index = option(c.index.as_ref(), |name| option(name.as_ref(), |n| quote!(#n)));
     let sql_default = option(c.sql_default.as_ref(), |d| quote!(#d));
     let renamed_from = option(c.renamed_from.as_ref(), |d| quote!(#d));
+    let sql_type = option(c.sql_type.as_ref(), |t| quote!(#t));
+    let check = option(c.check.as_ref(), |t| quote!(#t));
+    let limit = |n: Option<NumberValue>| {
+        option(n, |n| match n {
+            NumberValue::Int(i) => quote!(__n::Limit::Int(#i)),
+            NumberValue::Float(x) => quote!(__n::Limit::Float(#x)),
+        })
+    };
+    let (min, max) = (limit(c.min), limit(c.max));
     quote! {
         __n::ColumnMeta {
             field: #field,
@@ -60,6 +70,10 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
             index: #index,
             sql_default: #sql_default,
             renamed_from: #renamed_from,
+            sql_type: #sql_type,
+            check: #check,
+            min: #min,
+            max: #max,
         }
     }
 }

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBool, LitInt, LitStr, Token, Type};
 
 /// The options accepted in a field's `#[orm(...)]`, in the order the error message lists them.
-pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from";
+pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from";
 
 /// The options accepted in the entity's `#[orm(...)]`.
 pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks, renamed_from";
@@ -102,6 +102,31 @@ pub(crate) struct Field<'a> {
     pub(crate) cascade_delete: Option<Opt<bool>>,
     /// `renamed_from = "old_column"`: the column's previous name, a hint for migrations.
     pub(crate) renamed_from: Option<LitStr>,
+    /// `sql_type = "..."`: the column's SQL type, as written.
+    pub(crate) sql_type: Option<LitStr>,
+    /// `check = "..."`: a raw SQL condition, the column's `CHECK`.
+    pub(crate) check: Option<LitStr>,
+    /// `min = N`: the smallest number accepted.
+    pub(crate) min: Option<Opt<NumberLit>>,
+    /// `max = N`: the largest number accepted.
+    pub(crate) max: Option<Opt<NumberLit>>,
+}
+
+/// A number literal with its sign: `min = -5`, `max = 99.5`.
+pub(crate) struct NumberLit {
+    /// The literal with its sign, spanned over both.
+    pub(crate) value: NumberValue,
+    /// The span of the literal (and its `-`).
+    pub(crate) span: Span,
+}
+
+/// The value of a [`NumberLit`].
+#[derive(Clone, Copy)]
+pub(crate) enum NumberValue {
+    /// An integer.
+    Int(i64),
+    /// A fractional number.
+    Float(f64),
 }
 
 impl<'a> Field<'a> {
@@ -123,6 +148,10 @@ impl<'a> Field<'a> {
             reverse: None,
             cascade_delete: None,
             renamed_from: None,
+            sql_type: None,
+            check: None,
+            min: None,
+            max: None,
         }
     }
 }
@@ -224,6 +253,31 @@ fn int_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<O
             None
         }
     })
+}
+
+/// Parses `= N`, `= -N` or `= N.M`, recording an error on anything but a finite number literal.
+fn number_value(cx: &Ctxt, meta: &ParseNestedMeta<'_>, name: &str) -> syn::Result<Option<NumberLit>> {
+    let expr = expr_value(meta)?;
+    let (negative, lit) = match &expr {
+        Expr::Unary(syn::ExprUnary { op: syn::UnOp::Neg(_), expr: inner, .. }) => (true, &**inner),
+        other => (false, other),
+    };
+    let value = match lit {
+        Expr::Lit(ExprLit { lit: Lit::Int(i), .. }) => {
+            let digits = format!("{}{}", if negative { "-" } else { "" }, i.base10_digits());
+            digits.parse::<i64>().ok().map(NumberValue::Int)
+        }
+        Expr::Lit(ExprLit { lit: Lit::Float(f), .. }) => f
+            .base10_parse::<f64>()
+            .ok()
+            .filter(|x| x.is_finite())
+            .map(|x| NumberValue::Float(if negative { -x } else { x })),
+        _ => None,
+    };
+    if value.is_none() {
+        cx.error_spanned_by(&expr, format_args!("expected a number literal that fits i64 or f64: {name} = 0"));
+    }
+    Ok(value.map(|value| NumberLit { value, span: expr.span() }))
 }
 
 /// Parses an optional `= true|false`; a bare flag is `true`.
@@ -432,6 +486,22 @@ fn parse_field_attrs(cx: &Ctxt, attrs: &[Attribute], field: &mut Field<'_>) {
                         set_once(cx, &mut field.scale, Opt { keyword: span, value: lit }, "scale", span);
                     }
                 }
+                "sql_type" => {
+                    if let Some(lit) = str_value(cx, &meta, "sql_type")? {
+                        set_once(cx, &mut field.sql_type, lit, "sql_type", span);
+                    }
+                }
+                "check" => {
+                    if let Some(lit) = str_value(cx, &meta, "check")? {
+                        set_once(cx, &mut field.check, lit, "check", span);
+                    }
+                }
+                "min" | "max" => {
+                    if let Some(value) = number_value(cx, &meta, &name)? {
+                        let slot = if name == "min" { &mut field.min } else { &mut field.max };
+                        set_once(cx, slot, Opt { keyword: span, value }, &name, span);
+                    }
+                }
                 "renamed_from" => {
                     if let Some(lit) = str_value(cx, &meta, "renamed_from")? {
                         set_once(cx, &mut field.renamed_from, lit, "renamed_from", span);
@@ -534,9 +604,9 @@ mod tests {
             errors(input),
             [
                 "unknown option `tabel`; expected one of: table, unique, index, hooks, renamed_from",
-                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
-                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
-                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
                 "unknown option `autoo`; expected `auto`",
             ]
         );

@@ -2,7 +2,7 @@
 //! expand stage renders. Every problem is recorded in the [`Ctxt`], spanned on the token that
 //! causes it; a `Model` is returned only when there were none.
 
-use super::parse::{Composite, Field, Input};
+use super::parse::{Composite, Field, Input, NumberLit, NumberValue, Opt};
 use super::type_shape::{generic_arg, is_integer, is_named, option_inner, relation_marker};
 use crate::diag::Ctxt;
 use proc_macro2::{Span, TokenStream};
@@ -92,6 +92,14 @@ pub(crate) struct Column<'a> {
     pub(crate) sql_default: Option<String>,
     /// The column's previous name (`renamed_from`), a hint for migrations.
     pub(crate) renamed_from: Option<String>,
+    /// `sql_type`: the column's SQL type, as written.
+    pub(crate) sql_type: Option<String>,
+    /// `check`: the raw SQL condition.
+    pub(crate) check: Option<String>,
+    /// `min`.
+    pub(crate) min: Option<NumberValue>,
+    /// `max`.
+    pub(crate) max: Option<NumberValue>,
     /// The Rust-side default for `impl Default`.
     pub(crate) default: Option<Expr>,
     /// The type is syntactically `Option<..>`.
@@ -275,6 +283,9 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
     });
 
     let renamed_from = f.renamed_from.as_ref().and_then(|lit| previous_name(cx, lit, &name, "column"));
+    let sql_type = f.sql_type.as_ref().and_then(|lit| not_empty(cx, lit, "sql_type"));
+    let check = f.check.as_ref().and_then(|lit| not_empty(cx, lit, "check"));
+    let (min, max) = limits(cx, f);
     Column {
         ident: f.ident,
         ty: f.ty,
@@ -289,9 +300,63 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         index,
         sql_default,
         renamed_from,
+        sql_type,
+        check,
+        min,
+        max,
         default: f.default.as_ref().map(|d| d.value.clone()),
         optional: option_inner(f.ty).is_some(),
         reference: reference(cx, f),
+    }
+}
+
+/// The text of a string option that must say something.
+fn not_empty(cx: &Ctxt, lit: &LitStr, option: &str) -> Option<String> {
+    let value = lit.value();
+    if value.trim().is_empty() {
+        cx.error_at(lit.span(), format_args!("{option} cannot be empty"));
+        return None;
+    }
+    Some(value)
+}
+
+/// `min` and `max`: on number fields only, an integer bound for an integer field, `min <= max`.
+fn limits(cx: &Ctxt, f: &Field<'_>) -> (Option<NumberValue>, Option<NumberValue>) {
+    let inner = option_inner(f.ty).unwrap_or(f.ty);
+    let integer = is_integer(inner);
+    let number = integer || ["f32", "f64", "Decimal"].iter().any(|n| is_named(inner, n));
+    let bound = |opt: &Option<Opt<NumberLit>>, option: &str| {
+        let opt = opt.as_ref()?;
+        if !number {
+            cx.error_at(
+                opt.keyword,
+                format_args!("{option} applies only to number fields (integers, f32, f64, Decimal); a String takes max_len or check"),
+            );
+            return None;
+        }
+        if integer && matches!(opt.value.value, NumberValue::Float(_)) {
+            cx.error_at(opt.value.span, format_args!("an integer field takes an integer {option}"));
+            return None;
+        }
+        Some(opt.value.value)
+    };
+    let (min, max) = (bound(&f.min, "min"), bound(&f.max, "max"));
+    if let (Some(lo), Some(hi), Some(opt)) = (min, max, &f.max)
+        && match (lo, hi) {
+            (NumberValue::Int(a), NumberValue::Int(b)) => a > b,
+            _ => as_f64(lo) > as_f64(hi),
+        }
+    {
+        cx.error_at(opt.value.span, "max is below min");
+        return (None, None);
+    }
+    (min, max)
+}
+
+fn as_f64(n: NumberValue) -> f64 {
+    match n {
+        NumberValue::Int(i) => i as f64,
+        NumberValue::Float(x) => x,
     }
 }
 
@@ -350,6 +415,10 @@ fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
         f.scale.as_ref().map(|o| o.keyword),
         f.cascade_delete.as_ref().map(|o| o.keyword),
         f.renamed_from.as_ref().map(LitStr::span),
+        f.sql_type.as_ref().map(LitStr::span),
+        f.check.as_ref().map(LitStr::span),
+        f.min.as_ref().map(|o| o.keyword),
+        f.max.as_ref().map(|o| o.keyword),
     ];
     for span in misplaced.into_iter().flatten() {
         cx.error_at(span, format_args!("a {marker} field maps to no column: it takes only `reverse`"));

@@ -1,0 +1,132 @@
+// Column rules (`min`, `max`, `check`, `sql_type`), written once; included into `blocking` and
+// `asynchronous`.
+
+fn gauge(percent: i32, celsius: Option<f64>, price: Decimal, label: &str) -> Gauge {
+    Gauge { id: 0, percent, celsius, price, label: label.into() }
+}
+
+async fn gauge_count(db: &Db) -> Result<i64> {
+    aw!(db.get::<i64>("SELECT COUNT(*) FROM gauge", ()))
+}
+
+pub async fn column_rules_are_checked_before_sending_and_by_the_database(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    // The bounds are inclusive.
+    let mut low = gauge(0, Some(-40.5), Decimal::new(999_999, 2), "low");
+    aw!(db.insert(&mut low))?;
+    aw!(db.insert(&mut gauge(100, None, Decimal::ZERO, "high")))?;
+
+    // Refused in Rust, before anything is sent, naming the field and the bound.
+    let refused = [
+        (gauge(101, None, Decimal::ZERO, "a"), "Gauge.percent", "101 is above max 100"),
+        (gauge(-1, None, Decimal::ZERO, "a"), "Gauge.percent", "-1 is below min 0"),
+        (gauge(5, Some(-40.6), Decimal::ZERO, "a"), "Gauge.celsius", "-40.6 is below min -40.5"),
+        (gauge(5, Some(f64::NAN), Decimal::ZERO, "a"), "Gauge.celsius", "NaN is below min -40.5"),
+        (gauge(5, None, Decimal::new(1_000_000, 2), "a"), "Gauge.price", "10000.00 is above max 9999.99"),
+    ];
+    for (mut row, field, message) in refused {
+        let e = expect_kind(aw!(db.insert(&mut row)), ErrorKind::InvalidValue, message);
+        let text = e.to_string();
+        assert!(text.contains(field) && text.contains(message), "{}: {text}", t.label());
+    }
+    assert_eq!(gauge_count(db).await?, 2, "{}: nothing was sent", t.label());
+
+    // A session's change is checked at its flush the same way, and the session rolls back.
+    let r: Result<()> = session!(db, |s| {
+        let g = aw!(sref!(s).find::<Gauge>(&low.id))?.expect("the low gauge");
+        g.set_percent(250)?;
+        Ok(())
+    });
+    expect_kind(r, ErrorKind::InvalidValue, "a session's change past max");
+    assert_eq!(aw!(db.get::<i32>("SELECT percent FROM gauge WHERE id = ?", (low.id,)))?, 0);
+
+    // The database holds the same rules as CHECKs, for writers that bypass nextorm.
+    let bypass = [
+        ("UPDATE gauge SET percent = 101 WHERE id = ?", "percent past max"),
+        ("UPDATE gauge SET celsius = -41 WHERE id = ?", "celsius past min"),
+        ("UPDATE gauge SET price = 10000 WHERE id = ?", "price past max"),
+        ("UPDATE gauge SET label = 'forbidden' WHERE id = ?", "the raw check"),
+    ];
+    for (sql, what) in bypass {
+        expect_kind(aw!(db.execute(sql, (low.id,))), ErrorKind::CheckViolation, what);
+    }
+
+    // `sql_type` is the column's type as written.
+    let ddl = db.ddl()?.join("\n");
+    assert!(ddl.contains("VARCHAR(12) NOT NULL CHECK ((label <> 'forbidden'))"), "{}: {ddl}", t.label());
+    assert_eq!(aw!(db.find::<Gauge>(&low.id))?, Some(low), "{}", t.label());
+    Ok(())
+}
+
+/// A table whose `level` is at least 0, then at most 10 instead.
+const CHECK_MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "0001_gauges.toml",
+        r#"nextorm = 1
+name = "0001_gauges"
+
+[[operation]]
+op = "create_table"
+
+[operation.table]
+name = "mig_gauge"
+primary_key = ["id"]
+
+[[operation.table.column]]
+name = "id"
+type = "bigint"
+auto_increment = true
+
+[[operation.table.column]]
+name = "level"
+type = "int"
+min = "0"
+"#,
+    ),
+    (
+        "0002_level_cap.toml",
+        r#"nextorm = 1
+name = "0002_level_cap"
+
+[[operation]]
+op = "alter_column"
+table = "mig_gauge"
+
+[operation.from]
+name = "level"
+type = "int"
+min = "0"
+
+[operation.to]
+name = "level"
+type = "int"
+max = "10"
+"#,
+    ),
+];
+
+async fn insert_level(db: &Db, level: i32) -> Result<u64> {
+    aw!(db.execute("INSERT INTO mig_gauge (level) VALUES (?)", (level,)))
+}
+
+pub async fn column_rules_change_through_migrations(t: &Ctx) -> Result<()> {
+    use nextorm::migrate::{MigrateOptions, MigrateTarget, Migrations};
+    let db = &t.db;
+    let all = Migrations::parse(CHECK_MIGRATIONS).expect("the test's migrations parse");
+    let first = MigrateOptions { target: MigrateTarget::Name("0001_gauges".into()), ..MigrateOptions::default() };
+    aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
+    expect_kind(insert_level(db, -1).await, ErrorKind::CheckViolation, "below min after 0001");
+    insert_level(db, 11).await?;
+
+    aw!(db.execute("DELETE FROM mig_gauge", ()))?;
+    aw!(db.migrate(&all))?;
+    insert_level(db, -1).await?;
+    expect_kind(insert_level(db, 11).await, ErrorKind::CheckViolation, "above max after 0002");
+
+    // Back to the first: the old check returns.
+    aw!(db.execute("DELETE FROM mig_gauge", ()))?;
+    aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
+    expect_kind(insert_level(db, -1).await, ErrorKind::CheckViolation, "below min after reverting 0002");
+    insert_level(db, 11).await?;
+    Ok(())
+}
