@@ -73,7 +73,10 @@ pub(crate) fn map_error(e: sqlx::Error) -> Error {
             // 55P03: a row lock not available (`FOR UPDATE NOWAIT`), as MariaDB's 1205.
             "40001" | "40P01" | "55P03" => ErrorKind::SerializationFailure,
             "22001" | "22003" | "22021" | "22P05" | "22007" | "22008" => ErrorKind::InvalidValue,
-            "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
+            // 57014: cancelled, by the statement timeout (or an administrator).
+            "57014" => ErrorKind::StatementTimeout,
+            // 25P03, 57P05: the server ended a connection idle (in a transaction) past its limit.
+            "57P01" | "57P02" | "57P03" | "57P05" | "25P03" => ErrorKind::ConnectionLost,
             c if c.starts_with("08") => ErrorKind::ConnectionLost,
             _ => ErrorKind::Database,
         };
