@@ -20,6 +20,7 @@ pub struct OpenOptions {
     pub(crate) statement_timeout: Option<Duration>,
     pub(crate) idle_in_transaction_timeout: Option<Duration>,
     pub(crate) ping_idle_after: Duration,
+    pub(crate) tls_root_certificate: Option<Vec<u8>>,
     pub(crate) entities: Option<Vec<&'static EntityMeta>>,
 }
 
@@ -33,6 +34,7 @@ impl Default for OpenOptions {
             statement_timeout: None,
             idle_in_transaction_timeout: None,
             ping_idle_after: Duration::from_secs(1),
+            tls_root_certificate: None,
             entities: None,
         }
     }
@@ -103,6 +105,21 @@ impl OpenOptions {
     /// connection is found dead every idle one is pinged before its next use.
     pub fn ping_idle_after(mut self, idle: Duration) -> Self {
         self.ping_idle_after = idle;
+        self
+    }
+
+    /// PostgreSQL and MariaDB: the certificate authority (PEM text, one or more certificates)
+    /// that a verifying TLS mode checks the server's certificate against, instead of the root
+    /// named in the URL (`sslrootcert=`, `ssl-ca=`) or the Mozilla roots built in: for a
+    /// certificate kept in a secret store rather than a file. It takes effect with
+    /// `sslmode=verify-ca|verify-full` / `ssl-mode=VERIFY_CA|VERIFY_IDENTITY` in the URL.
+    ///
+    /// ```
+    /// # let pem = b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".to_vec();
+    /// let options = nextorm_engine::OpenOptions::new().tls_root_certificate(pem);
+    /// ```
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificate = Some(pem.into());
         self
     }
 

@@ -66,6 +66,11 @@ impl Ctx<'_> {
     /// Opens `url` and checks the connection: TLS in use, a raw statement, and a session that
     /// writes a row and commits it (read back outside the session).
     fn connect_and_work(&self, url: &str) -> nextorm::Result<()> {
+        self.connect_and_work_with(url, self.options())
+    }
+
+    /// [`Ctx::connect_and_work`] with `options`.
+    fn connect_and_work_with(&self, url: &str, options: OpenOptions) -> nextorm::Result<()> {
         let table = format!("tls_probe_{:?}_{}", self.facade, self.port).to_lowercase();
         let create = format!("CREATE TABLE IF NOT EXISTS {table} (x INTEGER)");
         let insert = format!("INSERT INTO {table} (x) VALUES (?)");
@@ -73,7 +78,7 @@ impl Ctx<'_> {
         let drop = format!("DROP TABLE {table}");
         let tls = match self.facade {
             Facade::Blocking => {
-                let db = Database::open_with(url, self.options())?;
+                let db = Database::open_with(url, options)?;
                 let tls: String = db.get(self.tls_in_use(), ())?;
                 db.execute(&create, ())?;
                 db.session(|s| s.execute(&insert, (42,)))?;
@@ -83,7 +88,7 @@ impl Ctx<'_> {
             }
             Facade::Async => {
                 tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-                    let db = AsyncDatabase::open_with(url, self.options()).await?;
+                    let db = AsyncDatabase::open_with(url, options).await?;
                     let tls: String = db.get(self.tls_in_use(), ()).await?;
                     db.execute(&create, ()).await?;
                     db.session(async |s| s.execute(&insert, (42,)).await).await?;
@@ -127,6 +132,12 @@ fn verify_with_the_root_certificate_connects(t: &Ctx) -> nextorm::Result<()> {
     t.connect_and_work(&t.url("127.0.0.1", &format!("{verify_ca}&{}", t.root_option())))
 }
 
+/// The root certificate as PEM text in `OpenOptions`, the URL naming none.
+fn a_root_certificate_in_the_options_verifies(t: &Ctx) -> nextorm::Result<()> {
+    let pem = std::fs::read(t.root).expect("read the CA's certificate");
+    t.connect_and_work_with(&t.url("localhost", t.verify_full()), t.options().tls_root_certificate(pem))
+}
+
 /// Without the root certificate the server's certificate is from an unknown issuer.
 fn verify_without_the_root_certificate_is_refused(t: &Ctx) -> nextorm::Result<()> {
     let e = t.refused(&t.url("localhost", t.verify_full()));
@@ -158,6 +169,7 @@ type Case = fn(&Ctx) -> nextorm::Result<()>;
 const CASES: &[(&str, Case)] = &[
     ("require_encrypts_queries_and_sessions", require_encrypts_queries_and_sessions),
     ("verify_with_the_root_certificate_connects", verify_with_the_root_certificate_connects),
+    ("a_root_certificate_in_the_options_verifies", a_root_certificate_in_the_options_verifies),
     ("verify_without_the_root_certificate_is_refused", verify_without_the_root_certificate_is_refused),
     ("a_host_name_the_certificate_lacks_is_refused", a_host_name_the_certificate_lacks_is_refused),
     ("a_plain_connection_is_refused", a_plain_connection_is_refused),

@@ -40,6 +40,10 @@ impl MariaDbDriver {
             let seconds = limit.as_secs() + u64::from(limit.subsec_nanos() > 0);
             setup.push_str(&format!(", idle_transaction_timeout = {}", seconds.max(1)));
         }
+        let parsed = match &options.tls_root_certificate {
+            Some(pem) => parsed.ssl_ca_from_pem(pem.clone()),
+            None => parsed,
+        };
         Ok(MariaDbDriver {
             options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
             connect_timeout: options.connect_timeout,

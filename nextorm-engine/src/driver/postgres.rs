@@ -34,6 +34,10 @@ impl PgDriver {
         let limits: Vec<(&str, u128)> =
             limits.into_iter().filter_map(|(name, limit)| Some((name, limit?.as_millis().max(1)))).collect();
         let parsed = if limits.is_empty() { parsed } else { parsed.options(limits) };
+        let parsed = match &options.tls_root_certificate {
+            Some(pem) => parsed.ssl_root_cert_from_pem(pem.clone()),
+            None => parsed,
+        };
         Ok(PgDriver {
             options: parsed.statement_cache_capacity(256),
             connect_timeout: options.connect_timeout,
