@@ -275,7 +275,10 @@ pub struct AsyncDatabase {
 
 impl AsyncDatabase {
     /// Opens a database from a URL (`sqlite::memory:`, `sqlite://file.db`, `postgres://…`,
-    /// `mariadb://…` or `mysql://…`) and checks that it answers.
+    /// `mariadb://…` or `mysql://…`) and checks that it answers. TLS is set in a server's URL:
+    /// `postgres://…?sslmode=verify-full&sslrootcert=ca.pem` (`disable`, `prefer`, the default,
+    /// `require`, `verify-ca`, `verify-full`), `mariadb://…?ssl-mode=VERIFY_IDENTITY&ssl-ca=ca.pem`
+    /// (`DISABLED`, `PREFERRED`, the default, `REQUIRED`, `VERIFY_CA`, `VERIFY_IDENTITY`).
     pub async fn open(url: &str) -> Result<AsyncDatabase> {
         Self::open_with(url, OpenOptions::default()).await
     }

@@ -29,6 +29,13 @@ pub enum ErrorKind {
     Busy,
     /// No pooled connection became free within the acquire timeout.
     PoolTimeout,
+    /// The server cancelled a statement that ran past the statement timeout
+    /// (`OpenOptions::statement_timeout`; PostgreSQL `57014`, MariaDB `1969`, MySQL `3024`). The
+    /// transaction it ran in is aborted; the connection is fine. PostgreSQL reports a statement
+    /// cancelled by an administrator (`pg_cancel_backend`) with the same code, so it has this
+    /// kind too. A statement whose server stopped answering altogether fails with
+    /// [`ErrorKind::ConnectionLost`] instead, at the client's deadline.
+    StatementTimeout,
     /// A connection that was open failed or was lost (the server closed it, the network broke).
     ConnectionLost,
     /// A new connection could not be made: the server refused it or did not answer, rejected the
@@ -71,6 +78,7 @@ impl ErrorKind {
             ErrorKind::SerializationFailure => "serialization failure",
             ErrorKind::Busy => "database busy",
             ErrorKind::PoolTimeout => "pool timeout",
+            ErrorKind::StatementTimeout => "statement timeout",
             ErrorKind::ConnectionLost => "connection lost",
             ErrorKind::ConnectFailed => "connect failed",
             ErrorKind::Decode => "decode error",

@@ -20,6 +20,7 @@ pub struct OpenOptions {
     pub(crate) statement_timeout: Option<Duration>,
     pub(crate) idle_in_transaction_timeout: Option<Duration>,
     pub(crate) ping_idle_after: Duration,
+    pub(crate) tls_root_certificate: Option<Vec<u8>>,
     pub(crate) entities: Option<Vec<&'static EntityMeta>>,
 }
 
@@ -33,6 +34,7 @@ impl Default for OpenOptions {
             statement_timeout: None,
             idle_in_transaction_timeout: None,
             ping_idle_after: Duration::from_secs(1),
+            tls_root_certificate: None,
             entities: None,
         }
     }
@@ -72,17 +74,26 @@ impl OpenOptions {
 
     /// The longest a statement on PostgreSQL or MariaDB may run (default: no limit). The server
     /// cancels it (PostgreSQL `SET statement_timeout`, MariaDB `SET SESSION max_statement_time`,
-    /// sent when each connection opens), and the client stops waiting one second later: a
-    /// statement whose connection went silent (a half-open socket) fails with
-    /// [`nextorm_core::ErrorKind::ConnectionLost`] and the connection is closed, not pooled.
+    /// sent when each connection opens) with [`nextorm_core::ErrorKind::StatementTimeout`], and
+    /// the client stops waiting one second later: a statement whose connection went silent (a
+    /// half-open socket) fails with [`nextorm_core::ErrorKind::ConnectionLost`] and the
+    /// connection is closed, not pooled.
+    ///
+    /// There is no TCP keepalive setting (sqlx 0.9 has none). A half-open connection is found
+    /// by this deadline while a statement waits on it (within the timeout plus one second), and
+    /// by the ping of [`OpenOptions::ping_idle_after`] before an idle one is handed out (within
+    /// `connect_timeout`, 10 s by default). Without a statement timeout a statement on a
+    /// half-open connection waits until the operating system gives up on the socket.
     pub fn statement_timeout(mut self, timeout: Duration) -> Self {
         self.statement_timeout = Some(timeout);
         self
     }
 
-    /// PostgreSQL only: the server ends a connection that stays idle inside an open transaction
-    /// this long (`SET idle_in_transaction_session_timeout`; default: no limit), releasing its
-    /// locks. The session then fails with [`nextorm_core::ErrorKind::ConnectionLost`].
+    /// PostgreSQL and MariaDB: the server ends a connection that stays idle inside an open
+    /// transaction this long (PostgreSQL `idle_in_transaction_session_timeout`, MariaDB
+    /// `idle_transaction_timeout` in whole seconds, rounded up; default: no limit), rolling it back
+    /// and releasing its locks. The session's next statement fails with
+    /// [`nextorm_core::ErrorKind::ConnectionLost`] and the connection is not pooled again.
     pub fn idle_in_transaction_timeout(mut self, timeout: Duration) -> Self {
         self.idle_in_transaction_timeout = Some(timeout);
         self
@@ -94,6 +105,21 @@ impl OpenOptions {
     /// connection is found dead every idle one is pinged before its next use.
     pub fn ping_idle_after(mut self, idle: Duration) -> Self {
         self.ping_idle_after = idle;
+        self
+    }
+
+    /// PostgreSQL and MariaDB: the certificate authority (PEM text, one or more certificates)
+    /// that a verifying TLS mode checks the server's certificate against, instead of the root
+    /// named in the URL (`sslrootcert=`, `ssl-ca=`) or the Mozilla roots built in: for a
+    /// certificate kept in a secret store rather than a file. It takes effect with
+    /// `sslmode=verify-ca|verify-full` / `ssl-mode=VERIFY_CA|VERIFY_IDENTITY` in the URL.
+    ///
+    /// ```
+    /// # let pem = b"-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n".to_vec();
+    /// let options = nextorm_engine::OpenOptions::new().tls_root_certificate(pem);
+    /// ```
+    pub fn tls_root_certificate(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_certificate = Some(pem.into());
         self
     }
 
@@ -161,14 +187,37 @@ impl Target {
         })?;
         match scheme {
             "sqlite" => parse_sqlite(rest, url).map(Target::Sqlite),
-            "postgres" | "postgresql" => Ok(Target::Postgres(url.to_owned())),
-            "mysql" | "mariadb" => Ok(Target::MariaDb(format!("mysql:{rest}"))),
+            "postgres" | "postgresql" => {
+                check_tls_mode(url, &["disable", "allow", "prefer", "require", "verify-ca", "verify-full"])?;
+                Ok(Target::Postgres(url.to_owned()))
+            }
+            "mysql" | "mariadb" => {
+                check_tls_mode(url, &["DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY"])?;
+                Ok(Target::MariaDb(format!("mysql:{rest}")))
+            }
             other => Err(Error::config(format!(
                 "unknown database scheme `{other}` in `{}`: use sqlite:, postgres:// or mariadb://",
                 masked(url)
             ))),
         }
     }
+}
+
+/// Refuses a server URL's TLS mode (`sslmode=…` or `ssl-mode=…`, as sqlx reads either on both
+/// servers, any case) unless it is one of `modes`, with a message listing them.
+fn check_tls_mode(url: &str, modes: &[&str]) -> Result<()> {
+    let query = url.split_once('?').map_or("", |(_, q)| q);
+    for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
+        if matches!(key, "sslmode" | "ssl-mode") && !modes.iter().any(|m| m.eq_ignore_ascii_case(value)) {
+            let (last, first) = modes.split_last().expect("TLS modes");
+            return Err(Error::config(format!(
+                "`{key}={value}` in `{}` is not a TLS mode: use {} or {last}",
+                masked(url),
+                first.join(", ")
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The dialect a database URL names, read from its scheme without connecting: what
@@ -304,6 +353,29 @@ mod tests {
         }
         assert!(Target::parse("nonsense").is_err());
         assert!(Target::parse("sqlite://x.db?cache=shared").is_err());
+    }
+
+    #[test]
+    fn tls_modes_are_checked_with_the_accepted_ones_listed() {
+        for good in [
+            "postgres://u@h/db?sslmode=verify-full&sslrootcert=/ca.pem",
+            "postgresql://u@h/db?ssl-mode=REQUIRE",
+            "mariadb://root@h/db?ssl-mode=VERIFY_IDENTITY&ssl-ca=/ca.pem",
+            "mysql://root@h/db?sslmode=disabled",
+        ] {
+            assert!(Target::parse(good).is_ok(), "{good}");
+        }
+        let e = Target::parse("postgres://u:secret@h/db?sslmode=sometimes").unwrap_err();
+        assert_eq!(e.kind(), nextorm_core::ErrorKind::Config);
+        assert_eq!(
+            e.message(),
+            "`sslmode=sometimes` in `postgres://u:***@h/db?sslmode=sometimes` is not a TLS mode: \
+             use disable, allow, prefer, require, verify-ca or verify-full"
+        );
+        // The other server's spelling is refused too: `require` is PostgreSQL's, not MariaDB's.
+        let e = Target::parse("mariadb://root@h/db?ssl-mode=require").unwrap_err();
+        assert_eq!(e.kind(), nextorm_core::ErrorKind::Config);
+        assert!(e.message().ends_with("use DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY"), "{e}");
     }
 
     #[test]

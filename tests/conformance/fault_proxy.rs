@@ -62,10 +62,13 @@ impl FaultProxy {
         FaultProxy { addr, faults, runtime: Some(runtime) }
     }
 
-    /// `url` with its `host:port` replaced by the proxy's.
+    /// `url` with its `host:port` replaced by the proxy's, and TLS off: the proxy reads the
+    /// protocol's plain text to find a `COMMIT`.
     pub fn url_for(&self, url: &str, server: &str) -> String {
         assert!(url.contains(server), "{url} does not name {server}");
-        url.replacen(server, &self.addr.to_string(), 1)
+        let plain = if url.starts_with("postgres") { "sslmode=disable" } else { "ssl-mode=DISABLED" };
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{}{sep}{plain}", url.replacen(server, &self.addr.to_string(), 1))
     }
 
     /// Closes every forwarded connection, both sides.

@@ -155,9 +155,58 @@ pub async fn faults_statement_timeout_is_enforced_by_the_server(t: &Ctx) -> Resu
         Dialect::Postgres => ("SELECT pg_sleep(30)", "57014"),
         _ => ("SELECT SLEEP(30)", "1969"),
     };
-    let e = expect_kind(aw!(db.execute(sleep, ())), ErrorKind::Database, "a statement past its timeout");
+    let e = expect_kind(aw!(db.execute(sleep, ())), ErrorKind::StatementTimeout, "a statement past its timeout");
     assert_eq!(e.code(), Some(code), "{}: the server cancelled it: {e}", t.label());
     assert_eq!(aw!(db.get::<i64>("SELECT 1", ()))?, 1, "the connection serves on");
+    // Inside a session: the same kind, and the session's writes roll back.
+    let r: Result<()> = session!(db, |s| {
+        aw!(s.create(Product::new("Slow", "SLOW-1")))?;
+        aw!(s.flush())?;
+        aw!(s.execute(sleep, ())).map(drop)
+    });
+    expect_kind(r, ErrorKind::StatementTimeout, "a session's statement past its timeout");
+    let slow: i64 = aw!(t.db.get("SELECT COUNT(*) FROM product WHERE product_sku = 'SLOW-1'", ()))?;
+    assert_eq!(slow, 0, "the session rolled back");
+    assert_pool_idle(&db);
+    Ok(())
+}
+
+/// The id the server gives this connection's backend (PostgreSQL `pg_backend_pid()`, MariaDB
+/// `CONNECTION_ID()`), and how to count it among the live ones.
+fn backend_queries(dialect: Dialect) -> (&'static str, &'static str) {
+    match dialect {
+        Dialect::Postgres => ("SELECT pg_backend_pid()", "SELECT COUNT(*) FROM pg_stat_activity WHERE pid = ?"),
+        _ => ("SELECT CONNECTION_ID()", "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE id = ?"),
+    }
+}
+
+/// A session idle inside its transaction past `idle_in_transaction_timeout` loses its
+/// connection (the server ends it and rolls the transaction back); the pool serves on.
+pub async fn faults_idle_in_transaction_ends_the_connection(t: &Ctx) -> Result<()> {
+    let id = seeded(t, "IDLE-1").await?;
+    // MariaDB counts `idle_transaction_timeout` in whole seconds.
+    let limit = Duration::from_millis(if t.dialect == Dialect::Postgres { 200 } else { 1000 });
+    let options = crate::mapped_options().max_connections(1).idle_in_transaction_timeout(limit);
+    let db = open(&t.url, options).await?;
+    let (own_backend, live) = backend_queries(t.dialect);
+    let r: Result<()> = session!(db, |s| {
+        let p = aw!(s.by_pk::<Product>(&id))?;
+        p.set_stock(p.stock() + 1)?;
+        aw!(s.flush())?;
+        let backend: i64 = aw!(s.get(own_backend, ()))?;
+        // Idle inside the open transaction until the server has ended the connection.
+        let mut polls = 0;
+        while aw!(t.db.get::<i64>(live, (backend,)))? > 0 {
+            polls += 1;
+            assert!(polls < 10_000, "{}: the idle connection was never ended", t.label());
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        aw!(s.get::<i64>("SELECT 1", ())).map(drop)
+    });
+    expect_kind(r, ErrorKind::ConnectionLost, "a statement after the idle-in-transaction limit");
+    assert_eq!(stock_of(t, id).await?, 5, "the idle transaction's update was rolled back");
+    increment(&db, id).await?;
+    assert_eq!(stock_of(t, id).await?, 6, "the pool serves again");
     assert_pool_idle(&db);
     Ok(())
 }

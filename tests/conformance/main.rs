@@ -538,6 +538,7 @@ server_conformance!(
     faults_commit_reply_lost_is_outcome_unknown,
     faults_connection_lost_before_commit_is_retried,
     faults_statement_timeout_is_enforced_by_the_server,
+    faults_idle_in_transaction_ends_the_connection,
 );
 
 conformance!(

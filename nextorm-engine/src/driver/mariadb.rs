@@ -25,7 +25,8 @@ pub(crate) struct MariaDbDriver {
 impl MariaDbDriver {
     /// The driver of `sqlx_url` (the URL as sqlx reads it), named by `url` with its password
     /// masked in messages: `utf8mb4`, UTC, up to 256 prepared statements per connection, and
-    /// `SET SESSION max_statement_time = …` when `options` has a statement timeout.
+    /// `SET SESSION max_statement_time = …` and `idle_transaction_timeout = …` when `options`
+    /// has those limits.
     pub(crate) fn new(sqlx_url: &str, options: &OpenOptions, url: &str) -> Result<MariaDbDriver> {
         let parsed: MySqlConnectOptions =
             sqlx_url.parse().map_err(|e: sqlx::Error| Error::config(format!("invalid MariaDB URL: {e}")))?;
@@ -34,6 +35,15 @@ impl MariaDbDriver {
             // Seconds, with microseconds; 0 would mean no limit.
             setup.push_str(&format!(", max_statement_time = {:.6}", limit.as_secs_f64().max(0.000_001)));
         }
+        if let Some(limit) = options.idle_in_transaction_timeout {
+            // Whole seconds, rounded up; 0 would mean no limit.
+            let seconds = limit.as_secs() + u64::from(limit.subsec_nanos() > 0);
+            setup.push_str(&format!(", idle_transaction_timeout = {}", seconds.max(1)));
+        }
+        let parsed = match &options.tls_root_certificate {
+            Some(pem) => parsed.ssl_ca_from_pem(pem.clone()),
+            None => parsed,
+        };
         Ok(MariaDbDriver {
             options: parsed.statement_cache_capacity(256).charset("utf8mb4").timezone(Some("+00:00".into())),
             connect_timeout: options.connect_timeout,
@@ -78,7 +88,9 @@ pub(crate) fn map_error(e: sqlx::Error) -> Error {
             3819 | 4025 => ErrorKind::CheckViolation,
             1213 | 1205 => ErrorKind::SerializationFailure,
             1406 | 1264 | 1366 | 1292 | 1265 | 4078 => ErrorKind::InvalidValue,
-            2006 | 2013 | 1927 | 1053 => ErrorKind::ConnectionLost,
+            2006 | 2013 | 1927 | 1053 | 4031 => ErrorKind::ConnectionLost,
+            // MariaDB's `max_statement_time exceeded`, MySQL's `max_execution_time` one.
+            1969 | 3024 => ErrorKind::StatementTimeout,
             _ => ErrorKind::Database,
         };
         (kind, number.to_string())

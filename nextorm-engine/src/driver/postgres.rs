@@ -34,6 +34,10 @@ impl PgDriver {
         let limits: Vec<(&str, u128)> =
             limits.into_iter().filter_map(|(name, limit)| Some((name, limit?.as_millis().max(1)))).collect();
         let parsed = if limits.is_empty() { parsed } else { parsed.options(limits) };
+        let parsed = match &options.tls_root_certificate {
+            Some(pem) => parsed.ssl_root_cert_from_pem(pem.clone()),
+            None => parsed,
+        };
         Ok(PgDriver {
             options: parsed.statement_cache_capacity(256),
             connect_timeout: options.connect_timeout,
@@ -73,7 +77,10 @@ pub(crate) fn map_error(e: sqlx::Error) -> Error {
             // 55P03: a row lock not available (`FOR UPDATE NOWAIT`), as MariaDB's 1205.
             "40001" | "40P01" | "55P03" => ErrorKind::SerializationFailure,
             "22001" | "22003" | "22021" | "22P05" | "22007" | "22008" => ErrorKind::InvalidValue,
-            "57P01" | "57P02" | "57P03" => ErrorKind::ConnectionLost,
+            // 57014: cancelled, by the statement timeout (or an administrator).
+            "57014" => ErrorKind::StatementTimeout,
+            // 25P03, 57P05: the server ended a connection idle (in a transaction) past its limit.
+            "57P01" | "57P02" | "57P03" | "57P05" | "25P03" => ErrorKind::ConnectionLost,
             c if c.starts_with("08") => ErrorKind::ConnectionLost,
             _ => ErrorKind::Database,
         };
