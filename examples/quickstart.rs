@@ -81,7 +81,7 @@ fn main() -> nextorm::Result<()> {
     println!("per maker: {per_maker:?}");
     let g = select!(p for p in Product if p.name.starts_with("G")).order_by(|p| desc(p.price)).first(&db)?;
     println!("dearest G: {g:?}");
-    let gadget = Product::get(&db, |p| p.name.eq("Gadget"))?; // closure form, no macro
+    let gadget = Product::get(&db, cond!(|p| p.name == "Gadget"))?; // PonyORM's Product.get(name="Gadget")
     println!("Product::get: {:?}", gadget.map(|p| p.id));
     db.transaction(|tx| {
         let restocked = select!(p for p in Product if p.price < 5.0).update(tx, |p| set(&p.stock, 100))?;
@@ -114,10 +114,12 @@ fn main() -> nextorm::Result<()> {
     // A session, PonyORM's `db_session`: one object per row, changes tracked and flushed before
     // each query and at the end, every UPDATE guarded by an optimistic check. Ok commits.
     let stock = db.session(|s| {
-        let gizmo = Product::get(s, |p| p.name.eq("Gizmo"))?.expect("inserted above");
-        let same = select!(p for p in Product if p.name == "Gizmo").fetch_one(nextorm::current())?;
+        let gizmo = Product::get(s, cond!(|p| p.name == "Gizmo"))?.expect("inserted above");
+        let same = select!(p for p in Product if p.name == "Gizmo").fetch_one(current())?;
         assert!(gizmo == same, "one object per row");
         gizmo.set_stock(gizmo.stock() + 5)?; // UPDATE ... SET "stock" = ? WHERE "id" = ? AND "stock" = ?
+        gizmo.set_maker("Acme Ltd")?; // setters take `impl Into<T>`: a &str for a String
+        gizmo.update(|p| p.price *= 0.9)?; // several fields at once; only changed ones are sent
         s.create(Product { name: "Thingamajig".into(), maker: "Acme".into(), price: 7.0, ..Default::default() })?;
         let cheap = select!(p.name for p in Product if p.price < 10.0).fetch_all(s)?; // flushes first
         println!("in the session: {cheap:?}, {} statements sent", s.stats().statements);

@@ -40,6 +40,14 @@ pub use nextorm_sync::{Current, Database, Session, Transaction, current};
 
 pub use nextorm_core::{registered_entities, to_dict};
 
+// The crates of the value types nextorm maps, at the versions it maps them: an entity can have a
+// `nextorm::chrono::NaiveDateTime` or `nextorm::rust_decimal::Decimal` field without the app
+// adding these crates itself (and if it does, at a version that might not match).
+pub use chrono;
+pub use rust_decimal;
+pub use serde_json;
+pub use uuid;
+
 /// The typed query layer: expressions over entity handles, their operators and functions, and
 /// [`query::Query`]. `select!` expands to these; they also work without the macro:
 ///
@@ -85,16 +93,25 @@ pub mod sql {
     pub use nextorm_core::{Sql, render};
 }
 
-/// The types most programs need: `use nextorm::prelude::*;`.
+/// The types most programs need: `use nextorm::prelude::*;` (PonyORM's `from pony.orm import *`).
+/// It holds everything the README uses: the databases and sessions of both facades, `current()`
+/// and `current_async()`, `SessionOptions`, `Handle`, the relation fields, the derives and macros,
+/// the query helpers, and the value types `Decimal`, `NaiveDate`, `NaiveDateTime`, `DateTime`,
+/// `Utc`, `Uuid` and `JsonValue` (serde_json's `Value`).
 pub mod prelude {
-    #[cfg(feature = "async")]
-    pub use crate::AsyncDatabase;
-    #[cfg(feature = "sync")]
-    pub use crate::Database;
     pub use crate::query::{EntityQuery, desc};
+    #[cfg(feature = "async")]
+    pub use crate::{AsyncDatabase, AsyncSession, AsyncTransaction, current_async};
     pub use crate::{
-        CreateTables, DbEnum, Entity, Error, ErrorKind, HasOne, OpenOptions, Result, Set, Single, cond, select,
+        CreateTables, DbEnum, Entity, Error, ErrorKind, Handle, HasOne, Hooks, OpenOptions, Result, SessionOptions,
+        Set, Single, cond, select,
     };
+    #[cfg(feature = "sync")]
+    pub use crate::{Database, Session, Transaction, current};
+    pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+    pub use rust_decimal::Decimal;
+    pub use serde_json::Value as JsonValue;
+    pub use uuid::Uuid;
 }
 
 /// Used by the code the derives generate. Not a public API.

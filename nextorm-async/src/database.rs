@@ -6,8 +6,8 @@ use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result};
 use nextorm_engine::{
-    Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
-    SessionStats, SqlTarget, TracingProgress, finish_session,
+    Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionEnd,
+    SessionOptions, SessionStats, SqlTarget, TracingProgress, finish_session,
 };
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -373,13 +373,23 @@ impl AsyncDatabase {
     /// # Ok(()) }
     /// ```
     pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncTransaction) -> Result<T>) -> Result<T> {
+        self.transaction_as(body).await
+    }
+
+    /// [`AsyncDatabase::transaction`] whose body returns the caller's own error type `E`, rolled
+    /// back the same way; spelled `db.transaction_as::<AppError, _>(async |tx| ..)` (see
+    /// [`AsyncDatabase::session_as`]).
+    pub async fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(&AsyncTransaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let mut conn = self.core.acquire().await?;
         conn.begin().await?;
         let tx = AsyncTransaction { conn: tokio::sync::Mutex::new(conn), dialect: self.dialect() };
         let result = body(&tx).await;
         let mut conn = tx.conn.into_inner();
         match result {
-            Ok(value) => conn.commit().await.map(|()| value),
+            Ok(value) => Ok(conn.commit().await.map(|()| value)?),
             Err(e) => {
                 // A failed rollback leaves the connection marked, so it is discarded on drop.
                 let _ = conn.rollback().await;
@@ -422,28 +432,85 @@ impl AsyncDatabase {
     /// # }
     /// ```
     pub async fn session<T>(&self, body: impl AsyncFnOnce(AsyncSession) -> Result<T>) -> Result<T> {
-        // Without retry the body runs once.
-        let mut body = Some(body);
-        self.session_with(SessionOptions::default(), |s| {
-            let body = body.take();
-            async move {
-                match body {
-                    Some(body) => body(s).await,
-                    None => Err(Error::internal("the session body ran twice")),
-                }
-            }
-        })
-        .await
+        // Without retry, `session_as` decides nothing on the error's kind.
+        self.session_as(body).await
     }
 
     /// [`AsyncDatabase::session`] with options: with `retry(n)` the body is re-run after an
     /// optimistic conflict, a serialization failure or deadlock, or a busy database. The body is
     /// a closure returning a future that owns its session handle, so the whole call stays `Send`:
     /// `db.session_with(opts, |s| async move { ... })`.
-    pub async fn session_with<T, F, Fut>(&self, options: SessionOptions, mut body: F) -> Result<T>
+    pub async fn session_with<T, F, Fut>(&self, options: SessionOptions, body: F) -> Result<T>
     where
         F: FnMut(AsyncSession) -> Fut,
         Fut: std::future::Future<Output = Result<T>>,
+    {
+        self.run_session(options, body, Error::may_rerun_session).await
+    }
+
+    /// [`AsyncDatabase::session`] whose body returns the caller's own error type `E` (any type
+    /// with `From<nextorm::Error>`), so `?` works on nextorm's calls and the caller's own alike;
+    /// `Err` rolls back, a failed commit comes back converted into `E`. Spelled with the error
+    /// type first: `db.session_as::<AppError, _>(async |s| ..).await`. A method of its own
+    /// rather than a generic `session`, so that `session`'s `?` keeps inferring `nextorm::Error`
+    /// (the blocking `Database::session_as` says more).
+    ///
+    /// ```no_run
+    /// # #[derive(Debug)] enum AppError { Db(nextorm_core::Error), Parse(std::num::ParseIntError) }
+    /// # impl From<nextorm_core::Error> for AppError { fn from(e: nextorm_core::Error) -> Self { AppError::Db(e) } }
+    /// # impl From<std::num::ParseIntError> for AppError { fn from(e: std::num::ParseIntError) -> Self { AppError::Parse(e) } }
+    /// # async fn demo(db: nextorm_async::AsyncDatabase) -> Result<i64, AppError> {
+    /// db.session_as::<AppError, _>(async |s| {
+    ///     s.execute("INSERT INTO t VALUES (?)", (1,)).await?;
+    ///     Ok("x".parse::<i64>()?) // fails: the session rolls back
+    /// })
+    /// .await
+    /// # }
+    /// ```
+    pub async fn session_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(AsyncSession) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        // Without retry the body runs once.
+        let mut body = Some(body);
+        let once = |s| {
+            let body = body.take();
+            async move {
+                match body {
+                    Some(body) => body(s).await,
+                    None => Err(Error::internal("the session body ran twice").into()),
+                }
+            }
+        };
+        self.run_session(SessionOptions::default(), once, |_| false).await
+    }
+
+    /// [`AsyncDatabase::session_with`] whose body returns the caller's own error type (see
+    /// [`AsyncDatabase::session_as`]): `db.session_with_as::<AppError, _, _>(opts, |s| async move
+    /// { .. })`. `retry(n)` decides on nextorm's own errors before they are converted: a commit
+    /// that fails with a conflict, or a conflict that made the session rollback-only, even when
+    /// the body's `?` turned it into `E`. An error of the caller's own is never retried.
+    pub async fn session_with_as<E: From<Error>, T, Fut>(
+        &self,
+        options: SessionOptions,
+        body: impl FnMut(AsyncSession) -> Fut,
+    ) -> std::result::Result<T, E>
+    where
+        Fut: std::future::Future<Output = std::result::Result<T, E>>,
+    {
+        self.run_session(options, body, |_| false).await
+    }
+
+    /// The session runner behind `session*`: joins an outer session of this task, or runs the
+    /// body in a new one, re-running it as `options` and `body_error_may_rerun` allow.
+    async fn run_session<E: From<Error>, T, Fut>(
+        &self,
+        options: SessionOptions,
+        mut body: impl FnMut(AsyncSession) -> Fut,
+        body_error_may_rerun: impl Fn(&E) -> bool,
+    ) -> std::result::Result<T, E>
+    where
+        Fut: std::future::Future<Output = std::result::Result<T, E>>,
     {
         if let Ok(outer) = CURRENT.try_with(AsyncSession::clone)
             && outer.db == self.id
@@ -456,13 +523,13 @@ impl AsyncDatabase {
             let core = SessionCore::new(self.core.acquire().await?, options);
             let session = AsyncSession::open(core, self.dialect, self.id);
             let result = CURRENT.scope(session.clone(), body(session.clone())).await;
-            let outcome = match session.take().await {
-                Some(core) => finish_session(core, result).await,
-                None => result,
+            let end = match session.take().await {
+                Some(core) => finish_session(core, result, &body_error_may_rerun).await,
+                None => SessionEnd { result, may_rerun: false },
             };
-            match options.pause_before_retry(&mut attempt, &outcome) {
+            match options.pause_before_retry(&mut attempt, &end) {
                 Some(pause) => tokio::time::sleep(pause).await,
-                None => return outcome,
+                None => return end.result,
             }
         }
     }

@@ -20,15 +20,30 @@ use std::marker::PhantomData;
 /// [`Single::get`] loads the referenced object. In a session, the first `get` of an object the
 /// session does not hold loads every object of `T` the session's objects refer to and it does
 /// not hold yet, with one `IN (...)` query (PonyORM's N+1 batching).
+///
+/// `Single::default()` is a reference not set yet, so an entity with a `Single` field can have
+/// `Default` (the derive's `#[orm(default = ..)]` included) and be built PonyORM's way,
+/// `Order(customer=ann)` with the other fields defaulted:
+/// `Order { customer: (&ann).into(), ..Default::default() }`. Inserting an object whose required
+/// reference is still unset is an [`ErrorKind::InvalidValue`] error naming the field
+/// (`Order.customer: the reference to a Customer is not set`), as Pony's "Attribute
+/// Order.customer is required".
 pub struct Single<T: Entity> {
     key: T::Key,
     object: Option<Handle<T>>,
+    /// Made by `Default`: refers to nothing yet.
+    unset: bool,
 }
 
 impl<T: Entity> Single<T> {
     /// A reference to the row with this key.
     pub fn new(key: T::Key) -> Self {
-        Single { key, object: None }
+        Single { key, object: None, unset: false }
+    }
+
+    /// Whether the reference was made by `Default` and not set since.
+    pub fn is_unset(&self) -> bool {
+        self.unset
     }
 
     /// The object of a session this reference follows, if it was made from one.
@@ -83,7 +98,17 @@ where
     T::Key: Clone,
 {
     fn clone(&self) -> Self {
-        Single { key: self.key.clone(), object: self.object.clone() }
+        Single { key: self.key.clone(), object: self.object.clone(), unset: self.unset }
+    }
+}
+
+impl<T: Entity> Default for Single<T>
+where
+    T::Key: Default,
+{
+    /// A reference not set yet (see [`Single`]).
+    fn default() -> Self {
+        Single { key: T::Key::default(), object: None, unset: true }
     }
 }
 
@@ -112,13 +137,26 @@ where
 impl<T: Entity> From<&Handle<T>> for Single<T> {
     fn from(h: &Handle<T>) -> Self {
         let key = h.lock().value.key();
-        Single { key, object: Some(h.clone()) }
+        Single { key, object: Some(h.clone()), unset: false }
     }
 }
 
 impl<T: Entity> From<Handle<T>> for Single<T> {
     fn from(h: Handle<T>) -> Self {
         Single::from(&h)
+    }
+}
+
+/// An optional reference set to an object: `o.set_coupon(&coupon)` as well as `o.set_coupon(None)`.
+impl<T: Entity> From<&Handle<T>> for Option<Single<T>> {
+    fn from(h: &Handle<T>) -> Self {
+        Some(Single::from(h))
+    }
+}
+
+impl<T: Entity> From<Handle<T>> for Option<Single<T>> {
+    fn from(h: Handle<T>) -> Self {
+        Some(Single::from(&h))
     }
 }
 
@@ -143,6 +181,9 @@ where
     T::Key: Clone,
 {
     fn to_value(&self) -> Result<Value> {
+        if self.unset {
+            return Err(Error::invalid_value(format!("the reference to a {} is not set", T::meta().name)));
+        }
         if let Some(h) = &self.object {
             let s = h.lock();
             if s.value.key_is_unset() {

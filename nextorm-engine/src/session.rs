@@ -33,7 +33,7 @@ pub struct SessionCore {
     /// Objects become unusable when the session ends (see [`SessionOptions::strict`]).
     strict: bool,
     /// Set by a database error: the session must roll back before anything else.
-    failed: Option<String>,
+    failed: Option<Failure>,
     stats: SessionStats,
     /// The last statement sent; empty before the first. Reused, so recording it allocates only
     /// when a longer statement comes.
@@ -84,9 +84,10 @@ impl SessionCore {
 
     fn usable(&self) -> Result<()> {
         match &self.failed {
-            Some(why) => {
-                Err(Error::new(ErrorKind::Config, format!("the session must roll back after an earlier error: {why}")))
-            }
+            Some(why) => Err(Error::new(
+                ErrorKind::Config,
+                format!("the session must roll back after an earlier error: {}", why.message),
+            )),
             None => Ok(()),
         }
     }
@@ -96,7 +97,7 @@ impl SessionCore {
         if let Err(e) = &r
             && !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::SeveralFound)
         {
-            self.failed = Some(e.to_string());
+            self.failed = Some(Failure { message: e.to_string(), may_rerun: e.may_rerun_session() });
         }
         r
     }
@@ -641,23 +642,52 @@ impl SessionCore {
     }
 }
 
+/// The database error that made a session rollback-only.
+struct Failure {
+    message: String,
+    /// [`Error::may_rerun_session`] of the error.
+    may_rerun: bool,
+}
+
+/// How a session ended (see [`finish_session`]).
+#[derive(Debug)]
+pub struct SessionEnd<T, E> {
+    /// The body's value once committed, or the error: the body's, or the commit's converted
+    /// into `E`.
+    pub result: Result<T, E>,
+    /// Whether `retry(n)` may run the body again (see [`Error::may_rerun_session`]).
+    pub may_rerun: bool,
+}
+
 /// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
-pub async fn finish_session<T>(mut core: SessionCore, result: Result<T>) -> Result<T> {
-    let outcome = match result {
+///
+/// Whether the session may be re-run is decided on nextorm's own error before any conversion
+/// into the caller's `E`: a commit (or its last flush) that fails with an error `retry` covers,
+/// or a body error that `body_error_may_rerun` accepts. The facades pass
+/// [`Error::may_rerun_session`] when `E` is nextorm's `Error`; for a user's `E`, which nextorm
+/// cannot look into, they pass `|_| false` and the decision is the database error that made
+/// the session rollback-only (a conflict the body's `?` converted into `E` is still re-run).
+pub async fn finish_session<T, E: From<Error>>(
+    mut core: SessionCore,
+    result: Result<T, E>,
+    body_error_may_rerun: impl FnOnce(&E) -> bool,
+) -> SessionEnd<T, E> {
+    let end = match result {
         Ok(value) => match core.commit().await {
-            Ok(()) => Ok(value),
+            Ok(()) => SessionEnd { result: Ok(value), may_rerun: false },
             Err(e) => {
                 let _ = core.rollback().await;
-                Err(e)
+                SessionEnd { may_rerun: e.may_rerun_session(), result: Err(e.into()) }
             }
         },
         Err(e) => {
+            let recorded = core.failed.as_ref().is_some_and(|f| f.may_rerun);
             let _ = core.rollback().await;
-            Err(e)
+            SessionEnd { may_rerun: recorded || body_error_may_rerun(&e), result: Err(e) }
         }
     };
     core.end();
-    outcome
+    end
 }
 
 /// The most objects (or collections) one lazy load fetches at once.
@@ -742,16 +772,15 @@ impl SessionOptions {
         self.retry
     }
 
-    /// After attempt number `attempt` (counted from 0) ended with `outcome`: the pause before
-    /// running the body again, counting the retry, or `None` when `outcome` is final (a success,
+    /// After attempt number `attempt` (counted from 0) ended with `end`: the pause before
+    /// running the body again, counting the retry, or `None` when `end` is final (a success,
     /// an error `retry` does not cover, or no retries left). The retry loop of both facades.
-    pub fn pause_before_retry<T>(&self, attempt: &mut u32, outcome: &Result<T>) -> Option<std::time::Duration> {
-        match outcome {
-            Err(e) if e.may_rerun_session() && *attempt < self.retry => {
-                *attempt += 1;
-                Some(retry_pause(*attempt))
-            }
-            _ => None,
+    pub fn pause_before_retry<T, E>(&self, attempt: &mut u32, end: &SessionEnd<T, E>) -> Option<std::time::Duration> {
+        if end.result.is_err() && end.may_rerun && *attempt < self.retry {
+            *attempt += 1;
+            Some(retry_pause(*attempt))
+        } else {
+            None
         }
     }
 }

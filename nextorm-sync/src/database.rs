@@ -6,8 +6,8 @@ use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
 use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Result};
 use nextorm_engine::{
-    Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionOptions,
-    SessionStats, SqlTarget, TracingProgress, finish_session,
+    Conn, CreateTables, DbCore, Facade, MigrationProgress, OpenOptions, PoolStatus, SessionCore, SessionEnd,
+    SessionOptions, SessionStats, SqlTarget, TracingProgress, finish_session,
 };
 use std::cell::RefCell;
 
@@ -46,6 +46,18 @@ struct CurrentGuard;
 impl Drop for CurrentGuard {
     fn drop(&mut self) {
         CURRENT.with(|c| c.borrow_mut().pop());
+    }
+}
+
+/// A session body that runs once, as the `FnMut` the session runner takes: without retry it is
+/// never called twice.
+fn once<E: From<Error>, T>(
+    body: impl FnOnce(&Session) -> std::result::Result<T, E>,
+) -> impl FnMut(&Session) -> std::result::Result<T, E> {
+    let mut body = Some(body);
+    move |s| match body.take() {
+        Some(body) => body(s),
+        None => Err(Error::internal("the session body ran twice").into()),
     }
 }
 
@@ -168,11 +180,41 @@ impl Database {
     /// # Ok::<(), nextorm_core::Error>(())
     /// ```
     pub fn transaction<T>(&self, body: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.transaction_as(body)
+    }
+
+    /// [`Database::transaction`] whose body returns the caller's own error type `E`, rolled back
+    /// the same way: see [`Database::session_as`] for why it is a method of its own and how it
+    /// is spelled.
+    ///
+    /// ```
+    /// # use nextorm_sync::Database;
+    /// #[derive(Debug)]
+    /// enum AppError { Db(nextorm_core::Error), Parse(std::num::ParseIntError) }
+    /// impl From<nextorm_core::Error> for AppError { fn from(e: nextorm_core::Error) -> Self { AppError::Db(e) } }
+    /// impl From<std::num::ParseIntError> for AppError { fn from(e: std::num::ParseIntError) -> Self { AppError::Parse(e) } }
+    ///
+    /// let db = Database::open("sqlite::memory:")?;
+    /// db.execute("CREATE TABLE t (x INTEGER)", ())?;
+    /// let r = db.transaction_as::<AppError, _>(|tx| {
+    ///     tx.execute("INSERT INTO t VALUES (?)", (1,))?;
+    ///     let n: i64 = "x".parse()?; // fails: the insert is rolled back
+    ///     tx.execute("INSERT INTO t VALUES (?)", (n,))?;
+    ///     Ok(())
+    /// });
+    /// assert!(matches!(r, Err(AppError::Parse(_))));
+    /// assert_eq!(db.get::<i64>("SELECT COUNT(*) FROM t", ())?, 0);
+    /// # Ok::<(), nextorm_core::Error>(())
+    /// ```
+    pub fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl FnOnce(&Transaction<'_>) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let conn = self.runner.block(self.core.acquire())?;
         let tx = Transaction { runner: &self.runner, dialect: self.dialect(), conn: RefCell::new(Some(conn)) };
         tx.run(async |c| c.begin().await)?;
         match body(&tx) {
-            Ok(value) => tx.run(async |c| c.commit().await).map(|()| value),
+            Ok(value) => Ok(tx.run(async |c| c.commit().await).map(|()| value)?),
             Err(e) => {
                 let _ = tx.run(async |c| c.rollback().await);
                 Err(e)
@@ -198,18 +240,74 @@ impl Database {
     /// # }
     /// ```
     pub fn session<T>(&self, body: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
-        // Without retry the body runs once.
-        let mut body = Some(body);
-        self.session_with(SessionOptions::default(), |s| match body.take() {
-            Some(body) => body(s),
-            None => Err(Error::internal("the session body ran twice")),
-        })
+        // Without retry, `session_as` decides nothing on the error's kind.
+        self.session_as(body)
     }
 
     /// [`Database::session`] with options: with `retry(n)` the body is re-run after an
     /// optimistic conflict, a serialization failure or deadlock, or a busy database. Inside
     /// another session on the same database it joins it and runs once.
-    pub fn session_with<T>(&self, options: SessionOptions, mut body: impl FnMut(&Session) -> Result<T>) -> Result<T> {
+    pub fn session_with<T>(&self, options: SessionOptions, body: impl FnMut(&Session) -> Result<T>) -> Result<T> {
+        self.run_session(options, body, Error::may_rerun_session)
+    }
+
+    /// [`Database::session`] whose body returns the caller's own error type `E` (any type with
+    /// `From<nextorm::Error>`), so `?` works on nextorm's calls and on the caller's own
+    /// (`"5".parse::<i32>()?`) alike. `Err` rolls back as in `session`; a failed commit comes
+    /// back converted into `E`.
+    ///
+    /// A method of its own, not a generic `session`: with `E` generic, the `?` in an ordinary
+    /// `db.session(|s| { ...?; Ok(..) })` would leave `E` unknown (Diesel's generic
+    /// `Connection::transaction` has that cost: its users write `transaction::<_, Error, _>`).
+    /// So `session` keeps returning `nextorm::Error` and infers as before, and the user-error
+    /// path has one spelling, the error type named first: `db.session_as::<AppError, _>(|s| ..)`.
+    ///
+    /// ```
+    /// # use nextorm_sync::Database;
+    /// #[derive(Debug)]
+    /// enum AppError { Db(nextorm_core::Error), Parse(std::num::ParseIntError) }
+    /// impl From<nextorm_core::Error> for AppError { fn from(e: nextorm_core::Error) -> Self { AppError::Db(e) } }
+    /// impl From<std::num::ParseIntError> for AppError { fn from(e: std::num::ParseIntError) -> Self { AppError::Parse(e) } }
+    ///
+    /// let db = Database::open("sqlite::memory:")?;
+    /// db.execute("CREATE TABLE t (x INTEGER)", ())?;
+    /// let r = db.session_as::<AppError, _>(|s| {
+    ///     s.execute("INSERT INTO t VALUES (?)", (1,))?;
+    ///     let n: i64 = "x".parse()?; // fails: the session rolls back
+    ///     Ok(n)
+    /// });
+    /// assert!(matches!(r, Err(AppError::Parse(_))));
+    /// assert_eq!(db.get::<i64>("SELECT COUNT(*) FROM t", ())?, 0);
+    /// # Ok::<(), nextorm_core::Error>(())
+    /// ```
+    pub fn session_as<E: From<Error>, T>(
+        &self,
+        body: impl FnOnce(&Session) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.run_session(SessionOptions::default(), once(body), |_| false)
+    }
+
+    /// [`Database::session_with`] whose body returns the caller's own error type (see
+    /// [`Database::session_as`]). `retry(n)` decides on nextorm's own errors before they are
+    /// converted: a commit that fails with a conflict, or a conflict (serialization failure,
+    /// busy database) that made the session rollback-only, even when the body's `?` turned it
+    /// into `E`. An error of the caller's own is never retried.
+    pub fn session_with_as<E: From<Error>, T>(
+        &self,
+        options: SessionOptions,
+        body: impl FnMut(&Session) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.run_session(options, body, |_| false)
+    }
+
+    /// The session runner behind `session*`: joins an outer session, or runs the body in a new
+    /// one, re-running it as `options` and `body_error_may_rerun` allow (see [`finish_session`]).
+    fn run_session<E: From<Error>, T>(
+        &self,
+        options: SessionOptions,
+        mut body: impl FnMut(&Session) -> std::result::Result<T, E>,
+        body_error_may_rerun: impl Fn(&E) -> bool,
+    ) -> std::result::Result<T, E> {
         if let Some(outer) = current_for(self.id) {
             options.check_join(outer.shared.core.borrow().as_ref())?;
             return body(&outer);
@@ -222,10 +320,10 @@ impl Database {
                 let _pop = CurrentGuard;
                 body(&session)
             };
-            let outcome = session.finish(result);
-            match options.pause_before_retry(&mut attempt, &outcome) {
+            let end = session.finish(result, &body_error_may_rerun);
+            match options.pause_before_retry(&mut attempt, &end) {
                 Some(pause) => std::thread::sleep(pause),
-                None => return outcome,
+                None => return end.result,
             }
         }
     }
@@ -370,11 +468,19 @@ impl Session {
         }
     }
 
-    fn finish<T>(self, result: Result<T>) -> Result<T> {
+    fn finish<T, E: From<Error>>(
+        self,
+        result: std::result::Result<T, E>,
+        body_error_may_rerun: impl FnOnce(&E) -> bool,
+    ) -> SessionEnd<T, E> {
         let core = self.shared.core.borrow_mut().take();
         match core {
-            Some(core) => self.shared.runner.block(finish_session(core, result)),
-            None => result,
+            Some(core) => {
+                let end =
+                    self.shared.runner.block(async { Ok(finish_session(core, result, body_error_may_rerun).await) });
+                end.unwrap_or_else(|e| SessionEnd { result: Err(e.into()), may_rerun: false })
+            }
+            None => SessionEnd { result, may_rerun: false },
         }
     }
 

@@ -265,6 +265,8 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Purchase::meta(),
         Shelf::meta(),
         Book::meta(),
+        Venue::meta(),
+        Visit::meta(),
         Tag::meta(),
         Employee::meta(),
         Person::meta(),
@@ -352,6 +354,28 @@ pub struct Book {
     pub title: String,
     #[orm(cascade_delete = false)]
     pub shelf: Single<Shelf>,
+}
+
+/// The one side of [`Visit`].
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Venue {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    pub visits: Set<Visit>,
+}
+
+/// Rust-side defaults beside a required reference: `Default` leaves the reference unset.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Visit {
+    #[pk]
+    pub id: i64,
+    pub venue: Single<Venue>,
+    #[orm(default = 1)]
+    pub guests: i32,
+    #[orm(max_len = 20, default = "walk-in")]
+    pub kind: String,
 }
 
 /// The other side of two one-to-one relations: `Profile.account` (required) and

@@ -38,6 +38,21 @@ mod blocking {
             $db.session_with($options, |$s| $body)
         };
     }
+    macro_rules! session_as {
+        ($db:expr, $err:ty, |$s:ident| $body:expr) => {
+            $db.session_as::<$err, _>(|$s| $body)
+        };
+    }
+    macro_rules! session_with_as {
+        ($db:expr, $err:ty, $options:expr, |$s:ident| $body:expr) => {
+            $db.session_with_as::<$err, _>($options, |$s| $body)
+        };
+    }
+    macro_rules! transaction_as {
+        ($db:expr, $err:ty, |$tx:ident| $body:expr) => {
+            $db.transaction_as::<$err, _>(|$tx| $body)
+        };
+    }
     macro_rules! sref {
         ($s:ident) => {
             $s
@@ -199,6 +214,7 @@ mod blocking {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("ergonomics.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -233,6 +249,21 @@ mod asynchronous {
     macro_rules! session_with {
         ($db:expr, $options:expr, |$s:ident| $body:expr) => {
             $db.session_with($options, |$s| async move { $body }).await
+        };
+    }
+    macro_rules! session_as {
+        ($db:expr, $err:ty, |$s:ident| $body:expr) => {
+            $db.session_as::<$err, _>(async |$s| $body).await
+        };
+    }
+    macro_rules! session_with_as {
+        ($db:expr, $err:ty, $options:expr, |$s:ident| $body:expr) => {
+            $db.session_with_as::<$err, _, _>($options, |$s| async move { $body }).await
+        };
+    }
+    macro_rules! transaction_as {
+        ($db:expr, $err:ty, |$tx:ident| $body:expr) => {
+            $db.transaction_as::<$err, _>(async |$tx| $body).await
         };
     }
     macro_rules! sref {
@@ -444,6 +475,7 @@ mod asynchronous {
     include!("cases.rs");
     include!("queries.rs");
     include!("sessions.rs");
+    include!("ergonomics.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -596,6 +628,11 @@ conformance!(
     session_raw_sql_joins_the_session,
     session_select_by_sql_fills_the_identity_map,
     session_on_a_pool_of_one,
+    ergonomics_setters_take_into,
+    ergonomics_session_bodies_return_own_errors,
+    ergonomics_retry_with_own_errors,
+    ergonomics_defaults_with_relations,
+    ergonomics_update_marks_only_changed_fields,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

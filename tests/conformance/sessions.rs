@@ -310,8 +310,8 @@ pub async fn session_multi_row_inserts(t: &Ctx) -> Result<()> {
     session!(db, |s| {
         let new = aw!(select!(p for p in Product if p.name == "New").fetch_one(sref!(s)))?;
         let old = aw!(select!(p for p in Product if p.name == "Old").fetch_one(sref!(s)))?;
-        new.set_sku("SKU-1".into())?;
-        old.set_sku("SKU-0".into())?;
+        new.set_sku("SKU-1")?;
+        old.set_sku("SKU-0")?;
         Ok(())
     })?;
     let skus: Vec<(String, String)> =
@@ -343,8 +343,8 @@ pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> 
     let skus_sql = "SELECT product_sku FROM product WHERE id IN (?, ?) ORDER BY name";
     session!(db, |s| {
         let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
-        pa.set_sku("SWAP-B".into())?;
-        pb.set_sku("SWAP-A".into())?;
+        pa.set_sku("SWAP-B")?;
+        pb.set_sku("SWAP-A")?;
         let sent = aw!(s.stats()).statements;
         let e = aw!(s.flush()).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UniqueViolation);
@@ -361,10 +361,10 @@ pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> 
         // The same swap through a temporary value: two flushes.
         let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
         assert_eq!(pa.sku(), "SWAP-A", "the refused change was rolled back");
-        pa.set_sku("SWAP-tmp".into())?;
+        pa.set_sku("SWAP-tmp")?;
         aw!(s.flush())?;
-        pb.set_sku("SWAP-A".into())?;
-        pa.set_sku("SWAP-B".into())?;
+        pb.set_sku("SWAP-A")?;
+        pa.set_sku("SWAP-B")?;
         Ok(())
     })?;
     let skus: Vec<String> = aw!(db.select(skus_sql, (a, b)))?;
@@ -372,8 +372,8 @@ pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> 
     // Refused at the commit of a session: nothing of it is written.
     let r: Result<()> = session!(db, |s| {
         let (pa, pb) = (aw!(s.by_pk::<Product>(&a))?, aw!(s.by_pk::<Product>(&b))?);
-        pa.set_sku("SWAP-A".into())?;
-        pb.set_sku("SWAP-B".into())?;
+        pa.set_sku("SWAP-A")?;
+        pb.set_sku("SWAP-B")?;
         aw!(s.create(Product::new("C", "SWAP-C")))?;
         Ok(())
     });
@@ -568,7 +568,7 @@ pub async fn session_hooks(t: &Ctx) -> Result<()> {
     session!(db, |s| {
         let post = aw!(s.by_pk::<Post>(&id))?;
         assert_eq!(post.loads(), 1, "after_load ran once");
-        post.set_title("Hello Again".into())?;
+        post.set_title("Hello Again")?;
         aw!(s.flush())?;
         assert_eq!(post.revisions(), 1, "before_update counted the revision");
         Ok(())
@@ -589,7 +589,7 @@ pub async fn session_hooks(t: &Ctx) -> Result<()> {
     // An after-hook's error at the final commit undoes the statement it followed.
     let r: Result<()> = session!(db, |s| {
         let post = aw!(s.by_pk::<Post>(&id))?;
-        post.set_title("Refused after".into())
+        post.set_title("Refused after")
     });
     assert_eq!(r.unwrap_err().message(), "after_update refused");
     let title: String = aw!(db.get("SELECT title FROM post WHERE id = ?", (id,)))?;

@@ -87,6 +87,30 @@ impl<E: Entity> ObjState<E> {
         Ok(())
     }
 
+    /// Changes the value through `f`, marking written the columns whose value it changed.
+    pub(crate) fn update(&mut self, f: impl FnOnce(&mut E)) -> Result<()> {
+        self.writable()?;
+        let before = self.value.column_values()?;
+        if self.status == Status::Persistent && self.saved.is_none() {
+            self.saved = Some(before.clone());
+        }
+        f(&mut self.value);
+        match self.value.column_values() {
+            Ok(after) => {
+                for (i, (a, b)) in before.iter().zip(&after).enumerate() {
+                    if a != b {
+                        self.written.set(i);
+                    }
+                }
+            }
+            // A value the flush will refuse: every column counts as changed, so it is sent and
+            // the flush reports the error.
+            Err(_) => (0..before.len()).for_each(|i| self.written.set(i)),
+        }
+        count_write();
+        Ok(())
+    }
+
     /// Sets the optional `Single` in column `index` to `None`, as a write.
     pub(crate) fn clear_reference(&mut self, index: usize) -> Result<()> {
         let mut result = Ok(());
@@ -430,6 +454,16 @@ impl<E: Entity> Handle<E> {
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
         self.lock().write(column, f)
+    }
+
+    /// Changes several fields at once (PonyORM's `obj.set(name=.., price=..)`):
+    /// `p.update(|p| { p.name = "Anne".into(); p.price = 9.5; })?`. Only the columns whose value
+    /// `f` changed are marked changed, so the next flush updates just those
+    /// (`UPDATE "product" SET "name" = ?, "price" = ? WHERE "id" = ? AND ...`). Refused for a
+    /// deleted object and after the session ended. `f` runs with the object locked: it must not
+    /// use this object's handle.
+    pub fn update(&self, f: impl FnOnce(&mut E)) -> Result<()> {
+        self.lock().update(f)
     }
 
     /// The error a write would meet now (the session has ended, the object is deleted), if any:

@@ -5,6 +5,7 @@
 //! and is wrapped in `const _: () = { ... };` so it adds no names to the user's module.
 
 use super::parse::NumberValue;
+use super::type_shape::is_primitive_value;
 use super::validate::{Column, CompositeModel, Model};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -136,10 +137,18 @@ fn composite_meta(c: &CompositeModel) -> TokenStream {
     }
 }
 
+/// The parameter type of a field's setter: `impl Into<T>`, so `p.set_name("Anne")` works, or `T`
+/// itself for numbers, `bool` and `char` (see [`is_primitive_value`]). Spanned on the user's type.
+fn setter_value_type(ty: &Type) -> TokenStream {
+    if is_primitive_value(ty) { quote!(#ty) } else { quote_spanned!(ty.span()=> impl ::core::convert::Into<#ty>) }
+}
+
 /// The value of one field in the generated `impl Default`.
 fn default_value(c: &Column<'_>) -> TokenStream {
+    let ty = c.ty;
     match &c.default {
-        None => quote!(::core::default::Default::default()),
+        // Spanned on the field's type: a type without `Default` is reported there.
+        None => quote_spanned!(ty.span()=> <#ty as ::core::default::Default>::default()),
         // A string literal becomes the field's `String` (or `Some(String)`).
         Some(lit @ Expr::Lit(ExprLit { lit: Lit::Str(_), .. })) => {
             let converted = quote_spanned!(lit.span()=> ::core::convert::Into::into(#lit));
@@ -420,13 +429,16 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let (field, ty) = (c.ident, c.ty);
             let setter = quote::format_ident!("set_{}", syn::ext::IdentExt::unraw(field));
             let get_doc = format!("`{name}.{}`, marked read.", c.field);
-            let set_doc =
-                format!("Sets `{name}.{}`; refused once the object is deleted or its session has ended.", c.field);
+            let set_doc = format!(
+                "Sets `{name}.{}` to anything that converts into its type (`&str` for a `String`, `&handle` for a `Single`); refused once the object is deleted or its session has ended.",
+                c.field
+            );
+            let value_type = setter_value_type(ty);
             quote! {
                 #[doc = #get_doc]
                 fn #field(&self) -> #ty;
                 #[doc = #set_doc]
-                fn #setter(&self, value: #ty) -> #private::Result<()>;
+                fn #setter(&self, value: #value_type) -> #private::Result<()>;
             }
         })
         .collect();
@@ -443,6 +455,9 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             // `SqlField` error, at its span.
             let clone = call_over_field(ty, quote!(&state.value.), field, "clone_field", quote!());
             let check = &checks[i];
+            let value_type = setter_value_type(ty);
+            let convert =
+                (!is_primitive_value(ty)).then(|| quote!(let value: #ty = ::core::convert::Into::into(value);));
             // A reference returns the object its session left linked, too.
             let read = match &c.reference {
                 Some(_) => {
@@ -460,7 +475,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     #check
                     #read
                 }
-                fn #setter(&self, value: #ty) -> __n::Result<()> {
+                fn #setter(&self, value: #value_type) -> __n::Result<()> {
+                    #convert
                     self.write(#index, move |e| e.#field = value)
                 }
             }

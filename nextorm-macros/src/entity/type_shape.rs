@@ -58,3 +58,15 @@ pub(crate) fn is_integer(ty: &Type) -> bool {
         s.arguments.is_none() && ["i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64"].iter().any(|n| s.ident == n)
     })
 }
+
+/// Whether `ty` (or `T` in `Option<T>`) is syntactically a primitive number, `bool` or `char`:
+/// a setter takes these as they are, since `impl Into<u64>` would not accept a bare literal
+/// (`5` falls back to `i32`, which does not convert into `u64`).
+pub(crate) fn is_primitive_value(ty: &Type) -> bool {
+    let ty = option_inner(ty).unwrap_or(ty);
+    is_integer(ty)
+        || last_segment(ty).is_some_and(|s| {
+            s.arguments.is_none()
+                && ["f32", "f64", "bool", "char", "i128", "u128", "isize", "usize"].iter().any(|n| s.ident == n)
+        })
+}
