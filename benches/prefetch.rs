@@ -378,7 +378,7 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
         b.iter_custom(|iters| total(iters, || timed(|| walk_raw(&raw.load(rt).expect("raw: load")))))
     });
     g.finish();
-    let mut g = c.benchmark_group(format!("lazy_100_users/{}", s.dialect));
+    let mut g = c.benchmark_group(format!("lazy_100_users/{dialect}"));
     g.bench_function("nextorm_sync", |b| b.iter_custom(|iters| total(iters, || timed(|| lazy_walk_sync(sync)))));
     g.bench_function("nextorm_async", |b| b.iter_custom(|iters| total(iters, || timed(|| lazy_walk_async(rt, adb)))));
     g.finish();
