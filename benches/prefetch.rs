@@ -119,7 +119,8 @@ fn nextorm_async(rt: &Runtime, db: &AsyncDatabase) -> (usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // nextorm: the same tree by lazy navigation in the session.
 
-/// Never inlined: the complexity guard counts the instructions of this function alone.
+/// Never inlined: the complexity guard counts the instructions of this function alone (named
+/// exactly: callgrind's `--toggle-collect` flips at every matching entry, closures included).
 #[inline(never)]
 fn lazy_walk_sync(db: &Database) -> (usize, usize) {
     db.session(|s| {
@@ -421,7 +422,7 @@ fn complexity_guard() -> Option<()> {
     let count = |scale: usize| -> u64 {
         let out = std::env::temp_dir().join(format!("nextorm_lazy_callgrind_{}_{scale}", std::process::id()));
         let run = std::process::Command::new("valgrind")
-            .args(["--tool=callgrind", "--toggle-collect=*lazy_walk_sync*"])
+            .args(["--tool=callgrind", "--toggle-collect=prefetch::lazy_walk_sync"])
             .arg(format!("--callgrind-out-file={}", out.display()))
             .arg(std::env::current_exe().expect("the bench's own path"))
             .env_remove("NEXTORM_BENCH_COMPLEXITY")
