@@ -1,14 +1,17 @@
 //! Loading 100 users with their posts and comments, three levels: nextorm's
 //! `select!(u for u in User).prefetch(|u| u.posts.comments)` in a session (one query per level;
-//! the objects are read after the session ends), against the raw driver sending the same three
-//! queries and grouping the rows itself (rusqlite for SQLite, sqlx on one held connection for
-//! PostgreSQL and MariaDB). Both sides then walk every user, post and comment.
+//! the objects are read after the session ends), the same tree walked lazily in the session
+//! (`for p in u.posts().load(s)? { p.comments().load(s)? }`, which N+1 batching makes one query
+//! per level too), against the raw driver sending the same three queries and grouping the rows
+//! itself (rusqlite for SQLite, sqlx on one held connection for PostgreSQL and MariaDB). Every
+//! side walks every user, post and comment.
 //!
 //! ```text
 //! cargo bench --bench prefetch --all-features
 //! ```
 //!
-//! 100 users, 5 posts each, 4 comments per post: 100 + 500 + 2,000 rows. The raw side's
+//! 100 users, 10 posts each, 10 comments per post (Diesel's `diesel_bench` tree): 100 + 1,000 +
+//! 10,000 rows. `NEXTORM_BENCH_SCALE=k` seeds k times the users. The raw side's
 //! statements are the ones a careful hand-written program sends: `IN (?, ?, ...)` on SQLite and
 //! MariaDB, `= ANY($1)` with an array on PostgreSQL (nextorm binds a list this long as one value
 //! too). Servers as in the `foundation` bench; one that does not answer is skipped with a message.
@@ -58,9 +61,23 @@ struct Comment {
 }
 
 const USERS: usize = 100;
-const POSTS_PER_USER: usize = 5;
-const COMMENTS_PER_POST: usize = 4;
-const COMMENTS: usize = USERS * POSTS_PER_USER * COMMENTS_PER_POST;
+const POSTS_PER_USER: usize = 10;
+const COMMENTS_PER_POST: usize = 10;
+
+/// How many times [`USERS`] the bench seeds (`NEXTORM_BENCH_SCALE`, default 1).
+fn scale() -> usize {
+    std::env::var("NEXTORM_BENCH_SCALE").map_or(1, |k| {
+        k.parse().ok().filter(|&k| k > 0).unwrap_or_else(|| panic!("NEXTORM_BENCH_SCALE={k:?} is not a count"))
+    })
+}
+
+fn users() -> usize {
+    USERS * scale()
+}
+
+fn comments() -> usize {
+    users() * POSTS_PER_USER * COMMENTS_PER_POST
+}
 
 /// What both sides compute from the tree: the number of comments and the bytes of every text.
 fn sum_of(texts: impl Iterator<Item = usize>) -> usize {
@@ -97,6 +114,48 @@ fn nextorm_async(rt: &Runtime, db: &AsyncDatabase) -> (usize, usize) {
         .block_on(db.session(async |s| select!(u for u in User).prefetch(|u| u.posts.comments).fetch_all(&s).await))
         .expect("nextorm_async: prefetch");
     walk(&users)
+}
+
+// ---------------------------------------------------------------------------------------------
+// nextorm: the same tree by lazy navigation in the session.
+
+/// Never inlined: the complexity guard counts the instructions of this function alone (named
+/// exactly: callgrind's `--toggle-collect` flips at every matching entry, closures included).
+#[inline(never)]
+fn lazy_walk_sync(db: &Database) -> (usize, usize) {
+    db.session(|s| {
+        let mut comments = 0;
+        let mut bytes = 0;
+        for u in select!(u for u in User).fetch_all(s)? {
+            bytes += u.name().len();
+            for p in u.posts().load(s)? {
+                bytes += p.title().len();
+                let cs = p.comments().load(s)?;
+                comments += cs.len();
+                bytes += sum_of(cs.iter().map(|c| c.body().len()));
+            }
+        }
+        Ok((comments, bytes))
+    })
+    .expect("nextorm_sync: lazy walk")
+}
+
+fn lazy_walk_async(rt: &Runtime, db: &AsyncDatabase) -> (usize, usize) {
+    rt.block_on(db.session(async |s| {
+        let mut comments = 0;
+        let mut bytes = 0;
+        for u in select!(u for u in User).fetch_all(&s).await? {
+            bytes += u.name().len();
+            for p in u.posts().load(&s).await? {
+                bytes += p.title().len();
+                let cs = p.comments().load(&s).await?;
+                comments += cs.len();
+                bytes += sum_of(cs.iter().map(|c| c.body().len()));
+            }
+        }
+        Ok((comments, bytes))
+    }))
+    .expect("nextorm_async: lazy walk")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -243,7 +302,7 @@ fn open(rt: &Runtime, url: &str) -> BoxResult<(Database, AsyncDatabase)> {
 
 fn seed(db: &Database) -> nextorm::Result<()> {
     db.session(|s| {
-        for u in 0..USERS {
+        for u in 0..users() {
             let user = s.create(User { id: 0, name: format!("user {u}"), posts: Set::new() })?;
             for p in 0..POSTS_PER_USER {
                 let title = format!("post {p} of user {u}");
@@ -303,11 +362,13 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
     // Both sides must compute the same thing before their times mean anything.
     let expected = s.raw.load(rt).map(|users| walk_raw(&users));
     match expected {
-        Ok(expected) if expected.0 == COMMENTS => {
+        Ok(expected) if expected.0 == comments() => {
             assert_eq!(nextorm_sync(&s.sync), expected, "nextorm_sync walks another tree");
             assert_eq!(nextorm_async(rt, &s.adb), expected, "nextorm_async walks another tree");
+            assert_eq!(lazy_walk_sync(&s.sync), expected, "nextorm_sync's lazy walk walks another tree");
+            assert_eq!(lazy_walk_async(rt, &s.adb), expected, "nextorm_async's lazy walk walks another tree");
         }
-        Ok(other) => panic!("the raw side found {} comments, not {COMMENTS}", other.0),
+        Ok(other) => panic!("the raw side found {} comments, not {}", other.0, comments()),
         Err(e) => panic!("the raw side failed: {e}"),
     }
     let mut g = c.benchmark_group(format!("prefetch_100_users/{}", s.dialect));
@@ -318,30 +379,84 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
         b.iter_custom(|iters| total(iters, || timed(|| walk_raw(&raw.load(rt).expect("raw: load")))))
     });
     g.finish();
+    let mut g = c.benchmark_group(format!("lazy_100_users/{dialect}"));
+    g.bench_function("nextorm_sync", |b| b.iter_custom(|iters| total(iters, || timed(|| lazy_walk_sync(sync)))));
+    g.bench_function("nextorm_async", |b| b.iter_custom(|iters| total(iters, || timed(|| lazy_walk_async(rt, adb)))));
+    g.finish();
     rt.block_on(s.adb.close());
     drop(s);
     drop(guard);
 }
 
-/// The repeat mode (see `common::repeat_mode`): one side's load, N times, on SQLite.
+/// The repeat mode (see `common::repeat_mode`): one side's walk, N times, on SQLite; with
+/// `NEXTORM_BENCH_WALK=lazy` nextorm's lazy walk instead of `prefetch`.
 fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
     let (times, side) = common::repeat_mode()?;
+    let lazy = match std::env::var("NEXTORM_BENCH_WALK").as_deref() {
+        Err(_) | Ok("prefetch") => false,
+        Ok("lazy") => true,
+        Ok(other) => panic!("NEXTORM_BENCH_WALK={other:?}: expected prefetch or lazy"),
+    };
     let (_guard, mut s) = sqlite(rt).expect("prefetch bench: SQLite");
     for _ in 0..times {
         let walked = match side {
+            Side::NextormSync if lazy => lazy_walk_sync(&s.sync),
+            Side::NextormAsync if lazy => lazy_walk_async(rt, &s.adb),
             Side::NextormSync => nextorm_sync(&s.sync),
             Side::NextormAsync => nextorm_async(rt, &s.adb),
             Side::Raw => walk_raw(&s.raw.load(rt).expect("raw: load")),
         };
-        assert_eq!(walked.0, COMMENTS);
+        assert_eq!(walked.0, comments());
     }
     rt.block_on(s.adb.close());
     Some(())
 }
 
+/// The complexity guard (`NEXTORM_BENCH_COMPLEXITY=1`): runs this bench under callgrind on
+/// SQLite, walking the tree lazily once at 1× and once at 10× the objects, counting the
+/// instructions of [`lazy_walk_sync`] alone (`--toggle-collect`), and prints their ratio. A walk
+/// whose cost grows with the objects is ~10×; a scan where an index belongs makes it ~100×, and
+/// the guard fails above [`MAX_GROWTH`].
+fn complexity_guard() -> Option<()> {
+    std::env::var_os("NEXTORM_BENCH_COMPLEXITY")?;
+    let count = |scale: usize| -> u64 {
+        let out = std::env::temp_dir().join(format!("nextorm_lazy_callgrind_{}_{scale}", std::process::id()));
+        let run = std::process::Command::new("valgrind")
+            .args(["--tool=callgrind", "--toggle-collect=prefetch::lazy_walk_sync"])
+            .arg(format!("--callgrind-out-file={}", out.display()))
+            .arg(std::env::current_exe().expect("the bench's own path"))
+            .env_remove("NEXTORM_BENCH_COMPLEXITY")
+            .env("NEXTORM_BENCH_REPEAT", "1")
+            .env("NEXTORM_BENCH_SIDE", "nextorm_sync")
+            .env("NEXTORM_BENCH_WALK", "lazy")
+            .env("NEXTORM_BENCH_SCALE", scale.to_string())
+            .output()
+            .expect("the complexity guard runs valgrind: is it installed?");
+        let _ = std::fs::remove_file(&out);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "the bench failed under callgrind:\n{stderr}");
+        stderr
+            .lines()
+            .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim().parse().expect("callgrind's count")))
+            .unwrap_or_else(|| panic!("callgrind printed no count:\n{stderr}"))
+    };
+    let one = count(1);
+    let ten = count(10);
+    let growth = ten as f64 / one as f64;
+    println!("lazy walk: {one} instructions at 1x ({} comments), {ten} at 10x: {growth:.1}x", comments());
+    assert!(
+        growth <= MAX_GROWTH,
+        "the lazy walk grows {growth:.1}x for 10x the objects: a scan where an index belongs?"
+    );
+    Some(())
+}
+
+/// The most a lazy walk over 10× the objects may cost, in times the instructions of the walk at 1×.
+const MAX_GROWTH: f64 = 15.0;
+
 fn main() {
     let rt = runtime().expect("cannot start a tokio runtime");
-    if repeat_on_sqlite(&rt).is_some() {
+    if complexity_guard().is_some() || repeat_on_sqlite(&rt).is_some() {
         return;
     }
     let mut c = Criterion::default()

@@ -1,12 +1,29 @@
-//! Sessions against the raw driver: loading 10,000 objects into a session's identity map, and
-//! flushing 100 updated objects (one UPDATE each, with the optimistic check) in one transaction.
-//! SQLite in memory, where the client-side cost shows.
+//! Sessions against plain structs and the raw driver: loading 10,000 objects into a session's
+//! identity map, one object by primary key, and flushing 100 updated objects (one UPDATE each,
+//! with the optimistic check) in one transaction. SQLite in memory, where the client-side cost
+//! shows. Before timing, it prints the memory each way of holding the 10,000 rows takes (the
+//! peak bytes allocated while loading and holding them, counted by a global allocator).
 //!
 //! `cargo bench --bench sessions --all-features`
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use nextorm::prelude::*;
 use std::hint::black_box;
+
+/// Counts the bytes allocated, and their peak.
+#[global_allocator]
+static ALLOCATED: peak_alloc::PeakAlloc = peak_alloc::PeakAlloc;
+
+/// The peak bytes allocated by `load` beyond what was allocated before it, while what it
+/// returns is held (and dropped after).
+fn peak_bytes<T>(load: impl FnOnce() -> T) -> usize {
+    ALLOCATED.reset_peak_usage();
+    let before = ALLOCATED.current_usage();
+    let held = black_box(load());
+    let peak = ALLOCATED.peak_usage() - before;
+    drop(held);
+    peak
+}
 
 #[derive(Entity, Debug, Clone, PartialEq)]
 struct Item {
@@ -46,21 +63,53 @@ fn bench(c: &mut Criterion) {
     }
     raw.execute_batch("COMMIT").unwrap();
     let all = select!(i for i in Item);
+    let raw_rows = || -> Vec<Item> {
+        let mut stmt = raw.prepare_cached("SELECT id, name, price, qty, note FROM item").unwrap();
+        stmt.query_map([], |r| {
+            Ok(Item { id: r.get(0)?, name: r.get(1)?, price: r.get(2)?, qty: r.get(3)?, note: r.get(4)? })
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+    };
+
+    // The session's objects are held past the session: what a caller keeps.
+    let raw_bytes = peak_bytes(raw_rows);
+    let plain_bytes = peak_bytes(|| all.fetch_all(&db).expect("plain"));
+    let session_bytes = peak_bytes(|| db.session(|s| s.select(&all)).expect("session"));
+    println!(
+        "memory of {ROWS} rows: raw {raw_bytes} B, plain {plain_bytes} B ({:.2}x), session {session_bytes} B ({:.2}x)",
+        plain_bytes as f64 / raw_bytes as f64,
+        session_bytes as f64 / raw_bytes as f64
+    );
 
     let mut g = c.benchmark_group("session_load_10k/sqlite");
     g.sample_size(20);
     g.bench_function("nextorm", |b| b.iter(|| db.session(|s| Ok(black_box(s.select(&all)?.len()))).expect("session")));
+    g.bench_function("plain", |b| b.iter(|| black_box(all.fetch_all(&db).expect("plain").len())));
+    g.bench_function("raw", |b| b.iter(|| black_box(raw_rows().len())));
+    g.finish();
+
+    // One object by primary key: in a session of its own, as plain struct, and raw.
+    let mut key = 0;
+    let mut next_key = || {
+        key = key % ROWS + 1;
+        key
+    };
+    let mut g = c.benchmark_group("by_pk/sqlite");
+    g.bench_function("nextorm_session", |b| {
+        b.iter(|| db.session(|s| Ok(black_box(s.by_pk::<Item>(&next_key())?.qty()))).expect("session"))
+    });
+    g.bench_function("plain", |b| b.iter(|| black_box(db.by_pk::<Item>(&next_key()).expect("plain").qty)));
     g.bench_function("raw", |b| {
         b.iter(|| {
-            let mut stmt = raw.prepare_cached("SELECT id, name, price, qty, note FROM item").unwrap();
-            let rows: Vec<Item> = stmt
-                .query_map([], |r| {
+            let mut stmt = raw.prepare_cached("SELECT id, name, price, qty, note FROM item WHERE id = ?").unwrap();
+            let item = stmt
+                .query_row([next_key()], |r| {
                     Ok(Item { id: r.get(0)?, name: r.get(1)?, price: r.get(2)?, qty: r.get(3)?, note: r.get(4)? })
                 })
-                .unwrap()
-                .collect::<Result<_, _>>()
                 .unwrap();
-            black_box(rows.len())
+            black_box(item.qty)
         })
     });
     g.finish();

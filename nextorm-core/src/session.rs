@@ -20,6 +20,7 @@ mod flush_order;
 mod handle;
 mod identity;
 mod links;
+mod member_index;
 mod pairs;
 mod plan;
 pub(crate) mod prefetch;

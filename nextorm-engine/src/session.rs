@@ -415,9 +415,8 @@ impl SessionCore {
         paths: &[PrefetchPath],
         finish: fn(Vec<R::Attached>) -> Result<T>,
     ) -> Result<T> {
-        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
         self.map.record();
-        let objects = rows.into_iter().map(|r| r.attach(&mut self.map)).collect::<Result<Vec<_>>>();
+        let objects = self.attached_rows(stmt, decode).await;
         let roots = self.map.take_recorded();
         let objects = objects?;
         for path in paths {
@@ -563,15 +562,38 @@ impl SessionCore {
         decode: fn(&dyn RowRead, usize) -> Result<R>,
         finish: fn(Vec<R::Attached>) -> Result<T>,
     ) -> Result<T> {
-        let rows = self.fetch_stmt(stmt, decode, Ok).await?;
-        let objects = rows.into_iter().map(|r| r.attach(&mut self.map)).collect::<Result<Vec<_>>>()?;
-        finish(objects)
+        finish(self.attached_rows(stmt, decode).await?)
+    }
+
+    /// Runs a query after a flush; each row joins the identity map as it arrives (no list of
+    /// decoded rows is held beside the objects).
+    async fn attached_rows<R: Attach>(
+        &mut self,
+        stmt: &Stmt,
+        decode: fn(&dyn RowRead, usize) -> Result<R>,
+    ) -> Result<Vec<R::Attached>> {
+        let mut objects = Vec::new();
+        self.for_each_object(stmt, decode, |object| {
+            objects.push(object);
+            Ok(())
+        })
+        .await?;
+        Ok(objects)
     }
 
     /// Runs a query of `E`'s rows after a flush; each row joins the identity map as its object.
     async fn fetch_entities<E: Entity>(&mut self, stmt: &Stmt) -> Result<Vec<Handle<E>>> {
-        let rows = self.fetch_stmt(stmt, E::from_row_at, Ok).await?;
-        rows.into_iter().map(|row| self.map.attach_loaded(row)).collect()
+        let mut objects = Vec::new();
+        self.before_query(stmt.locks).await?;
+        self.send(&stmt.text, async |c, map| {
+            c.for_each_stmt(stmt, E::from_row_at, |row| {
+                objects.push(map.attach_loaded(row)?);
+                Ok(())
+            })
+            .await
+        })
+        .await?;
+        Ok(objects)
     }
 
     /// Runs a query after a flush and hands each row, joined to the identity map, to `each`.

@@ -636,6 +636,7 @@ conformance!(
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,
+    relations_lazy_walk_sends_one_query_per_level,
     relations_delete_rules,
     relations_optional_reference_with_cascade_delete,
     relations_two_models_on_one_table_name,

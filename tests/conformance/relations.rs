@@ -86,6 +86,67 @@ pub async fn relations_collections_load_once_and_follow_the_session(t: &Ctx) -> 
     Ok(())
 }
 
+/// PonyORM's lazy walk: each level's first use loads that collection for every owner the session
+/// holds, so walking every client's purchases and every purchase's tags sends one query a level,
+/// and the members come from the session's index of references (kept up to date when references
+/// move and new objects get their keys).
+pub async fn relations_lazy_walk_sends_one_query_per_level(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    seed_clients(db, 30).await?;
+    session!(db, |s| {
+        let even = aw!(s.create(Tag { label: "even".into(), ..Default::default() }))?;
+        for p in aw!(select!(p for p in Purchase).fetch_all(sref!(s)))? {
+            if p.total() % 2 == 0 {
+                aw!(p.tags().add(sref!(s), &even))?;
+            }
+        }
+        Ok(())
+    })?;
+    session!(db, |s| {
+        let before = aw!(s.stats()).statements;
+        let mut walked = Vec::new();
+        for c in aw!(select!(c for c in Client).order_by(|c| c.id).fetch_all(sref!(s)))? {
+            for p in aw!(c.orders().load(sref!(s)))? {
+                assert!(aw!(p.client().get(sref!(s)))? == c, "a member leads back to its owner's object");
+                walked.push((c.name(), p.total(), labels(&aw!(p.tags().load(sref!(s)))?)));
+            }
+        }
+        assert_eq!(aw!(s.stats()).statements, before + 3, "the clients, then one query per level: purchases, tags");
+        assert_eq!(walked.len(), 30);
+        for (name, total, tags) in &walked {
+            assert_eq!(name, ["Ann", "Bob", "Cy"][(total % 3) as usize], "purchase {total}'s client");
+            let expected: &[&str] = if total % 2 == 0 { &["even"] } else { &[] };
+            assert_eq!(tags, expected, "purchase {total}'s tags");
+        }
+        Ok(())
+    })?;
+    session!(db, |s| {
+        let clients = aw!(select!(c for c in Client).order_by(|c| c.id).fetch_all(sref!(s)))?;
+        assert_eq!(aw!(clients[0].orders().load(sref!(s)))?.len(), 10);
+        // A new client's purchase follows it before the flush, and refers to its generated key after.
+        let dee = aw!(s.create(Client { name: "Dee".into(), ..Default::default() }))?;
+        let bought = aw!(s.create(Purchase {
+            id: 0,
+            total: 99,
+            client: Single::from(&dee),
+            referrer: None,
+            tags: Set::new()
+        }))?;
+        assert_eq!(aw!(dee.orders().load(sref!(s)))?, vec![bought.clone()]);
+        aw!(s.flush())?;
+        assert_eq!(aw!(dee.orders().load(sref!(s)))?, vec![bought.clone()], "found by its generated key");
+        // A purchase moved to another client leaves one collection and joins the other.
+        bought.set_client(Single::from(&clients[0]))?;
+        assert!(aw!(dee.orders().load(sref!(s)))?.is_empty());
+        let anns = aw!(clients[0].orders().load(sref!(s)))?;
+        assert_eq!(anns.len(), 11);
+        assert!(anns.last() == Some(&bought), "members in the order they joined the session");
+        Ok(())
+    })?;
+    assert_pool_idle(db);
+    Ok(())
+}
+
 pub async fn relations_delete_rules(t: &Ctx) -> Result<()> {
     let db = &t.db;
     let ids = seed_clients(db, 6).await?;

@@ -196,10 +196,15 @@ pub enum Edge {
 
 /// What an object's relations led to when its session ended: the references and collections the
 /// session had loaded (by `prefetch`, `get` or `load`), so that they answer without a session.
-/// One list of edges for every field, so an object costs two allocations however many
-/// relations it links.
+/// One list of edges for every field, behind one box: an object that links nothing (most of
+/// what a session loads) pays one pointer for it, and one that links costs three allocations
+/// however many relations it links.
 #[derive(Default)]
-pub struct Links {
+pub struct Links(Option<Box<LinkLists>>);
+
+/// The lists behind [`Links`].
+#[derive(Default)]
+struct LinkLists {
     /// Each linked field, with the end of its edges in `edges` (they start where the previous
     /// field's end).
     fields: Vec<(&'static str, usize)>,
@@ -209,17 +214,22 @@ pub struct Links {
 impl Links {
     /// Links with room for `edges` edges.
     pub fn with_capacity(edges: usize) -> Links {
-        Links { fields: Vec::new(), edges: Vec::with_capacity(edges) }
+        Links(Some(Box::new(LinkLists { fields: Vec::new(), edges: Vec::with_capacity(edges) })))
+    }
+
+    fn lists(&mut self) -> &mut LinkLists {
+        self.0.get_or_insert_with(Box::default)
     }
 
     /// Adds one object the relation `field` led to, after the others of the same field; a
     /// `field` not pushed last starts anew.
     #[inline]
     pub fn push_edge(&mut self, field: &'static str, edge: Edge) {
-        self.edges.push(edge);
-        match self.fields.last_mut() {
-            Some((last, end)) if *last == field => *end = self.edges.len(),
-            _ => self.fields.push((field, self.edges.len())),
+        let lists = self.lists();
+        lists.edges.push(edge);
+        match lists.fields.last_mut() {
+            Some((last, end)) if *last == field => *end = lists.edges.len(),
+            _ => lists.fields.push((field, lists.edges.len())),
         }
     }
 
@@ -227,20 +237,23 @@ impl Links {
     /// collection without members stays empty).
     #[inline]
     pub fn push_empty(&mut self, field: &'static str) {
-        self.fields.push((field, self.edges.len()));
+        let lists = self.lists();
+        lists.fields.push((field, lists.edges.len()));
     }
 
     /// The objects the relation `field` led to, if the session loaded it.
     pub fn get(&self, field: &str) -> Option<&[Edge]> {
-        let at = self.fields.iter().position(|(f, _)| *f == field)?;
-        let start = if at == 0 { 0 } else { self.fields[at - 1].1 };
-        Some(&self.edges[start..self.fields[at].1])
+        let lists = self.0.as_deref()?;
+        let at = lists.fields.iter().position(|(f, _)| *f == field)?;
+        let start = if at == 0 { 0 } else { lists.fields[at - 1].1 };
+        Some(&lists.edges[start..lists.fields[at].1])
     }
 
     /// The held edges, taken out.
     fn drain_held(&mut self) -> impl Iterator<Item = Arc<dyn LinkedObject>> + '_ {
-        self.fields.clear();
-        self.edges.drain(..).filter_map(|e| match e {
+        let lists = self.lists();
+        lists.fields.clear();
+        lists.edges.drain(..).filter_map(|e| match e {
             Edge::Held(held) => Some(held),
             Edge::Followed(_) => None,
         })
@@ -251,7 +264,7 @@ impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut start = 0;
         let mut list = f.debug_list();
-        for &(field, end) in &self.fields {
+        for &(field, end) in self.0.iter().flat_map(|lists| &lists.fields) {
             list.entry(&(field, end - start));
             start = end;
         }
@@ -269,7 +282,8 @@ impl Drop for Links {
     /// dropped recursively, it would overflow the stack. A drop inside the loop only queues its
     /// objects for the outermost one.
     fn drop(&mut self) {
-        if !self.edges.iter().any(|e| matches!(e, Edge::Held(_))) {
+        let Some(lists) = &self.0 else { return };
+        if !lists.edges.iter().any(|e| matches!(e, Edge::Held(_))) {
             return;
         }
         let queued = DROPPING.try_with(|queue| match queue.borrow_mut().as_mut() {

@@ -5,6 +5,7 @@
 use super::changes::Tracked;
 use super::fast_map::{EntryKey, FastMap, FastSet, meta_id};
 use super::handle::Handle;
+use super::member_index::MemberIndex;
 use super::pairs::{PairChange, PairStore};
 use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, EntityMeta, Key};
@@ -15,6 +16,13 @@ use crate::value::Value;
 /// The handle of a tracked object, if it is an `E`.
 fn typed<E: Entity>(object: &std::sync::Arc<dyn Tracked>) -> Option<Handle<E>> {
     Handle::from_linked(object.clone())
+}
+
+/// The indexes of the objects of `meta` in `by_entity` ([`IdentityMap::of_entity`], borrowing
+/// only that field).
+fn entity_list<'a>(by_entity: &'a [(usize, Vec<usize>)], meta: &'static EntityMeta) -> &'a [usize] {
+    let id = meta_id(meta);
+    by_entity.iter().find(|(m, _)| *m == id).map(|(_, list)| list.as_slice()).unwrap_or_default()
 }
 
 /// One object per row: the session's identity map, and the objects in the order they joined
@@ -43,6 +51,9 @@ pub struct IdentityMap {
     pub(super) linked_targets: Vec<usize>,
     /// While recording, the index of every object a loaded row resolves to.
     pub(super) recorded: Option<Vec<usize>>,
+    /// The members of one-to-many collections by the key they refer to, per (entity, reference
+    /// column): built at the first lazy load of a collection, kept up to date after.
+    pub(super) member_indexes: FastMap<(usize, usize), MemberIndex>,
 }
 
 impl IdentityMap {
@@ -200,8 +211,7 @@ impl IdentityMap {
 
     /// The indexes of the objects of `meta`.
     pub fn of_entity(&self, meta: &'static EntityMeta) -> &[usize] {
-        let id = meta_id(meta);
-        self.by_entity.iter().find(|(m, _)| *m == id).map(|(_, list)| list.as_slice()).unwrap_or_default()
+        entity_list(&self.by_entity, meta)
     }
 
     /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
@@ -324,37 +334,53 @@ impl IdentityMap {
 
     /// The live objects of `T` whose foreign key in column `fk` is `key`, or that follow the
     /// object at `owner` (a new object, whose key is not known yet).
-    pub fn members<T: Entity>(&self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
+    pub fn members<T: Entity>(&mut self, fk: usize, key: Option<&Value>, owner: usize) -> Vec<Handle<T>> {
         // A member that follows an owner with a key refers to that key too: following is only
         // looked at for an owner without one.
         let owners: &[usize] = if key.is_some() { &[] } else { std::slice::from_ref(&owner) };
-        self.handles(&self.reverse_member_indexes(T::meta(), fk, key.into_iter(), owners))
+        let indexes = self.reverse_member_indexes(T::meta(), fk, key.into_iter(), owners);
+        self.handles(&indexes)
     }
 
     /// The indexes of the live objects of `target` whose foreign key in column `fk` is one of
-    /// `keys`, or that follow one of the objects at the addresses `owners`.
+    /// `keys`, or that follow one of the objects at the addresses `owners`, in the order they
+    /// joined the session. The keys are looked up in the members' index (see [`MemberIndex`]);
+    /// only following, for owners without a key, scans the objects of `target`.
     pub fn reverse_member_indexes<'k>(
-        &self,
+        &mut self,
         target: &'static EntityMeta,
         fk: usize,
         keys: impl Iterator<Item = &'k Value>,
         owners: &[usize],
     ) -> Vec<usize> {
-        let keys: FastSet<MapKey> = keys.map(|k| MapKey::of(std::slice::from_ref(k))).collect();
+        let members = entity_list(&self.by_entity, target);
+        let index = self.member_indexes.entry((meta_id(target), fk)).or_default();
+        index.refresh(&self.objects, members, fk);
         let mut out = Vec::new();
-        let mut followed = Vec::new();
-        for &i in self.of_entity(target) {
-            let o = &self.objects[i];
-            let by_key = !keys.is_empty()
-                && o.live_value(fk).is_some_and(|v| keys.contains(&MapKey::of(std::slice::from_ref(&v))));
-            let mut follows = || {
+        let mut seen = FastSet::default();
+        let mut lists = 0;
+        for key in keys {
+            if !key.is_null() && seen.insert(MapKey::of(std::slice::from_ref(key))) {
+                out.extend_from_slice(index.members_of(key));
+                lists += 1;
+            }
+        }
+        if !owners.is_empty() {
+            let mut followed = Vec::new();
+            for &i in members {
+                let o = &self.objects[i];
                 followed.clear();
                 o.referenced_objects(&mut followed);
-                o.live() && followed.iter().any(|(column, addr)| *column == fk && owners.contains(addr))
-            };
-            if by_key || (!owners.is_empty() && follows()) {
-                out.push(i);
+                if o.live() && followed.iter().any(|(column, addr)| *column == fk && owners.contains(addr)) {
+                    out.push(i);
+                    lists += 1;
+                }
             }
+        }
+        if lists > 1 {
+            // Each list is in joining order; together they are sorted into it.
+            out.sort_unstable();
+            out.dedup();
         }
         out
     }
@@ -382,6 +408,10 @@ impl IdentityMap {
 
     /// Enters objects whose key became known at flush (generated keys) into the map.
     pub fn rekey(&mut self) -> Result<()> {
+        if !self.unkeyed.is_empty() {
+            // A reference that follows a new object reads its generated key from now on.
+            self.member_indexes.clear();
+        }
         let mut still_unkeyed = Vec::new();
         for &i in &self.unkeyed {
             let o = &self.objects[i];
@@ -422,5 +452,6 @@ impl IdentityMap {
         self.linked_relations.clear();
         self.linked_targets.clear();
         self.recorded = None;
+        self.member_indexes.clear();
     }
 }
