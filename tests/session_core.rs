@@ -242,9 +242,18 @@ fn inserts_are_batched_per_entity_and_kind_of_key() {
     assert_eq!(insert_batch_len(&accounts, Dialect::Sqlite), 2);
     assert_eq!(insert_batch_len(&accounts[2..], Dialect::Sqlite), 1);
     for (d, text) in [
-        (Dialect::Sqlite, r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING "id""#),
-        (Dialect::Postgres, r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10) RETURNING "id""#),
-        (Dialect::MariaDb, "INSERT INTO `account` (`owner`, `balance`, `rate`, `note`, `seen`) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING `id`"),
+        (
+            Dialect::Sqlite,
+            r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING "id""#,
+        ),
+        (
+            Dialect::Postgres,
+            r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10) RETURNING "id""#,
+        ),
+        (
+            Dialect::MariaDb,
+            "INSERT INTO `account` (`owner`, `balance`, `rate`, `note`, `seen`) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING `id`",
+        ),
     ] {
         let batch = insert_batch_sql(&accounts[..2], d).unwrap();
         assert_eq!(batch.text, text);

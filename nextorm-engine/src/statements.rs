@@ -154,7 +154,8 @@ impl Conn {
     async fn insert_batch<E: Entity>(&mut self, objs: &mut [E], generated_key: bool) -> Result<()> {
         let meta = E::meta();
         let dialect = self.dialect();
-        let columns: Vec<usize> = (0..meta.columns.len()).filter(|&i| !(generated_key && meta.columns[i].auto)).collect();
+        let columns: Vec<usize> =
+            (0..meta.columns.len()).filter(|&i| !(generated_key && meta.columns[i].auto)).collect();
         let mut binds = Vec::with_capacity(columns.len() * objs.len());
         for obj in objs.iter() {
             for &i in &columns {

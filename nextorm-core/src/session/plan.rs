@@ -215,7 +215,9 @@ pub fn insert_batch_sql<'a>(changes: impl IntoIterator<Item = &'a Change>, diale
             {
                 batch = Some((*meta, *generated_key));
                 let columns = meta.columns.iter();
-                binds.extend(values.iter().zip(columns).filter(|(_, c)| !(*generated_key && c.auto)).map(|(v, _)| v.clone()));
+                binds.extend(
+                    values.iter().zip(columns).filter(|(_, c)| !(*generated_key && c.auto)).map(|(v, _)| v.clone()),
+                );
                 rows += 1;
             }
             _ => return None,
