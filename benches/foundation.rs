@@ -227,7 +227,7 @@ impl Raw {
             }
             Raw::Postgres(c) => rt.block_on(async {
                 let mut tx = c.begin().await?;
-                let mut q = sqlx::query_scalar::<_, i64>(sql);
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
                 for r in rows.iter() {
                     q = q.bind(r.name.as_str()).bind(r.price).bind(r.qty).bind(r.note.as_deref());
                 }
@@ -237,7 +237,7 @@ impl Raw {
             })?,
             Raw::MariaDb(c) => rt.block_on(async {
                 let mut tx = c.begin().await?;
-                let mut q = sqlx::query_scalar::<_, i64>(sql);
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
                 for r in rows.iter() {
                     q = q.bind(r.name.as_str()).bind(r.price).bind(r.qty).bind(r.note.as_deref());
                 }
