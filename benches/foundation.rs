@@ -3,7 +3,9 @@
 //! `AsyncDatabase` (on a current-thread tokio runtime) and the raw driver:
 //!
 //! - `insert_100/<dialect>/<facade>`: 100 rows with generated keys in one transaction
-//!   (the table is emptied between iterations, outside the timed section);
+//!   (the table is emptied between iterations, outside the timed section), one `INSERT` a row
+//!   (`nextorm_sync`, `nextorm_async`, `raw`) or one multi-row `INSERT … RETURNING` of the 100
+//!   (`nextorm_sync_many` and `nextorm_async_many` through `insert_many`, `raw_many`);
 //! - `load_10k/<dialect>/<facade>`: 10,000 rows decoded into structs;
 //! - `checkout/<dialect>/<side>`: `SELECT 1` through the pool (a checkout and one statement) on a
 //!   busy pool, whose connections come back well within the idle threshold and are not pinged;
@@ -22,8 +24,8 @@
 //! `bench_<pid>`; both are dropped at the end. A server that does not answer is skipped with a
 //! message, and the other dialects still run.
 //!
-//! For instruction counts, the repeat mode runs one workload (`NEXTORM_BENCH_WORKLOAD=insert_100`
-//! or `load_10k`) of one side on SQLite N times (see `common::repeat_mode`):
+//! For instruction counts, the repeat mode runs one workload (`NEXTORM_BENCH_WORKLOAD=insert_100`,
+//! `insert_many_100` or `load_10k`) of one side on SQLite N times (see `common::repeat_mode`):
 //!
 //! ```text
 //! NEXTORM_BENCH_REPEAT=10 NEXTORM_BENCH_WORKLOAD=load_10k NEXTORM_BENCH_SIDE=raw \
@@ -65,6 +67,8 @@ const LOAD_ROWS: usize = 10_000;
 const SQLITE_INSERT: &str = "INSERT INTO bench_row (name, price, qty, note) VALUES (?1, ?2, ?3, ?4)";
 const PG_INSERT: &str = "INSERT INTO bench_row (name, price, qty, note) VALUES ($1, $2, $3, $4) RETURNING id";
 const MARIADB_INSERT: &str = "INSERT INTO bench_row (name, price, qty, note) VALUES (?, ?, ?, ?)";
+const UNNUMBERED_ROW: &str = "(?, ?, ?, ?)";
+const MULTI_ROW_HEAD: &str = "INSERT INTO bench_row (name, price, qty, note) VALUES ";
 const SELECT_ALL: &str = "SELECT id, name, price, qty, note FROM bench_row";
 const DELETE_ALL: &str = "DELETE FROM bench_row";
 const COUNT: &str = "SELECT COUNT(*) FROM bench_row";
@@ -102,6 +106,33 @@ async fn async_insert(db: &AsyncDatabase, rows: &mut [BenchRow]) -> nextorm::Res
         Ok(())
     })
     .await
+}
+
+fn sync_insert_many(db: &Database, rows: &mut [BenchRow]) -> nextorm::Result<()> {
+    db.transaction(|tx| tx.insert_many(rows))
+}
+
+async fn async_insert_many(db: &AsyncDatabase, rows: &mut [BenchRow]) -> nextorm::Result<()> {
+    db.transaction(async |tx| tx.insert_many(rows).await).await
+}
+
+/// `INSERT INTO bench_row (...) VALUES (...), (...) RETURNING id` for `n` rows, with `?` or
+/// numbered `$n` placeholders: what a hand-written program builds once and keeps.
+fn multi_row_insert(n: usize, numbered: bool) -> String {
+    let mut sql = MULTI_ROW_HEAD.to_owned();
+    for r in 0..n {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        if numbered {
+            let b = r * 4;
+            sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+        } else {
+            sql.push_str(UNNUMBERED_ROW);
+        }
+    }
+    sql.push_str(" RETURNING id");
+    sql
 }
 
 /// The raw driver, on one held connection.
@@ -170,6 +201,57 @@ impl Raw {
             })?,
         }
         Ok(())
+    }
+
+    /// BEGIN, one multi-row `INSERT … RETURNING id` of every row (its text built once), keys
+    /// stored back in row order, COMMIT.
+    fn insert_many(&mut self, rt: &Runtime, sql: &str, rows: &mut [BenchRow]) -> BoxResult<()> {
+        match self {
+            Raw::Sqlite(c) => {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                {
+                    let mut stmt = tx.prepare_cached(sql)?;
+                    for (i, r) in rows.iter().enumerate() {
+                        let at = i * 4;
+                        stmt.raw_bind_parameter(at + 1, &r.name)?;
+                        stmt.raw_bind_parameter(at + 2, r.price)?;
+                        stmt.raw_bind_parameter(at + 3, r.qty)?;
+                        stmt.raw_bind_parameter(at + 4, &r.note)?;
+                    }
+                    let mut keys = stmt.raw_query();
+                    for r in rows.iter_mut() {
+                        r.id = keys.next()?.ok_or("a key per row")?.get(0)?;
+                    }
+                }
+                tx.commit()?;
+            }
+            Raw::Postgres(c) => rt.block_on(async {
+                let mut tx = c.begin().await?;
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for r in rows.iter() {
+                    q = q.bind(r.name.as_str()).bind(r.price).bind(r.qty).bind(r.note.as_deref());
+                }
+                let keys = q.fetch_all(&mut *tx).await?;
+                rows.iter_mut().zip(keys).for_each(|(r, k)| r.id = k);
+                tx.commit().await
+            })?,
+            Raw::MariaDb(c) => rt.block_on(async {
+                let mut tx = c.begin().await?;
+                let mut q = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+                for r in rows.iter() {
+                    q = q.bind(r.name.as_str()).bind(r.price).bind(r.qty).bind(r.note.as_deref());
+                }
+                let keys = q.fetch_all(&mut *tx).await?;
+                rows.iter_mut().zip(keys).for_each(|(r, k)| r.id = k);
+                tx.commit().await
+            })?,
+        }
+        Ok(())
+    }
+
+    /// The multi-row INSERT text of `n` rows for this driver.
+    fn multi_row_sql(&self, n: usize) -> String {
+        multi_row_insert(n, matches!(self, Raw::Postgres(_)))
     }
 
     /// `SELECT 1`, prepared and cached as a careful program would.
@@ -265,12 +347,16 @@ impl Subjects {
     /// Checks, untimed, that the three sides do the same work: 100 rows inserted with distinct
     /// generated keys through each.
     fn check_insert(&mut self, rt: &Runtime) -> BoxResult<()> {
-        for side in ["nextorm_sync", "nextorm_async", "raw"] {
+        let many_sql = self.raw.multi_row_sql(INSERT_ROWS);
+        for side in ["nextorm_sync", "nextorm_async", "raw", "nextorm_sync_many", "nextorm_async_many", "raw_many"] {
             self.clear_all(rt)?;
             let mut rows = new_rows(INSERT_ROWS);
             match side {
                 "nextorm_sync" => sync_insert(&self.sync, &mut rows)?,
                 "nextorm_async" => rt.block_on(async_insert(&self.adb, &mut rows))?,
+                "nextorm_sync_many" => sync_insert_many(&self.sync, &mut rows)?,
+                "nextorm_async_many" => rt.block_on(async_insert_many(&self.adb, &mut rows))?,
+                "raw_many" => self.raw.insert_many(rt, &many_sql, &mut rows)?,
                 _ => self.raw.insert(rt, &mut rows)?,
             }
             let mut keys: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -279,13 +365,16 @@ impl Subjects {
             if keys.len() != INSERT_ROWS || keys[0] <= 0 {
                 return Err(format!("{side}: the generated keys are not {INSERT_ROWS} distinct positive keys").into());
             }
-            let stored = match side {
-                "raw" => self.raw.load(rt)?.len(),
-                "nextorm_sync" => self.sync.all::<BenchRow>()?.len(),
-                _ => rt.block_on(self.adb.all::<BenchRow>())?.len(),
+            let mut stored = match side {
+                "raw" | "raw_many" => self.raw.load(rt)?,
+                "nextorm_sync" | "nextorm_sync_many" => self.sync.all::<BenchRow>()?,
+                _ => rt.block_on(self.adb.all::<BenchRow>())?,
             };
-            if stored != INSERT_ROWS {
-                return Err(format!("{side}: {stored} rows stored after inserting {INSERT_ROWS}").into());
+            // Each value holds the key of its own row.
+            stored.sort_by_key(|r| r.id);
+            rows.sort_by_key(|r| r.id);
+            if stored != rows {
+                return Err(format!("{side}: the stored rows are not the inserted values with their keys").into());
             }
         }
         Ok(())
@@ -427,6 +516,37 @@ fn bench_insert(c: &mut Criterion, rt: &Runtime, s: &mut Subjects) {
             })
         })
     });
+    g.bench_function("nextorm_sync_many", |b| {
+        b.iter_custom(|iters| {
+            raw.tidy(rt).expect("VACUUM");
+            total(iters, || {
+                sync.execute(DELETE_ALL, ()).expect("nextorm_sync: DELETE");
+                let mut rows = new_rows(INSERT_ROWS);
+                timed(|| sync_insert_many(sync, &mut rows).expect("nextorm_sync: insert_many"))
+            })
+        })
+    });
+    g.bench_function("nextorm_async_many", |b| {
+        b.iter_custom(|iters| {
+            raw.tidy(rt).expect("VACUUM");
+            total(iters, || {
+                rt.block_on(adb.execute(DELETE_ALL, ())).expect("nextorm_async: DELETE");
+                let mut rows = new_rows(INSERT_ROWS);
+                timed(|| rt.block_on(async_insert_many(adb, &mut rows)).expect("nextorm_async: insert_many"))
+            })
+        })
+    });
+    let many_sql = raw.multi_row_sql(INSERT_ROWS);
+    g.bench_function("raw_many", |b| {
+        b.iter_custom(|iters| {
+            raw.tidy(rt).expect("VACUUM");
+            total(iters, || {
+                raw.clear(rt).expect("raw: DELETE");
+                let mut rows = new_rows(INSERT_ROWS);
+                timed(|| raw.insert_many(rt, &many_sql, &mut rows).expect("raw: multi-row insert"))
+            })
+        })
+    });
     g.finish();
 }
 
@@ -486,6 +606,20 @@ fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
                 assert!(rows.iter().all(|r| r.id > 0), "every row got its key");
             }
         }
+        "insert_many_100" => {
+            let many_sql = s.raw.multi_row_sql(INSERT_ROWS);
+            for _ in 0..times {
+                let mut rows = new_rows(INSERT_ROWS);
+                match side {
+                    Side::NextormSync => sync_insert_many(&s.sync, &mut rows).expect("nextorm_sync: insert_many"),
+                    Side::NextormAsync => {
+                        rt.block_on(async_insert_many(&s.adb, &mut rows)).expect("nextorm_async: insert_many")
+                    }
+                    Side::Raw => s.raw.insert_many(rt, &many_sql, &mut rows).expect("raw: multi-row insert"),
+                }
+                assert!(rows.iter().all(|r| r.id > 0), "every row got its key");
+            }
+        }
         "load_10k" => {
             s.populate(rt).expect("foundation bench: populate");
             for _ in 0..times {
@@ -497,7 +631,7 @@ fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
                 assert_eq!(loaded.len(), LOAD_ROWS);
             }
         }
-        other => panic!("NEXTORM_BENCH_WORKLOAD={other:?}: expected insert_100 or load_10k"),
+        other => panic!("NEXTORM_BENCH_WORKLOAD={other:?}: expected insert_100, insert_many_100 or load_10k"),
     }
     s.close(rt);
     Some(())

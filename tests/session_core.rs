@@ -211,7 +211,7 @@ fn fields_can_leave_the_optimistic_check() {
 }
 
 #[test]
-fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
+fn inserts_are_batched_per_entity_and_kind_of_key() {
     let mut map = IdentityMap::new();
     let mut changes: Vec<Change> = Vec::new();
     for id in 1..=3 {
@@ -221,7 +221,7 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
     changes.push(map.add_new(account(0)).unwrap().tracked().pending().unwrap().unwrap());
     changes.push(map.add_new(Tag { id: 4, label: "t4".into() }).unwrap().tracked().pending().unwrap().unwrap());
     assert_eq!(insert_batch_len(&changes, Dialect::Sqlite), 3, "the three tags, up to the account");
-    assert_eq!(insert_batch_len(&changes[3..], Dialect::Sqlite), 1, "a generated key goes alone");
+    assert_eq!(insert_batch_len(&changes[3..], Dialect::Sqlite), 1, "the account, up to the next tag");
     assert_eq!(insert_batch_len(&changes[5..], Dialect::Sqlite), 0);
     let batch = insert_batch_sql(&changes[..3], Dialect::Postgres).unwrap();
     assert_eq!(
@@ -233,6 +233,33 @@ fn inserts_with_given_keys_are_batched_generated_keys_are_not() {
         "INSERT INTO `tag` (`id`, `label`) VALUES (?, ?), (?, ?)"
     );
     assert!(insert_batch_sql(&changes[2..4], Dialect::Sqlite).is_none(), "not one entity with given keys");
+    // Generated keys share a batch too, returned in the order of the rows; a given key among
+    // them starts another.
+    let accounts: Vec<Change> = [0, 0, 9, 0]
+        .into_iter()
+        .map(|id| map.add_new(account(id)).unwrap().tracked().pending().unwrap().unwrap())
+        .collect();
+    assert_eq!(insert_batch_len(&accounts, Dialect::Sqlite), 2);
+    assert_eq!(insert_batch_len(&accounts[2..], Dialect::Sqlite), 1);
+    for (d, text) in [
+        (
+            Dialect::Sqlite,
+            r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING "id""#,
+        ),
+        (
+            Dialect::Postgres,
+            r#"INSERT INTO "account" ("owner", "balance", "rate", "note", "seen") VALUES ($1, $2, $3, $4, $5), ($6, $7, $8, $9, $10) RETURNING "id""#,
+        ),
+        (
+            Dialect::MariaDb,
+            "INSERT INTO `account` (`owner`, `balance`, `rate`, `note`, `seen`) VALUES (?, ?, ?, ?, ?), (?, ?, ?, ?, ?) RETURNING `id`",
+        ),
+    ] {
+        let batch = insert_batch_sql(&accounts[..2], d).unwrap();
+        assert_eq!(batch.text, text);
+        assert_eq!(batch.binds.len(), 10, "the generated key is not bound");
+    }
+    assert!(insert_batch_sql(&accounts[1..3], Dialect::Sqlite).is_none(), "generated and given keys");
     // A batch stops at 256 rows.
     let many: Vec<Change> = (10..600)
         .map(|id| map.add_new(Tag { id, label: String::new() }).unwrap().tracked().pending().unwrap().unwrap())
@@ -884,6 +911,74 @@ fn a_unique_value_freed_by_a_delete_is_inserted_after_it() {
         texts(&steps),
         [r#"DELETE FROM "badge" WHERE "id" = ?"#, r#"INSERT INTO "badge" ("id", "code") VALUES (?, ?)"#]
     );
+}
+
+#[test]
+fn generated_keys_are_batched_per_entity_and_fed_to_the_rows_that_follow() {
+    let mut map = IdentityMap::new();
+    let teams: Vec<_> =
+        (0..3).map(|i| map.add_new(Team { id: 0, name: format!("t{i}"), players: Set::new() }).unwrap()).collect();
+    let players: Vec<_> = (0..3)
+        .map(|i| map.add_new(Player { id: 10 + i, number: i, team: Single::from(&teams[i as usize]) }).unwrap())
+        .collect();
+    let steps = run_plan(&mut map, true, |s| match s.expect {
+        Expect::GeneratedKeys => Outcome::GeneratedKeys(vec![41, 42, 43]),
+        _ => Outcome::Rows(3),
+    })
+    .unwrap();
+    assert_eq!(
+        texts(&steps),
+        [
+            r#"INSERT INTO "team" ("name") VALUES (?), (?), (?) RETURNING "id""#,
+            r#"INSERT INTO "player" ("id", "number", "team") VALUES (?, ?, ?), (?, ?, ?), (?, ?, ?)"#
+        ]
+    );
+    assert_eq!((steps[0].expect, steps[0].objects.clone()), (Expect::GeneratedKeys, vec![0, 1, 2]));
+    assert_eq!((steps[1].expect, steps[1].objects.clone()), (Expect::AnyCount, vec![3, 4, 5]));
+    assert_eq!(teams.iter().map(|t| t.read(0, |t| t.id)).collect::<Vec<_>>(), [41, 42, 43], "keys in row order");
+    let team_binds: Vec<&Value> = steps[1].sql.binds.iter().skip(2).step_by(3).collect();
+    assert_eq!(team_binds, [&Value::Int(41), &Value::Int(42), &Value::Int(43)], "each player's team key");
+    assert_eq!(players[2].read(PLAYER_TEAM, |p| p.team.key()), 43);
+
+    // Fewer keys than rows is a bug to report, not keys given to the wrong objects.
+    let mut map = IdentityMap::new();
+    for i in 0..2 {
+        map.add_new(Team { id: 0, name: format!("u{i}"), players: Set::new() }).unwrap();
+    }
+    let e = run_plan(&mut map, false, |_| Outcome::GeneratedKeys(vec![7])).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Internal);
+}
+
+/// A tree with generated keys: a child refers to a parent created in the same session.
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Folder {
+    #[pk]
+    id: i64,
+    parent: Option<Single<Folder>>,
+}
+
+#[test]
+fn a_row_waiting_for_a_key_of_its_own_batch_starts_the_next_batch() {
+    let mut map = IdentityMap::new();
+    let root = map.add_new(Folder { id: 0, parent: None }).unwrap();
+    let other = map.add_new(Folder { id: 0, parent: None }).unwrap();
+    for _ in 0..2 {
+        map.add_new(Folder { id: 0, parent: Some(Single::from(&root)) }).unwrap();
+    }
+    let mut next = 100;
+    let steps = run_plan(&mut map, true, |s| {
+        let keys: Vec<i64> = (0..s.objects.len() as i64).map(|i| next + i).collect();
+        next += 10;
+        match s.expect {
+            Expect::GeneratedKey => Outcome::GeneratedKey(keys[0]),
+            _ => Outcome::GeneratedKeys(keys),
+        }
+    })
+    .unwrap();
+    let batches: Vec<Vec<usize>> = steps.iter().map(|s| s.objects.clone()).collect();
+    assert_eq!(batches, [vec![0, 1], vec![2, 3]], "the children wait for the root's key");
+    assert_eq!(steps[1].sql.binds, [Value::Int(100), Value::Int(100)], "both children refer to the root");
+    assert_eq!((root.read(0, |f| f.id), other.read(0, |f| f.id)), (100, 101));
 }
 
 /// A self-reference: the next node of a chain.

@@ -95,6 +95,23 @@ fn product_crud() {
     insta::assert_snapshot!(side_by_side(|d| crud_statements(Product::meta(), d)));
 }
 
+/// `insert_many`'s statements: three rows with generated keys (returned with `RETURNING` on
+/// every dialect), two with given keys, and how many rows one statement carries.
+#[test]
+fn product_insert_many() {
+    insta::assert_snapshot!(side_by_side(|d| {
+        vec![
+            crud::insert_many(Product::meta(), d, true, 3),
+            crud::insert_many(Product::meta(), d, false, 2),
+            format!(
+                "-- rows per statement: {} generated, {} given",
+                crud::insert_batch_rows(Product::meta(), d, true),
+                crud::insert_batch_rows(Product::meta(), d, false)
+            ),
+        ]
+    }));
+}
+
 #[test]
 fn reserved_words_and_composite_key_ddl() {
     insta::assert_snapshot!(side_by_side(|d| {

@@ -177,6 +177,14 @@ impl AsyncSession {
         self.with(async |c| c.select_by_sql(sql, params).await).await
     }
 
+    /// Inserts plain values (not session objects) with multi-row `INSERT`s on the session's
+    /// connection, after a flush and inside its transaction (opened now if need be), so they
+    /// commit or roll back with the session; generated keys are stored back. See
+    /// `Conn::insert_many` for the SQL.
+    pub async fn insert_many<E: Entity>(&self, objs: &mut [E]) -> Result<()> {
+        self.with(async |c| c.insert_many(objs).await).await
+    }
+
     /// Runs raw SQL with `?` placeholders on the session's connection, after a flush and inside
     /// its transaction (opened now if need be), so it commits or rolls back with the session;
     /// the rows affected. `db.execute` inside the session does the same.

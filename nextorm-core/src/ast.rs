@@ -501,7 +501,8 @@ pub struct Insert {
     pub columns: Vec<Name>,
     /// One list of expressions per row.
     pub rows: Vec<Vec<Expr>>,
-    /// Columns to return (rendered only where the dialect has `RETURNING`).
+    /// Columns to return (`RETURNING`, which the three dialects have: SQLite since 3.35,
+    /// MariaDB since 10.5).
     pub returning: Vec<Name>,
 }
 

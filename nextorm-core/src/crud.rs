@@ -16,7 +16,8 @@ fn all_columns(meta: &EntityMeta) -> Vec<Expr> {
 }
 
 /// `INSERT INTO t (...) VALUES (...)`, leaving out the auto-increment key when
-/// `generated_key` is true (and returning it on PostgreSQL).
+/// `generated_key` is true (and returning it on PostgreSQL; SQLite and MariaDB read it from the
+/// driver's last-insert id).
 ///
 /// ```text
 /// SQLite:     INSERT INTO "product" ("name", "price") VALUES (?, ?)
@@ -25,17 +26,43 @@ fn all_columns(meta: &EntityMeta) -> Vec<Expr> {
 /// ```
 pub fn insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> &str {
     let kind = if generated_key { CachedStatement::InsertGeneratedKey } else { CachedStatement::InsertAllColumns };
-    meta.statements.get(dialect, kind, || insert_rows(meta, dialect, generated_key, 1))
+    let returning = generated_key && dialect.returns_key_with_returning();
+    meta.statements.get(dialect, kind, || render_insert(meta, dialect, generated_key, 1, returning))
 }
 
-/// [`insert`] for `rows` rows, rendered each call (a session's multi-row INSERT):
-/// `INSERT INTO "tag" ("id", "name") VALUES (?, ?), (?, ?)`.
-pub fn insert_rows(meta: &EntityMeta, dialect: Dialect, generated_key: bool, rows: usize) -> String {
+/// The multi-row [`insert`] of `rows` rows, rendered each call (`insert_many` and a session's
+/// flush). With `generated_key`, the auto-increment key is left out and returned with
+/// `RETURNING` on every dialect, one row per inserted row in the order of the `VALUES` lists;
+/// nextorm relies on that order (what SQLite, PostgreSQL and MariaDB do for an `INSERT …
+/// VALUES`, though SQLite's documentation does not promise it; the conformance suite checks it).
+///
+/// ```text
+/// SQLite:     INSERT INTO "product" ("name", "price") VALUES (?, ?), (?, ?) RETURNING "id"
+/// PostgreSQL: INSERT INTO "product" ("name", "price") VALUES ($1, $2), ($3, $4) RETURNING "id"
+/// MariaDB:    INSERT INTO `product` (`name`, `price`) VALUES (?, ?), (?, ?) RETURNING `id`
+/// SQLite, keys given: INSERT INTO "tag" ("id", "name") VALUES (?, ?), (?, ?)
+/// ```
+pub fn insert_many(meta: &EntityMeta, dialect: Dialect, generated_key: bool, rows: usize) -> String {
+    render_insert(meta, dialect, generated_key, rows, generated_key)
+}
+
+/// The binds one row of [`insert_many`] takes: every column, less the generated key.
+pub fn insert_binds_per_row(meta: &EntityMeta, generated_key: bool) -> usize {
+    meta.columns.iter().filter(|c| !(generated_key && c.auto)).count()
+}
+
+/// The most rows one [`insert_many`] statement carries within the dialect's bind limit
+/// (32766 on SQLite, 65535 on PostgreSQL and MariaDB); at least 1.
+pub fn insert_batch_rows(meta: &EntityMeta, dialect: Dialect, generated_key: bool) -> usize {
+    (dialect.max_binds() / insert_binds_per_row(meta, generated_key).max(1)).max(1)
+}
+
+fn render_insert(meta: &EntityMeta, dialect: Dialect, generated_key: bool, rows: usize, returning: bool) -> String {
     let skip = |c: &&crate::entity::ColumnMeta| !(generated_key && c.auto);
     let columns: Vec<Name> = meta.columns.iter().filter(skip).map(|c| Name::from(c.name)).collect();
     let rows = vec![vec![Expr::Param; columns.len()]; rows];
     let returning = match meta.auto_key() {
-        Some(k) if generated_key => vec![Name::from(k.name)],
+        Some(k) if generated_key && returning => vec![Name::from(k.name)],
         _ => Vec::new(),
     };
     render(&Statement::Insert(Insert { table: meta.table.into(), columns, rows, returning }), dialect).text

@@ -124,8 +124,9 @@ impl Dialect {
         with_sql_dialect!(self, D => D::write_placeholder(out, n))
     }
 
-    /// Whether an `INSERT` returns its generated key with `RETURNING` (PostgreSQL) rather than
-    /// through the driver's last-insert id (SQLite, MariaDB).
+    /// Whether a one-row `INSERT` returns its generated key with `RETURNING` (PostgreSQL) rather
+    /// than through the driver's last-insert id (SQLite, MariaDB). A multi-row `INSERT` returns
+    /// its keys with `RETURNING` on all three (see [`crate::crud::insert_many`]).
     pub fn returns_key_with_returning(self) -> bool {
         with_sql_dialect!(self, D => D::RETURNS_KEY_WITH_RETURNING)
     }
@@ -318,9 +319,9 @@ mod tests {
             rows: vec![],
             returning: vec!["id".into()],
         });
-        assert_eq!(render(&stmt, Dialect::Sqlite).text, r#"INSERT INTO "t" DEFAULT VALUES"#);
+        assert_eq!(render(&stmt, Dialect::Sqlite).text, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
         assert_eq!(render(&stmt, Dialect::Postgres).text, r#"INSERT INTO "t" DEFAULT VALUES RETURNING "id""#);
-        assert_eq!(render(&stmt, Dialect::MariaDb).text, "INSERT INTO `t` () VALUES ()");
+        assert_eq!(render(&stmt, Dialect::MariaDb).text, "INSERT INTO `t` () VALUES () RETURNING `id`");
     }
 
     #[test]

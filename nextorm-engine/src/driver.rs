@@ -321,6 +321,19 @@ impl Conn {
         self.track(r)
     }
 
+    /// Runs an `INSERT … RETURNING` of one generated key per row and returns the keys in the
+    /// order of its rows. Never run again on another connection: the rows may be written.
+    pub(crate) async fn insert_returning(&mut self, sql: &str, binds: &[Value]) -> Result<Vec<i64>> {
+        let mut keys = Vec::with_capacity(binds.len());
+        self.fresh = false;
+        self.fetch_sql(sql, binds, &mut |row| {
+            keys.push(row.get_i64(0)?);
+            Ok(())
+        })
+        .await?;
+        Ok(keys)
+    }
+
     /// Runs a query and calls `each` on every row.
     pub(crate) async fn fetch_sql(&mut self, sql: &str, binds: &[Value], each: EachRow<'_>) -> Result<()> {
         self.check_binds(binds)?;

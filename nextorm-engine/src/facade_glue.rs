@@ -44,6 +44,12 @@ macro_rules! statement_methods {
             self.$with(async |c| c.insert(obj).await) $($await)*
         }
 
+        /// Inserts every value of `objs` with as few multi-row `INSERT`s as the bind limit
+        /// allows, storing generated keys back; all or none. See [`Conn::insert_many`] for the SQL.
+        pub $($async)* fn insert_many<E: $crate::__glue::Entity>(&self, objs: &mut [E]) -> $crate::__glue::Result<()> {
+            self.$with(async |c| c.insert_many(objs).await) $($await)*
+        }
+
         /// The entity with this primary key, if there is one. See [`Conn::find`].
         pub $($async)* fn find<E: $crate::__glue::Entity>(&self, key: &E::Key) -> $crate::__glue::Result<Option<E>> {
             self.$with(async |c| c.find(key).await) $($await)*

@@ -157,7 +157,8 @@ impl SessionCore {
 
     /// Sends every pending change: inserts, updates of the changed columns and deletes, in the
     /// order the objects joined the session, each update and delete guarded by the optimistic
-    /// check. Consecutive new objects of one entity with given keys share one multi-row INSERT.
+    /// check. Consecutive new objects of one entity share one multi-row INSERT (generated keys
+    /// come back with `RETURNING`).
     /// An update or delete that matches no row is an [`ErrorKind::OptimisticConflict`].
     pub async fn flush(&mut self) -> Result<()> {
         self.flush_timed(false).await
@@ -184,6 +185,7 @@ impl SessionCore {
             self.sent(text);
             let sent = match step.expect {
                 Expect::GeneratedKey => self.conn.insert_sql(text, binds).await.map(Outcome::GeneratedKey),
+                Expect::GeneratedKeys => self.conn.insert_returning(text, binds).await.map(Outcome::GeneratedKeys),
                 Expect::OneRow | Expect::AnyCount => self.conn.execute_sql(text, binds).await.map(Outcome::Rows),
             };
             let outcome = match sent {
@@ -623,6 +625,20 @@ impl SessionCore {
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
         self.before_query(true).await?;
         self.send(&stmt.text, async |c, _| c.execute_stmt(stmt).await).await
+    }
+
+    /// Inserts plain values (not session objects) on the session's connection, after a flush
+    /// and inside its transaction (opened now if need be), so they commit or roll back with the
+    /// session. See [`Conn::insert_many`]; it counts as one statement per `INSERT`, recorded
+    /// as the last SQL by its one-row form.
+    pub async fn insert_many<E: Entity>(&mut self, objs: &mut [E]) -> Result<()> {
+        if objs.is_empty() {
+            return Ok(());
+        }
+        self.before_query(true).await?;
+        let sent = self.send(crud::insert(E::meta(), self.dialect(), false), async |c, _| c.insert_batches(objs).await);
+        self.stats.statements += sent.await?.saturating_sub(1);
+        Ok(())
     }
 
     /// Runs raw SQL with `?` placeholders on the session's connection (PonyORM's `db.execute`

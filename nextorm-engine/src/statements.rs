@@ -40,10 +40,37 @@ fn reject_transaction_control(sql: &str) -> Result<()> {
 }
 
 fn checked(dialect: Dialect, meta: &EntityMeta, values: &[Value], columns: impl Iterator<Item = usize>) -> Result<()> {
-    for (v, i) in values.iter().zip(columns) {
-        dialect.check_value(v).map_err(|e| e.context(format_args!("{}.{}", meta.name, meta.columns[i].field)))?;
+    values.iter().zip(columns).try_for_each(|(v, i)| check_column(dialect, meta, i, v))
+}
+
+/// Checks that `dialect` can store `value` in column `index`; the error names the field.
+fn check_column(dialect: Dialect, meta: &EntityMeta, index: usize, value: &Value) -> Result<()> {
+    dialect.check_value(value).map_err(|e| e.context(format_args!("{}.{}", meta.name, meta.columns[index].field)))
+}
+
+/// One statement of [`Conn::insert_many`]: the values it inserts and whether their keys are
+/// generated.
+struct InsertBatch {
+    rows: std::ops::Range<usize>,
+    generated_key: bool,
+}
+
+/// Splits `objs` into runs of generated and given keys, each cut at the dialect's bind limit.
+fn insert_batches<E: Entity>(objs: &[E], dialect: Dialect) -> Vec<InsertBatch> {
+    let meta = E::meta();
+    let has_auto = meta.auto_key().is_some();
+    let most = |generated_key| crud::insert_batch_rows(meta, dialect, generated_key);
+    let (most_generated, most_given) = (most(true), most(false));
+    let mut batches: Vec<InsertBatch> = Vec::new();
+    for (i, obj) in objs.iter().enumerate() {
+        let generated_key = has_auto && obj.key_is_unset();
+        let limit = if generated_key { most_generated } else { most_given };
+        match batches.last_mut() {
+            Some(b) if b.generated_key == generated_key && b.rows.len() < limit => b.rows.end = i + 1,
+            _ => batches.push(InsertBatch { rows: i..i + 1, generated_key }),
+        }
     }
-    Ok(())
+    batches
 }
 
 impl Conn {
@@ -77,6 +104,83 @@ impl Conn {
                 self.execute_checked(crud::insert(meta, dialect, false), &values).await.map(drop)
             }
         }
+    }
+
+    /// Inserts every value of `objs` with multi-row `INSERT`s, as few as the dialect's bind
+    /// limit allows (32766 binds on SQLite, 65535 on PostgreSQL and MariaDB), and stores each
+    /// key the database generated in its value. Values whose auto-increment key is zero get a
+    /// generated key, read back with `RETURNING` in the order of the rows (see
+    /// [`crud::insert_many`]); values with a given key are inserted with it; a run of each kind
+    /// is its own statement. An empty slice sends nothing. When it takes several statements
+    /// outside a transaction they run in one, so either every value is inserted or none.
+    ///
+    /// ```text
+    /// INSERT INTO "product" ("name", "price") VALUES (?, ?), (?, ?) RETURNING "id"   -- SQLite
+    /// INSERT INTO "product" ("name", "price") VALUES ($1, $2), ($3, $4) RETURNING "id"   -- PostgreSQL
+    /// INSERT INTO `product` (`name`, `price`) VALUES (?, ?), (?, ?) RETURNING `id`   -- MariaDB
+    /// ```
+    pub async fn insert_many<E: Entity>(&mut self, objs: &mut [E]) -> Result<()> {
+        self.insert_batches(objs).await.map(drop)
+    }
+
+    /// [`Conn::insert_many`], answering the number of statements it sent.
+    pub(crate) async fn insert_batches<E: Entity>(&mut self, objs: &mut [E]) -> Result<u64> {
+        let batches = insert_batches(objs, self.dialect());
+        let own_transaction = batches.len() > 1 && !self.in_transaction();
+        if own_transaction {
+            self.begin().await?;
+        }
+        let mut sent = 0;
+        let mut r = Ok(());
+        for batch in &batches {
+            r = self.insert_batch(&mut objs[batch.rows.clone()], batch.generated_key).await;
+            if r.is_err() {
+                break;
+            }
+            sent += 1;
+        }
+        if own_transaction {
+            r = match r {
+                Ok(()) => self.commit().await,
+                // The insert's error is the one to report; a failed ROLLBACK leaves the
+                // connection marked, so it is not reused with the transaction open.
+                Err(e) => self.rollback().await.and(Err(e)),
+            };
+        }
+        r.map(|()| sent)
+    }
+
+    /// One multi-row `INSERT` of `objs`, all with generated keys or all with given ones.
+    async fn insert_batch<E: Entity>(&mut self, objs: &mut [E], generated_key: bool) -> Result<()> {
+        let meta = E::meta();
+        let dialect = self.dialect();
+        let columns: Vec<usize> =
+            (0..meta.columns.len()).filter(|&i| !(generated_key && meta.columns[i].auto)).collect();
+        let mut binds = Vec::with_capacity(columns.len() * objs.len());
+        for obj in objs.iter() {
+            for &i in &columns {
+                let v = obj.column_value_at(i)?;
+                check_column(dialect, meta, i, &v)?;
+                binds.push(v);
+            }
+        }
+        let sql = crud::insert_many(meta, dialect, generated_key, objs.len());
+        if !generated_key {
+            return self.execute_checked(&sql, &binds).await.map(drop);
+        }
+        let keys = self.insert_returning(&sql, &binds).await?;
+        if keys.len() != objs.len() {
+            return Err(Error::internal(format!(
+                "an INSERT of {} rows into `{}` returned {} generated keys",
+                objs.len(),
+                meta.table,
+                keys.len()
+            )));
+        }
+        for (obj, key) in objs.iter_mut().zip(keys) {
+            obj.set_generated_key(key)?;
+        }
+        Ok(())
     }
 
     /// The entity with this primary key, if there is one.

@@ -686,3 +686,74 @@ pub async fn connection_settings_per_dialect(t: &Ctx) -> Result<()> {
     }
     Ok(())
 }
+
+/// `insert_many`: one multi-row INSERT per batch, generated keys stored back in row order, an
+/// empty slice a no-op, batches cut at the bind limit, and all or nothing.
+pub async fn insert_many_stores_keys_splits_batches_and_is_all_or_nothing(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let count = async || aw!(db.get::<i64>("SELECT COUNT(*) FROM product", ()));
+    aw!(db.insert_many(&mut Vec::<Product>::new()))?;
+    assert_eq!(count().await?, 0, "an empty slice inserts nothing");
+
+    let mut products: Vec<Product> = (0..40).map(|i| Product::new(&format!("Many {i}"), &format!("M-{i}"))).collect();
+    products[20].id = 1_000_000; // a given key between generated ones: three statements
+    aw!(db.insert_many(&mut products))?;
+    let mut keys: Vec<i64> = products.iter().map(|p| p.id).collect();
+    assert_eq!(products[20].id, 1_000_000, "a given key is kept");
+    keys.sort_unstable();
+    keys.dedup();
+    assert!(keys.len() == 40 && keys[0] > 0, "40 distinct keys: {keys:?}");
+    // Each key came back to the value whose row it is (RETURNING in the order of the rows).
+    for p in &products {
+        assert_eq!(aw!(db.by_pk::<Product>(&p.id))?, *p);
+    }
+
+    // Five binds a row (the key is generated): one more batch than the bind limit holds.
+    let per_statement = t.dialect.max_binds() / 5;
+    let mut many: Vec<Product> =
+        (0..per_statement + 3).map(|i| Product::new(&format!("Bulk {i}"), &format!("B-{i}"))).collect();
+    aw!(db.insert_many(&mut many))?;
+    assert_eq!(count().await?, 40 + many.len() as i64);
+    let stored: std::collections::HashMap<i64, Product> =
+        aw!(db.all::<Product>())?.into_iter().map(|p| (p.id, p)).collect();
+    assert!(many.iter().all(|p| stored.get(&p.id) == Some(p)), "every row of both batches has its own key");
+
+    // A duplicate in the middle of a batch: the transaction keeps nothing; the error names it.
+    let before = count().await?;
+    let r: Result<()> = transaction!(db, |tx| {
+        aw!(tx.insert(&mut Product::new("first", "T-0")))?;
+        let mut batch = vec![Product::new("a", "T-1"), Product::new("dup", "M-3"), Product::new("c", "T-2")];
+        aw!(tx.insert_many(&mut batch))
+    });
+    let e = expect_kind(r, ErrorKind::UniqueViolation, "a duplicate inside a batch");
+    assert!(e.to_string().contains("product_sku") || e.to_string().contains("M-3"), "the error names it: {e}");
+    assert_eq!(count().await?, before, "nothing of the failed transaction remains");
+
+    // Outside a transaction, a slice that takes two statements is inserted whole or not at all.
+    let mut two: Vec<Product> =
+        (0..per_statement + 1).map(|i| Product::new("Again", &format!("A-{i}"))).collect();
+    two[per_statement].sku = "B-0".into();
+    let e = expect_kind(aw!(db.insert_many(&mut two)), ErrorKind::UniqueViolation, "a duplicate in the 2nd batch");
+    assert!(e.to_string().contains("product_sku") || e.to_string().contains("B-0"), "the error names it: {e}");
+    assert_eq!(count().await?, before, "the first batch was rolled back with the second");
+    assert_pool_idle(db);
+
+    // In a session: plain values, inserted in the session's transaction.
+    let r: Result<()> = session!(db, |s| {
+        let mut rows = vec![Product::new("s1", "S-1"), Product::new("s2", "S-2")];
+        aw!(s.insert_many(&mut rows))?;
+        assert!(rows[0].id > 0 && rows[1].id > rows[0].id, "keys stored back: {rows:?}");
+        assert_eq!(aw!(s.get::<i64>("SELECT COUNT(*) FROM product WHERE product_sku LIKE 'S-%'", ()))?, 2);
+        Err(nextorm::Error::config("roll the session back"))
+    });
+    assert_eq!(r.unwrap_err().kind(), ErrorKind::Config);
+    assert_eq!(count().await?, before, "the session's inserts rolled back with it");
+    session!(db, |s| {
+        let mut rows = vec![Product::new("s1", "S-1"), Product::new("s2", "S-2")];
+        aw!(s.insert_many(&mut rows))?;
+        aw!(s.insert_many(&mut Vec::<Product>::new()))
+    })?;
+    assert_eq!(count().await?, before + 2);
+    assert_pool_idle(db);
+    Ok(())
+}

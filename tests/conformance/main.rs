@@ -585,6 +585,7 @@ conformance!(
     explicit_and_composite_keys,
     reserved_words_everywhere,
     constraint_violations_have_kinds,
+    insert_many_stores_keys_splits_batches_and_is_all_or_nothing,
     types_round_trip_with_edge_values,
     unfaithful_values_are_refused,
     null_into_non_option_is_a_decode_error,

@@ -33,8 +33,8 @@ pub(crate) trait SqlDialect: Spelling {
     const MAX_IDENTIFIER_LEN: Option<usize> = None;
     /// The most bind parameters one statement may carry.
     const MAX_BINDS: usize;
-    /// Whether an `INSERT` reads its generated key with `RETURNING` rather than the driver's
-    /// last-insert id.
+    /// Whether a one-row `INSERT` reads its generated key with `RETURNING` rather than the
+    /// driver's last-insert id (a multi-row one always uses `RETURNING`).
     const RETURNS_KEY_WITH_RETURNING: bool = false;
     /// `INSERT INTO t ...` when every column is generated or defaulted.
     const INSERT_DEFAULTS: &'static str = " DEFAULT VALUES";

@@ -393,7 +393,7 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
                 self.sql(")");
             }
         }
-        if !s.returning.is_empty() && D::RETURNS_KEY_WITH_RETURNING {
+        if !s.returning.is_empty() {
             self.sql(" RETURNING ");
             self.idents(&s.returning);
         }

@@ -14,7 +14,7 @@
 
 use super::identity::IdentityMap;
 use super::pairs::PairChange;
-use super::plan::{Change, change_sql, insert_batch_len, insert_batch_sql};
+use super::plan::{Change, change_sql, insert_batch_len, insert_batch_sql, insert_run_len};
 use crate::dialect::Dialect;
 use crate::error::{Error, ErrorKind, Result};
 use crate::render::Sql;
@@ -28,15 +28,20 @@ pub enum Expect {
     AnyCount,
     /// The key the database generated (an insert of an object with an auto key).
     GeneratedKey,
+    /// The keys a multi-row insert of objects with auto keys generated, one row each, in the
+    /// order of its rows (`RETURNING`).
+    GeneratedKeys,
 }
 
 /// What running a step returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// The number of affected rows.
     Rows(u64),
     /// The generated key of an [`Expect::GeneratedKey`] step.
     GeneratedKey(i64),
+    /// The generated keys of an [`Expect::GeneratedKeys`] step, in the order of its rows.
+    GeneratedKeys(Vec<i64>),
 }
 
 /// One statement of a flush.
@@ -204,14 +209,16 @@ impl FlushPlan {
 
     fn change_step(&mut self, map: &IdentityMap) -> Result<Step> {
         let at = self.at;
-        let rows = insert_batch_len(self.changes[at..].iter().map(|(_, c)| c), self.dialect);
+        let run = insert_run_len(self.changes[at..].iter().map(|(_, c)| c), self.dialect, false);
         if self.generated_any {
-            for (i, change) in &mut self.changes[at..at + rows] {
+            for (i, change) in &mut self.changes[at..at + run] {
                 if let Change::Insert { values, .. } = change {
                     *values = map.object(*i).current_values()?;
                 }
             }
         }
+        // Read again, the values tell which inserts still wait for a key of this batch.
+        let rows = insert_batch_len(self.changes[at..at + run].iter().map(|(_, c)| c), self.dialect);
         self.sending = rows;
         let batch = &self.changes[at..at + rows];
         let objects = batch.iter().map(|(i, _)| *i).collect();
@@ -219,7 +226,11 @@ impl FlushPlan {
         if rows > 1 {
             let sql = insert_batch_sql(batch.iter().map(|(_, c)| c), self.dialect)
                 .ok_or_else(|| Error::internal("a flush grouped changes that are not inserts"))?;
-            return Ok(Step { sql, expect: Expect::AnyCount, objects, in_transaction, writes: rows as u64 });
+            let expect = match &batch[0].1 {
+                Change::Insert { generated_key: true, .. } => Expect::GeneratedKeys,
+                _ => Expect::AnyCount,
+            };
+            return Ok(Step { sql, expect, objects, in_transaction, writes: rows as u64 });
         }
         let change = &batch[0].1;
         let expect = match change {
@@ -239,11 +250,9 @@ impl FlushPlan {
             Phase::Changes => {
                 let sent = self.at..self.at + self.sending;
                 self.at = sent.end;
-                let generated = match outcome {
-                    Outcome::GeneratedKey(key) => {
-                        self.generated_any = true;
-                        Some(key)
-                    }
+                let keys = match outcome {
+                    Outcome::GeneratedKey(key) => vec![key],
+                    Outcome::GeneratedKeys(keys) => keys,
                     Outcome::Rows(n) => {
                         if let [(_, change @ (Change::Update { meta, key, .. } | Change::Delete { meta, key, .. }))] =
                             &self.changes[sent.clone()]
@@ -258,11 +267,21 @@ impl FlushPlan {
                                 ),
                             ));
                         }
-                        None
+                        Vec::new()
                     }
                 };
-                for (i, change) in &self.changes[sent] {
-                    map.object(*i).applied(change, generated)?;
+                if !keys.is_empty() {
+                    if keys.len() != sent.len() {
+                        return Err(Error::internal(format!(
+                            "an insert of {} rows returned {} generated keys",
+                            sent.len(),
+                            keys.len()
+                        )));
+                    }
+                    self.generated_any = true;
+                }
+                for (j, (i, change)) in self.changes[sent].iter().enumerate() {
+                    map.object(*i).applied(change, keys.get(j).copied())?;
                 }
                 Ok(())
             }

@@ -158,44 +158,72 @@ pub fn change_sql(change: &Change, dialect: Dialect) -> Sql {
     }
 }
 
-/// Most rows one multi-row INSERT of a flush carries.
+/// Most rows one multi-row INSERT of a flush carries (fewer distinct texts to prepare and cache).
 const MAX_BATCH_ROWS: usize = 256;
 
+fn holds_placeholder(values: &[Value]) -> bool {
+    values.iter().any(|v| matches!(v, Value::Invalid(_)))
+}
+
 /// How many of the leading `changes` one multi-row INSERT can carry: consecutive inserts of one
-/// entity whose keys are given (a generated key is read back per row, because no dialect
-/// promises the order of keys a multi-row INSERT generates), within the dialect's bind limit.
-/// Anything else goes alone: 1 (0 for no changes).
+/// entity that all have their keys given or all have them generated (read back with
+/// `RETURNING`, see [`crud::insert_many`]), within the dialect's bind limit and 256 rows. An
+/// insert after the first whose values still hold a placeholder for a key not yet generated
+/// (it refers to an object inserted in this batch) starts the next batch. Anything else goes
+/// alone: 1 (0 for no changes).
 pub fn insert_batch_len<'a>(changes: impl IntoIterator<Item = &'a Change>, dialect: Dialect) -> usize {
+    insert_run_len(changes, dialect, true)
+}
+
+/// [`insert_batch_len`], with or without stopping at a placeholder.
+pub(crate) fn insert_run_len<'a>(
+    changes: impl IntoIterator<Item = &'a Change>,
+    dialect: Dialect,
+    stop_at_placeholder: bool,
+) -> usize {
     let mut changes = changes.into_iter();
     let Some(first) = changes.next() else { return 0 };
-    let Change::Insert { meta: entity, generated_key: false, values } = first else { return 1 };
-    let limit = (dialect.max_binds() / values.len().max(1)).clamp(1, MAX_BATCH_ROWS);
+    let Change::Insert { meta: entity, generated_key: generated, .. } = first else { return 1 };
+    let limit = crud::insert_batch_rows(entity, dialect, *generated).min(MAX_BATCH_ROWS);
     1 + changes
         .take(limit - 1)
-        .take_while(|c| matches!(c, Change::Insert { meta, generated_key: false, .. } if std::ptr::eq(*meta, *entity)))
+        .take_while(|c| {
+            matches!(c, Change::Insert { meta, generated_key, values }
+                if std::ptr::eq(*meta, *entity)
+                    && generated_key == generated
+                    && !(stop_at_placeholder && holds_placeholder(values)))
+        })
         .count()
 }
 
-/// One INSERT of several new objects of one entity with given keys, as grouped by
-/// [`insert_batch_len`]; `None` when the changes are not such inserts.
+/// One INSERT of several new objects of one entity, as grouped by [`insert_batch_len`]; `None`
+/// when the changes are not such inserts. Generated keys come back with `RETURNING`, one row
+/// per object in order.
 ///
 /// ```text
 /// INSERT INTO "tag" ("id", "name") VALUES (?, ?), (?, ?), (?, ?)
+/// INSERT INTO "team" ("name") VALUES (?), (?) RETURNING "id"
 /// ```
 pub fn insert_batch_sql<'a>(changes: impl IntoIterator<Item = &'a Change>, dialect: Dialect) -> Option<Sql> {
     let mut binds = Vec::new();
-    let mut entity: Option<&'static EntityMeta> = None;
+    let mut batch: Option<(&'static EntityMeta, bool)> = None;
     let mut rows = 0;
     for change in changes {
         match change {
-            Change::Insert { meta, values, generated_key: false } if entity.is_none_or(|e| std::ptr::eq(e, *meta)) => {
-                entity = Some(*meta);
-                binds.extend(values.iter().cloned());
+            Change::Insert { meta, values, generated_key }
+                if batch.is_none_or(|(e, g)| std::ptr::eq(e, *meta) && g == *generated_key) =>
+            {
+                batch = Some((*meta, *generated_key));
+                let columns = meta.columns.iter();
+                binds.extend(
+                    values.iter().zip(columns).filter(|(_, c)| !(*generated_key && c.auto)).map(|(v, _)| v.clone()),
+                );
                 rows += 1;
             }
             _ => return None,
         }
     }
-    let text = crud::insert_rows(entity?, dialect, false, rows);
+    let (meta, generated_key) = batch?;
+    let text = crud::insert_many(meta, dialect, generated_key, rows);
     Some(Sql { placeholders: binds.len(), text, binds })
 }
