@@ -1,4 +1,4 @@
-"""Writes BENCHMARKS.md (to stdout) from one run of the peer bench.
+"""Writes BENCHMARKS.md (to stdout) from one run of the peer bench; `PEERS_NOTE` adds a note on the run.
 
 Usage: report.py RESULTS CARGO_LOCK, where RESULTS holds the bench's tab-separated lines
 (`result ...` and `server ...`, see src/main.rs) and CARGO_LOCK names the crate versions used.
@@ -104,6 +104,10 @@ def main():
     w("(the trees in its session). The async libraries (sqlx pool, SeaORM, nextorm async) are driven by `block_on`")
     w("per call on one current-thread tokio runtime. Inserted rows are deleted after each sample, off the clock.")
     w("`insert_many` is not measured yet: nextorm has none on this commit.")
+    note = os.environ.get("PEERS_NOTE", "").strip()
+    if note:
+        w("")
+        w(f"**Note on this run:** {note}")
     w("")
     w("## Machine and versions")
     w("")

@@ -90,7 +90,10 @@ fn walk(tree: &[(User, Vec<(Post, Vec<Comment>)>)]) -> Checksum {
         }
     }
     // The ids tie the levels together; reading them keeps every field used.
-    debug_assert!(tree.iter().all(|(u, ps)| ps.iter().all(|(p, cs)| p.author == u.id && cs.iter().all(|c| c.post == p.id && c.id > 0))));
+    debug_assert!(
+        tree.iter()
+            .all(|(u, ps)| ps.iter().all(|(p, cs)| p.author == u.id && cs.iter().all(|c| c.post == p.id && c.id > 0)))
+    );
     (comments, bytes)
 }
 
@@ -105,11 +108,9 @@ macro_rules! diesel_library {
             fn run(&mut self, _rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
                 let c = &mut self.0;
                 let out: QueryResult<Checksum> = match workload {
-                    Workload::OneUser => users::table
-                        .find(user_id(n))
-                        .select(User::as_select())
-                        .first(c)
-                        .map(|u| (1, u.name.len())),
+                    Workload::OneUser => {
+                        users::table.find(user_id(n)).select(User::as_select()).first(c).map(|u| (1, u.name.len()))
+                    }
                     Workload::AllUsers => users::table.select(User::as_select()).load(c).map(|u| names(&u)),
                     Workload::Insert100 => c.transaction(|c| {
                         let rows: Vec<NewUser> = (0..NEW_USERS)

@@ -2,7 +2,9 @@
 //! async facade (driven by `block_on` per call, as the other async libraries are).
 
 use crate::common_bench::BoxResult;
-use crate::data::{Comment, CommentObj, NEW_USERS, Post, PostObj, TREE_USERS, User, UserObj, inserted, new_user, user_id};
+use crate::data::{
+    Comment, CommentObj, NEW_USERS, Post, PostObj, TREE_USERS, User, UserObj, inserted, new_user, user_id,
+};
 use crate::raw_side::{RawTree, group_tree};
 use crate::{Checksum, Library, Workload};
 use nextorm::{AsyncDatabase, Database, Handle, Set, select};

@@ -85,10 +85,7 @@ fn placeholders(n: usize, per_row: usize, numbered: bool) -> String {
 
 /// The multi-row `INSERT` of the new users, with their keys returned.
 fn multi_row_insert(numbered: bool) -> String {
-    format!(
-        "INSERT INTO users (name, hair_color) VALUES {} RETURNING id",
-        placeholders(NEW_USERS * 2, 2, numbered)
-    )
+    format!("INSERT INTO users (name, hair_color) VALUES {} RETURNING id", placeholders(NEW_USERS * 2, 2, numbered))
 }
 
 /// rusqlite on the same file as the others.
@@ -128,7 +125,8 @@ impl Rusqlite {
             .query_map([TREE_USERS], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
-        let sql = format!("SELECT id, author, title FROM posts WHERE author IN ({})", placeholders(ids.len(), 0, false));
+        let sql =
+            format!("SELECT id, author, title FROM posts WHERE author IN ({})", placeholders(ids.len(), 0, false));
         let posts: Vec<(i64, i64, String)> = c
             .prepare_cached(&sql)?
             .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -265,10 +263,8 @@ async fn postgres(c: &mut sqlx::PgConnection, workload: Workload, n: usize, inse
             inserted()
         }
         Workload::TreePrefetched | Workload::TreeLazy => {
-            let users: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM users WHERE id <= $1")
-                .bind(TREE_USERS)
-                .fetch_all(&mut *c)
-                .await?;
+            let users: Vec<(i64, String)> =
+                sqlx::query_as("SELECT id, name FROM users WHERE id <= $1").bind(TREE_USERS).fetch_all(&mut *c).await?;
             let ids: Vec<i64> = users.iter().map(|u| u.0).collect();
             let posts: Vec<(i64, i64, String)> =
                 sqlx::query_as("SELECT id, author, title FROM posts WHERE author = ANY($1)")
@@ -314,13 +310,17 @@ async fn mariadb(c: &mut sqlx::MySqlConnection, workload: Workload, n: usize, in
         Workload::TreePrefetched | Workload::TreeLazy => {
             let users: Vec<(i64, String)> =
                 sqlx::query_as("SELECT id, name FROM users WHERE id <= ?").bind(TREE_USERS).fetch_all(&mut *c).await?;
-            let sql = format!("SELECT id, author, title FROM posts WHERE author IN ({})", placeholders(users.len(), 0, false));
+            let sql = format!(
+                "SELECT id, author, title FROM posts WHERE author IN ({})",
+                placeholders(users.len(), 0, false)
+            );
             let mut q = sqlx::query_as(AssertSqlSafe(sql));
             for u in &users {
                 q = q.bind(u.0);
             }
             let posts: Vec<(i64, i64, String)> = q.fetch_all(&mut *c).await?;
-            let sql = format!("SELECT post, text FROM comments WHERE post IN ({})", placeholders(posts.len(), 0, false));
+            let sql =
+                format!("SELECT post, text FROM comments WHERE post IN ({})", placeholders(posts.len(), 0, false));
             let mut q = sqlx::query_as(AssertSqlSafe(sql));
             for p in &posts {
                 q = q.bind(p.0);
