@@ -103,7 +103,8 @@ def main():
     w("lazy walk `for p in u.posts().load(s)? { p.comments().load(s)? }`), **nextorm async** the `AsyncDatabase`")
     w("(the trees in its session). The async libraries (sqlx pool, SeaORM, nextorm async) are driven by `block_on`")
     w("per call on one current-thread tokio runtime. Inserted rows are deleted after each sample, off the clock.")
-    w("`insert_many` is not measured yet: nextorm has none on this commit.")
+    w("nextorm and nextorm async insert with `insert_many` (multi-row `INSERT … RETURNING`, keys read back), the")
+    w("session with `create` and its flush (which batches the same way).")
     note = os.environ.get("PEERS_NOTE", "").strip()
     if note:
         w("")

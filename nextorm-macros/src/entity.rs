@@ -86,7 +86,7 @@ mod tests {
             "impl __n::FromRow for Product { fn from_row(row: &dyn __n::RowRead) -> __n::Result<Self> \
              { <Self as __n::Entity>::from_row_at(row, 0) } }",
             "impl ::core::default::Default for Product { fn default() -> Self { Self { \
-             id: ::core::default::Default::default(),",
+             id: <i64 as ::core::default::Default>::default(),",
             "stock: 5,",
             "__n::inventory::submit! { __n::EntityRegistration(<Product as __n::Entity>::meta) }",
         ] {

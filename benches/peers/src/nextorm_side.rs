@@ -74,9 +74,7 @@ impl Library for Plain {
             Workload::OneUser => db.by_pk::<User>(&user_id(n)).map(|u| (1, u.name.len())),
             Workload::AllUsers => select!(u for u in User).fetch_all(db).map(|u| names(&u)),
             Workload::Insert100 => db.transaction(|tx| {
-                for mut user in new_users() {
-                    tx.insert(&mut user)?;
-                }
+                tx.insert_many(&mut new_users().collect::<Vec<_>>())?;
                 Ok(inserted())
             }),
             Workload::TreePrefetched => self.tree(),
@@ -151,9 +149,7 @@ impl Library for Async {
             Workload::OneUser => rt.block_on(db.by_pk::<User>(&user_id(n))).map(|u| (1, u.name.len())),
             Workload::AllUsers => rt.block_on(select!(u for u in User).fetch_all(db)).map(|u| names(&u)),
             Workload::Insert100 => rt.block_on(db.transaction(async |tx| {
-                for mut user in new_users() {
-                    tx.insert(&mut user).await?;
-                }
+                tx.insert_many(&mut new_users().collect::<Vec<_>>()).await?;
                 Ok(inserted())
             })),
             Workload::TreePrefetched => {
