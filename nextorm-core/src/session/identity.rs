@@ -344,7 +344,7 @@ impl IdentityMap {
 
     /// The indexes of the live objects of `target` whose foreign key in column `fk` is one of
     /// `keys`, or that follow one of the objects at the addresses `owners`, in the order they
-    /// joined the session. The keys are looked up in the members' index (see [`MemberIndex`]);
+    /// joined the session. The keys are looked up in the members' index (see `MemberIndex`);
     /// only following, for owners without a key, scans the objects of `target`.
     pub fn reverse_member_indexes<'k>(
         &mut self,
