@@ -9,17 +9,7 @@ use nextorm_core::migrate::*;
 use nextorm_core::{DataType, ErrorKind, OnDelete};
 
 fn col(name: &str, ty: DataType) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        max_len: None,
-        decimal: None,
-        nullable: false,
-        auto_increment: false,
-        default: None,
-        sql_type: None,
-        checks: Default::default(),
-    }
+    Column::new(name, ty)
 }
 
 fn text(name: &str, max_len: u32) -> Column {

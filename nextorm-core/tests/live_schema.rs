@@ -217,17 +217,7 @@ fn a_catalog_row_of_another_shape_is_an_internal_error() {
 }
 
 fn column(name: &str, ty: DataType) -> Column {
-    Column {
-        name: name.into(),
-        ty,
-        max_len: None,
-        decimal: None,
-        nullable: false,
-        auto_increment: false,
-        default: None,
-        sql_type: None,
-        checks: Default::default(),
-    }
+    Column::new(name, ty)
 }
 
 fn table(name: &str, key: &[&str], columns: Vec<Column>) -> Table {

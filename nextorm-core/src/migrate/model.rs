@@ -336,6 +336,22 @@ impl Table {
 }
 
 impl Column {
+    /// A `NOT NULL` column of type `ty` and nothing else: no length, default, check or
+    /// auto-increment; set those with struct update syntax (`Column { nullable: true, ..c }`).
+    pub fn new(name: impl Into<String>, ty: DataType) -> Column {
+        Column {
+            name: name.into(),
+            ty,
+            max_len: None,
+            decimal: None,
+            nullable: false,
+            auto_increment: false,
+            default: None,
+            sql_type: None,
+            checks: ColumnChecks::default(),
+        }
+    }
+
     /// Whether a value of `self`'s type always fits `to`'s without loss: the same type, a wider
     /// integer or float, a longer (or unbounded) text, a decimal with at least as many digits on
     /// both sides of the point, or an enum allowing every value it allowed.
