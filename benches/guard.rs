@@ -16,8 +16,12 @@
 //!   `Database`);
 //! - `flush_100_changes`: a session loads 100 objects, changes one field of each and commits
 //!   (100 UPDATEs with the optimistic check);
+//! - `session_load_1000_rows`: the same 1,000 rows loaded into a session as objects (the
+//!   identity map, change tracking), read, and the session ended;
 //! - `lazy_walk`: a session walks 20 users → 5 posts each → 5 comments each by lazy navigation
-//!   (`u.posts().load(s)`, `p.comments().load(s)`).
+//!   (`u.posts().load(s)`, `p.comments().load(s)`);
+//! - `prefetch_tree`: the same tree loaded with `prefetch(|u| u.posts.comments)` in a session
+//!   and walked after it ends (the links the objects keep).
 
 use nextorm::prelude::*;
 use nextorm::{Dialect, Set, Single};
@@ -128,6 +132,18 @@ fn case(name: &str) -> Box<dyn FnMut(usize)> {
                 black_box(rows);
             })
         }
+        "session_load_1000_rows" => {
+            let db = open();
+            seed_items(&db);
+            Box::new(move |_| {
+                let bytes = db
+                    .session(|s| {
+                        Ok(select!(i for i in Item).fetch_all(s)?.iter().map(|i| i.name().len()).sum::<usize>())
+                    })
+                    .expect("guard: session load");
+                black_box(bytes);
+            })
+        }
         "flush_100_changes" => {
             let db = open();
             seed_items(&db);
@@ -159,9 +175,23 @@ fn case(name: &str) -> Box<dyn FnMut(usize)> {
                 assert_eq!(comments, USERS * POSTS_PER_USER * COMMENTS_PER_POST);
             })
         }
-        other => panic!(
-            "NEXTORM_BENCH_GUARD={other:?}: expected select_render_bind, decode_1000_rows, flush_100_changes or lazy_walk"
-        ),
+        "prefetch_tree" => {
+            let db = open();
+            seed_tree(&db);
+            Box::new(move |_| {
+                let users = db
+                    .session(|s| select!(u for u in User).prefetch(|u| u.posts.comments).fetch_all(s))
+                    .expect("guard: prefetch");
+                let mut comments = 0;
+                for u in &users {
+                    for p in u.posts().loaded().expect("guard: posts prefetched") {
+                        comments += p.comments().loaded().expect("guard: comments prefetched").len();
+                    }
+                }
+                assert_eq!(comments, USERS * POSTS_PER_USER * COMMENTS_PER_POST);
+            })
+        }
+        other => panic!("NEXTORM_BENCH_GUARD={other:?}: not a case (see the list at the top of benches/guard.rs)"),
     }
 }
 

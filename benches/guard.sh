@@ -26,7 +26,7 @@ for arg in "$@"; do
     esac
 done
 if [ ${#cases[@]} -eq 0 ]; then
-    cases=(select_render_bind decode_1000_rows flush_100_changes lazy_walk)
+    cases=(select_render_bind decode_1000_rows session_load_1000_rows flush_100_changes lazy_walk prefetch_tree)
 fi
 command -v valgrind >/dev/null || { echo "guard: valgrind is not installed" >&2; exit 2; }
 

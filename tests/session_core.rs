@@ -306,9 +306,7 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
             let mut map = IdentityMap::new();
             let handles: Vec<_> = (1..=200_000).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
             for pair in handles.windows(2) {
-                let mut links = Links::default();
-                links.push_edge("next", Edge::Held(pair[1].erased()));
-                pair[0].tracked().keep_links(links);
+                pair[0].tracked().keep_links(Links::one_field("next", [Edge::Held(pair[1].erased())]));
             }
             map.clear(false);
             let tail = handles[handles.len() - 1].downgrade();

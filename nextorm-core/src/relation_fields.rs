@@ -360,7 +360,7 @@ pub fn followed_reference<E: Entity, R: ReferenceField>(
     let (value, link) = {
         let state = owner.read_state(column);
         // A reference links one object: clone that edge alone, not a list.
-        (read(&state.value), state.links.get(field).and_then(<[crate::session::Edge]>::first).cloned())
+        (read(&state.value), state.links.get(field).and_then(|mut edges| edges.next().cloned()))
     };
     value.followed(link.as_ref())
 }

@@ -196,77 +196,103 @@ pub enum Edge {
 
 /// What an object's relations led to when its session ended: the references and collections the
 /// session had loaded (by `prefetch`, `get` or `load`), so that they answer without a session.
-/// One list of edges for every field, behind one box: an object that links nothing (most of
-/// what a session loads) pays one pointer for it, and one that links costs three allocations
-/// however many relations it links.
+/// One allocation holds every linked field, each followed by its edges: an object that links
+/// nothing (most of what a session loads) pays one pointer for it, and one that links pays one
+/// allocation however many relations it links.
 #[derive(Default)]
-pub struct Links(Option<Box<LinkLists>>);
+pub struct Links(Option<Box<[LinkSlot]>>);
 
-/// The lists behind [`Links`].
-#[derive(Default)]
-struct LinkLists {
-    /// Each linked field, with the end of its edges in `edges` (they start where the previous
-    /// field's end).
-    fields: Vec<(&'static str, usize)>,
-    edges: Vec<Edge>,
+/// One entry of [`Links`]: a linked field, or one object the field before it led to.
+enum LinkSlot {
+    Field(&'static str),
+    Edge(Edge),
 }
 
 impl Links {
-    /// Links with room for `edges` edges.
-    pub fn with_capacity(edges: usize) -> Links {
-        Links(Some(Box::new(LinkLists { fields: Vec::new(), edges: Vec::with_capacity(edges) })))
-    }
-
-    fn lists(&mut self) -> &mut LinkLists {
-        self.0.get_or_insert_with(Box::default)
-    }
-
-    /// Adds one object the relation `field` led to, after the others of the same field; a
-    /// `field` not pushed last starts anew.
-    #[inline]
-    pub fn push_edge(&mut self, field: &'static str, edge: Edge) {
-        let lists = self.lists();
-        lists.edges.push(edge);
-        match lists.fields.last_mut() {
-            Some((last, end)) if *last == field => *end = lists.edges.len(),
-            _ => lists.fields.push((field, lists.edges.len())),
-        }
-    }
-
-    /// Marks `field` as loaded; the objects it led to follow with [`Links::push_edge`] (a
-    /// collection without members stays empty).
-    #[inline]
-    pub fn push_empty(&mut self, field: &'static str) {
-        let lists = self.lists();
-        lists.fields.push((field, lists.edges.len()));
+    /// The links of one field: `field` led to `edges`.
+    pub fn one_field(field: &'static str, edges: impl IntoIterator<Item = Edge>) -> Links {
+        let mut builder = LinksBuilder::default();
+        builder.field(field);
+        edges.into_iter().for_each(|edge| builder.edge(edge));
+        builder.take()
     }
 
     /// The objects the relation `field` led to, if the session loaded it.
-    pub fn get(&self, field: &str) -> Option<&[Edge]> {
-        let lists = self.0.as_deref()?;
-        let at = lists.fields.iter().position(|(f, _)| *f == field)?;
-        let start = if at == 0 { 0 } else { lists.fields[at - 1].1 };
-        Some(&lists.edges[start..lists.fields[at].1])
+    pub fn get(&self, field: &str) -> Option<LinkedEdges<'_>> {
+        let slots = self.0.as_deref()?;
+        let at = slots.iter().position(|s| matches!(s, LinkSlot::Field(f) if *f == field))?;
+        Some(LinkedEdges(slots[at + 1..].iter()))
     }
 
     /// The held edges, taken out.
-    fn drain_held(&mut self) -> impl Iterator<Item = Arc<dyn LinkedObject>> + '_ {
-        let lists = self.lists();
-        lists.fields.clear();
-        lists.edges.drain(..).filter_map(|e| match e {
-            Edge::Held(held) => Some(held),
-            Edge::Followed(_) => None,
+    fn drain_held(&mut self) -> impl Iterator<Item = Arc<dyn LinkedObject>> + use<> {
+        self.0.take().into_iter().flat_map(|slots| slots.into_vec()).filter_map(|slot| match slot {
+            LinkSlot::Edge(Edge::Held(held)) => Some(held),
+            _ => None,
         })
+    }
+}
+
+/// Builds [`Links`] one object after another, reusing its buffer: each object's links take one
+/// allocation of their exact size.
+#[derive(Default)]
+pub(crate) struct LinksBuilder(Vec<LinkSlot>);
+
+impl LinksBuilder {
+    /// Starts the edges of `field` (a loaded collection without members stays empty).
+    pub(crate) fn field(&mut self, field: &'static str) {
+        self.0.push(LinkSlot::Field(field));
+    }
+
+    /// Adds one object the field started last led to.
+    pub(crate) fn edge(&mut self, edge: Edge) {
+        self.0.push(LinkSlot::Edge(edge));
+    }
+
+    /// The links added since the last call.
+    pub(crate) fn take(&mut self) -> Links {
+        Links(Some(self.0.drain(..).collect()))
+    }
+}
+
+/// The objects one linked field led to ([`Links::get`]), in the order the session held them.
+pub struct LinkedEdges<'a>(std::slice::Iter<'a, LinkSlot>);
+
+impl<'a> Iterator for LinkedEdges<'a> {
+    type Item = &'a Edge;
+
+    fn next(&mut self) -> Option<&'a Edge> {
+        match self.0.next()? {
+            LinkSlot::Edge(edge) => Some(edge),
+            LinkSlot::Field(_) => {
+                // The next field starts: this one's edges have ended.
+                self.0 = [].iter();
+                None
+            }
+        }
     }
 }
 
 impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut start = 0;
         let mut list = f.debug_list();
-        for &(field, end) in self.0.iter().flat_map(|lists| &lists.fields) {
-            list.entry(&(field, end - start));
-            start = end;
+        let mut field: Option<(&str, usize)> = None;
+        for slot in self.0.iter().flat_map(|slots| slots.iter()) {
+            match slot {
+                LinkSlot::Field(next) => {
+                    if let Some(done) = field.replace((next, 0)) {
+                        list.entry(&done);
+                    }
+                }
+                LinkSlot::Edge(_) => {
+                    if let Some((_, n)) = &mut field {
+                        *n += 1;
+                    }
+                }
+            }
+        }
+        if let Some(done) = field {
+            list.entry(&done);
         }
         list.finish()
     }
@@ -282,8 +308,8 @@ impl Drop for Links {
     /// dropped recursively, it would overflow the stack. A drop inside the loop only queues its
     /// objects for the outermost one.
     fn drop(&mut self) {
-        let Some(lists) = &self.0 else { return };
-        if !lists.edges.iter().any(|e| matches!(e, Edge::Held(_))) {
+        let Some(slots) = &self.0 else { return };
+        if !slots.iter().any(|s| matches!(s, LinkSlot::Edge(Edge::Held(_)))) {
             return;
         }
         let queued = DROPPING.try_with(|queue| match queue.borrow_mut().as_mut() {

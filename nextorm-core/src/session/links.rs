@@ -3,7 +3,7 @@
 //! followed where a link closes a cycle, so no group of objects holds itself alive.
 
 use super::fast_map::{FastMap, meta_id};
-use super::handle::{Edge, LinkedObject, Links};
+use super::handle::{Edge, LinkedObject, LinksBuilder};
 use super::identity::IdentityMap;
 use super::pairs::{PairState, canonical};
 use crate::entity::meta::RelationMeta;
@@ -22,7 +22,7 @@ impl IdentityMap {
     /// Stores on each object the objects its loaded references and collections lead to. The
     /// links are held along a depth-first walk and only followed where they close a cycle, so
     /// no group of objects holds itself alive.
-    fn keep_links(&self) {
+    fn keep_links(&mut self) {
         if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
             return;
         }
@@ -34,33 +34,48 @@ impl IdentityMap {
         let mut edges = Vec::with_capacity(self.objects.len());
         self.reference_edges(&mut edges);
         self.collection_edges(&mut edges);
-        // Grouped by owner, each owner's fields and targets in the order they were found.
-        edges.sort_by_key(|e| e.owner);
-        let held = held_edges(self.objects.len(), &edges);
-        let mut at = 0;
-        for group in edges.chunk_by(|a, b| a.owner == b.owner) {
-            let mut links = Links::with_capacity(group.len());
-            let flags = &held[at..at + group.len()];
-            at += group.len();
-            for (e, &held) in group.iter().zip(flags) {
-                match e.target {
-                    NO_TARGET => links.push_empty(e.field),
-                    t => {
-                        let object: std::sync::Arc<dyn LinkedObject> = self.objects[t].clone();
-                        let edge =
-                            if held { Edge::Held(object) } else { Edge::Followed(std::sync::Arc::downgrade(&object)) };
-                        links.push_edge(e.field, edge);
-                    }
+        let (edges, start) = by_owner(self.objects.len(), edges);
+        let held = held_edges(&edges, &start);
+        let mut links = LinksBuilder::default();
+        for owner in 0..self.objects.len() {
+            let range = start[owner]..start[owner + 1];
+            if range.is_empty() {
+                continue;
+            }
+            let mut field = "";
+            for (e, &held) in edges[range.clone()].iter().zip(&held[range]) {
+                if e.field != field || e.target == NO_TARGET {
+                    links.field(e.field);
+                    field = e.field;
+                }
+                if e.target != NO_TARGET {
+                    let object: std::sync::Arc<dyn LinkedObject> = self.objects[e.target].clone();
+                    links.edge(if held {
+                        Edge::Held(object)
+                    } else {
+                        Edge::Followed(std::sync::Arc::downgrade(&object))
+                    });
                 }
             }
-            self.objects[group[0].owner].keep_links(links);
+            self.objects[owner].keep_links(links.take());
         }
     }
 
+    /// Brings the members' index of (`entity`, reference column `fk`) up to date, if a lazy
+    /// load or a prefetch built one; whether there is one.
+    fn refresh_member_index(&mut self, entity: usize, fk: usize) -> bool {
+        let Some(index) = self.member_indexes.get_mut(&(entity, fk)) else { return false };
+        let members =
+            self.by_entity.iter().find(|(m, _)| *m == entity).map(|(_, list)| list.as_slice()).unwrap_or_default();
+        index.refresh(&self.objects, members, fk);
+        true
+    }
+
     /// The kept references: an edge for each object whose reference the session loaded.
-    fn reference_edges(&self, edges: &mut Vec<LinkEdge>) {
-        for (_, list) in &self.by_entity {
-            let Some(&first) = list.first() else { continue };
+    fn reference_edges(&mut self, edges: &mut Vec<LinkEdge>) {
+        for at in 0..self.by_entity.len() {
+            let entity = self.by_entity[at].0;
+            let Some(&first) = self.by_entity[at].1.first() else { continue };
             for (relation, column) in self.objects[first].meta().references() {
                 let target = relation.target();
                 if !self.linked_relations.contains(&(relation as *const RelationMeta as usize))
@@ -68,12 +83,27 @@ impl IdentityMap {
                 {
                     continue;
                 }
-                for &i in list {
+                let field = relation.field;
+                if self.refresh_member_index(entity, column)
+                    && let Some(index) = self.member_indexes.get(&(entity, column))
+                {
+                    // A collection of the target was loaded through this reference: its index
+                    // groups the objects by the key they refer to, one lookup per key.
+                    for (key, members) in index.groups() {
+                        if let Some(&t) = self.by_key.get(&(meta_id(target), key.clone()))
+                            && self.objects[t].live()
+                        {
+                            edges.extend(members.iter().map(|&owner| LinkEdge { owner, field, target: t }));
+                        }
+                    }
+                    continue;
+                }
+                for &i in &self.by_entity[at].1 {
                     let Some(v) = self.objects[i].live_value(column) else { continue };
                     if let Some(t) = self.index_of(target, std::slice::from_ref(&v))
                         && self.objects[t].live()
                     {
-                        edges.push(LinkEdge { owner: i, field: relation.field, target: t });
+                        edges.push(LinkEdge { owner: i, field, target: t });
                     }
                 }
             }
@@ -82,24 +112,29 @@ impl IdentityMap {
 
     /// The kept collections: for each owner whose collection the session loaded, an edge
     /// without a target (the collection is loaded), then an edge per member.
-    fn collection_edges(&self, edges: &mut Vec<LinkEdge>) {
-        let by_addr: FastMap<usize, usize> = self.objects.iter().enumerate().map(|(i, o)| (o.addr(), i)).collect();
-        let mut by_relation: FastMap<usize, Vec<usize>> = FastMap::default();
-        for &(owner, relation) in &self.loaded {
-            if let Some(&i) = by_addr.get(&owner)
-                && self.objects[i].live()
-            {
-                by_relation.entry(relation).or_default().push(i);
-            }
-        }
-        for (relation_addr, mut owners) in by_relation {
-            owners.sort_unstable();
-            let owner_meta = self.objects[owners[0]].meta();
-            let Some(relation) =
-                owner_meta.relations.iter().find(|r| *r as *const RelationMeta as usize == relation_addr)
-            else {
+    fn collection_edges(&mut self, edges: &mut Vec<LinkEdge>) {
+        let mut relations: Vec<usize> = self.loaded.iter().map(|&(_, relation)| relation).collect();
+        relations.sort_unstable();
+        relations.dedup();
+        for relation_addr in relations {
+            // The entity that has the relation, and its objects whose collection was loaded.
+            let Some((owner_meta, relation, owners)) = self.by_entity.iter().find_map(|(_, list)| {
+                let meta = self.objects[*list.first()?].meta();
+                let relation = meta.relations.iter().find(|r| *r as *const RelationMeta as usize == relation_addr)?;
+                let owners: Vec<usize> = list
+                    .iter()
+                    .copied()
+                    .filter(|&i| {
+                        self.loaded.contains(&(self.objects[i].addr(), relation_addr)) && self.objects[i].live()
+                    })
+                    .collect();
+                Some((meta, relation, owners))
+            }) else {
                 continue;
             };
+            if owners.is_empty() {
+                continue;
+            }
             let field = relation.field;
             // Each owner's collection was loaded: a marker ahead of its members reads as empty
             // when it has none.
@@ -109,12 +144,21 @@ impl IdentityMap {
             match crate::entity::relation::set_link(owner_meta, relation) {
                 Ok(crate::entity::relation::Link::Reverse { target, fk }) => {
                     loaded(edges);
-                    let mut by_key: FastMap<MapKey, usize> = FastMap::default();
-                    for &o in &owners {
-                        if let Ok(Some(key)) = self.objects[o].map_key() {
-                            by_key.insert(key, o);
+                    let keys: Vec<(usize, MapKey)> =
+                        owners.iter().filter_map(|&o| Some((o, self.objects[o].map_key().ok()??))).collect();
+                    if self.refresh_member_index(meta_id(target), fk)
+                        && let Some(index) = self.member_indexes.get(&(meta_id(target), fk))
+                    {
+                        for (owner, key) in &keys {
+                            edges.extend(index.members_of_key(key).iter().map(|&t| LinkEdge {
+                                owner: *owner,
+                                field,
+                                target: t,
+                            }));
                         }
+                        continue;
                     }
+                    let by_key: FastMap<MapKey, usize> = keys.into_iter().map(|(o, key)| (key, o)).collect();
                     for &t in self.of_entity(target) {
                         if let Some(v) = self.objects[t].live_value(fk)
                             && let Some(&owner) = by_key.get(&MapKey::of(std::slice::from_ref(&v)))
@@ -162,25 +206,39 @@ struct LinkEdge {
 /// The target of a [`LinkEdge`] that marks a loaded collection without members.
 const NO_TARGET: usize = usize::MAX;
 
-/// Which links may hold their object: one flag per edge of `edges` (sorted by owner, ascending,
-/// over `objects` objects). A depth-first walk from each object in the order objects joined the
-/// session marks a link to an object still on the walk's path (one that closes a cycle) as only
-/// followed; the held links then form no cycle, so every object is freed once nothing outside
-/// holds it.
-fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
-    const NEW: u8 = 0;
-    const ON_PATH: u8 = 1;
-    const DONE: u8 = 2;
-    debug_assert!(edges.is_sorted_by_key(|e| e.owner));
-    let mut held = vec![true; edges.len()];
-    // The edges of object `i` are `edges[start[i]..start[i + 1]]`.
+/// `edges` grouped by owner, each owner's in the order they were found (a stable counting sort
+/// over `objects` owners), with where each owner's edges start: owner `i`'s are
+/// `edges[start[i]..start[i + 1]]`.
+fn by_owner(objects: usize, edges: Vec<LinkEdge>) -> (Vec<LinkEdge>, Vec<usize>) {
     let mut start = vec![0; objects + 1];
-    for e in edges {
+    for e in &edges {
         start[e.owner + 1] += 1;
     }
     for i in 0..objects {
         start[i + 1] += start[i];
     }
+    let mut next = start.clone();
+    let mut sorted: Vec<Option<LinkEdge>> = Vec::with_capacity(edges.len());
+    sorted.resize_with(edges.len(), || None);
+    for e in edges {
+        let at = &mut next[e.owner];
+        sorted[*at] = Some(e);
+        *at += 1;
+    }
+    (sorted.into_iter().flatten().collect(), start)
+}
+
+/// Which links may hold their object: one flag per edge of `edges` (grouped by owner, with
+/// `start` as [`by_owner`] gives it). A depth-first walk from each object in the order objects
+/// joined the session marks a link to an object still on the walk's path (one that closes a
+/// cycle) as only followed; the held links then form no cycle, so every object is freed once
+/// nothing outside holds it.
+fn held_edges(edges: &[LinkEdge], start: &[usize]) -> Vec<bool> {
+    const NEW: u8 = 0;
+    const ON_PATH: u8 = 1;
+    const DONE: u8 = 2;
+    let objects = start.len() - 1;
+    let mut held = vec![true; edges.len()];
     let mut state = vec![NEW; objects];
     // The walk's path: (object, the next of its edges to visit).
     let mut path: Vec<(usize, usize)> = Vec::new();
@@ -211,4 +269,31 @@ fn held_edges(objects: usize, edges: &[LinkEdge]) -> Vec<bool> {
         }
     }
     held
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn edge(owner: usize, field: &'static str, target: usize) -> LinkEdge {
+        LinkEdge { owner, field, target }
+    }
+
+    #[test]
+    fn edges_are_grouped_by_owner_in_the_order_found() {
+        let found = vec![edge(2, "a", 0), edge(0, "b", 1), edge(2, "c", NO_TARGET), edge(0, "d", 2), edge(2, "c", 1)];
+        let (edges, start) = by_owner(3, found);
+        let order: Vec<(usize, &str)> = edges.iter().map(|e| (e.owner, e.field)).collect();
+        assert_eq!(order, [(0, "b"), (0, "d"), (2, "a"), (2, "c"), (2, "c")]);
+        assert_eq!(start, [0, 2, 2, 5]);
+    }
+
+    #[test]
+    fn a_link_closing_a_cycle_is_only_followed() {
+        // 0 -> 1 -> 2 -> 0, and 0 -> 2: the walk from 0 holds 0 -> 1 -> 2 and follows 2 -> 0.
+        let (edges, start) = by_owner(3, vec![edge(0, "x", 1), edge(1, "x", 2), edge(2, "x", 0), edge(0, "y", 2)]);
+        let held = held_edges(&edges, &start);
+        let flags: Vec<(usize, usize, bool)> = edges.iter().zip(&held).map(|(e, &h)| (e.owner, e.target, h)).collect();
+        assert_eq!(flags, [(0, 1, true), (0, 2, true), (1, 2, true), (2, 0, false)]);
+    }
 }

@@ -43,6 +43,16 @@ impl MemberIndex {
 
     /// The indexes of the objects that refer to `key`, in the order they joined the session.
     pub(super) fn members_of(&self, key: &Value) -> &[usize] {
-        self.by_key.get(&MapKey::of(std::slice::from_ref(key))).map_or(&[], Vec::as_slice)
+        self.members_of_key(&MapKey::of(std::slice::from_ref(key)))
+    }
+
+    /// [`MemberIndex::members_of`] the key as the identity map holds it.
+    pub(super) fn members_of_key(&self, key: &MapKey) -> &[usize] {
+        self.by_key.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// Each key referred to, with the objects that refer to it.
+    pub(super) fn groups(&self) -> impl Iterator<Item = (&MapKey, &[usize])> {
+        self.by_key.iter().map(|(key, members)| (key, members.as_slice()))
     }
 }

@@ -129,7 +129,6 @@ impl<O: Entity, T: Entity> Many<O, T> {
         let state = self.owner.lock();
         let edges = state.links.get(self.relation.field).ok_or_else(|| not_loaded(format_args!("{}", what())))?;
         edges
-            .iter()
             .map(|edge| {
                 Handle::from_edge(edge).ok_or_else(|| {
                     Error::config(format!(
