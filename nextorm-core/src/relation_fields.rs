@@ -185,6 +185,11 @@ where
             return Err(Error::invalid_value(format!("the reference to a {} is not set", T::meta().name)));
         }
         if let Some(h) = &self.object {
+            // An object that refers to itself is locked by whoever reads it: its key comes from
+            // that read, not from locking it again.
+            if let Some(own) = crate::session::own_reference::own_key(h.addr()) {
+                return Ok(own);
+            }
             let s = h.lock();
             if s.value.key_is_unset() {
                 // Not an error yet: a flush inserts the object first and reads the value again.

@@ -21,6 +21,7 @@ mod handle;
 mod identity;
 mod links;
 mod member_index;
+pub(crate) mod own_reference;
 mod pairs;
 mod plan;
 pub(crate) mod prefetch;

@@ -397,6 +397,36 @@ pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> 
         Ok(())
     })?;
     assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM employee", ()))?, 0);
+    // A new object that refers to itself, read while it is locked (no deadlock): with its key
+    // given, one INSERT; with a key the database generates, refused with a clear error, since
+    // the row would need its own key before it exists.
+    let r: Result<i64> = session!(db, |s| {
+        let own = aw!(s.create(Employee { name: "Generated".into(), ..Default::default() }))?;
+        own.set_manager(Some(Single::from(&own)))?;
+        aw!(s.flush())?;
+        Ok(own.id())
+    });
+    let e = r.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidValue, "{e}");
+    assert!(e.message().contains("new Employee that has not been saved"), "{e}");
+    let id = 7001;
+    session!(db, |s| {
+        let own = aw!(s.create(Employee { id, name: "Own".into(), ..Default::default() }))?;
+        own.set_manager(Some(Single::from(&own)))?;
+        own.update(|e| e.name = "Own, renamed".into())?;
+        assert!(own.to_dict(&[], &[])?.contains_key("manager"));
+        aw!(s.flush())?;
+        Ok(())
+    })?;
+    let manager: Option<i64> = aw!(db.get("SELECT manager FROM employee WHERE id = ?", (id,)))?;
+    assert_eq!(manager, Some(id), "the row refers to itself");
+    session!(db, |s| {
+        let own = aw!(s.by_pk::<Employee>(&id))?;
+        assert_eq!(own.manager().map(|m| m.key()), Some(id));
+        own.delete()?;
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM employee", ()))?, 0);
     assert_pool_idle(db);
     Ok(())
 }

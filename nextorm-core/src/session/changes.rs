@@ -3,6 +3,7 @@
 //! for the object (`pending`) and records that it reached the database (`applied`).
 
 use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state};
+use super::own_reference::read_locked;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
@@ -81,12 +82,16 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             Status::New => {
                 s.value.before_insert()?;
                 let generated_key = s.value.key_is_unset();
-                Ok(Some(Change::Insert { meta, values: s.value.column_values()?, generated_key }))
+                Ok(Some(Change::Insert {
+                    meta,
+                    values: read_locked(self.addr(), &s.value, E::column_values)?,
+                    generated_key,
+                }))
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
                 s.value.before_update()?;
-                let current = s.value.column_values()?;
+                let current = read_locked(self.addr(), &s.value, E::column_values)?;
                 let saved = s.saved.as_deref().unwrap_or(&current);
                 // The columns that differ from what the database holds: written ones (an
                 // assignment of the value it had sends nothing) and any the hook changed.
@@ -121,7 +126,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 let saved = match s.saved.as_deref() {
                     Some(saved) => saved,
                     None => {
-                        current = s.value.column_values()?;
+                        current = read_locked(self.addr(), &s.value, E::column_values)?;
                         &current
                     }
                 };
@@ -182,7 +187,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     }
 
     fn column_value(&self, index: usize) -> Result<Value> {
-        lock_state(self).value.column_value_at(index)
+        read_locked(self.addr(), &lock_state(self).value, |v| v.column_value_at(index))
     }
 
     fn live(&self) -> bool {
@@ -194,7 +199,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         if !matches!(state.status, Status::New | Status::Persistent) {
             return None;
         }
-        state.value.column_value_at(index).ok().filter(|v| !v.is_null())
+        read_locked(self.addr(), &state.value, |v| v.column_value_at(index)).ok().filter(|v| !v.is_null())
     }
 
     fn is_deleting(&self) -> bool {
@@ -211,7 +216,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     }
 
     fn current_values(&self) -> Result<Vec<Value>> {
-        lock_state(self).value.column_values()
+        read_locked(self.addr(), &lock_state(self).value, E::column_values)
     }
 
     fn mark_deleted(&self) -> Result<()> {
@@ -223,7 +228,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     }
 
     fn set_null(&self, index: usize) -> Result<()> {
-        lock_state(self).clear_reference(index)
+        lock_state(self).clear_reference(self.addr(), index)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Object handles: an entity value shared by every holder in one session, with the bookkeeping a
 //! flush needs.
 
+use super::own_reference::read_locked;
 use crate::entity::Entity;
 use crate::error::{Error, ErrorKind, Result};
 use crate::value::Value;
@@ -76,10 +77,11 @@ pub struct ObjState<E> {
 impl<E: Entity> ObjState<E> {
     /// Changes the value through `f`, marking column `column` written; refused once the
     /// session has ended or the object is deleted.
-    pub(crate) fn write(&mut self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
+    /// `addr` is the object's address (see [`Handle::addr`]).
+    pub(crate) fn write(&mut self, addr: usize, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
         self.writable()?;
         if self.status == Status::Persistent && self.saved.is_none() {
-            self.saved = Some(self.value.column_values()?);
+            self.saved = Some(read_locked(addr, &self.value, E::column_values)?);
         }
         f(&mut self.value);
         self.written.set(column);
@@ -88,14 +90,14 @@ impl<E: Entity> ObjState<E> {
     }
 
     /// Changes the value through `f`, marking written the columns whose value it changed.
-    pub(crate) fn update(&mut self, f: impl FnOnce(&mut E)) -> Result<()> {
+    pub(crate) fn update(&mut self, addr: usize, f: impl FnOnce(&mut E)) -> Result<()> {
         self.writable()?;
-        let before = self.value.column_values()?;
+        let before = read_locked(addr, &self.value, E::column_values)?;
         if self.status == Status::Persistent && self.saved.is_none() {
             self.saved = Some(before.clone());
         }
         f(&mut self.value);
-        match self.value.column_values() {
+        match read_locked(addr, &self.value, E::column_values) {
             Ok(after) => {
                 for (i, (a, b)) in before.iter().zip(&after).enumerate() {
                     if a != b {
@@ -112,9 +114,9 @@ impl<E: Entity> ObjState<E> {
     }
 
     /// Sets the optional `Single` in column `index` to `None`, as a write.
-    pub(crate) fn clear_reference(&mut self, index: usize) -> Result<()> {
+    pub(crate) fn clear_reference(&mut self, addr: usize, index: usize) -> Result<()> {
         let mut result = Ok(());
-        self.write(index, |e| result = e.clear_reference(index))?;
+        self.write(addr, index, |e| result = e.clear_reference(index))?;
         result
     }
 
@@ -464,7 +466,7 @@ impl<E: Entity> Handle<E> {
 
     /// Sets the optional `Single` in column `index` to `None`, as a write.
     pub fn set_reference_null(&self, index: usize) -> Result<()> {
-        self.lock().clear_reference(index)
+        self.lock().clear_reference(self.addr(), index)
     }
 
     /// Whether the `Single` in column `index` refers to `target` (by key, or by following it
@@ -483,7 +485,7 @@ impl<E: Entity> Handle<E> {
         };
         let s = self.lock();
         if let Some(key) = target_key {
-            return Ok(s.value.column_value_at(index)? == key);
+            return Ok(read_locked(self.addr(), &s.value, |v| v.column_value_at(index))? == key);
         }
         let mut followed = Vec::new();
         s.value.referenced_objects(&mut followed);
@@ -493,7 +495,7 @@ impl<E: Entity> Handle<E> {
     /// Writes through `f`, marking column `column` changed. Refused for a deleted object and
     /// after the session ended.
     pub fn write(&self, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
-        self.lock().write(column, f)
+        self.lock().write(self.addr(), column, f)
     }
 
     /// Changes several fields at once (PonyORM's `obj.set(name=.., price=..)`):
@@ -503,7 +505,7 @@ impl<E: Entity> Handle<E> {
     /// deleted object and after the session ended. `f` runs with the object locked: it must not
     /// use this object's handle.
     pub fn update(&self, f: impl FnOnce(&mut E)) -> Result<()> {
-        self.lock().update(f)
+        self.lock().update(self.addr(), f)
     }
 
     /// The error a write would meet now (the session has ended, the object is deleted), if any:
@@ -532,7 +534,7 @@ impl<E: Entity> Handle<E> {
 
     /// The object's fields as JSON, as [`crate::entity::to_dict`] does (PonyORM's `to_dict`).
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        crate::entity::to_dict(&self.usable_lock()?.value, only, exclude)
+        read_locked(self.addr(), &self.usable_lock()?.value, |v| crate::entity::to_dict(v, only, exclude))
     }
 
     /// The object's address: equal for every handle to one object, for as long as one lives.
