@@ -32,11 +32,11 @@ pub use nextorm_core::{
 pub use nextorm_macros::{DbEnum, Entity, cond, migrations, select};
 
 #[cfg(feature = "async")]
-pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
+pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, NavigateAsync, current_async};
 pub use nextorm_core::session::{Attach, Handle, SessionEntity};
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
 #[cfg(feature = "sync")]
-pub use nextorm_sync::{Current, Database, Session, Transaction, current};
+pub use nextorm_sync::{Current, Database, Navigate, Session, Transaction, current};
 
 pub use nextorm_core::{registered_entities, to_dict};
 
@@ -101,13 +101,13 @@ pub mod sql {
 pub mod prelude {
     pub use crate::query::{EntityQuery, desc};
     #[cfg(feature = "async")]
-    pub use crate::{AsyncDatabase, AsyncSession, AsyncTransaction, current_async};
+    pub use crate::{AsyncDatabase, AsyncSession, AsyncTransaction, NavigateAsync, current_async};
     pub use crate::{
         CreateTables, DbEnum, Entity, Error, ErrorKind, Handle, HasOne, Hooks, OpenOptions, Result, SessionOptions,
         Set, Single, cond, select,
     };
     #[cfg(feature = "sync")]
-    pub use crate::{Database, Session, Transaction, current};
+    pub use crate::{Database, Navigate, Session, Transaction, current};
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;
     pub use serde_json::Value as JsonValue;

@@ -59,11 +59,26 @@ impl AsyncTransaction {
     /// # }
     /// ```
     pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncTransaction) -> Result<T>) -> Result<T> {
+        self.transaction_as(body).await
+    }
+
+    /// [`AsyncTransaction::transaction`] whose body returns the caller's own error type `E`:
+    /// the caller's error rolls back to the savepoint as nextorm's does and comes back as it was
+    /// (a failed `ROLLBACK TO SAVEPOINT` comes back converted into `E`). Spelled
+    /// `tx.transaction_as::<AppError, _>(async |tx| ..).await` (see
+    /// [`AsyncDatabase::session_as`]).
+    pub async fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(&AsyncTransaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.with_conn(async |c| c.savepoint().await).await?;
         let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
         match outcome {
-            Ok(Ok(value)) => self.with_conn(async |c| c.release_savepoint(n).await).await.map(|()| value),
-            Ok(Err(e)) => self.with_conn(async |c| c.rollback_to_savepoint(n).await).await.and(Err(e)),
+            Ok(Ok(value)) => Ok(self.with_conn(async |c| c.release_savepoint(n).await).await.map(|()| value)?),
+            Ok(Err(e)) => {
+                self.with_conn(async |c| c.rollback_to_savepoint(n).await).await?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = self.with_conn(async |c| c.rollback_to_savepoint(n).await).await;
                 std::panic::resume_unwind(panic)
@@ -241,6 +256,18 @@ impl AsyncSession {
     /// }).await?;
     /// ```
     pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncSession) -> Result<T>) -> Result<T> {
+        self.transaction_as(body).await
+    }
+
+    /// [`AsyncSession::transaction`] whose body returns the caller's own error type `E`: the
+    /// caller's error undoes the body's work with `ROLLBACK TO SAVEPOINT nextorm_sp_<n>` as
+    /// nextorm's does (the session forgets its objects) and comes back as it was; nextorm's own
+    /// failures come back converted into `E`. Spelled
+    /// `s.transaction_as::<AppError, _>(async |s| ..).await` (see [`AsyncDatabase::session_as`]).
+    pub async fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(&AsyncSession) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.with(async |c| c.savepoint().await).await?;
         let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
         let undo = async || self.with(async |c| c.rollback_to_savepoint(n).await).await;
@@ -248,9 +275,12 @@ impl AsyncSession {
             Ok(Ok(value)) => match self.with(async |c| c.release_savepoint(n).await).await {
                 Ok(()) => Ok(value),
                 // The body's changes failed to flush: they are undone with the savepoint.
-                Err(e) => undo().await.and(Err(e)),
+                Err(e) => Err(undo().await.err().unwrap_or(e).into()),
             },
-            Ok(Err(e)) => undo().await.and(Err(e)),
+            Ok(Err(e)) => {
+                undo().await?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = undo().await;
                 std::panic::resume_unwind(panic)
