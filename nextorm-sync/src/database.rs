@@ -1,6 +1,7 @@
 //! The blocking facade.
 
 use crate::runtime::FutureRunner;
+use nextorm_core::dict::{Dict, DictOptions};
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
@@ -663,6 +664,15 @@ impl Session {
                 std::panic::resume_unwind(panic)
             }
         }
+    }
+
+    /// The object's fields as JSON with its relations (PonyORM's `to_dict(with_collections=True,
+    /// related_objects=True)`): `s.to_dict(&customer, &DictOptions::new().with_collections())`
+    /// gives `{"id": 1, "name": "Ann", "orders": [7, 9]}`. References are keys, or nested
+    /// objects with `related_objects`; decimals and dates are text (see `nextorm_core::dict`).
+    /// What is not loaded yet is loaded as `get`/`load` would (see `SessionCore::to_dict`).
+    pub fn to_dict<E: Entity>(&self, obj: &Handle<E>, options: &DictOptions) -> Result<Dict> {
+        self.run(async |c| c.to_dict(obj, options).await)
     }
 
     /// What the session has sent so far.

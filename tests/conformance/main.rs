@@ -678,4 +678,7 @@ conformance!(
     missing_column_is_an_error_never_a_value,
     column_rules_are_checked_before_sending_and_by_the_database,
     column_rules_change_through_migrations,
+    table_checks_change_through_migrations,
+    navigation_to_dict_with_relations,
+    navigation_serde_shapes_entities_and_handles,
 );
