@@ -95,7 +95,8 @@ pub mod sql {
 
 /// The types most programs need: `use nextorm::prelude::*;` (PonyORM's `from pony.orm import *`).
 /// It holds everything the README uses: the databases and sessions of both facades, `current()`
-/// and `current_async()`, `SessionOptions`, `Handle`, the relation fields, the derives and macros,
+/// and `current_async()`, `Navigate` and `NavigateAsync` (relations followed through them),
+/// `DictOptions`, `SessionOptions`, `Handle`, the relation fields, the derives and macros,
 /// the query helpers, and the value types `Decimal`, `NaiveDate`, `NaiveDateTime`, `DateTime`,
 /// `Utc`, `Uuid` and `JsonValue` (serde_json's `Value`).
 pub mod prelude {

@@ -10,8 +10,9 @@ use nextorm_engine::BoxFuture;
 /// `o.customer().fetch_async().await?.name()` is `o.customer().get(current_async()).await?`,
 /// and `for o in c.orders().fetch_async().await? { .. }` is `c.orders().load(current_async())`.
 /// Named apart from the blocking `Navigate::fetch` so both can be in scope (the prelude with
-/// both facades). Outside a session it is an [`nextorm_core::ErrorKind::Config`] error ("no
-/// session is running in this task").
+/// both facades). A reference made from an object (a new one included), or linked by its ended
+/// session, is that object, with no query. Anything else outside a session is an
+/// [`nextorm_core::ErrorKind::Config`] error ("no session is running in this task").
 ///
 /// ```text
 /// db.session(async |s| {
@@ -37,9 +38,16 @@ where
 {
     type Output = Handle<T>;
 
-    /// The referenced object: `Single::get(current_async())`.
+    /// The referenced object: the object the reference was made from, if it was (a new one
+    /// included, before any flush), else `Single::get(current_async())`.
     fn fetch_async(&self) -> BoxFuture<'static, Handle<T>> {
-        self.get(current_async())
+        match self.object() {
+            Some(object) => {
+                let object = object.clone();
+                Box::pin(async move { Ok(object) })
+            }
+            None => self.get(current_async()),
+        }
     }
 }
 
@@ -51,7 +59,7 @@ where
 
     /// The referenced object, if the reference is set.
     fn fetch_async(&self) -> BoxFuture<'static, Option<Handle<T>>> {
-        let found = self.as_ref().map(|r| r.get(current_async()));
+        let found = self.as_ref().map(NavigateAsync::fetch_async);
         Box::pin(async move {
             match found {
                 Some(found) => found.await.map(Some),

@@ -8,9 +8,10 @@ use nextorm_core::{Entity, Many, One, Result, Single};
 /// A relation followed through the session running on this thread ([`current()`]):
 /// `o.customer().fetch()?.name()` is `o.customer().get(current())?.name()`, and
 /// `for o in c.orders().fetch()? { .. }` is `c.orders().load(current())?`. It loads what the
-/// session does not hold yet, batched as `get`/`load` do. Outside a session it is an
-/// [`nextorm_core::ErrorKind::Config`] error ("no session is running on this thread"); after the
-/// session, read what it left with `loaded()`.
+/// session does not hold yet, batched as `get`/`load` do. A reference made from an object (a new
+/// one included, before its flush), or linked by its ended session, is that object, with no
+/// query. Anything else outside a session is an [`nextorm_core::ErrorKind::Config`] error ("no
+/// session is running on this thread"); after the session, `loaded()` reads what it left.
 ///
 /// ```text
 /// use nextorm::prelude::*; // or nextorm::Navigate
@@ -36,9 +37,13 @@ where
 {
     type Output = Handle<T>;
 
-    /// The referenced object: `Single::get(current())`.
+    /// The referenced object: the object the reference was made from, if it was (a new one
+    /// included, before any flush), else `Single::get(current())`.
     fn fetch(&self) -> Result<Handle<T>> {
-        self.get(current())
+        match self.object() {
+            Some(object) => Ok(object.clone()),
+            None => self.get(current()),
+        }
     }
 }
 
@@ -50,7 +55,7 @@ where
 
     /// The referenced object, if the reference is set.
     fn fetch(&self) -> Result<Option<Handle<T>>> {
-        self.as_ref().map(|r| r.get(current())).transpose()
+        self.as_ref().map(Navigate::fetch).transpose()
     }
 }
 

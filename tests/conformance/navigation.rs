@@ -53,10 +53,25 @@ pub async fn navigation_through_the_current_session(t: &Ctx) -> Result<()> {
         assert!(nav!(profile.account())? == acc);
         Ok(p)
     })?;
-    let outside = nav!(kept.client());
-    assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "{}: no session outside one", t.label());
+    // After the session a reference it linked is that object (as `loaded()`); anything else
+    // needs a session.
+    assert_eq!(nav!(kept.client())?.name(), "Ann", "{}", t.label());
     let outside = nav!(kept.tags());
     assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "{}: no session outside one", t.label());
+    let unlinked = session!(db, |s| aw!(s.by_pk::<Purchase>(&first)))?;
+    let outside = nav!(unlinked.client());
+    assert_eq!(outside.unwrap_err().kind(), ErrorKind::Config, "{}: no session outside one", t.label());
+
+    // A reference made from a new object is that object, before any flush.
+    session!(db, |s| {
+        let cat = aw!(s.create(Client { name: "Cat".into(), ..Default::default() }))?;
+        let order =
+            aw!(s.create(Purchase { id: 0, total: 5, client: Single::from(&cat), referrer: None, tags: Set::new() }))?;
+        assert!(nav!(order.client())? == cat);
+        assert_eq!(aw!(s.stats()).statements, 0, "nothing sent");
+        assert!(nav!(cat.orders())?.iter().any(|o| *o == order), "the new member shows");
+        Ok(())
+    })?;
     assert_pool_idle(db);
     Ok(())
 }
