@@ -42,7 +42,7 @@ pub async fn navigation_through_the_current_session(t: &Ctx) -> Result<()> {
         let mut totals: Vec<i64> = nav!(ann.orders())?.iter().map(|o| o.total()).collect();
         totals.sort();
         assert_eq!(totals, vec![10, 20]);
-        assert!(nav!(ann.orders())?.iter().any(|o| *o == p), "the members are the session's objects");
+        assert!(nav!(ann.orders())?.contains(&p), "the members are the session's objects");
         assert!(nav!(bob.orders())?.is_empty());
         let other = nav!(ann.orders())?.into_iter().find(|o| o.total() == 20).expect("the second purchase");
         assert!(nav!(other.referrer())?.is_none(), "an unset optional reference is None");
@@ -69,7 +69,7 @@ pub async fn navigation_through_the_current_session(t: &Ctx) -> Result<()> {
             aw!(s.create(Purchase { id: 0, total: 5, client: Single::from(&cat), referrer: None, tags: Set::new() }))?;
         assert!(nav!(order.client())? == cat);
         assert_eq!(aw!(s.stats()).statements, 0, "nothing sent");
-        assert!(nav!(cat.orders())?.iter().any(|o| *o == order), "the new member shows");
+        assert!(nav!(cat.orders())?.contains(&order), "the new member shows");
         Ok(())
     })?;
     assert_pool_idle(db);
