@@ -152,3 +152,40 @@ pub fn serialize_entity<E: Entity, S: serde::Serializer>(
     use serde::ser::Error as _;
     to_dict(entity, &[], &[]).map_err(S::Error::custom)?.serialize(serializer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn values_take_the_documented_json_shape() {
+        let date = chrono::NaiveDate::from_ymd_opt(2024, 5, 1).unwrap();
+        let moment = date.and_hms_micro_opt(9, 30, 0, 250_000).unwrap();
+        let shapes = [
+            (Value::Decimal("12.50".parse().unwrap()), json!("12.50")),
+            (Value::Date(date), json!("2024-05-01")),
+            (Value::DateTime(moment), json!("2024-05-01T09:30:00.250")),
+            (Value::Timestamp(moment.and_utc()), json!("2024-05-01T09:30:00.250+00:00")),
+            (Value::Uuid(uuid::Uuid::from_u128(0xab)), json!("00000000-0000-0000-0000-0000000000ab")),
+            (Value::Bytes(vec![0, 255, 16]), json!("00ff10")),
+            (Value::Int(i64::MAX), json!(i64::MAX)),
+            (Value::Bool(true), json!(true)),
+            (Value::Null(crate::value::Kind::Text), json!(null)),
+        ];
+        for (value, expected) in shapes {
+            assert_eq!(json_of(value.clone()), expected, "{value:?}");
+        }
+        assert_eq!(key_json(vec![Value::Int(3)]), json!(3));
+        assert_eq!(key_json(vec![Value::Text("Calculus".into()), Value::Int(1)]), json!(["Calculus", 1]));
+    }
+
+    #[test]
+    fn options_pick_fields_as_only_and_exclude_say() {
+        let all = DictOptions::new();
+        assert!(all.includes("id") && all.includes("orders"));
+        let some = DictOptions::new().only(["id", "orders"]).exclude(["orders"]).with_collections().related_objects();
+        assert!(some.includes("id") && !some.includes("orders") && !some.includes("name"));
+        assert!(some.with_collections && some.related_objects);
+    }
+}
