@@ -670,7 +670,12 @@ impl Session {
     /// related_objects=True)`): `s.to_dict(&customer, &DictOptions::new().with_collections())`
     /// gives `{"id": 1, "name": "Ann", "orders": [7, 9]}`. References are keys, or nested
     /// objects with `related_objects`; decimals and dates are text (see `nextorm_core::dict`).
-    /// What is not loaded yet is loaded as `get`/`load` would (see `SessionCore::to_dict`).
+    /// What is not loaded yet is loaded as `get`/`load` would (see `SessionCore::to_dict`):
+    ///
+    /// ```text
+    /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
+    ///     WHERE "order"."customer" IN (?)
+    /// ```
     pub fn to_dict<E: Entity>(&self, obj: &Handle<E>, options: &DictOptions) -> Result<Dict> {
         self.run(async |c| c.to_dict(obj, options).await)
     }
