@@ -1,6 +1,6 @@
 //! The quick start, on embedded SQLite: declare entities, create their tables, and insert, read,
-//! update and delete them, alone, inside a transaction and inside a session. Run it with
-//! `cargo run --example quickstart`.
+//! update and delete them, alone, inside a transaction and inside a session; follow relations and
+//! turn objects into JSON. Run it with `cargo run --example quickstart`.
 
 use nextorm::prelude::*;
 use nextorm::query::set;
@@ -37,6 +37,27 @@ struct Course {
     #[pk]
     semester: i32,
     credits: i32,
+}
+
+/// A customer and their orders (one-to-many).
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+struct Customer {
+    #[pk]
+    id: i64,
+    #[orm(max_len = 64)]
+    name: String,
+    orders: Set<Order>,
+}
+
+/// An order refers to its customer; the table check spans two columns.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+#[orm(check = "discount <= total")]
+struct Order {
+    #[pk]
+    id: i64,
+    total: Decimal,
+    discount: Decimal,
+    customer: Single<Customer>,
 }
 
 fn main() -> nextorm::Result<()> {
@@ -126,6 +147,33 @@ fn main() -> nextorm::Result<()> {
         Ok(gizmo.stock())
     })?;
     println!("Gizmo stock after the session: {stock}");
+
+    // Relations, followed as in Pony (`o.customer.name`, `for o in c.orders`): `fetch()` goes
+    // through the session running on this thread, so it is not passed along.
+    db.session(|s| {
+        let ann = s.create(Customer { name: "Ann".into(), ..Default::default() })?;
+        for total in [Decimal::new(1250, 2), Decimal::new(30, 0)] {
+            s.create(Order { total, customer: (&ann).into(), ..Default::default() })?;
+        }
+        for order in ann.orders().fetch()? {
+            println!("an order of {}: {}", order.customer().fetch()?.name(), order.total());
+        }
+        // Pony's `ann.to_dict(with_collections=True)`; decimals are exact text in JSON.
+        let dict = s.to_dict(&ann, &DictOptions::new().with_collections())?;
+        println!("{}", JsonValue::Object(dict));
+        // The table check is the database's: a discount above the total is refused.
+        let too_generous = s.transaction(|s| {
+            s.create(Order {
+                total: Decimal::ONE,
+                discount: Decimal::TEN,
+                customer: (&ann).into(),
+                ..Default::default()
+            })?;
+            s.flush() // undone alone: the savepoint rolls back, the session goes on
+        });
+        assert_eq!(too_generous.unwrap_err().kind(), ErrorKind::CheckViolation);
+        Ok(())
+    })?;
 
     db.delete(&loaded)?;
     assert_eq!(db.by_pk::<Product>(&widget.id).unwrap_err().kind(), ErrorKind::NotFound);

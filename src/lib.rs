@@ -32,13 +32,13 @@ pub use nextorm_core::{
 pub use nextorm_macros::{DbEnum, Entity, cond, migrations, select};
 
 #[cfg(feature = "async")]
-pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
+pub use nextorm_async::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, NavigateAsync, current_async};
 pub use nextorm_core::session::{Attach, Handle, SessionEntity};
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};
 #[cfg(feature = "sync")]
-pub use nextorm_sync::{Current, Database, Session, Transaction, current};
+pub use nextorm_sync::{Current, Database, Navigate, Session, Transaction, current};
 
-pub use nextorm_core::{registered_entities, to_dict};
+pub use nextorm_core::{DictOptions, registered_entities, to_dict};
 
 // The crates of the value types nextorm maps, at the versions it maps them: an entity can have a
 // `nextorm::chrono::NaiveDateTime` or `nextorm::rust_decimal::Decimal` field without the app
@@ -95,19 +95,20 @@ pub mod sql {
 
 /// The types most programs need: `use nextorm::prelude::*;` (PonyORM's `from pony.orm import *`).
 /// It holds everything the README uses: the databases and sessions of both facades, `current()`
-/// and `current_async()`, `SessionOptions`, `Handle`, the relation fields, the derives and macros,
+/// and `current_async()`, `Navigate` and `NavigateAsync` (relations followed through them),
+/// `DictOptions`, `SessionOptions`, `Handle`, the relation fields, the derives and macros,
 /// the query helpers, and the value types `Decimal`, `NaiveDate`, `NaiveDateTime`, `DateTime`,
 /// `Utc`, `Uuid` and `JsonValue` (serde_json's `Value`).
 pub mod prelude {
     pub use crate::query::{EntityQuery, desc};
     #[cfg(feature = "async")]
-    pub use crate::{AsyncDatabase, AsyncSession, AsyncTransaction, current_async};
+    pub use crate::{AsyncDatabase, AsyncSession, AsyncTransaction, NavigateAsync, current_async};
     pub use crate::{
-        CreateTables, DbEnum, Entity, Error, ErrorKind, Handle, HasOne, Hooks, OpenOptions, Result, SessionOptions,
-        Set, Single, cond, select,
+        CreateTables, DbEnum, DictOptions, Entity, Error, ErrorKind, Handle, HasOne, Hooks, OpenOptions, Result,
+        SessionOptions, Set, Single, cond, select,
     };
     #[cfg(feature = "sync")]
-    pub use crate::{Database, Session, Transaction, current};
+    pub use crate::{Database, Navigate, Session, Transaction, current};
     pub use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
     pub use rust_decimal::Decimal;
     pub use serde_json::Value as JsonValue;
@@ -117,14 +118,47 @@ pub mod prelude {
 /// Used by the code the derives generate. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__impl_serialize as impl_serialize;
     pub use nextorm_core::ast;
     pub use nextorm_core::inventory;
     pub use nextorm_core::query as q;
     pub use nextorm_core::relation::{ReferenceField, RowFns, followed_reference};
+    #[cfg(feature = "serde")]
+    pub use nextorm_core::serialize_entity;
     pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, ColumnType, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks,
         Kind, Limit, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache,
         ToValue, Value, clone_field, column_value, convert_key, decode_field,
     };
+    #[cfg(feature = "serde")]
+    pub use serde;
+}
+
+/// `serde::Serialize` for an entity, shaped as [`to_dict`] shapes it: what the derive emits for
+/// every entity when the `serde` feature is on. Not a public API.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_serialize {
+    ($entity:ty) => {
+        #[automatically_derived]
+        impl $crate::__private::serde::Serialize for $entity {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                serializer: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serialize_entity(self, serializer)
+            }
+        }
+    };
+}
+
+/// Without the `serde` feature the derive's `impl_serialize!` expands to nothing, so an entity's
+/// crate needs no serde. Not a public API.
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __impl_serialize {
+    ($entity:ty) => {};
 }

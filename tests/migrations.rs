@@ -32,6 +32,7 @@ fn table(name: &str, columns: Vec<Column>) -> Table {
         unique_keys: Vec::new(),
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        checks: Vec::new(),
     }
 }
 
@@ -114,6 +115,7 @@ fn every_operation() -> Vec<Operation> {
             foreign_key: fk("member", "id", "member", OnDelete::Restrict),
         },
         Operation::DropForeignKey { table: "post".into(), foreign_key: post.foreign_keys[0].clone() },
+        Operation::AddCheck { table: "post".into(), check: score_check() },
         Operation::RawSql(RawSql {
             dialects: vec![Dialect::Postgres],
             up: vec!["CREATE EXTENSION IF NOT EXISTS pg_trgm".into()],
@@ -154,6 +156,11 @@ fn lossy_operations_are_marked() {
     let enums = |v: &[&str]| col("s", DataType::TextEnum(v.iter().map(|s| (*s).to_owned()).collect()));
     let more = Operation::AlterColumn { table: "t".into(), from: enums(&["a"]), to: enums(&["a", "b"]) };
     assert!(!more.is_lossy() && more.inverse().is_lossy());
+}
+
+/// A table's own check on `post`.
+fn score_check() -> TableCheck {
+    TableCheck { name: "ck_post__score".into(), sql: "score >= 0 OR title <> ''".into() }
 }
 
 fn post(s: &mut Schema) -> &mut Table {
@@ -210,6 +217,22 @@ fn schema_pairs() -> Vec<(&'static str, Schema, Schema)> {
             }),
         ),
         ("drop a foreign key", base.clone(), changed(&|s| post(s).foreign_keys.clear())),
+        ("add a table check", base.clone(), changed(&|s| post(s).checks.push(score_check()))),
+        ("drop a table check", changed(&|s| post(s).checks.push(score_check())), base.clone()),
+        (
+            "change a table check",
+            changed(&|s| post(s).checks.push(score_check())),
+            changed(&|s| post(s).checks.push(TableCheck { sql: "score < 100".into(), ..score_check() })),
+        ),
+        (
+            "drop a column and the check that names it",
+            changed(&|s| post(s).checks.push(TableCheck { sql: "score >= 0".into(), ..score_check() })),
+            changed(&|s| {
+                let p = post(s);
+                p.columns.retain(|c| c.name != "score");
+                p.indexes.retain(|i| i.columns != ["score"]);
+            }),
+        ),
         ("change the delete rule", base.clone(), changed(&|s| post(s).foreign_keys[0].on_delete = OnDelete::Restrict)),
         ("change a type", base.clone(), changed(&|s| post(s).columns[2].ty = DataType::BigInt)),
         ("lengthen a text", base.clone(), changed(&|s| post(s).columns[1].max_len = Some(200))),
@@ -760,4 +783,71 @@ fn checks_and_sql_types_survive_a_migration_file() {
     let text = toml::to_string(&column).unwrap();
     assert!(text.contains("min = \"-1.5\"") && text.contains("sql_type = \"VARCHAR(60)\""), "{text}");
     assert_eq!(toml::from_str::<Column>(&text).unwrap(), column);
+}
+
+/// A table's own check: in the `CREATE TABLE` of a mapping and of a migration, added and
+/// dropped by name with `ALTER TABLE` on PostgreSQL and MariaDB, by a rebuild on SQLite; the
+/// entities' `#[orm(check = "...")]` reaches the model named after the table and condition.
+#[test]
+fn table_checks_are_created_added_and_dropped() {
+    let base = blog();
+    let mut checked = base.clone();
+    post(&mut checked).checks.push(score_check());
+    let ops = diff(&base, &checked, &RenameHints::default()).unwrap();
+    assert_eq!(ops, vec![Operation::AddCheck { table: "post".into(), check: score_check() }]);
+    let step = |dialect| plan(&base, &ops, dialect).unwrap().steps.concat_statements();
+    assert_eq!(
+        step(Dialect::Postgres),
+        [r#"ALTER TABLE "post" ADD CONSTRAINT "ck_post__score" CHECK (score >= 0 OR title <> '')"#]
+    );
+    assert_eq!(
+        step(Dialect::MariaDb),
+        ["ALTER TABLE `post` ADD CONSTRAINT `ck_post__score` CHECK (score >= 0 OR title <> '')"]
+    );
+    let sqlite = step(Dialect::Sqlite);
+    assert!(sqlite[0].starts_with(r#"CREATE TABLE "_new_post""#), "{sqlite:?}");
+    assert!(sqlite[0].contains(r#"CONSTRAINT "ck_post__score" CHECK (score >= 0 OR title <> '')"#), "{sqlite:?}");
+    let back = plan(&checked, &[ops[0].inverse()], Dialect::Postgres).unwrap().steps.concat_statements();
+    assert_eq!(back, [r#"ALTER TABLE "post" DROP CONSTRAINT "ck_post__score""#]);
+    let back = plan(&checked, &[ops[0].inverse()], Dialect::MariaDb).unwrap().steps.concat_statements();
+    assert_eq!(back, ["ALTER TABLE `post` DROP CONSTRAINT `ck_post__score`"]);
+
+    // A migration file spells it `[[table.check]]` / `op = "add_check"`, and SQLite enforces it.
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    let create = Operation::CreateTable { table: checked.table("member").unwrap().clone() };
+    run_on_sqlite(&db, &plan(&Schema::default(), &[create], Dialect::Sqlite).unwrap());
+    let create = Operation::CreateTable { table: checked.table("post").unwrap().clone() };
+    run_on_sqlite(&db, &plan(&Schema::default(), &[create], Dialect::Sqlite).unwrap());
+    db.execute_batch("INSERT INTO member (id, name) VALUES (1, 'Ann'); INSERT INTO post (id, title, score, author) VALUES (1, 'a', 5, 1)").unwrap();
+    let refused = db.execute_batch("INSERT INTO post (id, title, score, author) VALUES (2, '', -1, 1)");
+    assert!(refused.unwrap_err().to_string().contains("CHECK constraint failed"));
+
+    #[derive(Entity)]
+    #[orm(check = "lo <= hi", check = "hi - lo < 10")]
+    struct Span {
+        #[pk]
+        id: i64,
+        lo: i32,
+        hi: i32,
+    }
+    let model = Schema::from_entities(&[Span::meta()]).unwrap();
+    let checks = &model.table("span").unwrap().checks;
+    assert_eq!(checks.iter().map(|c| c.sql.as_str()).collect::<Vec<_>>(), ["lo <= hi", "hi - lo < 10"]);
+    assert!(
+        checks.iter().all(|c| c.name.starts_with("ck_span__") && c.name.len() == "ck_span__".len() + 8),
+        "{checks:?}"
+    );
+    assert_ne!(checks[0].name, checks[1].name);
+    let text = toml::to_string(&model).unwrap();
+    assert!(text.contains("[[table.check]]"), "{text}");
+}
+
+trait ConcatStatements {
+    fn concat_statements(&self) -> Vec<String>;
+}
+
+impl ConcatStatements for Vec<Step> {
+    fn concat_statements(&self) -> Vec<String> {
+        self.iter().flat_map(|s| s.statements.clone()).collect()
+    }
 }

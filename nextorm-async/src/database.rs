@@ -1,6 +1,7 @@
 //! The async facade: the database, its transactions and sessions, each method awaiting the engine.
 
 use futures_util::FutureExt;
+use nextorm_core::dict::{Dict, DictOptions};
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
@@ -59,11 +60,26 @@ impl AsyncTransaction {
     /// # }
     /// ```
     pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncTransaction) -> Result<T>) -> Result<T> {
+        self.transaction_as(body).await
+    }
+
+    /// [`AsyncTransaction::transaction`] whose body returns the caller's own error type `E`:
+    /// the caller's error rolls back to the savepoint as nextorm's does and comes back as it was
+    /// (a failed `ROLLBACK TO SAVEPOINT` comes back converted into `E`). Spelled
+    /// `tx.transaction_as::<AppError, _>(async |tx| ..).await` (see
+    /// [`AsyncDatabase::session_as`]).
+    pub async fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(&AsyncTransaction) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.with_conn(async |c| c.savepoint().await).await?;
         let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
         match outcome {
-            Ok(Ok(value)) => self.with_conn(async |c| c.release_savepoint(n).await).await.map(|()| value),
-            Ok(Err(e)) => self.with_conn(async |c| c.rollback_to_savepoint(n).await).await.and(Err(e)),
+            Ok(Ok(value)) => Ok(self.with_conn(async |c| c.release_savepoint(n).await).await.map(|()| value)?),
+            Ok(Err(e)) => {
+                self.with_conn(async |c| c.rollback_to_savepoint(n).await).await?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = self.with_conn(async |c| c.rollback_to_savepoint(n).await).await;
                 std::panic::resume_unwind(panic)
@@ -241,6 +257,18 @@ impl AsyncSession {
     /// }).await?;
     /// ```
     pub async fn transaction<T>(&self, body: impl AsyncFnOnce(&AsyncSession) -> Result<T>) -> Result<T> {
+        self.transaction_as(body).await
+    }
+
+    /// [`AsyncSession::transaction`] whose body returns the caller's own error type `E`: the
+    /// caller's error undoes the body's work with `ROLLBACK TO SAVEPOINT nextorm_sp_<n>` as
+    /// nextorm's does (the session forgets its objects) and comes back as it was; nextorm's own
+    /// failures come back converted into `E`. Spelled
+    /// `s.transaction_as::<AppError, _>(async |s| ..).await` (see [`AsyncDatabase::session_as`]).
+    pub async fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl AsyncFnOnce(&AsyncSession) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.with(async |c| c.savepoint().await).await?;
         let outcome = AssertUnwindSafe(body(self)).catch_unwind().await;
         let undo = async || self.with(async |c| c.rollback_to_savepoint(n).await).await;
@@ -248,14 +276,31 @@ impl AsyncSession {
             Ok(Ok(value)) => match self.with(async |c| c.release_savepoint(n).await).await {
                 Ok(()) => Ok(value),
                 // The body's changes failed to flush: they are undone with the savepoint.
-                Err(e) => undo().await.and(Err(e)),
+                Err(e) => Err(undo().await.err().unwrap_or(e).into()),
             },
-            Ok(Err(e)) => undo().await.and(Err(e)),
+            Ok(Err(e)) => {
+                undo().await?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = undo().await;
                 std::panic::resume_unwind(panic)
             }
         }
+    }
+
+    /// The object's fields as JSON with its relations (PonyORM's `to_dict(with_collections=True,
+    /// related_objects=True)`): `s.to_dict(&customer, &DictOptions::new().with_collections()).await`
+    /// gives `{"id": 1, "name": "Ann", "orders": [7, 9]}`. References are keys, or nested
+    /// objects with `related_objects`; decimals and dates are text (see `nextorm_core::dict`).
+    /// What is not loaded yet is loaded as `get`/`load` would (see `SessionCore::to_dict`):
+    ///
+    /// ```text
+    /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
+    ///     WHERE "order"."customer" IN (?)
+    /// ```
+    pub async fn to_dict<E: Entity>(&self, obj: &Handle<E>, options: &DictOptions) -> Result<Dict> {
+        self.with(async |c| c.to_dict(obj, options).await).await
     }
 
     /// What the session has sent so far.

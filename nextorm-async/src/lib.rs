@@ -3,8 +3,10 @@
 //! engine; neither facade depends on the other.
 
 mod database;
+mod navigate;
 
 pub use database::{AsyncDatabase, AsyncSession, AsyncTransaction, CurrentAsync, current_async};
+pub use navigate::NavigateAsync;
 pub use nextorm_engine::BoxFuture;
 // The engine's types that appear in this facade's signatures, so that it can be used alone.
 pub use nextorm_engine::{Conn, CreateTables, OpenOptions, PoolStatus, SessionOptions, SessionStats};

@@ -589,6 +589,9 @@ pub struct CreateTable {
     pub unique_keys: Vec<(Name, Vec<Name>)>,
     /// Foreign keys.
     pub foreign_keys: Vec<ForeignKey>,
+    /// The table's own `CHECK`s (`#[orm(check = "...")]` on the struct), each named:
+    /// `CONSTRAINT name CHECK (sql)`.
+    pub checks: Vec<(Name, String)>,
 }
 
 /// `[CONSTRAINT name] FOREIGN KEY (columns) REFERENCES table (columns) ON DELETE ...`.
@@ -715,6 +718,15 @@ pub enum AlterAction {
     AddForeignKey(ForeignKey),
     /// `DROP CONSTRAINT name` (MariaDB: `DROP FOREIGN KEY name`).
     DropForeignKey(Name),
+    /// `ADD CONSTRAINT name CHECK (sql)`: a table's own check.
+    AddCheck {
+        /// The constraint name.
+        name: Name,
+        /// The condition, raw SQL.
+        sql: String,
+    },
+    /// `DROP CONSTRAINT name`: a table's own check (PostgreSQL and MariaDB; SQLite rebuilds).
+    DropCheck(Name),
     /// `RENAME CONSTRAINT from TO to`: PostgreSQL keeps a constraint's name when its table or
     /// column is renamed, so the `CHECK` it named after them (see
     /// [`Dialect::implicit_check_name`](crate::Dialect::implicit_check_name)) is renamed along.

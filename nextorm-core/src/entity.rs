@@ -1,5 +1,6 @@
 //! What `#[derive(Entity)]` implements: the traits [`Entity`], [`Key`] and [`Hooks`], the
-//! functions its generated code calls, and the link-time registry of entities. The metadata it
+//! functions its generated code calls (`to_dict` and `Serialize` are `dict.rs`'s), and the
+//! link-time registry of entities. The metadata it
 //! emits lives in `entity/` (`meta.rs`, `column.rs`, `row_fns.rs`) with the pairing of relations
 //! (`relation.rs`); none of it knows the session.
 
@@ -11,7 +12,7 @@ pub(crate) mod row_fns;
 pub use column::{ColumnMeta, CompositeMeta, Limit};
 pub use meta::{CachedStatement, EntityMeta, StatementCache};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::map_key::MapKey;
 use crate::value::{FromRow, RowRead, SqlField, ToValue, Value, kind_of, truncate_micros};
 
@@ -244,51 +245,6 @@ fn number_text(v: &Value) -> String {
         Value::Decimal(d) => d.to_string(),
         other => format!("{other:?}"),
     }
-}
-
-/// An entity's fields as a JSON object keyed by field name (PonyORM's `to_dict`): all of them, or
-/// only those in `only` when it is not empty, less those in `exclude`. Dates and times are
-/// ISO 8601 text, decimals and UUIDs are text, bytes are lowercase hex.
-///
-/// ```text
-/// to_dict(&product, &[], &["summary"])  // {"id": 1, "name": "Widget", "price": 9.99}
-/// ```
-pub fn to_dict<E: Entity>(
-    entity: &E,
-    only: &[&str],
-    exclude: &[&str],
-) -> Result<serde_json::Map<String, serde_json::Value>> {
-    use serde_json::Value as Json;
-    let meta = E::meta();
-    for name in only.iter().chain(exclude) {
-        if !meta.columns.iter().any(|c| c.field == *name) {
-            return Err(Error::new(ErrorKind::Config, format!("{} has no field `{name}`", meta.name)));
-        }
-    }
-    let values = entity.column_values()?;
-    let mut out = serde_json::Map::new();
-    for (col, value) in meta.columns.iter().zip(values) {
-        if (!only.is_empty() && !only.contains(&col.field)) || exclude.contains(&col.field) {
-            continue;
-        }
-        let json = match value {
-            Value::Null(_) => Json::Null,
-            Value::Bool(b) => Json::from(b),
-            Value::Int(i) => Json::from(i),
-            Value::Float(f) => Json::from(f),
-            Value::Text(t) => Json::from(t),
-            Value::Bytes(b) => Json::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
-            Value::Decimal(d) => Json::from(d.to_string()),
-            Value::Date(d) => Json::from(d.to_string()),
-            Value::DateTime(t) => Json::from(t.format("%Y-%m-%dT%H:%M:%S%.f").to_string()),
-            Value::Timestamp(t) => Json::from(t.to_rfc3339()),
-            Value::Uuid(u) => Json::from(u.to_string()),
-            Value::Json(j) => j,
-            Value::Array(..) | Value::Invalid(_) => Json::Null,
-        };
-        out.insert(col.field.to_owned(), json);
-    }
-    Ok(out)
 }
 
 /// Decodes one field at `row` column `idx`, naming the entity and field in the error. Called by

@@ -20,6 +20,7 @@ macro_rules! for_tuples_up_to_8 {
 pub mod ast;
 pub mod crud;
 mod dialect;
+pub mod dict;
 pub mod entity;
 mod error;
 mod map_key;
@@ -36,9 +37,12 @@ pub mod sqlite_decimal;
 mod value;
 
 pub use dialect::Dialect;
+#[cfg(feature = "serde")]
+pub use dict::serialize_entity;
+pub use dict::{DictOptions, to_dict};
 pub use entity::{
     ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, Limit, StatementCache, column_value,
-    convert_key, decode_field, registered_entities, to_dict,
+    convert_key, decode_field, registered_entities,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};

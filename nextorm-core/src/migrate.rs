@@ -54,7 +54,7 @@ pub use file::{FORMAT_VERSION, Migration};
 pub use introspect::{
     CatalogQueries, CatalogRow, CatalogRows, LiveSchema, SqlType, Unmapped, catalog_queries, read_type,
 };
-pub use model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
+pub use model::{Column, ForeignKey, Index, Schema, Table, TableCheck, UniqueKey};
 pub use operation::{Operation, RawSql};
 pub use plan::{Plan, Step, plan};
 pub use set::{Direction, Migrations, NewMigration};

@@ -359,6 +359,7 @@ mod tests {
             primary_key: vec![],
             unique_keys: vec![],
             foreign_keys: vec![],
+            checks: vec![],
         });
         assert_eq!(
             render(&stmt, Dialect::Sqlite).text,

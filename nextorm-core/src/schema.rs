@@ -203,6 +203,7 @@ mod tests {
                 primary_key: &[0],
                 composites: &[],
                 relations: &[],
+                checks: &[],
                 statements: StatementCache::new(),
             }))
         };

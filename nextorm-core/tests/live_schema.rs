@@ -228,6 +228,7 @@ fn table(name: &str, key: &[&str], columns: Vec<Column>) -> Table {
         unique_keys: Vec::new(),
         indexes: Vec::new(),
         foreign_keys: Vec::new(),
+        checks: Vec::new(),
     }
 }
 

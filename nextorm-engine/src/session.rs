@@ -5,6 +5,7 @@
 //! it, sends that statement alone.
 
 use crate::driver::Conn;
+use nextorm_core::dict::{Dict, DictOptions, key_json, values_to_dict};
 use nextorm_core::query::Stmt;
 use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind, RelationMeta, set_link};
 use nextorm_core::session::Status;
@@ -482,6 +483,51 @@ impl SessionCore {
                 }
             }
         }
+    }
+
+    /// The object's fields as JSON with its relations, as `options` says (PonyORM's
+    /// `to_dict(with_collections=..., related_objects=...)`; the values' shape is
+    /// `nextorm_core::dict`'s). Pending changes are flushed first. Columns come from the object;
+    /// a reference is its key, or with `related_objects` the referenced object (loaded as
+    /// `Single::get` loads it); a `HasOne` the other side's key or object, or `null`; with
+    /// `with_collections`, each `Set` a list of its members' keys or objects (loaded as
+    /// `Many::load` loads it, in the session's order). A nested object has its columns only.
+    ///
+    /// ```text
+    /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
+    ///     WHERE "order"."customer" IN (?)     -- a collection not loaded yet
+    /// ```
+    pub async fn to_dict<E: Entity>(&mut self, obj: &Handle<E>, options: &DictOptions) -> Result<Dict> {
+        let meta = E::meta();
+        options.check_fields(meta)?;
+        self.before_query(false).await?;
+        let key = obj.lock().value.key().key_values()?;
+        let at =
+            self.map.index_of(meta, &key).filter(|&i| self.map.object(i).addr() == obj.addr()).ok_or_else(|| {
+                Error::config(format!("{} is not an object of this session", meta.describe_key(&key)))
+            })?;
+        let mut out = values_to_dict(meta, self.map.object(at).current_values()?, |f| options.includes(f))?;
+        for relation in meta.relations.iter().filter(|r| options.includes(r.field)) {
+            let many = match relation.kind {
+                RelationKind::Single { .. } if !options.related_objects => continue,
+                RelationKind::Set if !options.with_collections => continue,
+                RelationKind::Set => true,
+                RelationKind::Single { .. } | RelationKind::HasOne => false,
+            };
+            let targets = self.prefetch_relation(meta, relation, &[at]).await?;
+            let mut items = Vec::with_capacity(targets.len());
+            for i in targets {
+                items.push(if options.related_objects {
+                    let target = self.map.object(i);
+                    serde_json::Value::Object(values_to_dict(target.meta(), target.current_values()?, |_| true)?)
+                } else {
+                    key_json(self.map.key_values(i)?)
+                });
+            }
+            let value = if many { serde_json::Value::Array(items) } else { items.pop().unwrap_or_default() };
+            out.insert(relation.field.to_owned(), value);
+        }
+        Ok(out)
     }
 
     /// Adds or removes members of the collection `relation` of `owner`, keeping both sides

@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn expands_the_documented_contract() {
         let out = expand(quote! {
-            #[orm(table = "products", unique(name, sku), index(name = "idx_custom", stock, name))]
+            #[orm(table = "products", unique(name, sku), index(name = "idx_custom", stock, name), check = "stock >= 0")]
             pub struct Product {
                 #[pk] pub id: i64,
                 #[orm(max_len = 64)] pub name: String,
@@ -73,7 +73,9 @@ mod tests {
             "primary_key: &[0],",
             "__n::CompositeMeta { name: ::core::option::Option::None, columns: &[\"name\", \"product_sku\"], unique: true }",
             "__n::CompositeMeta { name: ::core::option::Option::Some(\"idx_custom\"), columns: &[\"stock\", \"name\"], unique: false }",
+            "checks: &[\"stock >= 0\"],",
             "statements: __n::StatementCache::new(),",
+            "__n::impl_serialize!(Product);",
             "#[automatically_derived] impl __n::Entity for Product { type Key = i64;",
             "fn meta() -> &'static __n::EntityMeta { &META }",
             "fn from_row_at(row: &dyn __n::RowRead, offset: usize) -> __n::Result<Self> { \

@@ -1,6 +1,7 @@
 //! The blocking facade.
 
 use crate::runtime::FutureRunner;
+use nextorm_core::dict::{Dict, DictOptions};
 use nextorm_core::migrate::{MigrateOptions, MigrateReport, MigrationSource, MigrationStatus};
 use nextorm_core::query::Query;
 use nextorm_core::session::{Handle, SessionEntity};
@@ -408,12 +409,49 @@ impl Transaction<'_> {
     /// # Ok::<(), nextorm_core::Error>(())
     /// ```
     pub fn transaction<T>(&self, body: impl FnOnce(&Self) -> Result<T>) -> Result<T> {
+        self.transaction_as(body)
+    }
+
+    /// [`Transaction::transaction`] whose body returns the caller's own error type `E`: the
+    /// caller's error rolls back to the savepoint as nextorm's does, and comes back as it was
+    /// (a failed `ROLLBACK TO SAVEPOINT` comes back converted into `E` instead). Spelled with the
+    /// error type first, `tx.transaction_as::<AppError, _>(|tx| ..)` (see
+    /// [`Database::session_as`] for why it is a method of its own).
+    ///
+    /// ```
+    /// # use nextorm_sync::Database;
+    /// #[derive(Debug)]
+    /// enum AppError { Db(nextorm_core::Error), Parse(std::num::ParseIntError) }
+    /// impl From<nextorm_core::Error> for AppError { fn from(e: nextorm_core::Error) -> Self { AppError::Db(e) } }
+    /// impl From<std::num::ParseIntError> for AppError { fn from(e: std::num::ParseIntError) -> Self { AppError::Parse(e) } }
+    ///
+    /// let db = Database::open("sqlite::memory:")?;
+    /// db.execute("CREATE TABLE t (x INTEGER)", ())?;
+    /// db.transaction_as::<AppError, _>(|tx| {
+    ///     tx.execute("INSERT INTO t VALUES (?)", (1,))?;
+    ///     let inner = tx.transaction_as::<AppError, _>(|tx| {
+    ///         tx.execute("INSERT INTO t VALUES (?)", (2,))?;
+    ///         Ok("x".parse::<i64>()?) // fails: only the 2 is undone
+    ///     });
+    ///     assert!(matches!(inner, Err(AppError::Parse(_))));
+    ///     Ok(())
+    /// }).unwrap();
+    /// assert_eq!(db.get::<i64>("SELECT SUM(x) FROM t", ())?, 1);
+    /// # Ok::<(), nextorm_core::Error>(())
+    /// ```
+    pub fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl FnOnce(&Self) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.run(async |c| c.savepoint().await)?;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(self)));
         let undo = || self.run(async |c| c.rollback_to_savepoint(n).await);
         match outcome {
-            Ok(Ok(value)) => self.run(async |c| c.release_savepoint(n).await).map(|()| value),
-            Ok(Err(e)) => undo().and(Err(e)),
+            Ok(Ok(value)) => Ok(self.run(async |c| c.release_savepoint(n).await).map(|()| value)?),
+            Ok(Err(e)) => {
+                undo()?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = undo();
                 std::panic::resume_unwind(panic)
@@ -586,6 +624,28 @@ impl Session {
     /// })?;
     /// ```
     pub fn transaction<T>(&self, body: impl FnOnce(&Session) -> Result<T>) -> Result<T> {
+        self.transaction_as(body)
+    }
+
+    /// [`Session::transaction`] whose body returns the caller's own error type `E`: the
+    /// caller's error undoes the body's work with `ROLLBACK TO SAVEPOINT nextorm_sp_<n>` as
+    /// nextorm's does (the session forgets its objects) and comes back as it was; nextorm's own
+    /// failures (the savepoint, the flush before `RELEASE`) come back converted into `E`.
+    /// Spelled with the error type first: `s.transaction_as::<AppError, _>(|s| ..)` (see
+    /// [`Database::session_as`] for why it is a method of its own).
+    ///
+    /// ```text
+    /// db.session_as::<AppError, _>(|s| {
+    ///     let kept = s.transaction_as::<AppError, _>(|s| {
+    ///         s.by_pk::<Product>(&2)?.set_stock("x".parse::<i32>()?) // AppError::Parse: undone alone
+    ///     });
+    ///     Ok(())
+    /// })?;
+    /// ```
+    pub fn transaction_as<E: From<Error>, T>(
+        &self,
+        body: impl FnOnce(&Session) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         let n = self.run(async |c| c.savepoint().await)?;
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(self)));
         let undo = || self.run(async |c| c.rollback_to_savepoint(n).await);
@@ -593,14 +653,31 @@ impl Session {
             Ok(Ok(value)) => match self.run(async |c| c.release_savepoint(n).await) {
                 Ok(()) => Ok(value),
                 // The body's changes failed to flush: they are undone with the savepoint.
-                Err(e) => undo().and(Err(e)),
+                Err(e) => Err(undo().err().unwrap_or(e).into()),
             },
-            Ok(Err(e)) => undo().and(Err(e)),
+            Ok(Err(e)) => {
+                undo()?;
+                Err(e)
+            }
             Err(panic) => {
                 let _ = undo();
                 std::panic::resume_unwind(panic)
             }
         }
+    }
+
+    /// The object's fields as JSON with its relations (PonyORM's `to_dict(with_collections=True,
+    /// related_objects=True)`): `s.to_dict(&customer, &DictOptions::new().with_collections())`
+    /// gives `{"id": 1, "name": "Ann", "orders": [7, 9]}`. References are keys, or nested
+    /// objects with `related_objects`; decimals and dates are text (see `nextorm_core::dict`).
+    /// What is not loaded yet is loaded as `get`/`load` would (see `SessionCore::to_dict`):
+    ///
+    /// ```text
+    /// SELECT "order"."id", "order"."total", "order"."customer" FROM "order" "order"
+    ///     WHERE "order"."customer" IN (?)
+    /// ```
+    pub fn to_dict<E: Entity>(&self, obj: &Handle<E>, options: &DictOptions) -> Result<Dict> {
+        self.run(async |c| c.to_dict(obj, options).await)
     }
 
     /// What the session has sent so far.

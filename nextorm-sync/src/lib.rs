@@ -3,6 +3,8 @@
 //! PostgreSQL and MariaDB on a runtime the database owns.
 
 mod database;
+mod navigate;
 mod runtime;
 
 pub use database::{Current, Database, Session, Transaction, current};
+pub use navigate::Navigate;

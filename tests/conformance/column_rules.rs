@@ -51,8 +51,20 @@ pub async fn column_rules_are_checked_before_sending_and_by_the_database(t: &Ctx
         expect_kind(aw!(db.execute(sql, (low.id,))), ErrorKind::CheckViolation, what);
     }
 
+    // The table's own check, over two columns: the database's alone (nothing is checked in Rust).
+    let mut full = gauge(100, None, Decimal::ZERO, "full");
+    expect_kind(aw!(db.insert(&mut full)), ErrorKind::CheckViolation, "the table check");
+    aw!(db.insert(&mut gauge(99, None, Decimal::ZERO, "full")))?;
+    expect_kind(
+        aw!(db.execute("UPDATE gauge SET percent = 100 WHERE label = 'full'", ())),
+        ErrorKind::CheckViolation,
+        "the table check, bypassing nextorm",
+    );
+
     // `sql_type` is the column's type as written.
     let ddl = db.ddl()?.join("\n");
+    assert!(ddl.contains("CHECK (percent < 100 OR label <> 'full')"), "{}: {ddl}", t.label());
+    assert!(ddl.contains("CONSTRAINT ") && ddl.contains("ck_gauge__"), "{}: the table check is named: {ddl}", t.label());
     assert!(ddl.contains("VARCHAR(12) NOT NULL CHECK ((label <> 'forbidden'))"), "{}: {ddl}", t.label());
     assert_eq!(aw!(db.find::<Gauge>(&low.id))?, Some(low), "{}", t.label());
     Ok(())
@@ -128,5 +140,88 @@ pub async fn column_rules_change_through_migrations(t: &Ctx) -> Result<()> {
     aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
     expect_kind(insert_level(db, -1).await, ErrorKind::CheckViolation, "below min after reverting 0002");
     insert_level(db, 11).await?;
+    Ok(())
+}
+
+/// A table whose rows need `lo <= hi`, then `hi - lo <= 10` instead: table checks added and
+/// dropped by migrations (a rebuild on SQLite).
+const TABLE_CHECK_MIGRATIONS: [(&str, &str); 2] = [
+    (
+        "0001_spans.toml",
+        r#"nextorm = 1
+name = "0001_spans"
+
+[[operation]]
+op = "create_table"
+
+[operation.table]
+name = "mig_span"
+primary_key = ["id"]
+
+[[operation.table.column]]
+name = "id"
+type = "bigint"
+auto_increment = true
+
+[[operation.table.column]]
+name = "lo"
+type = "int"
+
+[[operation.table.column]]
+name = "hi"
+type = "int"
+
+[[operation.table.check]]
+name = "ck_mig_span__order"
+sql = "lo <= hi"
+"#,
+    ),
+    (
+        "0002_span_width.toml",
+        r#"nextorm = 1
+name = "0002_span_width"
+
+[[operation]]
+op = "drop_check"
+table = "mig_span"
+
+[operation.check]
+name = "ck_mig_span__order"
+sql = "lo <= hi"
+
+[[operation]]
+op = "add_check"
+table = "mig_span"
+
+[operation.check]
+name = "ck_mig_span__width"
+sql = "hi - lo <= 10"
+"#,
+    ),
+];
+
+async fn insert_span(db: &Db, lo: i32, hi: i32) -> Result<u64> {
+    aw!(db.execute("INSERT INTO mig_span (lo, hi) VALUES (?, ?)", (lo, hi)))
+}
+
+pub async fn table_checks_change_through_migrations(t: &Ctx) -> Result<()> {
+    use nextorm::migrate::{MigrateOptions, MigrateTarget, Migrations};
+    let db = &t.db;
+    let all = Migrations::parse(TABLE_CHECK_MIGRATIONS).expect("the test's migrations parse");
+    let first = MigrateOptions { target: MigrateTarget::Name("0001_spans".into()), ..MigrateOptions::default() };
+    aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
+    expect_kind(insert_span(db, 5, 1).await, ErrorKind::CheckViolation, "lo > hi after 0001");
+    insert_span(db, 0, 20).await?;
+
+    aw!(db.execute("DELETE FROM mig_span", ()))?;
+    aw!(db.migrate(&all))?;
+    insert_span(db, 5, 1).await?;
+    expect_kind(insert_span(db, 0, 20).await, ErrorKind::CheckViolation, "too wide after 0002");
+
+    // Back to the first: the old check returns, the new one goes.
+    aw!(db.execute("DELETE FROM mig_span", ()))?;
+    aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
+    expect_kind(insert_span(db, 5, 1).await, ErrorKind::CheckViolation, "lo > hi after reverting 0002");
+    insert_span(db, 0, 20).await?;
     Ok(())
 }

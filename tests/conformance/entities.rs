@@ -26,8 +26,10 @@ impl Product {
 }
 
 /// An explicit text key.
-/// Column rules: `min`/`max` on numbers, a raw `check`, an `sql_type`.
+/// Column rules: `min`/`max` on numbers, a raw `check`, an `sql_type`; and a table check over
+/// two columns.
 #[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(check = "percent < 100 OR label <> 'full'")]
 pub struct Gauge {
     #[pk]
     pub id: i64,

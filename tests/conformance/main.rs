@@ -53,6 +53,17 @@ mod blocking {
             $db.transaction_as::<$err, _>(|$tx| $body)
         };
     }
+    macro_rules! nested_as {
+        ($outer:expr, $err:ty, |$inner:ident| $body:expr) => {
+            $outer.transaction_as::<$err, _>(|$inner| $body)
+        };
+    }
+    /// A relation followed through the current session: `Navigate::fetch`.
+    macro_rules! nav {
+        ($e:expr) => {
+            nextorm::Navigate::fetch(&$e)
+        };
+    }
     macro_rules! sref {
         ($s:ident) => {
             $s
@@ -223,6 +234,7 @@ mod blocking {
     include!("migrations.rs");
     include!("schema_check.rs");
     include!("faults.rs");
+    include!("navigation.rs");
 }
 
 /// The async facade.
@@ -264,6 +276,17 @@ mod asynchronous {
     macro_rules! transaction_as {
         ($db:expr, $err:ty, |$tx:ident| $body:expr) => {
             $db.transaction_as::<$err, _>(async |$tx| $body).await
+        };
+    }
+    macro_rules! nested_as {
+        ($outer:expr, $err:ty, |$inner:ident| $body:expr) => {
+            $outer.transaction_as::<$err, _>(async |$inner| $body).await
+        };
+    }
+    /// A relation followed through the current session: `NavigateAsync::fetch_async`.
+    macro_rules! nav {
+        ($e:expr) => {
+            nextorm::NavigateAsync::fetch_async(&$e).await
         };
     }
     macro_rules! sref {
@@ -484,6 +507,7 @@ mod asynchronous {
     include!("migrations.rs");
     include!("schema_check.rs");
     include!("faults.rs");
+    include!("navigation.rs");
 }
 
 /// Silences the panics the tests cause on purpose (thousands, with backtraces under
@@ -625,6 +649,8 @@ conformance!(
     session_hooks,
     savepoints_in_transactions,
     savepoints_in_sessions,
+    savepoints_with_own_errors,
+    navigation_through_the_current_session,
     session_strict_objects_are_unusable_after,
     session_raw_sql_joins_the_session,
     session_select_by_sql_fills_the_identity_map,
@@ -652,4 +678,7 @@ conformance!(
     missing_column_is_an_error_never_a_value,
     column_rules_are_checked_before_sending_and_by_the_database,
     column_rules_change_through_migrations,
+    table_checks_change_through_migrations,
+    navigation_to_dict_with_relations,
+    navigation_serde_shapes_entities_and_handles,
 );

@@ -126,3 +126,54 @@ pub async fn savepoints_in_sessions(t: &Ctx) -> Result<()> {
     assert_pool_idle(db);
     Ok(())
 }
+
+/// A nested transaction whose body returns the caller's own error type (`transaction_as` on a
+/// transaction and on a session): that error rolls back to the savepoint and comes back as it
+/// was, the outer work and a nested body that succeeded still commit.
+pub async fn savepoints_with_own_errors(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let r = transaction_as!(db, AppError, |tx| {
+        aw!(tx.insert(&mut Product::new("outer", "A")))?;
+        let inner = nested_as!(tx, AppError, |tx| {
+            aw!(tx.insert(&mut Product::new("inner", "B")))?;
+            Ok("x".parse::<i64>()?)
+        });
+        assert!(matches!(inner, Err(AppError::Parse(_))), "the caller's error comes back: {inner:?}");
+        let kept = nested_as!(tx, AppError, |tx| {
+            aw!(tx.insert(&mut Product::new("kept", "C")))?;
+            Ok("7".parse::<i64>()?)
+        })?;
+        Ok(kept)
+    });
+    assert!(matches!(r, Ok(7)), "{}: {r:?}", t.label());
+    assert_eq!(stored_skus(db).await?, skus(&["A", "C"]), "{}: only the failed savepoint was undone", t.label());
+
+    let r = session_as!(db, AppError, |s| {
+        aw!(s.create(Product::new("outer", "D")))?;
+        let inner = nested_as!(s, AppError, |s| {
+            aw!(s.create(Product::new("inner", "E")))?;
+            aw!(s.flush())?; // the INSERT is sent inside the savepoint
+            Ok("x".parse::<i64>()?)
+        });
+        assert!(matches!(inner, Err(AppError::Parse(_))), "the caller's error comes back: {inner:?}");
+        nested_as!(s, AppError, |s| {
+            aw!(s.create(Product::new("kept", "F")))?;
+            Ok(())
+        })?;
+        // nextorm's own error inside comes back converted, and is undone alone too.
+        let duplicate = nested_as!(s, AppError, |s| {
+            aw!(s.create(Product::new("duplicate", "A")))?;
+            aw!(s.flush())?;
+            Ok(())
+        });
+        assert!(
+            matches!(&duplicate, Err(AppError::Db(e)) if e.kind() == ErrorKind::UniqueViolation),
+            "{duplicate:?}"
+        );
+        Ok(())
+    });
+    assert!(r.is_ok(), "{}: {r:?}", t.label());
+    assert_eq!(stored_skus(db).await?, skus(&["A", "C", "D", "F"]), "{}", t.label());
+    assert_pool_idle(db);
+    Ok(())
+}

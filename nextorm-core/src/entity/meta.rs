@@ -72,6 +72,8 @@ pub struct EntityMeta {
     pub composites: &'static [CompositeMeta],
     /// The relation fields (`Single`, `Set`), in declaration order.
     pub relations: &'static [RelationMeta],
+    /// The table's own `CHECK` conditions, raw SQL (`#[orm(check = "...")]` on the struct).
+    pub checks: &'static [&'static str],
     /// Rendered statements.
     pub statements: StatementCache,
 }

@@ -39,6 +39,7 @@ pub(crate) fn create_table(table: &Table, style: DdlStyle) -> CreateTable {
             .map(|u| (Name::from(u.name.clone()), names(&u.columns)))
             .collect(),
         foreign_keys: table.foreign_keys.iter().map(|fk| foreign_key(fk, !mapping)).collect(),
+        checks: table.checks.iter().map(|c| (Name::from(c.name.clone()), c.sql.clone())).collect(),
     }
 }
 

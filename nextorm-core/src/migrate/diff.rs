@@ -128,6 +128,10 @@ fn table_changes(
     let t = || table.clone();
     let gone_column = |cols: &[String]| cols.iter().any(|c| new.column(c).is_none());
 
+    // A check may name a column that goes: dropped first.
+    for check in old.checks.iter().filter(|c| !new.checks.contains(c)) {
+        ops.push(Operation::DropCheck { table: t(), check: check.clone() });
+    }
     for fk in old.foreign_keys.iter().filter(|fk| !new.foreign_keys.contains(fk)) {
         ops.push(Operation::DropForeignKey { table: t(), foreign_key: fk.clone() });
     }
@@ -182,6 +186,10 @@ fn table_changes(
         let op = Operation::AddForeignKey { table: t(), foreign_key: fk.clone() };
         let target_exists = work.table(&fk.references).is_some() && to.table(&fk.references).is_some();
         if target_exists { ops.push(op) } else { deferred.push(op) }
+    }
+    // Added last, once the columns it may name exist.
+    for check in new.checks.iter().filter(|c| !old.checks.contains(c)) {
+        ops.push(Operation::AddCheck { table: t(), check: check.clone() });
     }
     Ok(ops)
 }

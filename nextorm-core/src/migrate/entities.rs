@@ -3,7 +3,7 @@
 //! This is the one place where entity metadata becomes tables.
 
 use super::diff::RenameHints;
-use super::model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
+use super::model::{Column, ForeignKey, Index, Schema, Table, TableCheck, UniqueKey};
 use crate::ast::ColumnChecks;
 use crate::entity::EntityMeta;
 use crate::entity::meta::{RelationKind, RelationMeta};
@@ -140,7 +140,14 @@ fn entity_table(meta: &'static EntityMeta) -> Table {
                 }
             })
             .collect(),
+        checks: meta.checks.iter().map(|sql| table_check(meta.table, sql)).collect(),
     }
+}
+
+/// A table's own check, named after the table and the condition's text.
+pub(crate) fn table_check(table: &str, sql: &str) -> TableCheck {
+    let hash = sql.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    TableCheck { name: generated_name("ck", table, &[&format!("{hash:08x}")]), sql: sql.to_owned() }
 }
 
 /// The indexes of an entity: its indexed columns, its foreign keys (unless a key or index
@@ -252,6 +259,7 @@ fn join_table(owner: &'static EntityMeta, target: &'static EntityMeta, table: &J
         unique_keys: Vec::new(),
         indexes: vec![Index { name: generated_name("idx", &table.name, &second_names), columns: second.1.clone() }],
         foreign_keys,
+        checks: Vec::new(),
     }
 }
 

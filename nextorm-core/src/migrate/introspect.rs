@@ -166,6 +166,7 @@ impl LiveSchema {
                     unique_keys: Vec::new(),
                     indexes: Vec::new(),
                     foreign_keys: Vec::new(),
+                    checks: Vec::new(),
                 });
                 tables.len() - 1
             }

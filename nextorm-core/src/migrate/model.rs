@@ -47,6 +47,27 @@ pub struct Table {
     /// The foreign keys.
     #[serde(default, rename = "foreign_key", skip_serializing_if = "Vec::is_empty")]
     pub foreign_keys: Vec<ForeignKey>,
+    /// The table's own `CHECK`s (`#[orm(check = "...")]` on the struct), beside the columns'.
+    #[serde(default, rename = "check", skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<TableCheck>,
+}
+
+/// A table's own named `CHECK` (`CONSTRAINT name CHECK (sql)`), which may name several
+/// columns. The name is generated from the table and the condition's text
+/// (`ck_<table>__<hash>`), so an edited condition is a new check.
+///
+/// ```text
+/// [[table.check]]
+/// name = "ck_booking__5e1c09a2"
+/// sql = "starts <= ends"
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableCheck {
+    /// The constraint name.
+    pub name: String,
+    /// The condition, raw SQL as the entity wrote it.
+    pub sql: String,
 }
 
 /// One column. In a file its type is a name (`type = "bigint"`: `bool`, `smallint`, `int`,
@@ -285,6 +306,7 @@ impl Schema {
             t.unique_keys.sort_by(|a, b| a.name.cmp(&b.name));
             t.indexes.sort_by(|a, b| a.name.cmp(&b.name));
             t.foreign_keys.sort_by(|a, b| a.name.cmp(&b.name));
+            t.checks.sort_by(|a, b| a.name.cmp(&b.name));
         }
         tables.sort_by(|a, b| a.name.cmp(&b.name));
         Schema { tables }

@@ -3,7 +3,7 @@
 //! is total; each applies to a schema model ([`Operation::apply`]), which is how the differ is
 //! checked and how a schema is rebuilt by replaying migrations.
 
-use super::model::{Column, ForeignKey, Index, Schema, Table, UniqueKey};
+use super::model::{Column, ForeignKey, Index, Schema, Table, TableCheck, UniqueKey};
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -116,6 +116,20 @@ pub enum Operation {
         /// The foreign key, as it was.
         foreign_key: ForeignKey,
     },
+    /// Adds a table's own check (`CONSTRAINT name CHECK (sql)`).
+    AddCheck {
+        /// The table.
+        table: String,
+        /// The check.
+        check: TableCheck,
+    },
+    /// Drops a table's own check.
+    DropCheck {
+        /// The table.
+        table: String,
+        /// The check, as it was.
+        check: TableCheck,
+    },
     /// Statements written by hand; they do not change the schema model.
     RawSql(RawSql),
 }
@@ -169,6 +183,8 @@ impl Operation {
             O::DropUnique { table, unique } => O::AddUnique { table, unique },
             O::AddForeignKey { table, foreign_key } => O::DropForeignKey { table, foreign_key },
             O::DropForeignKey { table, foreign_key } => O::AddForeignKey { table, foreign_key },
+            O::AddCheck { table, check } => O::DropCheck { table, check },
+            O::DropCheck { table, check } => O::AddCheck { table, check },
             O::RawSql(raw) => {
                 O::RawSql(RawSql { dialects: raw.dialects, up: raw.down.unwrap_or_default(), down: Some(raw.up) })
             }
@@ -203,7 +219,9 @@ impl Operation {
             | O::AddUnique { table, .. }
             | O::DropUnique { table, .. }
             | O::AddForeignKey { table, .. }
-            | O::DropForeignKey { table, .. } => Some(table),
+            | O::DropForeignKey { table, .. }
+            | O::AddCheck { table, .. }
+            | O::DropCheck { table, .. } => Some(table),
             O::RawSql(_) => None,
         }
     }
@@ -225,6 +243,8 @@ impl Operation {
             O::DropUnique { table, unique } => format!("drop unique key {} on {table}", unique.name),
             O::AddForeignKey { table, foreign_key } => format!("add foreign key {} on {table}", foreign_key.name),
             O::DropForeignKey { table, foreign_key } => format!("drop foreign key {} on {table}", foreign_key.name),
+            O::AddCheck { table, check } => format!("add check {} on {table}", check.name),
+            O::DropCheck { table, check } => format!("drop check {} on {table}", check.name),
             O::RawSql(raw) => match raw.up.first() {
                 Some(first) if first.chars().count() > 60 => {
                     format!("raw SQL: {}...", first.chars().take(57).collect::<String>())
@@ -252,6 +272,8 @@ impl Operation {
             O::DropUnique { unique, .. } => format!("drop_{}", unique.name),
             O::AddForeignKey { foreign_key, .. } => format!("add_{}", foreign_key.name),
             O::DropForeignKey { foreign_key, .. } => format!("drop_{}", foreign_key.name),
+            O::AddCheck { check, .. } => format!("add_{}", check.name),
+            O::DropCheck { check, .. } => format!("drop_{}", check.name),
             O::RawSql(_) => "raw_sql".to_owned(),
         };
         part.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect()
@@ -370,6 +392,12 @@ impl Operation {
             O::DropForeignKey { table, foreign_key } => {
                 table_mut(schema, table).and_then(|t| remove_named(&mut t.foreign_keys, foreign_key, "foreign key"))
             }
+            O::AddCheck { table, check } => {
+                table_mut(schema, table).and_then(|t| add_named(&mut t.checks, check.clone(), |c| &c.name, "check"))
+            }
+            O::DropCheck { table, check } => {
+                table_mut(schema, table).and_then(|t| remove_named(&mut t.checks, check, "check"))
+            }
             O::RawSql(_) => Ok(()),
         };
         result.map_err(|message| Error::config(format!("{}: {message}", self.describe())))
@@ -483,6 +511,12 @@ impl Named for Index {
 }
 
 impl Named for UniqueKey {
+    fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Named for TableCheck {
     fn name(&self) -> &str {
         &self.name
     }

@@ -150,6 +150,14 @@ fn statements(schema: &Schema, op: &Operation, dialect: Dialect) -> Result<Vec<S
         O::DropForeignKey { table, foreign_key } => {
             vec![alter(table, AlterAction::DropForeignKey(foreign_key.name.clone().into()), dialect)]
         }
+        O::AddCheck { table, check } => vec![alter(
+            table,
+            AlterAction::AddCheck { name: check.name.clone().into(), sql: check.sql.clone() },
+            dialect,
+        )],
+        O::DropCheck { table, check } => {
+            vec![alter(table, AlterAction::DropCheck(check.name.clone().into()), dialect)]
+        }
         O::RawSql(raw) => {
             if raw.runs_on(dialect) {
                 raw.up.clone()
@@ -213,7 +221,9 @@ fn needs_rebuild(op: &Operation) -> bool {
         | O::AddUnique { .. }
         | O::DropUnique { .. }
         | O::AddForeignKey { .. }
-        | O::DropForeignKey { .. } => true,
+        | O::DropForeignKey { .. }
+        | O::AddCheck { .. }
+        | O::DropCheck { .. } => true,
         // `ADD COLUMN` takes only a constant default, and a NOT NULL column only with a default
         // (a rebuild adds it to an empty table, as the other dialects do).
         O::AddColumn { column, .. } => match column.default.as_deref() {

@@ -460,10 +460,23 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             self.sql(",\n  ");
             self.foreign_key(fk);
         }
+        for (name, check) in &t.checks {
+            self.sql(",\n  ");
+            self.table_check(name, check);
+        }
         self.sql("\n)");
         if let Some(options) = D::TABLE_OPTIONS {
             self.sql(options);
         }
+    }
+
+    /// `CONSTRAINT name CHECK (sql)`: a table's own check.
+    fn table_check(&mut self, name: &Name, check: &str) {
+        self.sql("CONSTRAINT ");
+        self.ident(name);
+        self.sql(" CHECK (");
+        self.sql_dyn(check);
+        self.sql(")");
     }
 
     /// `[CONSTRAINT name] FOREIGN KEY (...) REFERENCES t (...) [ON DELETE ...]`.
@@ -651,6 +664,14 @@ impl<'h, D: SqlDialect> Writer<'h, D> {
             }
             AlterAction::DropForeignKey(name) => {
                 self.sql(D::DROP_FOREIGN_KEY);
+                self.ident(name);
+            }
+            AlterAction::AddCheck { name, sql } => {
+                self.sql("ADD ");
+                self.table_check(name, sql);
+            }
+            AlterAction::DropCheck(name) => {
+                self.sql("DROP CONSTRAINT ");
                 self.ident(name);
             }
             AlterAction::RenameConstraint { from, to } => {

@@ -532,9 +532,10 @@ impl<E: Entity> Handle<E> {
         self.usable_lock_or_panic().value.clone()
     }
 
-    /// The object's fields as JSON, as [`crate::entity::to_dict`] does (PonyORM's `to_dict`).
+    /// The object's fields as JSON, as [`crate::dict::to_dict`] does (PonyORM's `to_dict`): its
+    /// columns, references as keys. A session's `to_dict` adds relations.
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        read_locked(self.addr(), &self.usable_lock()?.value, |v| crate::entity::to_dict(v, only, exclude))
+        read_locked(self.addr(), &self.usable_lock()?.value, |v| crate::dict::to_dict(v, only, exclude))
     }
 
     /// The object's address: equal for every handle to one object, for as long as one lives.
@@ -590,4 +591,15 @@ pub(crate) fn not_loaded(what: std::fmt::Arguments<'_>) -> Error {
     Error::config(format!(
         "{what} was not loaded with this object: prefetch it (`.prefetch(|x| x.relation)`), or use get/load with the session while it runs"
     ))
+}
+
+/// A session object serializes as its entity does (`nextorm_core::dict::serialize_entity`): its
+/// columns, a reference as its key. An object of a strict session that has ended is the
+/// serializer's error.
+#[cfg(feature = "serde")]
+impl<E: Entity> serde::Serialize for Handle<E> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::Error as _;
+        self.to_dict(&[], &[]).map_err(S::Error::custom)?.serialize(serializer)
+    }
 }

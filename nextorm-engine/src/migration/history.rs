@@ -48,6 +48,7 @@ pub(crate) async fn ensure_table(conn: &mut Conn) -> Result<()> {
         primary_key: vec!["name".into()],
         unique_keys: Vec::new(),
         foreign_keys: Vec::new(),
+        checks: Vec::new(),
     };
     let sql = render(&Statement::CreateTable(create), conn.dialect());
     conn.batch(&sql.text).await

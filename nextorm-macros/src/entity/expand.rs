@@ -237,6 +237,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let columns = model.columns.iter().map(column_meta);
     let primary_key = model.primary_key.iter().map(|&i| Literal::usize_unsuffixed(i));
     let composites = model.composites.iter().map(composite_meta);
+    let table_checks = &model.checks;
 
     let fields: Vec<_> = model.columns.iter().map(|c| c.ident).collect();
     let set_fields: Vec<&Ident> = model.sets.iter().map(|s| s.ident).collect();
@@ -550,6 +551,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 primary_key: &[#(#primary_key),*],
                 composites: &[#(#composites),*],
                 relations: &[#(#relations),*],
+                checks: &[#(#table_checks),*],
                 statements: __n::StatementCache::new(),
             };
 
@@ -642,6 +644,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             __n::inventory::submit! {
                 __n::EntityRegistration(<#ident as __n::Entity>::meta)
             }
+
+            // `serde::Serialize` when nextorm's `serde` feature is on; nothing otherwise, so the
+            // user's crate never needs serde for the derive.
+            __n::impl_serialize!(#ident);
         };
     }
 }

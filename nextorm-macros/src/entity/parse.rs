@@ -15,7 +15,7 @@ use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBo
 pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from";
 
 /// The options accepted in the entity's `#[orm(...)]`.
-pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, hooks, renamed_from";
+pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, check, hooks, renamed_from";
 
 /// The derive input, as far as it could be parsed.
 pub(crate) struct Input<'a> {
@@ -52,6 +52,8 @@ pub(crate) struct EntityAttrs {
     pub(crate) hooks: Option<Span>,
     /// `renamed_from = "old_table"`: the table's previous name, a hint for migrations.
     pub(crate) renamed_from: Option<LitStr>,
+    /// `check = "..."`, once or more: the table's own `CHECK`s, in declaration order.
+    pub(crate) checks: Vec<LitStr>,
 }
 
 /// One struct-level `unique(...)` or `index(...)`.
@@ -334,6 +336,11 @@ fn parse_entity_attrs(cx: &Ctxt, attrs: &[Attribute]) -> EntityAttrs {
                         set_once(cx, &mut out.renamed_from, lit, "renamed_from", span);
                     }
                 }
+                "check" => {
+                    if let Some(lit) = str_value(cx, &meta, "check")? {
+                        out.checks.push(lit);
+                    }
+                }
                 "hooks" => {
                     no_value(cx, &meta, "hooks")?;
                     set_once(cx, &mut out.hooks, span, "hooks", span);
@@ -603,7 +610,7 @@ mod tests {
         assert_eq!(
             errors(input),
             [
-                "unknown option `tabel`; expected one of: table, unique, index, hooks, renamed_from",
+                "unknown option `tabel`; expected one of: table, unique, index, check, hooks, renamed_from",
                 "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
                 "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
                 "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",

@@ -38,6 +38,8 @@ pub(crate) struct Model<'a> {
     pub(crate) composites: Vec<CompositeModel>,
     /// The `Set<T>` and `HasOne<T>` fields.
     pub(crate) sets: Vec<SetModel<'a>>,
+    /// The table's own `CHECK` conditions (`check = "..."` on the struct).
+    pub(crate) checks: Vec<String>,
 }
 
 /// A `Single<T>` column's relation options.
@@ -172,6 +174,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
     let composites = input.attrs.composites.iter().map(|c| check_composite(cx, input, &columns, c)).collect();
     let sets = input.sets.iter().filter_map(|f| check_set(cx, f)).collect();
     check_index_names(cx, input);
+    let checks = input.attrs.checks.iter().filter_map(|lit| not_empty(cx, lit, "check")).collect();
 
     if cx.has_errors() {
         return None;
@@ -188,6 +191,7 @@ pub(crate) fn validate<'a>(cx: &Ctxt, input: &Input<'a>) -> Option<Model<'a>> {
         primary_key,
         composites,
         sets,
+        checks,
     })
 }
 
