@@ -500,7 +500,7 @@ impl AsyncDatabase {
     /// the body's `?` turned it into `E`. An error of the caller's own is never retried.
     pub async fn session_with_as<E: From<Error>, T, Fut>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         body: impl FnMut(AsyncSession) -> Fut,
     ) -> std::result::Result<T, E>
     where
@@ -513,7 +513,7 @@ impl AsyncDatabase {
     /// body in a new one, re-running it as `options` and `body_error_may_rerun` allow.
     async fn run_session<E: From<Error>, T, Fut>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         mut body: impl FnMut(AsyncSession) -> Fut,
         body_error_may_rerun: impl Fn(&E) -> bool,
     ) -> std::result::Result<T, E>
@@ -528,11 +528,11 @@ impl AsyncDatabase {
         }
         let mut attempt = 0;
         loop {
-            let core = SessionCore::new(self.core.acquire().await?, options);
+            let core = SessionCore::new(self.core.acquire().await?, &options);
             let session = AsyncSession::open(core, self.dialect, self.id);
             let result = CURRENT.scope(session.clone(), body(session.clone())).await;
             let end = match session.take().await {
-                Some(core) => finish_session(core, result, &body_error_may_rerun).await,
+                Some(core) => finish_session(core, result, &options, &body_error_may_rerun).await,
                 None => SessionEnd { result, may_rerun: false },
             };
             match options.pause_before_retry(&mut attempt, &end) {

@@ -44,7 +44,7 @@ impl SessionCore {
     /// A session on `conn`, held by the calling thread or task: while it holds the pool's last
     /// connection, another checkout by the same caller fails at once rather than waiting for
     /// itself (call it where the session body runs).
-    pub fn new(mut conn: Conn, options: SessionOptions) -> SessionCore {
+    pub fn new<E>(mut conn: Conn, options: &SessionOptions<E>) -> SessionCore {
         conn.hold_for_session();
         SessionCore {
             conn,
@@ -194,7 +194,7 @@ impl SessionCore {
                 Err(e) if e.kind() == ErrorKind::ConnectionLost && !self.conn.in_transaction() => {
                     return Err(e.with_outcome_unknown());
                 }
-                r => r?,
+                r => r.map_err(|e| plan.name_failed_step(e))?,
             };
             plan.outcome(&mut self.map, outcome)?;
             self.stats.writes += step.writes;
@@ -697,7 +697,8 @@ pub struct SessionEnd<T, E> {
     pub may_rerun: bool,
 }
 
-/// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
+/// Commits a session whose body returned `Ok`, rolls it back otherwise; commits it too when the
+/// body's error is one `options` allows ([`SessionOptions::allowed`]). Used by both facades.
 ///
 /// Whether the session may be re-run is decided on nextorm's own error before any conversion
 /// into the caller's `E`: a commit (or its last flush) that fails with an error `retry` covers,
@@ -705,23 +706,47 @@ pub struct SessionEnd<T, E> {
 /// [`Error::may_rerun_session`] when `E` is nextorm's `Error`; for a user's `E`, which nextorm
 /// cannot look into, they pass `|_| false` and the decision is the database error that made
 /// the session rollback-only (a conflict the body's `?` converted into `E` is still re-run).
+/// A predicate given with [`SessionOptions::retry_when`] replaces all of that: it alone decides,
+/// on the body's error or the commit's converted into `E`; only a commit whose outcome is
+/// unknown ([`Error::is_outcome_unknown`]) is never re-run.
 pub async fn finish_session<T, E: From<Error>>(
     mut core: SessionCore,
     result: Result<T, E>,
+    options: &SessionOptions<E>,
     body_error_may_rerun: impl FnOnce(&E) -> bool,
 ) -> SessionEnd<T, E> {
+    let commit_failed = |e: Error| {
+        let unknown = e.is_outcome_unknown();
+        let built_in = e.may_rerun_session();
+        let e: E = e.into();
+        let may_rerun = !unknown && options.retry_when.map_or(built_in, |p| p(&e));
+        SessionEnd { may_rerun, result: Err(e) }
+    };
     let end = match result {
         Ok(value) => match core.commit().await {
             Ok(()) => SessionEnd { result: Ok(value), may_rerun: false },
             Err(e) => {
                 let _ = core.rollback().await;
-                SessionEnd { may_rerun: e.may_rerun_session(), result: Err(e.into()) }
+                commit_failed(e)
+            }
+        },
+        // An allowed error commits what the body did, unless a database error made the session
+        // rollback-only (committing the rest would store half of what the body meant).
+        Err(e) if core.failed.is_none() && options.allowed.is_some_and(|p| p(&e)) => match core.commit().await {
+            Ok(()) => SessionEnd { result: Err(e), may_rerun: false },
+            Err(c) => {
+                let _ = core.rollback().await;
+                commit_failed(c)
             }
         },
         Err(e) => {
             let recorded = core.failed.as_ref().is_some_and(|f| f.may_rerun);
             let _ = core.rollback().await;
-            SessionEnd { may_rerun: recorded || body_error_may_rerun(&e), result: Err(e) }
+            let may_rerun = match options.retry_when {
+                Some(p) => p(&e),
+                None => recorded || body_error_may_rerun(&e),
+            };
+            SessionEnd { may_rerun, result: Err(e) }
         }
     };
     core.end();
@@ -742,25 +767,109 @@ pub fn retry_pause(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(h.finish() % (bound_us + 1))
 }
 
-/// Options of a session.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SessionOptions {
+/// Options of a session, for a body whose error type is `E` (nextorm's [`Error`] unless the
+/// session is run with `session_with_as`).
+///
+/// ```
+/// # use nextorm_engine::SessionOptions;
+/// # use nextorm_core::{Error, ErrorKind};
+/// #[derive(Debug)]
+/// enum AppError { NotFound, Db(Error) }
+/// impl From<Error> for AppError { fn from(e: Error) -> Self { AppError::Db(e) } }
+///
+/// // `db.session_with_as::<AppError, _>(options, |s| ..)`: an `AppError::NotFound` still commits,
+/// // and only a conflict is re-run.
+/// let options = SessionOptions::new()
+///     .retry(3)
+///     .allowed(|e: &AppError| matches!(e, AppError::NotFound))
+///     .retry_when(|e| matches!(e, AppError::Db(d) if d.kind() == ErrorKind::OptimisticConflict));
+/// # let _ = options;
+/// ```
+pub struct SessionOptions<E = Error> {
     pub(crate) retry: u32,
     pub(crate) serializable: bool,
     pub(crate) strict: bool,
+    /// [`SessionOptions::allowed`].
+    allowed: Option<fn(&E) -> bool>,
+    /// [`SessionOptions::retry_when`].
+    retry_when: Option<fn(&E) -> bool>,
 }
 
-impl SessionOptions {
-    /// The default: no retry.
+impl<E> Clone for SessionOptions<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for SessionOptions<E> {}
+
+impl<E> Default for SessionOptions<E> {
+    fn default() -> Self {
+        SessionOptions { retry: 0, serializable: false, strict: false, allowed: None, retry_when: None }
+    }
+}
+
+impl<E> std::fmt::Debug for SessionOptions<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("retry", &self.retry)
+            .field("serializable", &self.serializable)
+            .field("strict", &self.strict)
+            .field("allowed", &self.allowed.is_some())
+            .field("retry_when", &self.retry_when.is_some())
+            .finish()
+    }
+}
+
+impl<E> SessionOptions<E> {
+    /// The default: no retry. The error type `E` is the session body's, inferred from where the
+    /// options go (`session_with`: nextorm's [`Error`]; `session_with_as::<AppError, _>`:
+    /// `AppError`) or from a predicate's parameter (`allowed(|e: &AppError| ..)`).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Commits the session even though its body returned an error `allowed` accepts, and still
+    /// returns that error (PonyORM's `db_session(allowed_exceptions=[...])`): a handler that
+    /// records what it did and then reports "not found" keeps its writes. The predicate sees
+    /// the body's error as the body returned it (`E`: nextorm's [`Error`] or the caller's own
+    /// type). A function or a closure that captures nothing, so the options stay `Copy`.
+    ///
+    /// An allowed error is never re-run (what the body did is committed). If the commit then
+    /// fails, the commit's error is returned, as for a body that returned `Ok`. A session that a
+    /// database error made rollback-only (a refused statement, a conflict) rolls back even when
+    /// the body's error is allowed: the database refused part of the body's work, and
+    /// committing the rest would store half of it. Options of a session that joins an outer one
+    /// are ignored (PonyORM ignores a nested `db_session`'s options too).
+    ///
+    /// ```text
+    /// BEGIN; INSERT INTO "audit" ...; COMMIT      -- body returned Err(AppError::NotFound)
+    /// ```
+    pub fn allowed(mut self, allowed: fn(&E) -> bool) -> Self {
+        self.allowed = Some(allowed);
+        self
+    }
+
+    /// Which errors [`SessionOptions::retry`] re-runs the body after (PonyORM's
+    /// `retry_exceptions`). The predicate **replaces** the built-in choice, as Pony's
+    /// `retry_exceptions` replaces its default list: it alone decides, on the body's error or on
+    /// the commit's error converted into `E`. To widen the built-in choice rather than replace
+    /// it, call [`Error::may_rerun_session`] in it:
+    /// `retry_when(|e: &Error| e.may_rerun_session() || e.kind() == ErrorKind::UniqueViolation)`.
+    /// One case stays refused whatever it says: a connection lost during `COMMIT`, whose
+    /// outcome is unknown ([`Error::is_outcome_unknown`]), is never re-run, since the first run
+    /// may have committed. Without `retry(n)` nothing is re-run. A function or a closure that
+    /// captures nothing.
+    pub fn retry_when(mut self, retry_when: fn(&E) -> bool) -> Self {
+        self.retry_when = Some(retry_when);
+        self
     }
 
     /// Re-runs the whole session body up to `n` more times when it fails with an optimistic
     /// conflict, a serialization failure or deadlock, a busy SQLite database, or a connection
     /// lost before `COMMIT` was sent (nothing was committed; the rerun takes another
     /// connection). A connection lost during `COMMIT` leaves the outcome unknown and is not
-    /// re-run.
+    /// re-run. [`SessionOptions::retry_when`] replaces that choice of errors with the caller's.
     pub fn retry(mut self, n: u32) -> Self {
         self.retry = n;
         self
@@ -813,7 +922,7 @@ impl SessionOptions {
     /// After attempt number `attempt` (counted from 0) ended with `end`: the pause before
     /// running the body again, counting the retry, or `None` when `end` is final (a success,
     /// an error `retry` does not cover, or no retries left). The retry loop of both facades.
-    pub fn pause_before_retry<T, E>(&self, attempt: &mut u32, end: &SessionEnd<T, E>) -> Option<std::time::Duration> {
+    pub fn pause_before_retry<T>(&self, attempt: &mut u32, end: &SessionEnd<T, E>) -> Option<std::time::Duration> {
         if end.result.is_err() && end.may_rerun && *attempt < self.retry {
             *attempt += 1;
             Some(retry_pause(*attempt))

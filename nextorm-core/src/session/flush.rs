@@ -241,6 +241,48 @@ impl FlushPlan {
         Ok(Step { sql: change_sql(change, self.dialect), expect, objects, in_transaction, writes: 1 })
     }
 
+    /// Names the objects of the step in flight in the error the database gave for it, when that
+    /// error is a constraint's (unique, foreign key, not-null, check): the kind, the database's
+    /// message and code stay, and the message is prefixed with the rows the step wrote, as
+    /// PonyORM's `Object Customer[new:4] cannot be stored` does:
+    ///
+    /// ```text
+    /// unique violation: Customer[new] cannot be stored: UNIQUE constraint failed: customer.email
+    /// foreign key violation: Shelf[2] cannot be deleted: ...
+    /// ```
+    ///
+    /// A multi-row insert names its first three objects and how many more it held (the database
+    /// does not say which row it refused). Other errors come back unchanged.
+    pub fn name_failed_step(&self, error: Error) -> Error {
+        let constraint = matches!(
+            error.kind(),
+            ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation
+        );
+        if !constraint || !matches!(self.phase, Phase::Changes) || self.sending == 0 {
+            return error;
+        }
+        let Some(sent) = self.changes.get(self.at..self.at + self.sending) else {
+            return error;
+        };
+        const NAMED: usize = 3;
+        let mut names: Vec<String> = sent.iter().take(NAMED).map(|(_, c)| describe_stored(c)).collect();
+        if sent.len() > NAMED {
+            names.push(format!("{} more", sent.len() - NAMED));
+        }
+        let what = match &sent[0].1 {
+            Change::Delete { .. } => "deleted",
+            _ => "stored",
+        };
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
+        error.context(format_args!("{list} cannot be {what}"))
+    }
+
     /// Takes the outcome of the step [`FlushPlan::next_step`] returned last and records it in
     /// the identity map. An update or delete that affected no row is an
     /// [`ErrorKind::OptimisticConflict`]: another transaction changed or deleted the row since
@@ -293,5 +335,18 @@ impl FlushPlan {
             },
             Phase::Done => Ok(()),
         }
+    }
+}
+
+/// A changed row for messages: `Customer[3]`, or `Customer[new]` when the database generates
+/// its key.
+fn describe_stored(change: &Change) -> String {
+    match change {
+        Change::Insert { meta, generated_key: true, .. } => format!("{}[new]", meta.name),
+        Change::Insert { meta, values, .. } => {
+            let key: Vec<crate::value::Value> = meta.primary_key.iter().filter_map(|&i| values.get(i).cloned()).collect();
+            meta.describe_key(&key)
+        }
+        Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => meta.describe_key(key),
     }
 }
