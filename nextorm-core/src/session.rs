@@ -21,6 +21,7 @@ mod handle;
 mod identity;
 mod links;
 mod member_index;
+mod object_flush;
 mod pairs;
 mod plan;
 pub(crate) mod prefetch;

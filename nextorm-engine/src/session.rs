@@ -167,16 +167,42 @@ impl SessionCore {
     async fn flush_timed(&mut self, committing: bool) -> Result<()> {
         self.usable()?;
         let started = std::time::Instant::now();
-        let r = self.flush_inner(committing).await;
+        let r = match FlushPlan::new(&mut self.map, self.conn.dialect(), committing) {
+            Ok(plan) => self.run_plan(plan).await,
+            Err(e) => Err(e),
+        };
         self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 
-    /// Runs the flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
+    /// Sends the pending change of one object (PonyORM's `obj.flush()`), and what it needs
+    /// first: the new objects it refers to, or, for a delete, the changes the delete rules made
+    /// to the objects that refer to it. Other objects' changes and many-to-many pairs wait for
+    /// the next flush (see [`FlushPlan::for_object`]). The write opens the session's transaction,
+    /// as any flush that writes does. An object with nothing pending sends nothing; an object of
+    /// another session (or none) is an [`ErrorKind::Config`] error.
+    ///
+    /// ```text
+    /// INSERT INTO "client" ("name") VALUES (?) RETURNING "id"        -- the new client it refers to
+    /// INSERT INTO "purchase" ("total", "client") VALUES (?, ?) RETURNING "id"
+    /// ```
+    pub async fn flush_object<E: Entity>(&mut self, obj: &Handle<E>) -> Result<()> {
+        self.usable()?;
+        let Some(index) = self.map.objects().position(|o| o.addr() == obj.addr()) else {
+            return Err(Error::config(format!("this {} belongs to no running session of this database", E::meta().name)));
+        };
+        let started = std::time::Instant::now();
+        let r = match FlushPlan::for_object(&mut self.map, self.conn.dialect(), index) {
+            Ok(plan) => self.run_plan(plan).await,
+            Err(e) => Err(e),
+        };
+        self.stats.time += started.elapsed();
+        self.poisoned(r)
+    }
+
+    /// Runs a flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
     /// when the step needs it, and feeds the outcome back.
-    async fn flush_inner(&mut self, committing: bool) -> Result<()> {
-        let dialect = self.dialect();
-        let mut plan = FlushPlan::new(&mut self.map, dialect, committing)?;
+    async fn run_plan(&mut self, mut plan: FlushPlan) -> Result<()> {
         while let Some(step) = plan.next_step(&mut self.map)? {
             if step.in_transaction {
                 self.open_transaction().await?;

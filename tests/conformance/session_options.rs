@@ -213,3 +213,59 @@ pub async fn session_retry_when_replaces_the_builtin_kinds(t: &Ctx) -> Result<()
     assert_pool_idle(db);
     Ok(())
 }
+
+/// `obj.flush(s)` sends that object's pending change and what it needs first (the new client
+/// it refers to; for a delete, the members the delete rules cascade to), and nothing else:
+/// the next flush sends the rest (PonyORM's `obj.flush()`).
+pub async fn session_object_flush_sends_only_that_object(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (bob, doomed) = session!(db, |s| {
+        let bob = aw!(s.create(Client { name: "Bob".into(), ..Default::default() }))?;
+        let doomed = aw!(s.create(Client { name: "Doomed".into(), ..Default::default() }))?;
+        for total in [1, 2] {
+            aw!(s.create(Purchase { id: 0, total, client: Single::from(&doomed), referrer: None, tags: Set::new() }))?;
+        }
+        aw!(s.flush())?;
+        Ok((bob.id(), doomed.id()))
+    })?;
+    let (ann, kept) = session!(db, |s| {
+        let bob = aw!(s.by_pk::<Client>(&bob))?;
+        bob.set_name("Bob 1")?;
+        aw!(s.flush())?; // the transaction is open from here on
+        bob.set_name("Bob 2")?;
+        let ann = aw!(s.create(Client { name: "Ann".into(), ..Default::default() }))?;
+        let order =
+            aw!(s.create(Purchase { id: 0, total: 7, client: Single::from(&ann), referrer: None, tags: Set::new() }))?;
+        let other = aw!(s.create(Product::new("Other", "SO-F1")))?;
+        let sent = aw!(s.stats()).statements;
+        aw!(order.flush(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, sent + 2, "{}: the client, then the purchase", t.label());
+        assert!(ann.id() > 0 && order.id() > 0, "{}: generated keys are set", t.label());
+        assert_eq!(other.id(), 0, "{}: the product waits", t.label());
+        aw!(ann.flush(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, sent + 2, "{}: nothing pending, nothing sent", t.label());
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, sent + 4, "{}: the rest: Bob's update, the product", t.label());
+
+        // A delete: the members its delete rule cascades to go first.
+        let doomed = aw!(s.by_pk::<Client>(&doomed))?;
+        assert_eq!(aw!(doomed.orders().load(sref!(s)))?.len(), 2);
+        bob.set_name("Bob 3")?;
+        doomed.delete()?;
+        let sent = aw!(s.stats()).statements;
+        aw!(doomed.flush(sref!(s)))?;
+        assert_eq!(aw!(s.stats()).statements, sent + 3, "{}: two purchases, then the client", t.label());
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, sent + 4, "{}: then only Bob's update", t.label());
+
+        let r = aw!(bob.flush(db));
+        assert_eq!(r.map_err(|e| e.kind()), Err(ErrorKind::Config), "{}: a database is no session", t.label());
+        Ok((ann.id(), other.id()))
+    })?;
+    let names: Vec<String> = aw!(db.select("SELECT name FROM client ORDER BY name", ()))?;
+    assert_eq!(names, ["Ann", "Bob 3"], "{}", t.label());
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM purchase WHERE client = ?", (ann,)))?, 1);
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM product WHERE id = ?", (kept,)))?, 1);
+    assert_pool_idle(db);
+    Ok(())
+}

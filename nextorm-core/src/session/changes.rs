@@ -33,6 +33,8 @@ pub trait Tracked: LinkedObject {
     fn live_value(&self, index: usize) -> Option<Value>;
     /// Whether the object is to be deleted at the next flush.
     fn is_deleting(&self) -> bool;
+    /// Whether the object is new: to be inserted at the next flush.
+    fn is_new(&self) -> bool;
     /// The object's address (see [`Handle::addr`]).
     fn addr(&self) -> usize;
     /// The objects its `Single` fields follow: (column index, address).
@@ -199,6 +201,10 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn is_deleting(&self) -> bool {
         lock_state(self).status == Status::Deleting
+    }
+
+    fn is_new(&self) -> bool {
+        lock_state(self).status == Status::New
     }
 
     fn addr(&self) -> usize {
