@@ -269,3 +269,62 @@ pub async fn session_object_flush_sends_only_that_object(t: &Ctx) -> Result<()> 
     assert_pool_idle(db);
     Ok(())
 }
+
+/// `collection.set(s, &[..])` replaces the members (PonyORM's `g.students = [...]`): many-to-many
+/// sends only the pairs that change, one-to-many the references that change.
+pub async fn relations_collection_set_replaces_members(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (ann, bob, purchases, tags) = session!(db, |s| {
+        let ann = aw!(s.create(Client { name: "Ann".into(), ..Default::default() }))?;
+        let bob = aw!(s.create(Client { name: "Bob".into(), ..Default::default() }))?;
+        let mut purchases = Vec::new();
+        for total in 1..=3 {
+            let p = Purchase { id: 0, total, client: Single::from(&ann), referrer: None, tags: Set::new() };
+            purchases.push(aw!(s.create(p))?);
+        }
+        let mut tags = Vec::new();
+        for label in ["red", "blue", "green"] {
+            tags.push(aw!(s.create(Tag { label: label.into(), ..Default::default() }))?);
+        }
+        aw!(purchases[0].tags().add(sref!(s), &tags[0]))?;
+        aw!(purchases[0].tags().add(sref!(s), &tags[1]))?;
+        aw!(s.flush())?;
+        Ok((ann.id(), bob.id(), purchases.iter().map(|p| p.id()).collect::<Vec<_>>(), tags.iter().map(|t| t.id()).collect::<Vec<_>>()))
+    })?;
+    session!(db, |s| {
+        let bob = aw!(s.by_pk::<Client>(&bob))?;
+        bob.set_name("Bob 1")?;
+        aw!(s.flush())?; // the transaction is open from here on
+        let first = aw!(s.by_pk::<Purchase>(&purchases[0]))?;
+        let blue = aw!(s.by_pk::<Tag>(&tags[1]))?;
+        let green = aw!(s.by_pk::<Tag>(&tags[2]))?;
+        aw!(first.tags().load(sref!(s)))?;
+        let sent = aw!(s.stats()).statements;
+        aw!(first.tags().set(sref!(s), &[blue.clone(), green.clone()]))?;
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, sent + 2, "{}: red's pair leaves, green's comes", t.label());
+        let labels: Vec<String> = aw!(first.tags().load(sref!(s)))?.iter().map(|t| t.label()).collect();
+        assert_eq!(labels, ["blue", "green"], "{}", t.label());
+        aw!(first.tags().set(sref!(s), &[blue, green]))?;
+        aw!(s.flush())?;
+        assert_eq!(aw!(s.stats()).statements, sent + 2, "{}: the same members again send nothing", t.label());
+
+        // One-to-many, through an optional reference.
+        let ann = aw!(s.by_pk::<Client>(&ann))?;
+        let mut p = Vec::new();
+        for id in &purchases {
+            p.push(aw!(s.by_pk::<Purchase>(id))?);
+        }
+        aw!(ann.referred().set(sref!(s), &[p[0].clone(), p[1].clone()]))?;
+        aw!(s.flush())?;
+        aw!(ann.referred().set(sref!(s), &[p[1].clone(), p[2].clone()]))?;
+        assert_eq!(totals(&aw!(ann.referred().load(sref!(s)))?), [2, 3], "{}: before the flush", t.label());
+        Ok(())
+    })?;
+    let referrers: Vec<Option<i64>> = aw!(db.select("SELECT referrer FROM purchase ORDER BY total", ()))?;
+    assert_eq!(referrers, [None, Some(ann), Some(ann)], "{}", t.label());
+    let pairs: Vec<i64> = aw!(db.select("SELECT tag_id FROM purchase_tag ORDER BY tag_id", ()))?;
+    assert_eq!(pairs, [tags[1], tags[2]], "{}", t.label());
+    assert_pool_idle(db);
+    Ok(())
+}

@@ -172,6 +172,23 @@ impl<O: Entity, T: Entity> Many<O, T> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::Remove(vec![member.clone()]))
     }
 
+    /// Makes `members` the collection's members in the session `x` (PonyORM's
+    /// `g.students = [...]`): loads the collection, removes the members not in `members` (as
+    /// [`Many::remove`] does) and adds the others (as [`Many::add`]); members already in it
+    /// are left alone, and the next flush sends only the differences. Every member is checked
+    /// before anything changes, so a refused removal leaves the collection as it was.
+    ///
+    /// ```text
+    /// -- many-to-many: the pairs that leave, then the pairs that come
+    /// DELETE FROM "course_student" WHERE "course_id" = ? AND "student_id" = ?
+    /// INSERT INTO "course_student" ("course_id", "student_id") VALUES (?, ?)
+    /// -- one-to-many: each member's reference
+    /// UPDATE "student" SET "group" = ? WHERE "id" = ?
+    /// ```
+    pub fn set<X: Executor>(&self, x: X, members: &[Handle<T>]) -> X::Out<()> {
+        x.change_collection(self.owner.clone(), self.relation, CollectionChange::Replace(members.to_vec()))
+    }
+
     /// Removes every member in the session `x` (loading the collection first).
     pub fn clear<X: Executor>(&self, x: X) -> X::Out<()> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::<T>::Clear)
