@@ -191,6 +191,16 @@ macro_rules! executor_impl {
                 $crate::executor_impl!(@run $mode, self.$with(async |c| c.flush_object(&object).await))
             }
 
+            fn count_collection<O: $crate::__glue::Entity, T: $crate::__glue::Entity>(
+                self,
+                owner: $crate::__glue::Handle<O>,
+                relation: &'static $crate::__glue::RelationMeta,
+                stmt: $crate::__glue::Stmt,
+            ) -> Self::Out<i64> {
+                $crate::executor_impl!(@run $mode,
+                    self.$with(async |c| c.count_collection::<O, T>(owner, relation, &stmt).await))
+            }
+
             fn fetch_prefetched<Row: $crate::__glue::Attach, T: Send + 'static>(
                 self,
                 stmt: $crate::__glue::Stmt,

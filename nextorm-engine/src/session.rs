@@ -10,7 +10,7 @@ use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind,
 use nextorm_core::session::Status;
 use nextorm_core::session::{Attach, Expect, FlushPlan, Handle, IdentityMap, Outcome};
 use nextorm_core::{
-    Dialect, Entity, Error, ErrorKind, FromRow, IntoParams, Key, Result, RowRead, Sql, Value, crud, rawsql,
+    Dialect, Entity, Error, ErrorKind, FromRow, FromSql, IntoParams, Key, Result, RowRead, Sql, Value, crud, rawsql,
 };
 
 /// Counters of what a session sent.
@@ -38,6 +38,27 @@ pub struct SessionCore {
     /// The last statement sent; empty before the first. Reused, so recording it allocates only
     /// when a longer statement comes.
     last_sql: String,
+    /// Counts of collections the database gave (see [`SessionCore::count_collection`]), by
+    /// (owner address, relation address).
+    counts: std::collections::HashMap<(usize, usize), CachedCount>,
+    /// Bumped by every change the identity map's views cannot show: collection changes,
+    /// objects created, raw SQL.
+    changes: u64,
+}
+
+/// A collection's count as the database gave it, and what the session looked like then: it
+/// answers again while nothing that could change the count has happened.
+struct CachedCount {
+    count: i64,
+    /// [`SessionStats::writes`] then: a flush that wrote may have changed the count.
+    writes: u64,
+    /// [`SessionCore::changes`] then.
+    changes: u64,
+    /// The number of objects in the identity map then: an object that joined since may be a
+    /// member moved away before the count was asked again.
+    objects: usize,
+    /// The addresses of the objects of the session that were members then.
+    view: Vec<usize>,
 }
 
 impl SessionCore {
@@ -54,6 +75,8 @@ impl SessionCore {
             failed: None,
             stats: SessionStats::default(),
             last_sql: String::new(),
+            counts: std::collections::HashMap::new(),
+            changes: 0,
         }
     }
 
@@ -147,6 +170,7 @@ impl SessionCore {
     /// Registers a new object; it is inserted at the next flush.
     pub fn create<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
         self.usable()?;
+        self.changes += 1;
         self.map.add_new(value)
     }
 
@@ -240,6 +264,7 @@ impl SessionCore {
     /// Rolls back and forgets every object (they stay readable, and refuse writes).
     pub async fn rollback(&mut self) -> Result<()> {
         self.map.clear(false);
+        self.counts.clear();
         self.failed = None;
         if self.conn.in_transaction() {
             self.sent("ROLLBACK");
@@ -275,6 +300,7 @@ impl SessionCore {
     /// rows afresh.
     pub async fn rollback_to_savepoint(&mut self, n: u32) -> Result<()> {
         self.map.clear(false);
+        self.counts.clear();
         self.sent("ROLLBACK TO SAVEPOINT");
         let r = self.conn.rollback_to_savepoint(n).await;
         if r.is_ok() {
@@ -373,6 +399,56 @@ impl SessionCore {
             }
             Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr()),
         }
+    }
+
+    /// The number of members of the collection `relation` of `owner` (see
+    /// [`Many::count`](nextorm_core::relation::Many::count)): from the identity map when the
+    /// collection is loaded or the owner is new; otherwise `stmt` counts in the database (after
+    /// a flush) and the number is kept until something that could change it happens.
+    pub async fn count_collection<O: Entity, T: Entity>(
+        &mut self,
+        owner: Handle<O>,
+        relation: &'static RelationMeta,
+        stmt: &Stmt,
+    ) -> Result<i64> {
+        self.usable()?;
+        let persistent = {
+            let state = owner.lock();
+            state.status == Status::Persistent && !state.value.key_is_unset()
+        };
+        if !persistent || self.map.is_loaded(owner.addr(), relation) {
+            let members = self.collection::<O, T>(owner, relation).await?;
+            return Ok(i64::try_from(members.len()).unwrap_or(i64::MAX));
+        }
+        let id = (owner.addr(), relation as *const RelationMeta as usize);
+        let kept = self.counts.get(&id).and_then(|c| {
+            (c.writes == self.stats.writes && c.changes == self.changes && c.objects == self.map.len())
+                .then(|| (c.count, c.view.clone()))
+        });
+        if let Some((count, view)) = kept
+            && self.member_view::<O, T>(&owner, relation)? == view
+        {
+            return Ok(count);
+        }
+        let count = self.fetch_stmt(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))).await?;
+        let view = self.member_view::<O, T>(&owner, relation)?;
+        let cached =
+            CachedCount { count, writes: self.stats.writes, changes: self.changes, objects: self.map.len(), view };
+        self.counts.insert(id, cached);
+        Ok(count)
+    }
+
+    /// The addresses of the session's objects that are members of the collection `relation`
+    /// of the persistent `owner`, as the identity map sees them now.
+    fn member_view<O: Entity, T: Entity>(&mut self, owner: &Handle<O>, relation: &'static RelationMeta) -> Result<Vec<usize>> {
+        let members = match set_link(O::meta(), relation)? {
+            Link::Reverse { fk, .. } => {
+                let key = owner.lock().value.key().key_values()?.into_iter().next();
+                self.map.members::<T>(fk, key.as_ref(), owner.addr())
+            }
+            Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr())?,
+        };
+        Ok(members.iter().map(Handle::addr).collect())
     }
 
     /// Loads the collection `relation` of the objects at `owners` (of `owner_meta`, as
@@ -522,6 +598,7 @@ impl SessionCore {
         change: CollectionChange<T>,
     ) -> Result<()> {
         self.usable()?;
+        self.changes += 1;
         let (removed, added) = match change {
             CollectionChange::Add(members) => (Vec::new(), members),
             CollectionChange::Remove(members) => (members, Vec::new()),
@@ -649,6 +726,7 @@ impl SessionCore {
 
     /// Runs a statement after a flush, inside the session's transaction.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
+        self.changes += 1;
         self.before_query(true).await?;
         self.send(&stmt.text, async |c, _| c.execute_stmt(stmt).await).await
     }
@@ -661,6 +739,7 @@ impl SessionCore {
         if objs.is_empty() {
             return Ok(());
         }
+        self.changes += 1;
         self.before_query(true).await?;
         let sent = self.send(crud::insert(E::meta(), self.dialect(), false), async |c, _| c.insert_batches(objs).await);
         self.stats.statements += sent.await?.saturating_sub(1);
@@ -672,6 +751,7 @@ impl SessionCore {
     /// session's transaction, opened now if need be, so it commits or rolls back with the
     /// session. The rows affected. See [`Conn::execute`].
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<u64> {
+        self.changes += 1;
         self.before_query(true).await?;
         self.send(sql, async |c, _| c.execute(sql, params).await).await
     }

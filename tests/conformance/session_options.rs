@@ -328,3 +328,54 @@ pub async fn relations_collection_set_replaces_members(t: &Ctx) -> Result<()> {
     assert_pool_idle(db);
     Ok(())
 }
+
+/// `count()` of a collection (PonyORM caches it): a loaded collection answers from the
+/// identity map, a collection not loaded is counted by the database once and the number is
+/// kept until the collection changes.
+pub async fn relations_count_is_kept_until_the_collection_changes(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (ann, red) = session!(db, |s| {
+        let ann = aw!(s.create(Client { name: "Ann".into(), ..Default::default() }))?;
+        let red = aw!(s.create(Tag { label: "red".into(), ..Default::default() }))?;
+        for total in 1..=3 {
+            let p = aw!(s.create(Purchase { id: 0, total, client: Single::from(&ann), referrer: None, tags: Set::new() }))?;
+            if total < 3 {
+                aw!(red.purchases().add(sref!(s), &p))?;
+            }
+        }
+        aw!(s.flush())?;
+        Ok((ann.id(), red.id()))
+    })?;
+    session!(db, |s| {
+        let ann = aw!(s.by_pk::<Client>(&ann))?;
+        let red = aw!(s.by_pk::<Tag>(&red))?;
+        let sent = aw!(s.stats()).statements;
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 3);
+        assert_eq!(aw!(s.stats()).statements, sent + 1, "{}: the database counts", t.label());
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 3);
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 2);
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 2);
+        assert_eq!(aw!(s.stats()).statements, sent + 2, "{}: each count is kept", t.label());
+
+        // A change to the collection counts again.
+        let fourth =
+            aw!(s.create(Purchase { id: 0, total: 4, client: Single::from(&ann), referrer: None, tags: Set::new() }))?;
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 4, "{}: a new member", t.label());
+        aw!(red.purchases().add(sref!(s), &fourth))?;
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 3, "{}: a new pair", t.label());
+        fourth.delete()?;
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 3, "{}: a member deleted", t.label());
+        assert_eq!(aw!(red.purchases().count(sref!(s)))?, 2, "{}: its pair with it", t.label());
+
+        // A loaded collection is counted without a statement.
+        let members = aw!(ann.orders().load(sref!(s)))?;
+        let sent = aw!(s.stats()).statements;
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 3);
+        members[0].delete()?;
+        assert_eq!(aw!(ann.orders().count(sref!(s)))?, 2);
+        assert_eq!(aw!(s.stats()).statements, sent, "{}: answered from the identity map", t.label());
+        Ok(())
+    })?;
+    assert_pool_idle(db);
+    Ok(())
+}

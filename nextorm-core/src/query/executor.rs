@@ -91,6 +91,19 @@ pub trait Executor: Copy {
     /// transaction answers [`object_flush_needs_a_session`].
     fn flush_object<E: Entity>(self, object: crate::session::Handle<E>) -> Self::Out<()>;
 
+    /// The number of members of the collection `relation` of `owner`, counted by `stmt`
+    /// (`SELECT COUNT(*) ...`). A session answers without a statement when it can (see
+    /// [`Many::count`](crate::relation::Many::count)); elsewhere the statement runs.
+    fn count_collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::entity::meta::RelationMeta,
+        stmt: Stmt,
+    ) -> Self::Out<i64> {
+        let _ = (owner, relation);
+        self.fetch(stmt, |row, _| <i64 as crate::value::FromSql>::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0)))
+    }
+
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its
     /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
     fn related_object<E: SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {

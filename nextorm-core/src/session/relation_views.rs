@@ -10,7 +10,6 @@ use crate::relation_sql::count_statement;
 use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
 use crate::session::{Handle, SessionEntity};
-use crate::value::FromSql;
 use std::marker::PhantomData;
 
 /// The other side of a one-to-one relation on an object of a session: `person.passport()`, the
@@ -210,7 +209,14 @@ impl<O: Entity, T: Entity> Many<O, T> {
         b.finish(fields.clone(), fields)
     }
 
-    /// The number of members, counted by the database without loading them (after a flush).
+    /// The number of members, counted without loading them. In a session (PonyORM's
+    /// `collection.count()`, which caches): a loaded collection, or one of a new owner, is
+    /// counted in the identity map without a statement; otherwise the database counts (after a
+    /// flush), and the session keeps the number until the collection may have changed: a
+    /// member added or removed, a reference set or a member deleted in the session, an object
+    /// joining the session, a flush that wrote, raw SQL, or a rollback. Rows another
+    /// transaction adds meanwhile are not seen, as with any object the session holds. On a
+    /// database or transaction the statement always runs.
     ///
     /// ```text
     /// SELECT COUNT(*) FROM "order" WHERE "customer" = ?
@@ -224,7 +230,7 @@ impl<O: Entity, T: Entity> Many<O, T> {
             .key_values()
             .and_then(|key| count_statement(O::meta(), self.relation, key, x.dialect()));
         match stmt {
-            Ok(stmt) => x.fetch(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))),
+            Ok(stmt) => x.count_collection::<O, T>(self.owner.clone(), self.relation, stmt),
             Err(e) => x.fail(e),
         }
     }
