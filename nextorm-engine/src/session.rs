@@ -588,9 +588,10 @@ impl SessionCore {
 
     /// Adds or removes members of the collection `relation` of `owner`, keeping both sides
     /// consistent at once; the next flush writes the change. One-to-many: `add` sets the
-    /// member's reference to the owner, `remove` clears it (refused when the reference is
-    /// required: delete the member instead). Many-to-many: the pair is added to or removed from
-    /// the join table.
+    /// member's reference to the owner, `remove` clears it; when the reference is required,
+    /// the member is deleted instead, as PonyORM does (refused when its delete is restricted,
+    /// `cascade_delete = false`, and for a one-to-one's object). Many-to-many: the pair is
+    /// added to or removed from the join table.
     pub async fn change_collection<O: Entity, T: Entity>(
         &mut self,
         owner: Handle<O>,
@@ -615,10 +616,20 @@ impl SessionCore {
         match set_link(O::meta(), relation)? {
             Link::Reverse { target, fk } => {
                 let column = &target.columns[fk];
+                // A required reference cannot be cleared: a collection's member leaves by being
+                // deleted (PonyORM's `Set.remove`), unless its delete is restricted
+                // (`cascade_delete = false`); a one-to-one's object is refused (delete it).
+                let restricted = !column.nullable
+                    && (relation.kind == RelationKind::HasOne
+                        || target
+                        .relations
+                        .iter()
+                        .find(|r| r.kind == RelationKind::Single { column: fk })
+                        .is_some_and(|r| r.on_delete(target) == nextorm_core::OnDelete::Restrict));
                 let mut leaving = Vec::new();
                 for m in &removed {
                     if m.refers_to(fk, owner)? {
-                        if !column.nullable {
+                        if restricted {
                             let elsewhere = match relation.kind {
                                 RelationKind::HasOne => format!("give it to another {}", O::meta().name),
                                 _ => "add it to another collection".to_owned(),
@@ -626,9 +637,14 @@ impl SessionCore {
                             return Err(Error::new(
                                 ErrorKind::Config,
                                 format!(
-                                    "{}.{} is required, so a {} cannot leave {}.{}: delete it, or {elsewhere}",
+                                    "{}.{} is required{}, so a {} cannot leave {}.{}: delete it, or {elsewhere}",
                                     target.name,
                                     column.field,
+                                    if relation.kind == RelationKind::HasOne {
+                                        ""
+                                    } else {
+                                        " and its delete is restricted (cascade_delete = false)"
+                                    },
                                     target.name,
                                     O::meta().name,
                                     relation.field
@@ -641,7 +657,7 @@ impl SessionCore {
                 }
                 added.iter().try_for_each(Handle::writable)?;
                 for m in leaving {
-                    m.set_reference_null(fk)?;
+                    if column.nullable { m.set_reference_null(fk)? } else { m.delete()? }
                 }
                 for m in &added {
                     m.set_reference(fk, owner)?;

@@ -379,3 +379,54 @@ pub async fn relations_count_is_kept_until_the_collection_changes(t: &Ctx) -> Re
     assert_pool_idle(db);
     Ok(())
 }
+
+/// Removing a member from a collection whose reference is required deletes the member
+/// (PonyORM's `Set.remove`), with its own delete rules (its pairs go with it); a restricted
+/// reference (`cascade_delete = false`) refuses the removal and changes nothing.
+pub async fn relations_removing_a_required_member_deletes_it(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (ann, shelf) = session!(db, |s| {
+        let ann = aw!(s.create(Client { name: "Ann".into(), ..Default::default() }))?;
+        let red = aw!(s.create(Tag { label: "red".into(), ..Default::default() }))?;
+        for total in 1..=3 {
+            let p = aw!(s.create(Purchase { id: 0, total, client: Single::from(&ann), referrer: None, tags: Set::new() }))?;
+            aw!(p.tags().add(sref!(s), &red))?;
+        }
+        let shelf = aw!(s.create(Shelf { label: "A".into(), ..Default::default() }))?;
+        aw!(s.create(Book { id: 0, title: "Dune".into(), shelf: Single::from(&shelf) }))?;
+        aw!(s.flush())?;
+        Ok((ann.id(), shelf.id()))
+    })?;
+    session!(db, |s| {
+        let ann = aw!(s.by_pk::<Client>(&ann))?;
+        let orders = aw!(ann.orders().load(sref!(s)))?;
+        aw!(ann.orders().remove(sref!(s), &orders[0]))?;
+        assert!(!orders[0].tracked().live(), "{}: the member is deleted at once", t.label());
+        assert_eq!(totals(&aw!(ann.orders().load(sref!(s)))?), [2, 3]);
+
+        let shelf = aw!(s.by_pk::<Shelf>(&shelf))?;
+        let books = aw!(shelf.books().load(sref!(s)))?;
+        let refused = aw!(shelf.books().remove(sref!(s), &books[0]));
+        let e = expect_kind(refused, ErrorKind::Config, "a restricted reference");
+        assert!(e.message().contains("cascade_delete = false"), "{e}");
+        assert!(books[0].tracked().live(), "{}: the book stays", t.label());
+        Ok(())
+    })?;
+    let totals: Vec<i64> = aw!(db.select("SELECT total FROM purchase ORDER BY total", ()))?;
+    assert_eq!(totals, [2, 3], "{}", t.label());
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM purchase_tag", ()))?, 2, "{}", t.label());
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM book", ()))?, 1, "{}", t.label());
+
+    // `clear` and `set` remove members the same way.
+    session!(db, |s| {
+        let ann = aw!(s.by_pk::<Client>(&ann))?;
+        let orders = aw!(ann.orders().load(sref!(s)))?;
+        aw!(ann.orders().set(sref!(s), &orders[1..]))?;
+        Ok(())
+    })?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM purchase", ()))?, 1, "{}", t.label());
+    session!(db, |s| aw!(aw!(s.by_pk::<Client>(&ann))?.orders().clear(sref!(s))))?;
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM purchase", ()))?, 0, "{}", t.label());
+    assert_pool_idle(db);
+    Ok(())
+}

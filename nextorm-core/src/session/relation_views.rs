@@ -164,9 +164,17 @@ impl<O: Entity, T: Entity> Many<O, T> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::Add(vec![member.clone()]))
     }
 
-    /// Removes `member` in the session `x`: clears its reference (one-to-many; refused for a
-    /// required reference, where the member must be deleted or moved instead), or deletes the
-    /// pair (many-to-many).
+    /// Removes `member` in the session `x`: clears its reference (one-to-many), or deletes the
+    /// pair (many-to-many). A member whose reference is required cannot stay without an owner,
+    /// so it is deleted, as PonyORM's `Set.remove` does (its own delete rules apply at the
+    /// flush); when that reference's delete is restricted (`cascade_delete = false`) the removal
+    /// is refused with [`ErrorKind::Config`] (delete the member, or add it to another
+    /// collection). [`Many::clear`] and [`Many::set`] remove members the same way.
+    ///
+    /// ```text
+    /// UPDATE "order" SET "referrer" = NULL WHERE "id" = ?     -- an optional reference
+    /// DELETE FROM "order" WHERE "id" = ?                      -- a required one
+    /// ```
     pub fn remove<X: Executor>(&self, x: X, member: &Handle<T>) -> X::Out<()> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::Remove(vec![member.clone()]))
     }
