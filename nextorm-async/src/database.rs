@@ -127,6 +127,9 @@ impl AsyncSession {
 
     /// Runs `f` on the session's state; an error once the session has ended.
     async fn with<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        if nextorm_core::session::in_hook() {
+            return Err(nextorm_core::session::hook_cannot_use_the_session());
+        }
         let mut slot = self.core.lock().await;
         match slot.as_mut() {
             Some(core) => f(core).await,

@@ -461,6 +461,9 @@ impl Drop for SessionShared {
 
 impl Session {
     fn run<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        if nextorm_core::session::in_hook() {
+            return Err(nextorm_core::session::hook_cannot_use_the_session());
+        }
         let mut slot = self.shared.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
         match slot.as_mut() {
             Some(core) => self.shared.runner.block(f(core)),

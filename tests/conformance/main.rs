@@ -644,6 +644,7 @@ conformance!(
     relations_collection_set_replaces_members,
     relations_count_is_kept_until_the_collection_changes,
     relations_removing_a_required_member_deletes_it,
+    session_hooks_cannot_query_their_session,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

@@ -430,3 +430,27 @@ pub async fn relations_removing_a_required_member_deletes_it(t: &Ctx) -> Result<
     assert_pool_idle(db);
     Ok(())
 }
+
+/// A query from a lifecycle hook through the current session is refused with a
+/// [`ErrorKind::Config`] error that says why (the hook runs inside the session's flush), in
+/// both facades: the blocking one does not report a busy session, the async one does not wait
+/// for itself. The flush fails and nothing is written.
+pub async fn session_hooks_cannot_query_their_session(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let id = session!(db, |s| {
+        let post = aw!(s.create(Post { id: 0, title: "Hello".into(), slug: String::new(), revisions: 0, loads: 0 }))?;
+        aw!(s.flush())?;
+        Ok(post.id())
+    })?;
+    let r: Result<()> = session!(db, |s| {
+        let post = aw!(s.by_pk::<Post>(&id))?;
+        post.set_title("Query in hook")?;
+        aw!(s.flush())
+    });
+    let e = expect_kind(r, ErrorKind::Config, "a query from a hook");
+    assert!(e.message().starts_with("a lifecycle hook cannot use its session"), "{}: {e}", t.label());
+    let title: String = aw!(db.get("SELECT title FROM post WHERE id = ?", (id,)))?;
+    assert_eq!(title, "Hello", "{}", t.label());
+    assert_pool_idle(db);
+    Ok(())
+}
