@@ -1045,7 +1045,10 @@ fn an_object_flush_sends_the_object_and_the_new_objects_it_refers_to_only() {
     let steps = run_object_plan(&mut map, 2).unwrap();
     assert_eq!(
         texts(&steps),
-        [r#"INSERT INTO "team" ("name") VALUES (?)"#, r#"INSERT INTO "player" ("id", "number", "team") VALUES (?, ?, ?)"#]
+        [
+            r#"INSERT INTO "team" ("name") VALUES (?)"#,
+            r#"INSERT INTO "player" ("id", "number", "team") VALUES (?, ?, ?)"#
+        ]
     );
     assert_eq!(steps[1].sql.binds, [Value::Int(7), Value::Int(10), Value::Int(50)]);
     assert_eq!((team.read(0, |t| t.id), other.read(0, |t| t.id)), (50, 0), "the other team waits");

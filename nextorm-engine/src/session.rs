@@ -213,7 +213,10 @@ impl SessionCore {
     pub async fn flush_object<E: Entity>(&mut self, obj: &Handle<E>) -> Result<()> {
         self.usable()?;
         let Some(index) = self.map.objects().position(|o| o.addr() == obj.addr()) else {
-            return Err(Error::config(format!("this {} belongs to no running session of this database", E::meta().name)));
+            return Err(Error::config(format!(
+                "this {} belongs to no running session of this database",
+                E::meta().name
+            )));
         };
         let started = std::time::Instant::now();
         let r = match FlushPlan::for_object(&mut self.map, self.conn.dialect(), index) {
@@ -430,7 +433,8 @@ impl SessionCore {
         {
             return Ok(count);
         }
-        let count = self.fetch_stmt(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))).await?;
+        let count =
+            self.fetch_stmt(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))).await?;
         let view = self.member_view::<O, T>(&owner, relation)?;
         let cached =
             CachedCount { count, writes: self.stats.writes, changes: self.changes, objects: self.map.len(), view };
@@ -440,7 +444,11 @@ impl SessionCore {
 
     /// The addresses of the session's objects that are members of the collection `relation`
     /// of the persistent `owner`, as the identity map sees them now.
-    fn member_view<O: Entity, T: Entity>(&mut self, owner: &Handle<O>, relation: &'static RelationMeta) -> Result<Vec<usize>> {
+    fn member_view<O: Entity, T: Entity>(
+        &mut self,
+        owner: &Handle<O>,
+        relation: &'static RelationMeta,
+    ) -> Result<Vec<usize>> {
         let members = match set_link(O::meta(), relation)? {
             Link::Reverse { fk, .. } => {
                 let key = owner.lock().value.key().key_values()?.into_iter().next();
@@ -622,10 +630,10 @@ impl SessionCore {
                 let restricted = !column.nullable
                     && (relation.kind == RelationKind::HasOne
                         || target
-                        .relations
-                        .iter()
-                        .find(|r| r.kind == RelationKind::Single { column: fk })
-                        .is_some_and(|r| r.on_delete(target) == nextorm_core::OnDelete::Restrict));
+                            .relations
+                            .iter()
+                            .find(|r| r.kind == RelationKind::Single { column: fk })
+                            .is_some_and(|r| r.on_delete(target) == nextorm_core::OnDelete::Restrict));
                 let mut leaving = Vec::new();
                 for m in &removed {
                     if m.refers_to(fk, owner)? {

@@ -480,8 +480,10 @@ impl Session {
         let core = self.shared.core.borrow_mut().take();
         match core {
             Some(core) => {
-                let end =
-                    self.shared.runner.block(async { Ok(finish_session(core, result, options, body_error_may_rerun).await) });
+                let end = self
+                    .shared
+                    .runner
+                    .block(async { Ok(finish_session(core, result, options, body_error_may_rerun).await) });
                 end.unwrap_or_else(|e| SessionEnd { result: Err(e.into()), may_rerun: false })
             }
             None => SessionEnd { result, may_rerun: false },

@@ -101,7 +101,11 @@ pub trait Executor: Copy {
         stmt: Stmt,
     ) -> Self::Out<i64> {
         let _ = (owner, relation);
-        self.fetch(stmt, |row, _| <i64 as crate::value::FromSql>::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0)))
+        self.fetch(
+            stmt,
+            |row, _| <i64 as crate::value::FromSql>::from_sql(row, 0),
+            |mut rows| Ok(rows.pop().unwrap_or(0)),
+        )
     }
 
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its

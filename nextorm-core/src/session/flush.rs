@@ -441,7 +441,8 @@ fn describe_stored(change: &Change) -> String {
     match change {
         Change::Insert { meta, generated_key: true, .. } => format!("{}[new]", meta.name),
         Change::Insert { meta, values, .. } => {
-            let key: Vec<crate::value::Value> = meta.primary_key.iter().filter_map(|&i| values.get(i).cloned()).collect();
+            let key: Vec<crate::value::Value> =
+                meta.primary_key.iter().filter_map(|&i| values.get(i).cloned()).collect();
             meta.describe_key(&key)
         }
         Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => meta.describe_key(key),
