@@ -1016,3 +1016,108 @@ fn deletes_of_rows_that_refer_to_each_other_are_not_refused() {
     let steps = run_plan(&mut map, true, one_row).unwrap();
     assert_eq!(steps.len(), 2, "the database deletes rows that refer to each other in any order");
 }
+
+// Issue 18: one object's flush, changes that cancel out, constraint errors that name the object.
+
+/// Runs a plan of one object (`FlushPlan::for_object`), as the engine's runner does.
+fn run_object_plan(map: &mut IdentityMap, object: usize) -> nextorm::Result<Vec<Step>> {
+    let mut plan = FlushPlan::for_object(map, Dialect::Sqlite, object)?;
+    let mut sent = Vec::new();
+    while let Some(step) = plan.next_step(map)? {
+        let outcome = match step.expect {
+            Expect::GeneratedKey => Outcome::GeneratedKey(50 + sent.len() as i64),
+            _ => Outcome::Rows(1),
+        };
+        plan.outcome(map, outcome)?;
+        sent.push(step);
+    }
+    Ok(sent)
+}
+
+#[test]
+fn an_object_flush_sends_the_object_and_the_new_objects_it_refers_to_only() {
+    let mut map = IdentityMap::new();
+    let other = map.add_new(Team { id: 0, name: "other".into(), players: Set::new() }).unwrap();
+    let team = map.add_new(Team { id: 0, name: "new".into(), players: Set::new() }).unwrap();
+    let player = map.add_new(Player { id: 7, number: 10, team: Single::from(&team) }).unwrap();
+    let steps = run_object_plan(&mut map, 2).unwrap();
+    assert_eq!(
+        texts(&steps),
+        [
+            r#"INSERT INTO "team" ("name") VALUES (?)"#,
+            r#"INSERT INTO "player" ("id", "number", "team") VALUES (?, ?, ?)"#
+        ]
+    );
+    assert_eq!(steps[1].sql.binds, [Value::Int(7), Value::Int(10), Value::Int(50)]);
+    assert_eq!((team.read(0, |t| t.id), other.read(0, |t| t.id)), (50, 0), "the other team waits");
+    assert!(run_object_plan(&mut map, 2).unwrap().is_empty(), "nothing left for the player");
+    let rest = run_plan(&mut map, false, |s| match s.expect {
+        Expect::GeneratedKey => Outcome::GeneratedKey(60),
+        _ => Outcome::Rows(1),
+    })
+    .unwrap();
+    assert_eq!(texts(&rest), [r#"INSERT INTO "team" ("name") VALUES (?)"#], "the next flush sends the rest");
+    drop(player);
+}
+
+#[test]
+fn an_object_flush_of_a_delete_sends_the_cascade_first() {
+    let mut map = IdentityMap::new();
+    let team = map.attach_loaded(Team { id: 1, name: "old".into(), players: Set::new() }).unwrap();
+    map.attach_loaded(Player { id: 7, number: 10, team: Single::new(1) }).unwrap();
+    let bystander = map.attach_loaded(Team { id: 2, name: "b".into(), players: Set::new() }).unwrap();
+    bystander.write(1, |t| t.name = "c".into()).unwrap();
+    team.delete().unwrap();
+    let steps = run_object_plan(&mut map, 0).unwrap();
+    assert_eq!(texts(&steps), [r#"DELETE FROM "player" WHERE "id" = ?"#, r#"DELETE FROM "team" WHERE "id" = ?"#]);
+    let rest = run_plan(&mut map, false, one_row).unwrap();
+    assert_eq!(rest.len(), 1, "only the bystander's update is left");
+    assert!(rest[0].sql.text.starts_with(r#"UPDATE "team""#), "{}", rest[0].sql.text);
+}
+
+#[test]
+fn pair_changes_that_cancel_out_send_nothing() {
+    let club_meta = <Club as nextorm::Entity>::meta();
+    let (mut map, members, club, member) = club_and_member();
+    // Added, then removed.
+    map.change_pair(club_meta, members, club, member, true).unwrap();
+    map.change_pair(club_meta, members, club, member, false).unwrap();
+    assert!(run_plan(&mut map, false, one_row).unwrap().is_empty());
+    // Read, removed, added back.
+    map.load_pairs(club_meta, members, [(club, member)]).unwrap();
+    map.change_pair(club_meta, members, club, member, false).unwrap();
+    map.change_pair(club_meta, members, club, member, true).unwrap();
+    assert!(run_plan(&mut map, false, one_row).unwrap().is_empty());
+    // Removed once: one DELETE.
+    map.change_pair(club_meta, members, club, member, false).unwrap();
+    let steps = run_plan(&mut map, false, one_row).unwrap();
+    assert_eq!(texts(&steps), [r#"DELETE FROM "club_member" WHERE "member_id" = ? AND "club_id" = ?"#]);
+    // A loaded collection without the pair: removing it has nothing to delete.
+    map.change_pair(club_meta, members, club, member, false).unwrap();
+    assert!(run_plan(&mut map, false, one_row).unwrap().is_empty());
+}
+
+#[test]
+fn a_constraint_error_of_a_step_names_its_objects() {
+    let mut map = IdentityMap::new();
+    let loaded = map.attach_loaded(Team { id: 3, name: "old".into(), players: Set::new() }).unwrap();
+    loaded.write(1, |t| t.name = "x".into()).unwrap();
+    for _ in 0..5 {
+        map.add_new(Team { id: 0, name: "new".into(), players: Set::new() }).unwrap();
+    }
+    let mut plan = FlushPlan::new(&mut map, Dialect::Sqlite, false).unwrap();
+    let step = plan.next_step(&mut map).unwrap().unwrap();
+    assert!(step.sql.text.starts_with("UPDATE"), "{}", step.sql.text);
+    let db = nextorm::Error::new(ErrorKind::UniqueViolation, "UNIQUE constraint failed: team.name").with_code("2067");
+    let e = plan.name_failed_step(db);
+    assert_eq!(e.kind(), ErrorKind::UniqueViolation);
+    assert_eq!(e.code(), Some("2067"));
+    assert_eq!(e.message(), "Team[3] cannot be stored: UNIQUE constraint failed: team.name");
+    plan.outcome(&mut map, Outcome::Rows(1)).unwrap();
+    let step = plan.next_step(&mut map).unwrap().unwrap();
+    assert_eq!(step.objects.len(), 5, "{}", step.sql.text);
+    let e = plan.name_failed_step(nextorm::Error::new(ErrorKind::NotNullViolation, "NOT NULL"));
+    assert_eq!(e.message(), "Team[new], Team[new], Team[new] and 2 more cannot be stored: NOT NULL");
+    let other = plan.name_failed_step(nextorm::Error::new(ErrorKind::ConnectionLost, "gone"));
+    assert_eq!(other.message(), "gone", "only constraint errors are named");
+}

@@ -344,6 +344,9 @@ mod queries {
         ) {
             self.fail::<()>(nextorm::query::collection_change_needs_a_session(relation))
         }
+        fn flush_object<E: nextorm::Entity>(self, _: nextorm::Handle<E>) {
+            self.fail::<()>(nextorm::query::object_flush_needs_a_session(E::meta()))
+        }
     }
 }
 

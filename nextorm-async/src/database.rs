@@ -143,6 +143,9 @@ impl AsyncSession {
 
     /// Runs `f` on the session's state; an error once the session has ended.
     async fn with<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        if nextorm_core::session::in_hook() {
+            return Err(nextorm_core::session::hook_cannot_use_the_session());
+        }
         let mut slot = self.core.lock().await;
         match slot.as_mut() {
             Some(core) => f(core).await,
@@ -545,7 +548,7 @@ impl AsyncDatabase {
     /// the body's `?` turned it into `E`. An error of the caller's own is never retried.
     pub async fn session_with_as<E: From<Error>, T, Fut>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         body: impl FnMut(AsyncSession) -> Fut,
     ) -> std::result::Result<T, E>
     where
@@ -558,7 +561,7 @@ impl AsyncDatabase {
     /// body in a new one, re-running it as `options` and `body_error_may_rerun` allow.
     async fn run_session<E: From<Error>, T, Fut>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         mut body: impl FnMut(AsyncSession) -> Fut,
         body_error_may_rerun: impl Fn(&E) -> bool,
     ) -> std::result::Result<T, E>
@@ -573,11 +576,11 @@ impl AsyncDatabase {
         }
         let mut attempt = 0;
         loop {
-            let core = SessionCore::new(self.core.acquire().await?, options);
+            let core = SessionCore::new(self.core.acquire().await?, &options);
             let session = AsyncSession::open(core, self.dialect, self.id);
             let result = CURRENT.scope(session.clone(), body(session.clone())).await;
             let end = match session.take().await {
-                Some(core) => finish_session(core, result, &body_error_may_rerun).await,
+                Some(core) => finish_session(core, result, &options, &body_error_may_rerun).await,
                 None => SessionEnd { result, may_rerun: false },
             };
             match options.pause_before_retry(&mut attempt, &end) {

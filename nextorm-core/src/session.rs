@@ -22,6 +22,7 @@ mod identity;
 mod links;
 mod member_index;
 pub(crate) mod own_reference;
+mod object_flush;
 mod pairs;
 mod plan;
 pub(crate) mod prefetch;
@@ -33,6 +34,9 @@ pub use changes::Tracked;
 pub use flush::{Expect, FlushPlan, Outcome, Step};
 pub use flush_order::flush_order;
 pub(crate) use handle::not_loaded;
-pub use handle::{Bits, Edge, Handle, LinkedEdges, LinkedObject, Links, ObjState, Status, WeakHandle, write_epoch};
+pub use handle::{
+    Bits, Edge, Handle, LinkedEdges, LinkedObject, Links, ObjState, Status, WeakHandle, hook_cannot_use_the_session,
+    in_hook, write_epoch,
+};
 pub use identity::IdentityMap;
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

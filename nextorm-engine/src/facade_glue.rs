@@ -17,7 +17,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a>>
 pub mod __glue {
     pub use super::BoxFuture;
     pub use nextorm_core::query::{
-        Executor, Stmt, collection_change_needs_a_session, load_by_pk, prefetch_needs_a_session,
+        Executor, Stmt, collection_change_needs_a_session, load_by_pk, object_flush_needs_a_session,
+        prefetch_needs_a_session,
     };
     pub use nextorm_core::relation::{CollectionChange, PrefetchPath};
     pub use nextorm_core::session::{Attach, Handle, SessionEntity};
@@ -149,6 +150,10 @@ macro_rules! executor_impl {
             ) -> Self::Out<()> {
                 self.fail($crate::__glue::collection_change_needs_a_session(relation))
             }
+
+            fn flush_object<E: $crate::__glue::Entity>(self, _: $crate::__glue::Handle<E>) -> Self::Out<()> {
+                self.fail($crate::__glue::object_flush_needs_a_session(E::meta()))
+            }
         );
     };
     ($mode:ident, session, impl<$($lt:lifetime),*> for $ty:ty, out $out:lifetime, $with:ident) => {
@@ -180,6 +185,20 @@ macro_rules! executor_impl {
             ) -> Self::Out<()> {
                 $crate::executor_impl!(@run $mode,
                     self.$with(async |c| c.change_collection::<O, T>(owner, relation, change).await))
+            }
+
+            fn flush_object<E: $crate::__glue::Entity>(self, object: $crate::__glue::Handle<E>) -> Self::Out<()> {
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.flush_object(&object).await))
+            }
+
+            fn count_collection<O: $crate::__glue::Entity, T: $crate::__glue::Entity>(
+                self,
+                owner: $crate::__glue::Handle<O>,
+                relation: &'static $crate::__glue::RelationMeta,
+                stmt: $crate::__glue::Stmt,
+            ) -> Self::Out<i64> {
+                $crate::executor_impl!(@run $mode,
+                    self.$with(async |c| c.count_collection::<O, T>(owner, relation, &stmt).await))
             }
 
             fn fetch_prefetched<Row: $crate::__glue::Attach, T: Send + 'static>(

@@ -11,7 +11,7 @@ use nextorm_core::relation::{CollectionChange, Link, PrefetchPath, RelationKind,
 use nextorm_core::session::Status;
 use nextorm_core::session::{Attach, Expect, FlushPlan, Handle, IdentityMap, Outcome};
 use nextorm_core::{
-    Dialect, Entity, Error, ErrorKind, FromRow, IntoParams, Key, Result, RowRead, Sql, Value, crud, rawsql,
+    Dialect, Entity, Error, ErrorKind, FromRow, FromSql, IntoParams, Key, Result, RowRead, Sql, Value, crud, rawsql,
 };
 
 /// Counters of what a session sent.
@@ -39,13 +39,34 @@ pub struct SessionCore {
     /// The last statement sent; empty before the first. Reused, so recording it allocates only
     /// when a longer statement comes.
     last_sql: String,
+    /// Counts of collections the database gave (see [`SessionCore::count_collection`]), by
+    /// (owner address, relation address).
+    counts: std::collections::HashMap<(usize, usize), CachedCount>,
+    /// Bumped by every change the identity map's views cannot show: collection changes,
+    /// objects created, raw SQL.
+    changes: u64,
+}
+
+/// A collection's count as the database gave it, and what the session looked like then: it
+/// answers again while nothing that could change the count has happened.
+struct CachedCount {
+    count: i64,
+    /// [`SessionStats::writes`] then: a flush that wrote may have changed the count.
+    writes: u64,
+    /// [`SessionCore::changes`] then.
+    changes: u64,
+    /// The number of objects in the identity map then: an object that joined since may be a
+    /// member moved away before the count was asked again.
+    objects: usize,
+    /// The addresses of the objects of the session that were members then.
+    view: Vec<usize>,
 }
 
 impl SessionCore {
     /// A session on `conn`, held by the calling thread or task: while it holds the pool's last
     /// connection, another checkout by the same caller fails at once rather than waiting for
     /// itself (call it where the session body runs).
-    pub fn new(mut conn: Conn, options: SessionOptions) -> SessionCore {
+    pub fn new<E>(mut conn: Conn, options: &SessionOptions<E>) -> SessionCore {
         conn.hold_for_session();
         SessionCore {
             conn,
@@ -55,6 +76,8 @@ impl SessionCore {
             failed: None,
             stats: SessionStats::default(),
             last_sql: String::new(),
+            counts: std::collections::HashMap::new(),
+            changes: 0,
         }
     }
 
@@ -148,6 +171,7 @@ impl SessionCore {
     /// Registers a new object; it is inserted at the next flush.
     pub fn create<E: Entity>(&mut self, value: E) -> Result<Handle<E>> {
         self.usable()?;
+        self.changes += 1;
         self.map.add_new(value)
     }
 
@@ -168,16 +192,45 @@ impl SessionCore {
     async fn flush_timed(&mut self, committing: bool) -> Result<()> {
         self.usable()?;
         let started = std::time::Instant::now();
-        let r = self.flush_inner(committing).await;
+        let r = match FlushPlan::new(&mut self.map, self.conn.dialect(), committing) {
+            Ok(plan) => self.run_plan(plan).await,
+            Err(e) => Err(e),
+        };
         self.stats.time += started.elapsed();
         self.poisoned(r)
     }
 
-    /// Runs the flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
+    /// Sends the pending change of one object (PonyORM's `obj.flush()`), and what it needs
+    /// first: the new objects it refers to, or, for a delete, the changes the delete rules made
+    /// to the objects that refer to it. Other objects' changes and many-to-many pairs wait for
+    /// the next flush (see [`FlushPlan::for_object`]). The write opens the session's transaction,
+    /// as any flush that writes does. An object with nothing pending sends nothing; an object of
+    /// another session (or none) is an [`ErrorKind::Config`] error.
+    ///
+    /// ```text
+    /// INSERT INTO "client" ("name") VALUES (?) RETURNING "id"        -- the new client it refers to
+    /// INSERT INTO "purchase" ("total", "client") VALUES (?, ?) RETURNING "id"
+    /// ```
+    pub async fn flush_object<E: Entity>(&mut self, obj: &Handle<E>) -> Result<()> {
+        self.usable()?;
+        let Some(index) = self.map.objects().position(|o| o.addr() == obj.addr()) else {
+            return Err(Error::config(format!(
+                "this {} belongs to no running session of this database",
+                E::meta().name
+            )));
+        };
+        let started = std::time::Instant::now();
+        let r = match FlushPlan::for_object(&mut self.map, self.conn.dialect(), index) {
+            Ok(plan) => self.run_plan(plan).await,
+            Err(e) => Err(e),
+        };
+        self.stats.time += started.elapsed();
+        self.poisoned(r)
+    }
+
+    /// Runs a flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
     /// when the step needs it, and feeds the outcome back.
-    async fn flush_inner(&mut self, committing: bool) -> Result<()> {
-        let dialect = self.dialect();
-        let mut plan = FlushPlan::new(&mut self.map, dialect, committing)?;
+    async fn run_plan(&mut self, mut plan: FlushPlan) -> Result<()> {
         while let Some(step) = plan.next_step(&mut self.map)? {
             if step.in_transaction {
                 self.open_transaction().await?;
@@ -195,7 +248,7 @@ impl SessionCore {
                 Err(e) if e.kind() == ErrorKind::ConnectionLost && !self.conn.in_transaction() => {
                     return Err(e.with_outcome_unknown());
                 }
-                r => r?,
+                r => r.map_err(|e| plan.name_failed_step(e))?,
             };
             plan.outcome(&mut self.map, outcome)?;
             self.stats.writes += step.writes;
@@ -215,6 +268,7 @@ impl SessionCore {
     /// Rolls back and forgets every object (they stay readable, and refuse writes).
     pub async fn rollback(&mut self) -> Result<()> {
         self.map.clear(false);
+        self.counts.clear();
         self.failed = None;
         if self.conn.in_transaction() {
             self.sent("ROLLBACK");
@@ -250,6 +304,7 @@ impl SessionCore {
     /// rows afresh.
     pub async fn rollback_to_savepoint(&mut self, n: u32) -> Result<()> {
         self.map.clear(false);
+        self.counts.clear();
         self.sent("ROLLBACK TO SAVEPOINT");
         let r = self.conn.rollback_to_savepoint(n).await;
         if r.is_ok() {
@@ -348,6 +403,61 @@ impl SessionCore {
             }
             Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr()),
         }
+    }
+
+    /// The number of members of the collection `relation` of `owner` (see
+    /// [`Many::count`](nextorm_core::relation::Many::count)): from the identity map when the
+    /// collection is loaded or the owner is new; otherwise `stmt` counts in the database (after
+    /// a flush) and the number is kept until something that could change it happens.
+    pub async fn count_collection<O: Entity, T: Entity>(
+        &mut self,
+        owner: Handle<O>,
+        relation: &'static RelationMeta,
+        stmt: &Stmt,
+    ) -> Result<i64> {
+        self.usable()?;
+        let persistent = {
+            let state = owner.lock();
+            state.status == Status::Persistent && !state.value.key_is_unset()
+        };
+        if !persistent || self.map.is_loaded(owner.addr(), relation) {
+            let members = self.collection::<O, T>(owner, relation).await?;
+            return Ok(i64::try_from(members.len()).unwrap_or(i64::MAX));
+        }
+        let id = (owner.addr(), relation as *const RelationMeta as usize);
+        let kept = self.counts.get(&id).and_then(|c| {
+            (c.writes == self.stats.writes && c.changes == self.changes && c.objects == self.map.len())
+                .then(|| (c.count, c.view.clone()))
+        });
+        if let Some((count, view)) = kept
+            && self.member_view::<O, T>(&owner, relation)? == view
+        {
+            return Ok(count);
+        }
+        let count =
+            self.fetch_stmt(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))).await?;
+        let view = self.member_view::<O, T>(&owner, relation)?;
+        let cached =
+            CachedCount { count, writes: self.stats.writes, changes: self.changes, objects: self.map.len(), view };
+        self.counts.insert(id, cached);
+        Ok(count)
+    }
+
+    /// The addresses of the session's objects that are members of the collection `relation`
+    /// of the persistent `owner`, as the identity map sees them now.
+    fn member_view<O: Entity, T: Entity>(
+        &mut self,
+        owner: &Handle<O>,
+        relation: &'static RelationMeta,
+    ) -> Result<Vec<usize>> {
+        let members = match set_link(O::meta(), relation)? {
+            Link::Reverse { fk, .. } => {
+                let key = owner.lock().value.key().key_values()?.into_iter().next();
+                self.map.members::<T>(fk, key.as_ref(), owner.addr())
+            }
+            Link::Table { .. } => self.map.pair_members::<T>(O::meta(), relation, owner.addr())?,
+        };
+        Ok(members.iter().map(Handle::addr).collect())
     }
 
     /// Loads the collection `relation` of the objects at `owners` (of `owner_meta`, as
@@ -532,9 +642,10 @@ impl SessionCore {
 
     /// Adds or removes members of the collection `relation` of `owner`, keeping both sides
     /// consistent at once; the next flush writes the change. One-to-many: `add` sets the
-    /// member's reference to the owner, `remove` clears it (refused when the reference is
-    /// required: delete the member instead). Many-to-many: the pair is added to or removed from
-    /// the join table.
+    /// member's reference to the owner, `remove` clears it; when the reference is required,
+    /// the member is deleted instead, as PonyORM does (refused when its delete is restricted,
+    /// `cascade_delete = false`, and for a one-to-one's object). Many-to-many: the pair is
+    /// added to or removed from the join table.
     pub async fn change_collection<O: Entity, T: Entity>(
         &mut self,
         owner: Handle<O>,
@@ -542,6 +653,7 @@ impl SessionCore {
         change: CollectionChange<T>,
     ) -> Result<()> {
         self.usable()?;
+        self.changes += 1;
         let (removed, added) = match change {
             CollectionChange::Add(members) => (Vec::new(), members),
             CollectionChange::Remove(members) => (members, Vec::new()),
@@ -558,10 +670,20 @@ impl SessionCore {
         match set_link(O::meta(), relation)? {
             Link::Reverse { target, fk } => {
                 let column = &target.columns[fk];
+                // A required reference cannot be cleared: a collection's member leaves by being
+                // deleted (PonyORM's `Set.remove`), unless its delete is restricted
+                // (`cascade_delete = false`); a one-to-one's object is refused (delete it).
+                let restricted = !column.nullable
+                    && (relation.kind == RelationKind::HasOne
+                        || target
+                            .relations
+                            .iter()
+                            .find(|r| r.kind == RelationKind::Single { column: fk })
+                            .is_some_and(|r| r.on_delete(target) == nextorm_core::OnDelete::Restrict));
                 let mut leaving = Vec::new();
                 for m in &removed {
                     if m.refers_to(fk, owner)? {
-                        if !column.nullable {
+                        if restricted {
                             let elsewhere = match relation.kind {
                                 RelationKind::HasOne => format!("give it to another {}", O::meta().name),
                                 _ => "add it to another collection".to_owned(),
@@ -569,9 +691,14 @@ impl SessionCore {
                             return Err(Error::new(
                                 ErrorKind::Config,
                                 format!(
-                                    "{}.{} is required, so a {} cannot leave {}.{}: delete it, or {elsewhere}",
+                                    "{}.{} is required{}, so a {} cannot leave {}.{}: delete it, or {elsewhere}",
                                     target.name,
                                     column.field,
+                                    if relation.kind == RelationKind::HasOne {
+                                        ""
+                                    } else {
+                                        " and its delete is restricted (cascade_delete = false)"
+                                    },
                                     target.name,
                                     O::meta().name,
                                     relation.field
@@ -584,7 +711,7 @@ impl SessionCore {
                 }
                 added.iter().try_for_each(Handle::writable)?;
                 for m in leaving {
-                    m.set_reference_null(fk)?;
+                    if column.nullable { m.set_reference_null(fk)? } else { m.delete()? }
                 }
                 for m in &added {
                     m.set_reference(fk, owner)?;
@@ -669,6 +796,7 @@ impl SessionCore {
 
     /// Runs a statement after a flush, inside the session's transaction.
     pub async fn execute_stmt(&mut self, stmt: &Stmt) -> Result<u64> {
+        self.changes += 1;
         self.before_query(true).await?;
         self.send(&stmt.text, async |c, _| c.execute_stmt(stmt).await).await
     }
@@ -681,6 +809,7 @@ impl SessionCore {
         if objs.is_empty() {
             return Ok(());
         }
+        self.changes += 1;
         self.before_query(true).await?;
         let sent = self.send(crud::insert(E::meta(), self.dialect(), false), async |c, _| c.insert_batches(objs).await);
         self.stats.statements += sent.await?.saturating_sub(1);
@@ -692,6 +821,7 @@ impl SessionCore {
     /// session's transaction, opened now if need be, so it commits or rolls back with the
     /// session. The rows affected. See [`Conn::execute`].
     pub async fn execute(&mut self, sql: &str, params: impl IntoParams) -> Result<u64> {
+        self.changes += 1;
         self.before_query(true).await?;
         self.send(sql, async |c, _| c.execute(sql, params).await).await
     }
@@ -743,7 +873,8 @@ pub struct SessionEnd<T, E> {
     pub may_rerun: bool,
 }
 
-/// Commits a session whose body returned `Ok`, rolls it back otherwise. Used by both facades.
+/// Commits a session whose body returned `Ok`, rolls it back otherwise; commits it too when the
+/// body's error is one `options` allows ([`SessionOptions::allowed`]). Used by both facades.
 ///
 /// Whether the session may be re-run is decided on nextorm's own error before any conversion
 /// into the caller's `E`: a commit (or its last flush) that fails with an error `retry` covers,
@@ -751,23 +882,47 @@ pub struct SessionEnd<T, E> {
 /// [`Error::may_rerun_session`] when `E` is nextorm's `Error`; for a user's `E`, which nextorm
 /// cannot look into, they pass `|_| false` and the decision is the database error that made
 /// the session rollback-only (a conflict the body's `?` converted into `E` is still re-run).
+/// A predicate given with [`SessionOptions::retry_when`] replaces all of that: it alone decides,
+/// on the body's error or the commit's converted into `E`; only a commit whose outcome is
+/// unknown ([`Error::is_outcome_unknown`]) is never re-run.
 pub async fn finish_session<T, E: From<Error>>(
     mut core: SessionCore,
     result: Result<T, E>,
+    options: &SessionOptions<E>,
     body_error_may_rerun: impl FnOnce(&E) -> bool,
 ) -> SessionEnd<T, E> {
+    let commit_failed = |e: Error| {
+        let unknown = e.is_outcome_unknown();
+        let built_in = e.may_rerun_session();
+        let e: E = e.into();
+        let may_rerun = !unknown && options.retry_when.map_or(built_in, |p| p(&e));
+        SessionEnd { may_rerun, result: Err(e) }
+    };
     let end = match result {
         Ok(value) => match core.commit().await {
             Ok(()) => SessionEnd { result: Ok(value), may_rerun: false },
             Err(e) => {
                 let _ = core.rollback().await;
-                SessionEnd { may_rerun: e.may_rerun_session(), result: Err(e.into()) }
+                commit_failed(e)
+            }
+        },
+        // An allowed error commits what the body did, unless a database error made the session
+        // rollback-only (committing the rest would store half of what the body meant).
+        Err(e) if core.failed.is_none() && options.allowed.is_some_and(|p| p(&e)) => match core.commit().await {
+            Ok(()) => SessionEnd { result: Err(e), may_rerun: false },
+            Err(c) => {
+                let _ = core.rollback().await;
+                commit_failed(c)
             }
         },
         Err(e) => {
             let recorded = core.failed.as_ref().is_some_and(|f| f.may_rerun);
             let _ = core.rollback().await;
-            SessionEnd { may_rerun: recorded || body_error_may_rerun(&e), result: Err(e) }
+            let may_rerun = match options.retry_when {
+                Some(p) => p(&e),
+                None => recorded || body_error_may_rerun(&e),
+            };
+            SessionEnd { may_rerun, result: Err(e) }
         }
     };
     core.end();
@@ -788,25 +943,109 @@ pub fn retry_pause(attempt: u32) -> std::time::Duration {
     std::time::Duration::from_micros(h.finish() % (bound_us + 1))
 }
 
-/// Options of a session.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SessionOptions {
+/// Options of a session, for a body whose error type is `E` (nextorm's [`Error`] unless the
+/// session is run with `session_with_as`).
+///
+/// ```
+/// # use nextorm_engine::SessionOptions;
+/// # use nextorm_core::{Error, ErrorKind};
+/// #[derive(Debug)]
+/// enum AppError { NotFound, Db(Error) }
+/// impl From<Error> for AppError { fn from(e: Error) -> Self { AppError::Db(e) } }
+///
+/// // `db.session_with_as::<AppError, _>(options, |s| ..)`: an `AppError::NotFound` still commits,
+/// // and only a conflict is re-run.
+/// let options = SessionOptions::new()
+///     .retry(3)
+///     .allowed(|e: &AppError| matches!(e, AppError::NotFound))
+///     .retry_when(|e| matches!(e, AppError::Db(d) if d.kind() == ErrorKind::OptimisticConflict));
+/// # let _ = options;
+/// ```
+pub struct SessionOptions<E = Error> {
     pub(crate) retry: u32,
     pub(crate) serializable: bool,
     pub(crate) strict: bool,
+    /// [`SessionOptions::allowed`].
+    allowed: Option<fn(&E) -> bool>,
+    /// [`SessionOptions::retry_when`].
+    retry_when: Option<fn(&E) -> bool>,
 }
 
-impl SessionOptions {
-    /// The default: no retry.
+impl<E> Clone for SessionOptions<E> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<E> Copy for SessionOptions<E> {}
+
+impl<E> Default for SessionOptions<E> {
+    fn default() -> Self {
+        SessionOptions { retry: 0, serializable: false, strict: false, allowed: None, retry_when: None }
+    }
+}
+
+impl<E> std::fmt::Debug for SessionOptions<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionOptions")
+            .field("retry", &self.retry)
+            .field("serializable", &self.serializable)
+            .field("strict", &self.strict)
+            .field("allowed", &self.allowed.is_some())
+            .field("retry_when", &self.retry_when.is_some())
+            .finish()
+    }
+}
+
+impl<E> SessionOptions<E> {
+    /// The default: no retry. The error type `E` is the session body's, inferred from where the
+    /// options go (`session_with`: nextorm's [`Error`]; `session_with_as::<AppError, _>`:
+    /// `AppError`) or from a predicate's parameter (`allowed(|e: &AppError| ..)`).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Commits the session even though its body returned an error `allowed` accepts, and still
+    /// returns that error (PonyORM's `db_session(allowed_exceptions=[...])`): a handler that
+    /// records what it did and then reports "not found" keeps its writes. The predicate sees
+    /// the body's error as the body returned it (`E`: nextorm's [`Error`] or the caller's own
+    /// type). A function or a closure that captures nothing, so the options stay `Copy`.
+    ///
+    /// An allowed error is never re-run (what the body did is committed). If the commit then
+    /// fails, the commit's error is returned, as for a body that returned `Ok`. A session that a
+    /// database error made rollback-only (a refused statement, a conflict) rolls back even when
+    /// the body's error is allowed: the database refused part of the body's work, and
+    /// committing the rest would store half of it. Options of a session that joins an outer one
+    /// are ignored (PonyORM ignores a nested `db_session`'s options too).
+    ///
+    /// ```text
+    /// BEGIN; INSERT INTO "audit" ...; COMMIT      -- body returned Err(AppError::NotFound)
+    /// ```
+    pub fn allowed(mut self, allowed: fn(&E) -> bool) -> Self {
+        self.allowed = Some(allowed);
+        self
+    }
+
+    /// Which errors [`SessionOptions::retry`] re-runs the body after (PonyORM's
+    /// `retry_exceptions`). The predicate **replaces** the built-in choice, as Pony's
+    /// `retry_exceptions` replaces its default list: it alone decides, on the body's error or on
+    /// the commit's error converted into `E`. To widen the built-in choice rather than replace
+    /// it, call [`Error::may_rerun_session`] in it:
+    /// `retry_when(|e: &Error| e.may_rerun_session() || e.kind() == ErrorKind::UniqueViolation)`.
+    /// One case stays refused whatever it says: a connection lost during `COMMIT`, whose
+    /// outcome is unknown ([`Error::is_outcome_unknown`]), is never re-run, since the first run
+    /// may have committed. Without `retry(n)` nothing is re-run. A function or a closure that
+    /// captures nothing.
+    pub fn retry_when(mut self, retry_when: fn(&E) -> bool) -> Self {
+        self.retry_when = Some(retry_when);
+        self
     }
 
     /// Re-runs the whole session body up to `n` more times when it fails with an optimistic
     /// conflict, a serialization failure or deadlock, a busy SQLite database, or a connection
     /// lost before `COMMIT` was sent (nothing was committed; the rerun takes another
     /// connection). A connection lost during `COMMIT` leaves the outcome unknown and is not
-    /// re-run.
+    /// re-run. [`SessionOptions::retry_when`] replaces that choice of errors with the caller's.
     pub fn retry(mut self, n: u32) -> Self {
         self.retry = n;
         self
@@ -859,7 +1098,7 @@ impl SessionOptions {
     /// After attempt number `attempt` (counted from 0) ended with `end`: the pause before
     /// running the body again, counting the retry, or `None` when `end` is final (a success,
     /// an error `retry` does not cover, or no retries left). The retry loop of both facades.
-    pub fn pause_before_retry<T, E>(&self, attempt: &mut u32, end: &SessionEnd<T, E>) -> Option<std::time::Duration> {
+    pub fn pause_before_retry<T>(&self, attempt: &mut u32, end: &SessionEnd<T, E>) -> Option<std::time::Duration> {
         if end.result.is_err() && end.may_rerun && *attempt < self.retry {
             *attempt += 1;
             Some(retry_pause(*attempt))

@@ -295,7 +295,7 @@ impl Database {
     /// into `E`. An error of the caller's own is never retried.
     pub fn session_with_as<E: From<Error>, T>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         body: impl FnMut(&Session) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
         self.run_session(options, body, |_| false)
@@ -305,7 +305,7 @@ impl Database {
     /// one, re-running it as `options` and `body_error_may_rerun` allow (see [`finish_session`]).
     fn run_session<E: From<Error>, T>(
         &self,
-        options: SessionOptions,
+        options: SessionOptions<E>,
         mut body: impl FnMut(&Session) -> std::result::Result<T, E>,
         body_error_may_rerun: impl Fn(&E) -> bool,
     ) -> std::result::Result<T, E> {
@@ -315,13 +315,13 @@ impl Database {
         }
         let mut attempt = 0;
         loop {
-            let session = self.open_session(options)?;
+            let session = self.open_session(&options)?;
             let result = {
                 CURRENT.with(|c| c.borrow_mut().push(session.clone()));
                 let _pop = CurrentGuard;
                 body(&session)
             };
-            let end = session.finish(result, &body_error_may_rerun);
+            let end = session.finish(result, &options, &body_error_may_rerun);
             match options.pause_before_retry(&mut attempt, &end) {
                 Some(pause) => std::thread::sleep(pause),
                 None => return end.result,
@@ -329,7 +329,7 @@ impl Database {
         }
     }
 
-    fn open_session(&self, options: SessionOptions) -> Result<Session> {
+    fn open_session<E>(&self, options: &SessionOptions<E>) -> Result<Session> {
         let conn = self.runner.block(self.core.acquire())?;
         Ok(Session {
             shared: std::rc::Rc::new(SessionShared {
@@ -499,6 +499,9 @@ impl Drop for SessionShared {
 
 impl Session {
     fn run<T>(&self, f: impl AsyncFnOnce(&mut SessionCore) -> Result<T>) -> Result<T> {
+        if nextorm_core::session::in_hook() {
+            return Err(nextorm_core::session::hook_cannot_use_the_session());
+        }
         let mut slot = self.shared.core.try_borrow_mut().map_err(|_| Error::config("the session is busy"))?;
         match slot.as_mut() {
             Some(core) => self.shared.runner.block(f(core)),
@@ -509,13 +512,16 @@ impl Session {
     fn finish<T, E: From<Error>>(
         self,
         result: std::result::Result<T, E>,
+        options: &SessionOptions<E>,
         body_error_may_rerun: impl FnOnce(&E) -> bool,
     ) -> SessionEnd<T, E> {
         let core = self.shared.core.borrow_mut().take();
         match core {
             Some(core) => {
-                let end =
-                    self.shared.runner.block(async { Ok(finish_session(core, result, body_error_may_rerun).await) });
+                let end = self
+                    .shared
+                    .runner
+                    .block(async { Ok(finish_session(core, result, options, body_error_may_rerun).await) });
                 end.unwrap_or_else(|e| SessionEnd { result: Err(e.into()), may_rerun: false })
             }
             None => SessionEnd { result, may_rerun: false },

@@ -232,6 +232,18 @@ impl nextorm::Hooks for Post {
     }
     fn before_update(&mut self) -> nextorm::Result<()> {
         self.revisions += 1;
+        if self.title == "Query in hook" {
+            // A hook cannot use its session: the blocking facade's, else the async one's.
+            let query = || nextorm::select!(p.id for p in Post);
+            match query().fetch_all(nextorm::current()) {
+                Err(e) if e.message().starts_with("no session is running") => {
+                    futures_executor::block_on(query().fetch_all(nextorm::current_async()))?;
+                }
+                r => {
+                    r?;
+                }
+            }
+        }
         Ok(())
     }
     fn before_delete(&self) -> nextorm::Result<()> {

@@ -226,6 +226,7 @@ mod blocking {
     include!("queries.rs");
     include!("sessions.rs");
     include!("ergonomics.rs");
+    include!("session_options.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -499,6 +500,7 @@ mod asynchronous {
     include!("queries.rs");
     include!("sessions.rs");
     include!("ergonomics.rs");
+    include!("session_options.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -660,6 +662,15 @@ conformance!(
     ergonomics_retry_with_own_errors,
     ergonomics_defaults_with_relations,
     ergonomics_update_marks_only_changed_fields,
+    session_constraint_errors_name_the_object,
+    session_changes_that_cancel_out_send_nothing,
+    session_allowed_errors_commit,
+    session_retry_when_replaces_the_builtin_kinds,
+    session_object_flush_sends_only_that_object,
+    relations_collection_set_replaces_members,
+    relations_count_is_kept_until_the_collection_changes,
+    relations_removing_a_required_member_deletes_it,
+    session_hooks_cannot_query_their_session,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

@@ -86,6 +86,28 @@ pub trait Executor: Copy {
         change: CollectionChange<T>,
     ) -> Self::Out<()>;
 
+    /// Sends the pending change of one session object and what it needs first (see
+    /// [`Handle::flush`](crate::session::Handle::flush)). Only a session can: a database or
+    /// transaction answers [`object_flush_needs_a_session`].
+    fn flush_object<E: Entity>(self, object: crate::session::Handle<E>) -> Self::Out<()>;
+
+    /// The number of members of the collection `relation` of `owner`, counted by `stmt`
+    /// (`SELECT COUNT(*) ...`). A session answers without a statement when it can (see
+    /// [`Many::count`](crate::relation::Many::count)); elsewhere the statement runs.
+    fn count_collection<O: Entity, T: Entity>(
+        self,
+        owner: crate::session::Handle<O>,
+        relation: &'static crate::entity::meta::RelationMeta,
+        stmt: Stmt,
+    ) -> Self::Out<i64> {
+        let _ = (owner, relation);
+        self.fetch(
+            stmt,
+            |row, _| <i64 as crate::value::FromSql>::from_sql(row, 0),
+            |mut rows| Ok(rows.pop().unwrap_or(0)),
+        )
+    }
+
     /// The object a `Single` refers to. A session batches: it loads every object of `E` its
     /// objects refer to and it does not hold yet, in one query. Elsewhere, the row by key.
     fn related_object<E: SessionEntity>(self, key: &E::Key) -> Self::Out<Self::Obj<E>> {
@@ -122,6 +144,12 @@ pub fn prefetch_needs_a_session(paths: &[PrefetchPath]) -> Error {
         "prefetch loads {} into the objects of a session: run the query with the session, not the database",
         paths.first().map(PrefetchPath::describe).unwrap_or_default()
     ))
+}
+
+/// The [`ErrorKind::Config`](crate::ErrorKind::Config) error of [`Executor::flush_object`]
+/// outside a session: an object's pending changes live in its session.
+pub fn object_flush_needs_a_session(meta: &crate::entity::EntityMeta) -> Error {
+    Error::config(format!("a {} object flushes through its session: pass the session, not the database", meta.name))
 }
 
 /// The [`ErrorKind::Config`](crate::ErrorKind::Config) error of [`Executor::change_collection`]

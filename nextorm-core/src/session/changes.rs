@@ -2,7 +2,7 @@
 //! its implementation on an object's shared state, which says what statement a flush must send
 //! for the object (`pending`) and records that it reached the database (`applied`).
 
-use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state};
+use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state, run_hook};
 use super::own_reference::read_locked;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
@@ -34,6 +34,8 @@ pub trait Tracked: LinkedObject {
     fn live_value(&self, index: usize) -> Option<Value>;
     /// Whether the object is to be deleted at the next flush.
     fn is_deleting(&self) -> bool;
+    /// Whether the object is new: to be inserted at the next flush.
+    fn is_new(&self) -> bool;
     /// The object's address (see [`Handle::addr`]).
     fn addr(&self) -> usize;
     /// The objects its `Single` fields follow: (column index, address).
@@ -80,7 +82,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         match s.status {
             Status::Gone => Ok(None),
             Status::New => {
-                s.value.before_insert()?;
+                run_hook(|| s.value.before_insert())?;
                 let generated_key = s.value.key_is_unset();
                 Ok(Some(Change::Insert {
                     meta,
@@ -90,7 +92,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
-                s.value.before_update()?;
+                run_hook(|| s.value.before_update())?;
                 let current = read_locked(self.addr(), &s.value, E::column_values)?;
                 let saved = s.saved.as_deref().unwrap_or(&current);
                 // The columns that differ from what the database holds: written ones (an
@@ -121,7 +123,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 }))
             }
             Status::Deleting => {
-                s.value.before_delete()?;
+                run_hook(|| s.value.before_delete())?;
                 let current;
                 let saved = match s.saved.as_deref() {
                     Some(saved) => saved,
@@ -146,18 +148,18 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 s.status = Status::Persistent;
                 s.read = Bits::default();
                 s.written = Bits::default();
-                s.value.after_insert()?;
+                run_hook(|| s.value.after_insert())?;
             }
             Change::Update { .. } => {
                 // The value is now what the database holds: the snapshot is taken afresh at the
                 // next write.
                 s.saved = None;
                 s.written = Bits::default();
-                s.value.after_update()?;
+                run_hook(|| s.value.after_update())?;
             }
             Change::Delete { .. } => {
                 s.status = Status::Gone;
-                s.value.after_delete()?;
+                run_hook(|| s.value.after_delete())?;
             }
         }
         Ok(())
@@ -204,6 +206,10 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn is_deleting(&self) -> bool {
         lock_state(self).status == Status::Deleting
+    }
+
+    fn is_new(&self) -> bool {
+        lock_state(self).status == Status::New
     }
 
     fn addr(&self) -> usize {

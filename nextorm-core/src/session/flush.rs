@@ -12,6 +12,7 @@
 //! }
 //! ```
 
+use super::fast_map::{FastMap, FastSet};
 use super::identity::IdentityMap;
 use super::pairs::PairChange;
 use super::plan::{Change, change_sql, insert_batch_len, insert_batch_sql, insert_run_len};
@@ -96,17 +97,15 @@ pub struct FlushPlan {
     pairs_alone: bool,
     /// The join-table change in flight accepts any count.
     pair_any_count: bool,
+    /// A flush of one object ([`FlushPlan::for_object`]): other objects' changes and the
+    /// join-table changes wait for the next full flush.
+    partial: bool,
 }
 
 impl FlushPlan {
-    /// Plans the flush of `map`: applies the delete rules, collects every pending change and
-    /// orders it (see [`flush_order`](super::flush_order)). `committing`: a commit follows at
-    /// once, so a flush of one statement outside a transaction runs it alone in autocommit, which
-    /// is as atomic and saves the `BEGIN` and `COMMIT` round trips (the common session that
-    /// changes one object); not when something can fail after it (after-hooks, a generated key
-    /// to convert and store).
-    pub fn new(map: &mut IdentityMap, dialect: Dialect, committing: bool) -> Result<FlushPlan> {
-        let mut plan = FlushPlan {
+    /// A plan with nothing planned yet.
+    fn new_empty(dialect: Dialect) -> FlushPlan {
+        FlushPlan {
             phase: Phase::Changes,
             dialect,
             epoch: None,
@@ -115,11 +114,23 @@ impl FlushPlan {
             sending: 0,
             autocommit: false,
             generated_any: false,
-            committing,
+            committing: false,
             pairs: Vec::new().into_iter(),
             pairs_alone: false,
             pair_any_count: false,
-        };
+            partial: false,
+        }
+    }
+
+    /// Plans the flush of `map`: applies the delete rules, collects every pending change and
+    /// orders it (see [`flush_order`](super::flush_order)). `committing`: a commit follows at
+    /// once, so a flush of one statement outside a transaction runs it alone in autocommit, which
+    /// is as atomic and saves the `BEGIN` and `COMMIT` round trips (the common session that
+    /// changes one object); not when something can fail after it (after-hooks, a generated key
+    /// to convert and store).
+    pub fn new(map: &mut IdentityMap, dialect: Dialect, committing: bool) -> Result<FlushPlan> {
+        let mut plan = FlushPlan::new_empty(dialect);
+        plan.committing = committing;
         // Read before the scan: a write that lands during it counts after, and is seen next time.
         let epoch = super::write_epoch();
         if map.unchanged_since_scan(epoch) {
@@ -154,6 +165,88 @@ impl FlushPlan {
         Ok(plan)
     }
 
+    /// Plans the flush of one object, the object at `object` in the map (PonyORM's
+    /// `obj.flush()`): its own pending change, and what that change needs first. An insert or
+    /// update first inserts the new objects it refers to (and theirs, and so on); a delete first
+    /// sends the changes the delete rules made to the objects that refer to it (their deletes,
+    /// or their references set to NULL), so that the database's cascade does not remove rows
+    /// the session would delete again. Nothing else is sent: other objects' changes, and
+    /// join-table pairs, wait for the next flush. Hooks run only for the objects sent.
+    pub fn for_object(map: &mut IdentityMap, dialect: Dialect, object: usize) -> Result<FlushPlan> {
+        let mut plan = FlushPlan::new_empty(dialect);
+        plan.partial = true;
+        if object >= map.len() {
+            return Err(Error::internal("a flush of an object that is not in the identity map"));
+        }
+        map.apply_delete_rules()?;
+        let by_addr: FastMap<usize, usize> = map.objects().enumerate().map(|(i, o)| (o.addr(), i)).collect();
+        let mut seen: FastSet<usize> = FastSet::default();
+        let mut planned: Vec<(usize, Change)> = Vec::new();
+        let mut stack = vec![object];
+        let mut followed = Vec::new();
+        while let Some(i) = stack.pop() {
+            if !seen.insert(i) {
+                continue;
+            }
+            let Some(change) = map.object(i).pending()? else { continue };
+            match &change {
+                Change::Insert { .. } | Change::Update { .. } => {
+                    followed.clear();
+                    map.object(i).referenced_objects(&mut followed);
+                    for &(_, addr) in &followed {
+                        if let Some(&j) = by_addr.get(&addr)
+                            && map.object(j).is_new()
+                        {
+                            stack.push(j);
+                        }
+                    }
+                }
+                Change::Delete { meta, key, .. } => {
+                    let [parent_key] = key.as_slice() else {
+                        planned.push((i, change));
+                        continue;
+                    };
+                    for (j, o) in map.objects().enumerate() {
+                        if seen.contains(&j) {
+                            continue;
+                        }
+                        let refers = o
+                            .meta()
+                            .references()
+                            .filter(|(relation, _)| std::ptr::eq((relation.target)(), *meta))
+                            .map(|(_, column)| column)
+                            .collect::<Vec<_>>();
+                        if refers.is_empty() {
+                            continue;
+                        }
+                        if o.is_deleting() {
+                            if refers.iter().any(|&c| o.column_value(c).is_ok_and(|v| &v == parent_key)) {
+                                stack.push(j);
+                            }
+                        } else if o.live()
+                            && !o.is_new()
+                            && let Some(Change::Update { set, previous, .. }) = o.pending()?
+                            && set.iter().zip(&previous).any(|((c, _), was)| refers.contains(c) && was == parent_key)
+                        {
+                            // A reference the delete rules set to NULL.
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            planned.push((i, change));
+        }
+        if planned.is_empty() {
+            plan.phase = Phase::Done;
+            return Ok(plan);
+        }
+        planned.sort_by_key(|(i, _)| *i);
+        let order = super::flush_order(map, &planned)?;
+        let mut slots: Vec<Option<(usize, Change)>> = planned.into_iter().map(Some).collect();
+        plan.changes = order.into_iter().filter_map(|at| slots[at].take()).collect();
+        Ok(plan)
+    }
+
     /// Computes the join-table changes; with none, records the pairs as flushed and ends.
     fn start_pairs(&mut self, map: &mut IdentityMap, committing: bool) -> Result<()> {
         let pairs = map.pair_changes(self.dialect)?;
@@ -175,6 +268,10 @@ impl FlushPlan {
         loop {
             match self.phase {
                 Phase::Changes if self.at < self.changes.len() => return self.change_step(map).map(Some),
+                Phase::Changes if self.partial => {
+                    map.rekey()?;
+                    self.phase = Phase::Done;
+                }
                 Phase::Changes => {
                     map.rekey()?;
                     if let Some(epoch) = self.epoch {
@@ -241,6 +338,48 @@ impl FlushPlan {
         Ok(Step { sql: change_sql(change, self.dialect), expect, objects, in_transaction, writes: 1 })
     }
 
+    /// Names the objects of the step in flight in the error the database gave for it, when that
+    /// error is a constraint's (unique, foreign key, not-null, check): the kind, the database's
+    /// message and code stay, and the message is prefixed with the rows the step wrote, as
+    /// PonyORM's `Object Customer[new:4] cannot be stored` does:
+    ///
+    /// ```text
+    /// unique violation: Customer[new] cannot be stored: UNIQUE constraint failed: customer.email
+    /// foreign key violation: Shelf[2] cannot be deleted: ...
+    /// ```
+    ///
+    /// A multi-row insert names its first three objects and how many more it held (the database
+    /// does not say which row it refused). Other errors come back unchanged.
+    pub fn name_failed_step(&self, error: Error) -> Error {
+        let constraint = matches!(
+            error.kind(),
+            ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation
+        );
+        if !constraint || !matches!(self.phase, Phase::Changes) || self.sending == 0 {
+            return error;
+        }
+        let Some(sent) = self.changes.get(self.at..self.at + self.sending) else {
+            return error;
+        };
+        const NAMED: usize = 3;
+        let mut names: Vec<String> = sent.iter().take(NAMED).map(|(_, c)| describe_stored(c)).collect();
+        if sent.len() > NAMED {
+            names.push(format!("{} more", sent.len() - NAMED));
+        }
+        let what = match &sent[0].1 {
+            Change::Delete { .. } => "deleted",
+            _ => "stored",
+        };
+        let list = match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => names.concat(),
+        };
+        error.context(format_args!("{list} cannot be {what}"))
+    }
+
     /// Takes the outcome of the step [`FlushPlan::next_step`] returned last and records it in
     /// the identity map. An update or delete that affected no row is an
     /// [`ErrorKind::OptimisticConflict`]: another transaction changed or deleted the row since
@@ -293,5 +432,19 @@ impl FlushPlan {
             },
             Phase::Done => Ok(()),
         }
+    }
+}
+
+/// A changed row for messages: `Customer[3]`, or `Customer[new]` when the database generates
+/// its key.
+fn describe_stored(change: &Change) -> String {
+    match change {
+        Change::Insert { meta, generated_key: true, .. } => format!("{}[new]", meta.name),
+        Change::Insert { meta, values, .. } => {
+            let key: Vec<crate::value::Value> =
+                meta.primary_key.iter().filter_map(|&i| values.get(i).cloned()).collect();
+            meta.describe_key(&key)
+        }
+        Change::Update { meta, key, .. } | Change::Delete { meta, key, .. } => meta.describe_key(key),
     }
 }

@@ -167,6 +167,41 @@ fn count_write() {
     WRITES.fetch_add(1, std::sync::atomic::Ordering::Release);
 }
 
+thread_local! {
+    /// How many lifecycle hooks are running on this thread (see [`in_hook`]).
+    static HOOKS_RUNNING: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Whether a lifecycle hook (`before_insert`, `after_load`, ...) is running on this thread.
+/// A hook runs inside its session's flush (or while a row loads), with the session in use, so
+/// both facades refuse a session call made from it ([`hook_cannot_use_the_session`]) rather
+/// than report a busy session or, in the async facade, wait for itself.
+pub fn in_hook() -> bool {
+    HOOKS_RUNNING.with(|n| n.get() > 0)
+}
+
+/// The [`ErrorKind::Config`] error of a session call made from a lifecycle hook.
+pub fn hook_cannot_use_the_session() -> Error {
+    Error::config(
+        "a lifecycle hook cannot use its session: hooks run inside the session's flush (or while a row \
+         loads), and a query there would first have to flush what is being flushed; read what the hook \
+         needs in the session body, before the write",
+    )
+}
+
+/// Runs a lifecycle hook, marked as running for [`in_hook`] (also when it panics).
+pub(crate) fn run_hook<T>(hook: impl FnOnce() -> T) -> T {
+    struct Running;
+    impl Drop for Running {
+        fn drop(&mut self) {
+            HOOKS_RUNNING.with(|n| n.set(n.get().saturating_sub(1)));
+        }
+    }
+    HOOKS_RUNNING.with(|n| n.set(n.get() + 1));
+    let _running = Running;
+    hook()
+}
+
 /// The state of an object, locked. A poisoned lock (a panic while holding it) still yields the
 /// state: the bookkeeping stays consistent because no method panics halfway.
 pub(crate) fn lock_state<E>(cell: &Mutex<ObjState<E>>) -> MutexGuard<'_, ObjState<E>> {

@@ -85,7 +85,7 @@ impl IdentityMap {
             }
             Entry::Vacant(slot) => {
                 let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
-                value.after_load()?;
+                super::handle::run_hook(|| value.after_load())?;
                 slot.insert(at);
                 if let Some(recorded) = &mut self.recorded {
                     recorded.push(at);

@@ -5,7 +5,7 @@
 use super::fast_map::{FastMap, meta_id};
 use super::handle::{Edge, LinkedObject, LinksBuilder};
 use super::identity::IdentityMap;
-use super::pairs::{PairState, canonical};
+use super::pairs::canonical;
 use crate::entity::meta::RelationMeta;
 use crate::map_key::MapKey;
 
@@ -176,7 +176,7 @@ impl IdentityMap {
                     for (&(r, a, b), pair) in &self.pairs.entries {
                         let (owner, member) = if mine { (a, b) } else { (b, a) };
                         if r == id
-                            && pair.state != PairState::Removed
+                            && !pair.state.is_removed()
                             && let Some(&o) = owner_at.get(&owner)
                         {
                             owners_of.entry(member).or_default().push(o);

@@ -35,8 +35,16 @@ pub(super) enum PairState {
     /// Added in the session. `checked`: the database is known not to hold it (the collection
     /// was loaded), so the flush inserts it without first deleting a copy it may hold.
     Added { checked: bool },
-    /// Removed in the session.
-    Removed,
+    /// Removed in the session. `stored`: the session had read the pair, so adding it again
+    /// before the flush restores it to [`PairState::Stored`] and sends nothing.
+    Removed { stored: bool },
+}
+
+impl PairState {
+    /// Whether the pair is removed (the flush deletes it).
+    pub(super) fn is_removed(self) -> bool {
+        matches!(self, PairState::Removed { .. })
+    }
 }
 
 /// The side a many-to-many pair is stored under, and whether `relation` (of `owner`) is it: the
@@ -101,14 +109,21 @@ impl PairStore {
         let mut changed = false;
         let mut one = |key: (usize, usize, usize)| {
             let entry = self.entries.get(&key).map(|p| p.state);
+            // A change that undoes one not flushed yet cancels out: the flush sends nothing
+            // for the pair (PonyORM's added and removed sets).
             let next = match (entry, add) {
                 (Some(PairState::Stored | PairState::Added { .. }), true) => None,
+                // Read, removed, added back: as it was.
+                (Some(PairState::Removed { stored: true }), true) => Some(Some(PairState::Stored)),
                 // Whether the database held it before the removal is unknown: send both.
-                (Some(PairState::Removed), true) => Some(Some(PairState::Added { checked: false })),
+                (Some(PairState::Removed { stored: false }), true) => Some(Some(PairState::Added { checked: false })),
                 (None, true) => Some(Some(PairState::Added { checked })),
                 (Some(PairState::Added { .. }), false) => Some(None),
-                (Some(PairState::Stored) | None, false) => Some(Some(PairState::Removed)),
-                (Some(PairState::Removed), false) => None,
+                (Some(PairState::Stored), false) => Some(Some(PairState::Removed { stored: true })),
+                // The collection was loaded and did not hold the pair: nothing to delete.
+                (None, false) if checked => None,
+                (None, false) => Some(Some(PairState::Removed { stored: false })),
+                (Some(PairState::Removed { .. }), false) => None,
             };
             match next {
                 None => {}
@@ -143,7 +158,7 @@ impl PairStore {
         Ok(self
             .entries
             .iter()
-            .filter(|&(&(r, _, _), p)| r == id && p.state != PairState::Removed)
+            .filter(|&(&(r, _, _), p)| r == id && !p.state.is_removed())
             .filter_map(|(&(_, a, b), _)| {
                 let (owner, member) = if mine { (a, b) } else { (b, a) };
                 owners.contains(&owner).then_some(member)
@@ -193,7 +208,7 @@ impl PairStore {
                 }))
             };
             match pair.state {
-                PairState::Removed => deletes.push(PairChange { stmt: delete(), any_count: true }),
+                PairState::Removed { .. } => deletes.push(PairChange { stmt: delete(), any_count: true }),
                 PairState::Added { checked } => {
                     if !checked {
                         // The database may hold the pair already: adding it again is no change.
@@ -219,7 +234,7 @@ impl PairStore {
         if !std::mem::take(&mut self.changed) {
             return;
         }
-        self.entries.retain(|_, p| p.state != PairState::Removed);
+        self.entries.retain(|_, p| !p.state.is_removed());
         for p in self.entries.values_mut() {
             p.state = PairState::Stored;
         }

@@ -10,7 +10,6 @@ use crate::relation_sql::count_statement;
 use crate::session::collection_change::CollectionChange;
 use crate::session::not_loaded;
 use crate::session::{Handle, SessionEntity};
-use crate::value::FromSql;
 use std::marker::PhantomData;
 
 /// The other side of a one-to-one relation on an object of a session: `person.passport()`, the
@@ -164,11 +163,36 @@ impl<O: Entity, T: Entity> Many<O, T> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::Add(vec![member.clone()]))
     }
 
-    /// Removes `member` in the session `x`: clears its reference (one-to-many; refused for a
-    /// required reference, where the member must be deleted or moved instead), or deletes the
-    /// pair (many-to-many).
+    /// Removes `member` in the session `x`: clears its reference (one-to-many), or deletes the
+    /// pair (many-to-many). A member whose reference is required cannot stay without an owner,
+    /// so it is deleted, as PonyORM's `Set.remove` does (its own delete rules apply at the
+    /// flush); when that reference's delete is restricted (`cascade_delete = false`) the removal
+    /// is refused with [`ErrorKind::Config`] (delete the member, or add it to another
+    /// collection). [`Many::clear`] and [`Many::set`] remove members the same way.
+    ///
+    /// ```text
+    /// UPDATE "order" SET "referrer" = NULL WHERE "id" = ?     -- an optional reference
+    /// DELETE FROM "order" WHERE "id" = ?                      -- a required one
+    /// ```
     pub fn remove<X: Executor>(&self, x: X, member: &Handle<T>) -> X::Out<()> {
         x.change_collection(self.owner.clone(), self.relation, CollectionChange::Remove(vec![member.clone()]))
+    }
+
+    /// Makes `members` the collection's members in the session `x` (PonyORM's
+    /// `g.students = [...]`): loads the collection, removes the members not in `members` (as
+    /// [`Many::remove`] does) and adds the others (as [`Many::add`]); members already in it
+    /// are left alone, and the next flush sends only the differences. Every member is checked
+    /// before anything changes, so a refused removal leaves the collection as it was.
+    ///
+    /// ```text
+    /// -- many-to-many: the pairs that leave, then the pairs that come
+    /// DELETE FROM "course_student" WHERE "course_id" = ? AND "student_id" = ?
+    /// INSERT INTO "course_student" ("course_id", "student_id") VALUES (?, ?)
+    /// -- one-to-many: each member's reference
+    /// UPDATE "student" SET "group" = ? WHERE "id" = ?
+    /// ```
+    pub fn set<X: Executor>(&self, x: X, members: &[Handle<T>]) -> X::Out<()> {
+        x.change_collection(self.owner.clone(), self.relation, CollectionChange::Replace(members.to_vec()))
     }
 
     /// Removes every member in the session `x` (loading the collection first).
@@ -192,7 +216,14 @@ impl<O: Entity, T: Entity> Many<O, T> {
         b.finish(fields.clone(), fields)
     }
 
-    /// The number of members, counted by the database without loading them (after a flush).
+    /// The number of members, counted without loading them. In a session (PonyORM's
+    /// `collection.count()`, which caches): a loaded collection, or one of a new owner, is
+    /// counted in the identity map without a statement; otherwise the database counts (after a
+    /// flush), and the session keeps the number until the collection may have changed: a
+    /// member added or removed, a reference set or a member deleted in the session, an object
+    /// joining the session, a flush that wrote, raw SQL, or a rollback. Rows another
+    /// transaction adds meanwhile are not seen, as with any object the session holds. On a
+    /// database or transaction the statement always runs.
     ///
     /// ```text
     /// SELECT COUNT(*) FROM "order" WHERE "customer" = ?
@@ -206,7 +237,7 @@ impl<O: Entity, T: Entity> Many<O, T> {
             .key_values()
             .and_then(|key| count_statement(O::meta(), self.relation, key, x.dialect()));
         match stmt {
-            Ok(stmt) => x.fetch(stmt, |row, _| i64::from_sql(row, 0), |mut rows| Ok(rows.pop().unwrap_or(0))),
+            Ok(stmt) => x.count_collection::<O, T>(self.owner.clone(), self.relation, stmt),
             Err(e) => x.fail(e),
         }
     }
