@@ -38,7 +38,7 @@ mod value;
 pub use dialect::Dialect;
 pub use entity::{
     ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, Limit, StatementCache, column_value,
-    convert_key, decode_field, registered_entities, to_dict,
+    convert_key, decode_field, decode_lazy_field, registered_entities, to_dict,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};

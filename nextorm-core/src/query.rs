@@ -24,7 +24,7 @@ pub(crate) mod statement;
 pub(crate) mod types;
 
 pub use builder::*;
-pub use executor::{Executor, collection_change_needs_a_session, prefetch_needs_a_session};
+pub use executor::{Executor, collection_change_needs_a_session, lazy_field, prefetch_needs_a_session};
 pub use expr::*;
 pub use paths::{Coll, Nav, PrefetchPaths};
 pub use source::{Projection, Source};

@@ -193,6 +193,8 @@ mod tests {
             check: None,
             min: None,
             max: None,
+            lazy: false,
+            volatile: false,
         };
         let wide = |n: usize| -> &'static EntityMeta {
             Box::leak(Box::new(EntityMeta {
@@ -203,6 +205,8 @@ mod tests {
                 primary_key: &[0],
                 composites: &[],
                 relations: &[],
+                lazy_columns: &[],
+                volatile_columns: &[],
                 statements: StatementCache::new(),
             }))
         };

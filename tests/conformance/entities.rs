@@ -25,6 +25,19 @@ impl Product {
     }
 }
 
+/// A lazy column (`body`, loaded on first read) and a volatile one (`revision`, changed by the
+/// database: read again after a flush, never checked).
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Article {
+    #[pk]
+    pub id: i64,
+    pub title: String,
+    #[orm(lazy)]
+    pub body: String,
+    #[orm(volatile)]
+    pub revision: i64,
+}
+
 /// An explicit text key.
 /// Column rules: `min`/`max` on numbers, a raw `check`, an `sql_type`.
 #[derive(Entity, Debug, Clone, PartialEq)]
@@ -253,6 +266,7 @@ impl nextorm::Hooks for Post {
 /// The entities every scratch database gets.
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
     vec![
+        Article::meta(),
         Gauge::meta(),
         Product::meta(),
         Country::meta(),

@@ -215,6 +215,7 @@ mod blocking {
     include!("queries.rs");
     include!("sessions.rs");
     include!("ergonomics.rs");
+    include!("lazy_volatile.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -476,6 +477,7 @@ mod asynchronous {
     include!("queries.rs");
     include!("sessions.rs");
     include!("ergonomics.rs");
+    include!("lazy_volatile.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -634,6 +636,8 @@ conformance!(
     ergonomics_retry_with_own_errors,
     ergonomics_defaults_with_relations,
     ergonomics_update_marks_only_changed_fields,
+    lazy_columns_load_on_first_read_in_batches,
+    volatile_columns_are_read_again_and_never_checked,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

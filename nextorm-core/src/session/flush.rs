@@ -96,6 +96,8 @@ pub struct FlushPlan {
     pairs_alone: bool,
     /// The join-table change in flight accepts any count.
     pair_any_count: bool,
+    /// The objects inserted or updated whose entity has `volatile` columns, to read again.
+    volatile: Vec<usize>,
 }
 
 impl FlushPlan {
@@ -119,6 +121,7 @@ impl FlushPlan {
             pairs: Vec::new().into_iter(),
             pairs_alone: false,
             pair_any_count: false,
+            volatile: Vec::new(),
         };
         // Read before the scan: a write that lands during it counts after, and is seen next time.
         let epoch = super::write_epoch();
@@ -241,6 +244,23 @@ impl FlushPlan {
         Ok(Step { sql: change_sql(change, self.dialect), expect, objects, in_transaction, writes: 1 })
     }
 
+    /// The objects this flush inserted or updated whose entity has `volatile` columns (see
+    /// [`crate::entity::ColumnMeta::volatile`]), grouped by entity in the order they were
+    /// written, taken out: the runner reads their volatile columns again once the flush is done
+    /// (`crate::crud::select_columns_of_keys` per entity and batch, then
+    /// [`IdentityMap::load_columns`]).
+    pub fn take_volatile(&mut self, map: &IdentityMap) -> Vec<(&'static crate::entity::EntityMeta, Vec<usize>)> {
+        let mut groups: Vec<(&'static crate::entity::EntityMeta, Vec<usize>)> = Vec::new();
+        for i in std::mem::take(&mut self.volatile) {
+            let meta = map.object(i).meta();
+            match groups.iter_mut().find(|(m, _)| std::ptr::eq(*m, meta)) {
+                Some((_, list)) => list.push(i),
+                None => groups.push((meta, vec![i])),
+            }
+        }
+        groups
+    }
+
     /// Takes the outcome of the step [`FlushPlan::next_step`] returned last and records it in
     /// the identity map. An update or delete that affected no row is an
     /// [`ErrorKind::OptimisticConflict`]: another transaction changed or deleted the row since
@@ -282,6 +302,11 @@ impl FlushPlan {
                 }
                 for (j, (i, change)) in self.changes[sent].iter().enumerate() {
                     map.object(*i).applied(change, keys.get(j).copied())?;
+                    if let Change::Insert { meta, .. } | Change::Update { meta, .. } = change
+                        && !meta.volatile_columns.is_empty()
+                    {
+                        self.volatile.push(*i);
+                    }
                 }
                 Ok(())
             }
