@@ -651,6 +651,39 @@ mod tests {
     }
 
     #[test]
+    fn lazy_and_volatile_are_read() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct T { id: i64, #[orm(lazy)] body: String, #[orm(volatile)] n: i64, #[orm(lazy, volatile)] x: String }
+        };
+        let cx = Ctxt::new();
+        let flags: Vec<(bool, bool)> = parse(&cx, &input)
+            .and_then(|i| validate(&cx, &i))
+            .map(|m| m.columns.iter().map(|c| (c.lazy, c.volatile)).collect())
+            .unwrap();
+        cx.check().unwrap();
+        assert_eq!(flags, [(false, false), (true, false), (false, true), (true, true)]);
+    }
+
+    #[test]
+    fn lazy_and_volatile_errors() {
+        assert_eq!(
+            errors(syn::parse_quote! {
+                struct T { #[orm(lazy, volatile)] id: i64, #[orm(lazy)] o: Single<U>, #[orm(volatile)] s: Set<U> }
+            }),
+            [
+                "lazy applies to a plain column, not to a Single: a reference is loaded when it is used already",
+                "lazy cannot be used on a primary-key field: the key is what loads the object",
+                "volatile cannot be used on a primary-key field: the key is what finds the row again",
+                "a Set field maps to no column: it takes only `reverse`",
+            ]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(lazy = true, volatile)] s: String } }),
+            ["`lazy` takes no value"]
+        );
+    }
+
+    #[test]
     fn no_primary_key() {
         assert_eq!(
             errors(syn::parse_quote! { struct Thing { name: String } }),
