@@ -36,6 +36,17 @@ pub struct Article {
     pub body: String,
     #[orm(volatile)]
     pub revision: i64,
+    pub comments: Set<Remark>,
+}
+
+/// A lazy column on the member side of a relation.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Remark {
+    #[pk]
+    pub id: i64,
+    pub article: Single<Article>,
+    #[orm(lazy)]
+    pub text: Option<String>,
 }
 
 /// An explicit text key.
@@ -267,6 +278,7 @@ impl nextorm::Hooks for Post {
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
     vec![
         Article::meta(),
+        Remark::meta(),
         Gauge::meta(),
         Product::meta(),
         Country::meta(),

@@ -87,6 +87,55 @@ pub async fn lazy_columns_load_on_first_read_in_batches(t: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// Relations load objects without their lazy columns too (references, collections, prefetch);
+/// the first read loads the column of every object of the session that lacks it.
+pub async fn lazy_columns_stay_out_of_relation_loads(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let ids = seed_articles(db, 2).await?;
+    for (i, &article) in ids.iter().enumerate() {
+        for j in 0..3 {
+            let text = if j == 2 { None } else { Some(format!("r{i}{j}")) };
+            aw!(db.insert(&mut Remark { id: 0, article: Single::new(article), text }))?;
+        }
+    }
+    session!(db, |s| {
+        let articles = aw!(select!(a for a in Article).order_by(|a| a.id).fetch_all(sref!(s)))?;
+        let remarks = aw!(articles[0].comments().load(sref!(s)))?;
+        let sql = aw!(s.last_sql()).unwrap_or_default();
+        assert!(sql.contains("remark") && !sql.contains("text"), "{}: a collection load: {sql}", t.label());
+        assert_eq!(remarks.len(), 3);
+        let before = aw!(s.stats()).statements;
+        let mut texts = Vec::new();
+        for r in &remarks {
+            texts.push(aw!(r.text(sref!(s)))?);
+        }
+        assert_eq!(texts, [Some("r00".to_string()), Some("r01".into()), None], "{}", t.label());
+        let others = aw!(articles[1].comments().load(sref!(s)))?;
+        assert_eq!(aw!(others[0].text(sref!(s)))?.as_deref(), Some("r10"));
+        // The collections of both articles came in one statement, and their texts in one.
+        assert_eq!(aw!(s.stats()).statements, before + 1, "{}", t.label());
+        Ok(())
+    })?;
+    session!(db, |s| {
+        let remarks = aw!(select!(r for r in Remark).order_by(|r| r.id).fetch_all(sref!(s)))?;
+        let article = aw!(remarks[0].article().get(sref!(s)))?;
+        let sql = aw!(s.last_sql()).unwrap_or_default();
+        assert!(sql.contains("article") && !sql.contains("body"), "{}: a reference load: {sql}", t.label());
+        assert_eq!(aw!(article.body(sref!(s)))?, "body 0");
+        Ok(())
+    })?;
+    let kept = session!(db, |s| {
+        let remarks = aw!(select!(r for r in Remark).prefetch(|r| r.article).fetch_all(sref!(s)))?;
+        let sql = aw!(s.last_sql()).unwrap_or_default();
+        assert!(sql.contains("article") && !sql.contains("body"), "{}: a prefetch: {sql}", t.label());
+        Ok(remarks)
+    })?;
+    let article = kept[0].article().loaded()?;
+    assert_eq!(aw!(article.body(db))?, "body 0", "{}: loaded by key after the session", t.label());
+    assert_pool_idle(db);
+    Ok(())
+}
+
 /// `#[orm(volatile)]`: another writer's change is no optimistic conflict, and a flush that
 /// wrote the object reads the column again, so the object shows the database's value.
 pub async fn volatile_columns_are_read_again_and_never_checked(t: &Ctx) -> Result<()> {

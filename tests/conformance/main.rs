@@ -637,6 +637,7 @@ conformance!(
     ergonomics_defaults_with_relations,
     ergonomics_update_marks_only_changed_fields,
     lazy_columns_load_on_first_read_in_batches,
+    lazy_columns_stay_out_of_relation_loads,
     volatile_columns_are_read_again_and_never_checked,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
