@@ -13,6 +13,11 @@ struct Article {
 
 #[derive(Entity)]
 struct Author {
+    id: i64,
+}
+
+#[derive(Entity)]
+struct Code {
     #[pk]
     #[orm(volatile)]
     code: String,
