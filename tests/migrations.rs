@@ -761,3 +761,33 @@ fn checks_and_sql_types_survive_a_migration_file() {
     assert!(text.contains("min = \"-1.5\"") && text.contains("sql_type = \"VARCHAR(60)\""), "{text}");
     assert_eq!(toml::from_str::<Column>(&text).unwrap(), column);
 }
+
+/// `lazy` and `volatile` are runtime options: the schema model, and so the DDL and every
+/// migration, is the same as without them.
+#[test]
+fn lazy_and_volatile_leave_the_schema_unchanged() {
+    mod with {
+        #[derive(nextorm::Entity)]
+        #[orm(table = "doc")]
+        pub(super) struct Doc {
+            id: i64,
+            #[orm(lazy)]
+            body: String,
+            #[orm(volatile)]
+            revision: i64,
+        }
+    }
+    mod without {
+        #[derive(nextorm::Entity)]
+        #[orm(table = "doc")]
+        pub(super) struct Doc {
+            id: i64,
+            body: String,
+            revision: i64,
+        }
+    }
+    let a = Schema::from_entities(&[with::Doc::meta()]).unwrap();
+    let b = Schema::from_entities(&[without::Doc::meta()]).unwrap();
+    assert_eq!(a, b);
+    assert!(diff(&a, &b, &RenameHints::default()).unwrap().is_empty());
+}

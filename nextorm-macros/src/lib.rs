@@ -37,8 +37,9 @@ use proc_macro::TokenStream;
 /// statement; once loaded, or written, it answers without a query. Writing it without reading it
 /// works (the flush sends it), and a value never loaded is no part of the optimistic check.
 /// Plain values (`fetch_all(&db)`, `db.find`) load it with the row: a plain struct has no way to
-/// load it later. The field's type needs `Default` (its placeholder until loaded); not on a key
-/// column or a relation. `to_dict` of a session object leaves out a lazy field not loaded yet.
+/// load it later. The field's type needs `Default` (its placeholder until loaded, which is also
+/// what `after_load` and `Handle::snapshot` see); not on a key column or a relation. `to_dict` of
+/// a session object leaves out a lazy field not loaded yet.
 ///
 /// ```text
 /// #[orm(lazy)] body: String

@@ -478,7 +478,9 @@ impl<R: Attach, V: Clone> Query<R, V> {
     /// SELECT "a"."id", "a"."title", NULL FROM "article" "a"
     /// ```
     fn leaving_lazy<X: Executor>(&self, x: X, select: &ast::Select) -> Option<ast::Select> {
-        if self.lazy.is_empty() || !x.leaves_lazy_columns_out() {
+        // `SELECT DISTINCT` must show what it is ordered by (PostgreSQL): such a query reads the
+        // columns, and the session still treats them as not loaded.
+        if self.lazy.is_empty() || !x.leaves_lazy_columns_out() || (select.distinct && !select.order_by.is_empty()) {
             return None;
         }
         let mut select = select.clone();
