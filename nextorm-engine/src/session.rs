@@ -200,7 +200,7 @@ impl SessionCore {
             self.stats.writes += step.writes;
         }
         // The database may have changed the volatile columns of what it just wrote (a trigger,
-        // a `DEFAULT`): the objects show its values.
+        // another writer): the objects show its values.
         for (meta, objects) in plan.take_volatile(&self.map) {
             self.load_columns(meta, meta.volatile_columns, &objects).await?;
         }

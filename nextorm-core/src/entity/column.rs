@@ -46,7 +46,7 @@ pub struct ColumnMeta {
     /// `lazy=True`): the first read of the field loads it, for every object of the entity the
     /// session holds without it. Runtime only: the DDL does not change.
     pub lazy: bool,
-    /// Changed by the database (`#[orm(volatile)]`, by a trigger, a `DEFAULT` or other writers):
+    /// Changed by the database (`#[orm(volatile)]`: by a trigger, or by other writers by design):
     /// read again after a flush that inserted or updated the object, and never part of the
     /// optimistic check. Runtime only: the DDL does not change.
     pub volatile: bool,

@@ -143,8 +143,8 @@ pub trait Executor: Copy {
     }
 }
 
-/// The value of a field, `lazy` or not, read from a session object through `x`: the generated
-/// getter of a `lazy` field (`article.body(s)?`). A loaded value (or one written in the
+/// The value of a `lazy` field of a session object, read through `x`: the generated getter of
+/// a `lazy` field (`article.body(s)?`, `.await` in the async facade). A loaded value (or one written in the
 /// session) is answered at once, marked read; one not loaded yet is loaded through
 /// [`Executor::lazy_column`]. A strict session that has ended makes it an error.
 pub fn lazy_field<X: Executor, E: SessionEntity, T: FromSql + Send + 'static>(
