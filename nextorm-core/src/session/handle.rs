@@ -519,7 +519,8 @@ impl<E: Entity> Handle<E> {
     /// `f` changed are marked changed, so the next flush updates just those
     /// (`UPDATE "product" SET "name" = ?, "price" = ? WHERE "id" = ? AND ...`). Refused for a
     /// deleted object and after the session ended. `f` runs with the object locked: it must not
-    /// use this object's handle.
+    /// use this object's handle. A `lazy` field not loaded yet holds its default here: set it
+    /// with its setter, which sends it whatever its value.
     pub fn update(&self, f: impl FnOnce(&mut E)) -> Result<()> {
         self.lock().update(f)
     }
