@@ -129,7 +129,7 @@ pub mod __private {
     pub use nextorm_core::{
         ColumnMeta, ColumnType, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks,
         Kind, Limit, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache,
-        ToValue, Value, clone_field, column_value, convert_key, decode_field,
+        ToValue, Value, clone_field, column_value, convert_key, decode_field, decode_lazy_field,
     };
     #[cfg(feature = "serde")]
     pub use serde;

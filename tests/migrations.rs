@@ -851,3 +851,33 @@ impl ConcatStatements for Vec<Step> {
         self.iter().flat_map(|s| s.statements.clone()).collect()
     }
 }
+
+/// `lazy` and `volatile` are runtime options: the schema model, and so the DDL and every
+/// migration, is the same as without them.
+#[test]
+fn lazy_and_volatile_leave_the_schema_unchanged() {
+    mod with {
+        #[derive(nextorm::Entity)]
+        #[orm(table = "doc")]
+        pub(super) struct Doc {
+            id: i64,
+            #[orm(lazy)]
+            body: String,
+            #[orm(volatile)]
+            revision: i64,
+        }
+    }
+    mod without {
+        #[derive(nextorm::Entity)]
+        #[orm(table = "doc")]
+        pub(super) struct Doc {
+            id: i64,
+            body: String,
+            revision: i64,
+        }
+    }
+    let a = Schema::from_entities(&[with::Doc::meta()]).unwrap();
+    let b = Schema::from_entities(&[without::Doc::meta()]).unwrap();
+    assert_eq!(a, b);
+    assert!(diff(&a, &b, &RenameHints::default()).unwrap().is_empty());
+}

@@ -4,7 +4,7 @@
 #![allow(missing_docs)]
 
 use nextorm::{Dialect, ErrorKind, Value};
-use nextorm::{Set, Single};
+use nextorm::{Entity, Set, Single};
 use nextorm_core::session::{
     Change, Expect, FlushPlan, IdentityMap, Outcome, Step, change_sql, insert_batch_len, insert_batch_sql,
 };
@@ -1120,4 +1120,146 @@ fn a_constraint_error_of_a_step_names_its_objects() {
     assert_eq!(e.message(), "Team[new], Team[new], Team[new] and 2 more cannot be stored: NOT NULL");
     let other = plan.name_failed_step(nextorm::Error::new(ErrorKind::ConnectionLost, "gone"));
     assert_eq!(other.message(), "gone", "only constraint errors are named");
+}
+
+/// A lazy column (`body`) and a volatile one (`revision`).
+#[derive(nextorm::Entity, Debug, Clone, PartialEq, Default)]
+struct Note {
+    #[pk]
+    id: i64,
+    title: String,
+    #[orm(lazy)]
+    body: String,
+    #[orm(volatile)]
+    revision: i64,
+}
+
+/// A row of values, as a driver would hand it over.
+struct Row(Vec<Value>);
+
+impl nextorm_core::RowRead for Row {
+    fn column_count(&self) -> usize {
+        self.0.len()
+    }
+    fn column_name(&self, idx: usize) -> String {
+        format!("c{idx}")
+    }
+    fn is_null(&self, idx: usize) -> nextorm::Result<bool> {
+        Ok(self.0[idx].is_null())
+    }
+    fn get_bool(&self, _: usize) -> nextorm::Result<bool> {
+        unimplemented!("not in these rows")
+    }
+    fn get_i64(&self, idx: usize) -> nextorm::Result<i64> {
+        match &self.0[idx] {
+            Value::Int(i) => Ok(*i),
+            other => panic!("not an integer: {other:?}"),
+        }
+    }
+    fn get_f64(&self, _: usize) -> nextorm::Result<f64> {
+        unimplemented!("not in these rows")
+    }
+    fn get_string(&self, idx: usize) -> nextorm::Result<String> {
+        match &self.0[idx] {
+            Value::Text(t) => Ok(t.clone()),
+            other => panic!("not text: {other:?}"),
+        }
+    }
+    fn get_bytes(&self, _: usize) -> nextorm::Result<Vec<u8>> {
+        unimplemented!("not in these rows")
+    }
+    fn get_decimal(&self, _: usize) -> nextorm::Result<nextorm::rust_decimal::Decimal> {
+        unimplemented!("not in these rows")
+    }
+    fn get_date(&self, _: usize) -> nextorm::Result<nextorm::chrono::NaiveDate> {
+        unimplemented!("not in these rows")
+    }
+    fn get_datetime(&self, _: usize) -> nextorm::Result<nextorm::chrono::NaiveDateTime> {
+        unimplemented!("not in these rows")
+    }
+    fn get_timestamp(&self, _: usize) -> nextorm::Result<nextorm::chrono::DateTime<nextorm::chrono::Utc>> {
+        unimplemented!("not in these rows")
+    }
+    fn get_uuid(&self, _: usize) -> nextorm::Result<nextorm::uuid::Uuid> {
+        unimplemented!("not in these rows")
+    }
+    fn get_json(&self, _: usize) -> nextorm::Result<nextorm::serde_json::Value> {
+        unimplemented!("not in these rows")
+    }
+}
+
+const NOTE_TITLE: usize = 1;
+const NOTE_BODY: usize = 2;
+const NOTE_REVISION: usize = 3;
+
+fn note(id: i64) -> Note {
+    Note { id, title: "t".into(), body: String::new(), revision: 4 }
+}
+
+#[test]
+fn a_lazy_column_starts_unloaded_and_stays_out_of_checks() {
+    let mut map = IdentityMap::new();
+    let n = map.attach_loaded(note(1)).unwrap();
+    assert!(n.is_unloaded(NOTE_BODY), "a loaded row's lazy column is not loaded");
+    assert_eq!(n.read_loaded(NOTE_BODY, |v| v.body.clone()).unwrap(), None, "no default is handed out");
+    assert_eq!(n.read_loaded(NOTE_TITLE, |v| v.title.clone()).unwrap().as_deref(), Some("t"));
+    assert_eq!(map.needing_column(Note::meta(), NOTE_BODY, None, 10), [0]);
+    assert!(!n.to_dict(&[], &[]).unwrap().contains_key("body"), "to_dict leaves an unloaded lazy field out");
+    // Written without being read, as the default the placeholder holds: still sent, unchecked.
+    n.write(NOTE_BODY, |v| v.body = String::new()).unwrap();
+    assert_eq!(n.read_loaded(NOTE_BODY, |v| v.body.clone()).unwrap().as_deref(), Some(""), "a written value reads");
+    assert!(map.needing_column(Note::meta(), NOTE_BODY, None, 10).is_empty(), "a written column is not loaded over");
+    let change = n.tracked().pending().unwrap().expect("an update");
+    assert_eq!(
+        sql(&change, Dialect::Sqlite),
+        r#"UPDATE "note" SET "body" = ? WHERE "id" = ? AND "title" = ?  [Text(""), Int(1), Text("t")]"#
+    );
+    n.tracked().applied(&change, None).unwrap();
+    assert!(!n.is_unloaded(NOTE_BODY), "after the update the session knows the value");
+}
+
+#[test]
+fn a_loaded_lazy_column_joins_the_check_and_a_volatile_one_never_does() {
+    let mut map = IdentityMap::new();
+    let n = map.attach_loaded(note(2)).unwrap();
+    let row = Row(vec![Value::Int(2), Value::Text("loaded".into())]);
+    map.load_columns(Note::meta(), &[NOTE_BODY], &row).unwrap();
+    assert_eq!(n.read_loaded(NOTE_BODY, |v| v.body.clone()).unwrap().as_deref(), Some("loaded"));
+    n.read(NOTE_REVISION, |v| v.revision);
+    n.write(NOTE_TITLE, |v| v.title = "u".into()).unwrap();
+    let change = n.tracked().pending().unwrap().expect("an update");
+    assert_eq!(
+        sql(&change, Dialect::Sqlite),
+        r#"UPDATE "note" SET "title" = ? WHERE "id" = ? AND "title" = ? AND "body" = ?  [Text("u"), Int(2), Text("t"), Text("loaded")]"#
+    );
+}
+
+#[test]
+fn a_flush_lists_the_written_objects_with_volatile_columns() {
+    let mut map = IdentityMap::new();
+    let written = map.attach_loaded(note(1)).unwrap();
+    map.attach_loaded(note(2)).unwrap();
+    map.attach_loaded(account(3)).unwrap().write(BALANCE, |v| v.balance = 1).unwrap();
+    map.add_new(Note { id: 9, ..note(0) }).unwrap();
+    written.write(NOTE_TITLE, |v| v.title = "w".into()).unwrap();
+    let mut plan = FlushPlan::new(&mut map, Dialect::Sqlite, false).unwrap();
+    while let Some(step) = plan.next_step(&mut map).unwrap() {
+        let outcome = match step.expect {
+            Expect::GeneratedKey => Outcome::GeneratedKey(9),
+            _ => Outcome::Rows(1),
+        };
+        plan.outcome(&mut map, outcome).unwrap();
+    }
+    let volatile = plan.take_volatile(&map);
+    assert_eq!(volatile.len(), 1, "one entity");
+    assert!(std::ptr::eq(volatile[0].0, Note::meta()));
+    assert_eq!(volatile[0].1, [0, 3], "the updated note and the inserted one, not the untouched one");
+    let stmt = nextorm_core::crud::select_columns_of_keys(
+        Note::meta(),
+        &[NOTE_REVISION],
+        vec![vec![Value::Int(1)], vec![Value::Int(9)]],
+        Dialect::Postgres,
+    );
+    assert_eq!(&*stmt.text, r#"SELECT "id", "revision" FROM "note" WHERE "id" IN ($1, $2)"#);
+    assert!(plan.take_volatile(&map).is_empty(), "taken out");
 }

@@ -306,6 +306,7 @@ mod queries {
         fn fail<T: Send + 'static>(self, error: nextorm::Error) {
             self.1.borrow_mut().push(format!("error: {error}"));
         }
+        fn ready<T: Send + 'static>(self, _: T) {}
         fn map<A: Send + 'static, B: Send + 'static>(self, _: (), _: fn(A) -> nextorm::Result<B>) {}
         type Each<'f>
             = ()

@@ -15,6 +15,19 @@ fn all_columns(meta: &EntityMeta) -> Vec<Expr> {
     meta.columns.iter().map(|c| Expr::column(c.name)).collect()
 }
 
+/// Every column, with the `lazy` ones left out as `NULL` (the row keeps its shape, so the
+/// entity decodes by position; a lazy field decodes a `NULL` as its default, and the session
+/// marks it not loaded).
+fn columns_leaving_lazy(meta: &EntityMeta) -> Vec<Expr> {
+    meta.columns.iter().map(|c| unless_lazy(c, Expr::column(c.name))).collect()
+}
+
+/// `column`, or `NULL` in its place when `c` is `lazy`: how the `SELECT`s that load objects into
+/// a session leave lazy columns out.
+pub fn unless_lazy(c: &crate::entity::ColumnMeta, column: Expr) -> Expr {
+    if c.lazy { Expr::Raw { parts: vec![Name::from("NULL")], args: Vec::new() } } else { column }
+}
+
 /// `INSERT INTO t (...) VALUES (...)`, leaving out the auto-increment key when
 /// `generated_key` is true (and returning it on PostgreSQL; SQLite and MariaDB read it from the
 /// driver's last-insert id).
@@ -76,6 +89,62 @@ pub fn select_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
     })
 }
 
+/// [`select_by_key`] as a session loads an object: the `lazy` columns are `NULL` (see
+/// [`crate::entity::ColumnMeta::lazy`]). The same text as [`select_by_key`] for an entity
+/// without lazy columns.
+///
+/// ```text
+/// SELECT "id", "title", NULL FROM "article" WHERE "id" = ?
+/// ```
+pub fn select_by_key_leaving_lazy(meta: &EntityMeta, dialect: Dialect) -> &str {
+    if meta.lazy_columns.is_empty() {
+        return select_by_key(meta, dialect);
+    }
+    meta.statements.get(dialect, CachedStatement::SelectByKeyLazyOut, || {
+        let s = Select::simple(meta.table, columns_leaving_lazy(meta), key_filter(meta));
+        render(&Statement::Select(s), dialect).text
+    })
+}
+
+/// `SELECT <key columns>, <columns> FROM t WHERE <key> IN (...)`, rendered each call: what
+/// loads a `lazy` column of several objects at once, and reads `volatile` columns again after a
+/// flush. A one-column key is one `IN (...)`; a composite key one `(a = ? AND b = ?) OR ...`.
+///
+/// ```text
+/// SELECT "id", "body" FROM "article" WHERE "id" IN (?, ?, ?)
+/// ```
+pub fn select_columns_of_keys(meta: &EntityMeta, columns: &[usize], keys: Vec<Vec<Value>>, dialect: Dialect) -> Stmt {
+    let selected =
+        meta.primary_key.iter().chain(columns).map(|&i| Expr::column(meta.columns[i].name)).collect::<Vec<_>>();
+    let filter = match meta.primary_key {
+        [column] => {
+            let values: Vec<Value> = keys.into_iter().flatten().collect();
+            let kind = values.first().map(Value::kind).unwrap_or(crate::value::Kind::Int);
+            let expr = Box::new(Expr::column(meta.columns[*column].name));
+            Expr::InValues { expr, values, kind, negated: false }
+        }
+        key => keys
+            .into_iter()
+            .filter_map(|k| {
+                Expr::all(key.iter().zip(k).map(|(&c, v)| Expr::column(meta.columns[c].name).eq(Expr::Value(v))))
+            })
+            .reduce(|a, b| Expr::binary(crate::ast::BinOp::Or, a, b))
+            .unwrap_or(Expr::Value(Value::Bool(false))),
+    };
+    select_statement(Select::simple(meta.table, selected, Some(filter)), dialect)
+}
+
+/// `SELECT <column> FROM t WHERE <key> = ?` with the key bound, rendered each call: a `lazy`
+/// column of an object read outside its session.
+///
+/// ```text
+/// SELECT "body" FROM "article" WHERE "id" = ?
+/// ```
+pub fn select_column_by_key(meta: &EntityMeta, column: usize, key: Vec<Value>, dialect: Dialect) -> Stmt {
+    let filter = Expr::all(meta.key_columns().zip(key).map(|(c, v)| Expr::column(c.name).eq(Expr::Value(v))));
+    select_statement(Select::simple(meta.table, vec![Expr::column(meta.columns[column].name)], filter), dialect)
+}
+
 /// `SELECT <every column> FROM t`.
 pub fn select_all(meta: &EntityMeta, dialect: Dialect) -> &str {
     meta.statements.get(dialect, CachedStatement::SelectAll, || {
@@ -106,7 +175,8 @@ pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
 }
 
 /// `SELECT <every column> FROM <table> WHERE <column> IN (values)`, rendered each call (the
-/// list's length varies): what lazy loading sends.
+/// list's length varies): what lazy loading of relations sends, in a session, so the `lazy`
+/// columns are `NULL` (see [`select_by_key_leaving_lazy`]).
 ///
 /// ```text
 /// SELECT "id", "name" FROM "customer" WHERE "id" IN (?, ?, ?)
@@ -114,7 +184,7 @@ pub fn delete_by_key(meta: &EntityMeta, dialect: Dialect) -> &str {
 pub fn select_where_in(meta: &EntityMeta, column: usize, values: Vec<Value>, dialect: Dialect) -> Stmt {
     let kind = values.first().map(Value::kind).unwrap_or(crate::value::Kind::Int);
     let test = Expr::InValues { expr: Box::new(Expr::column(meta.columns[column].name)), values, kind, negated: false };
-    select_statement(Select::simple(meta.table, all_columns(meta), Some(test)), dialect)
+    select_statement(Select::simple(meta.table, columns_leaving_lazy(meta), Some(test)), dialect)
 }
 
 /// A `SELECT` rendered for `dialect`, uncached.

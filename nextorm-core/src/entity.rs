@@ -92,6 +92,10 @@ pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// The value of column `index`, as [`Entity::column_values`] has it.
     fn column_value_at(&self, index: usize) -> Result<Value>;
 
+    /// Decodes column `index` alone from `row` at `idx` into its field: a `lazy` column loaded,
+    /// a `volatile` one read again.
+    fn decode_column(&mut self, index: usize, row: &dyn RowRead, idx: usize) -> Result<()>;
+
     /// The session objects this value's `Single` fields follow: (column index, address; see
     /// `Handle::addr` in [`crate::session`]), for ordering inserts and finding collection members.
     fn referenced_objects(&self, out: &mut Vec<(usize, usize)>);
@@ -265,6 +269,18 @@ pub fn decode_field<T: crate::value::FromSql>(
         let col = &meta.columns[index];
         e.context(format_args!("{}.{} (column `{}`)", meta.name, col.field, col.name))
     })
+}
+
+/// [`decode_field`] of a `lazy` field in `from_row_at`: a session's `SELECT` sends `NULL` in
+/// place of the column (see [`crate::crud::select_by_key_leaving_lazy`]), which decodes as the
+/// field's default, never read (the session marks the column not loaded). Called by the derive.
+pub fn decode_lazy_field<T: crate::value::FromSql + Default>(
+    meta: &EntityMeta,
+    index: usize,
+    row: &dyn RowRead,
+    idx: usize,
+) -> Result<T> {
+    if row.is_null(idx)? { Ok(T::default()) } else { decode_field(meta, index, row, idx) }
 }
 
 /// Converts a generated key to the key field's type. Called by the derive.

@@ -42,7 +42,7 @@ pub use dict::serialize_entity;
 pub use dict::{DictOptions, to_dict};
 pub use entity::{
     ColumnMeta, CompositeMeta, Entity, EntityMeta, EntityRegistration, Hooks, Key, Limit, StatementCache, column_value,
-    convert_key, decode_field, registered_entities,
+    convert_key, decode_field, decode_lazy_field, registered_entities,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use relation::{HasOne, Many, OnDelete, One, RelationKind, RelationMeta, Set, Single};

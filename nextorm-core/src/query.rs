@@ -25,7 +25,7 @@ pub(crate) mod types;
 
 pub use builder::*;
 pub use executor::{
-    Executor, collection_change_needs_a_session, object_flush_needs_a_session, prefetch_needs_a_session,
+    Executor, collection_change_needs_a_session, lazy_field, object_flush_needs_a_session, prefetch_needs_a_session,
 };
 pub use expr::*;
 pub use paths::{Coll, Nav, PrefetchPaths};

@@ -168,7 +168,13 @@ pub fn pairs_statement(
             .reduce(|a, b| ast::Expr::binary(ast::BinOp::Or, a, b))
             .unwrap_or(ast::Expr::Value(Value::Bool(false))),
     };
-    let columns = target.columns.iter().map(|c| ast::Expr::qualified(alias, c.name)).chain(owner_columns).collect();
+    // A session loads these members: their lazy columns are left out.
+    let columns = target
+        .columns
+        .iter()
+        .map(|c| crate::crud::unless_lazy(c, ast::Expr::qualified(alias, c.name)))
+        .chain(owner_columns)
+        .collect();
     Ok(crate::crud::select_statement(
         ast::Select { columns, from, filter: Some(filter), ..ast::Select::default() },
         dialect,

@@ -193,6 +193,8 @@ mod tests {
             check: None,
             min: None,
             max: None,
+            lazy: false,
+            volatile: false,
         };
         let wide = |n: usize| -> &'static EntityMeta {
             Box::leak(Box::new(EntityMeta {
@@ -204,6 +206,8 @@ mod tests {
                 composites: &[],
                 relations: &[],
                 checks: &[],
+                lazy_columns: &[],
+                volatile_columns: &[],
                 statements: StatementCache::new(),
             }))
         };

@@ -22,7 +22,7 @@ pub mod __glue {
     };
     pub use nextorm_core::relation::{CollectionChange, PrefetchPath};
     pub use nextorm_core::session::{Attach, Handle, SessionEntity};
-    pub use nextorm_core::{Dialect, Entity, Error, FromRow, IntoParams, Key, RelationMeta, Result, RowRead};
+    pub use nextorm_core::{Dialect, Entity, Error, FromRow, FromSql, IntoParams, Key, RelationMeta, Result, RowRead};
 }
 
 /// The statement methods of a database or transaction of a facade: `statement_methods!(async,
@@ -201,6 +201,19 @@ macro_rules! executor_impl {
                     self.$with(async |c| c.count_collection::<O, T>(owner, relation, &stmt).await))
             }
 
+            fn leaves_lazy_columns_out(self) -> bool {
+                true
+            }
+
+            fn lazy_column<E: $crate::__glue::SessionEntity, T: $crate::__glue::FromSql + Send + 'static>(
+                self,
+                object: $crate::__glue::Handle<E>,
+                column: usize,
+                read: fn(&E) -> T,
+            ) -> Self::Out<T> {
+                $crate::executor_impl!(@run $mode, self.$with(async |c| c.lazy_column::<E, T>(object, column, read).await))
+            }
+
             fn fetch_prefetched<Row: $crate::__glue::Attach, T: Send + 'static>(
                 self,
                 stmt: $crate::__glue::Stmt,
@@ -270,6 +283,10 @@ macro_rules! executor_impl {
 
             fn fail<T: Send + 'static>(self, error: $crate::__glue::Error) -> Self::Out<T> {
                 $crate::executor_impl!(@ready $mode, Err(error))
+            }
+
+            fn ready<T: Send + 'static>(self, value: T) -> Self::Out<T> {
+                $crate::executor_impl!(@ready $mode, Ok(value))
             }
 
             type Each<'f>

@@ -253,7 +253,74 @@ impl SessionCore {
             plan.outcome(&mut self.map, outcome)?;
             self.stats.writes += step.writes;
         }
+        // The database may have changed the volatile columns of what it just wrote (a trigger,
+        // another writer): the objects show its values.
+        for (meta, objects) in plan.take_volatile(&self.map) {
+            self.load_columns(meta, meta.volatile_columns, &objects).await?;
+        }
         Ok(())
+    }
+
+    /// Reads `columns` of the objects at `objects` (all of `meta`) from the database and stores
+    /// them as loaded: a batch of keys per statement (see [`crud::select_columns_of_keys`]). No
+    /// flush first: the flush itself reads volatile columns back with it.
+    async fn load_columns(
+        &mut self,
+        meta: &'static nextorm_core::EntityMeta,
+        columns: &[usize],
+        objects: &[usize],
+    ) -> Result<()> {
+        for batch in objects.chunks(LOAD_BATCH) {
+            let keys = batch.iter().map(|&i| self.map.key_values(i)).collect::<Result<Vec<_>>>()?;
+            let stmt = crud::select_columns_of_keys(meta, columns, keys, self.dialect());
+            self.send(&stmt.text, async |c, map| {
+                c.fetch_sql(&stmt.text, &stmt.binds, &mut |row| map.load_columns(meta, columns, row)).await
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// The `lazy` column `column` of `object`, loaded first (after a flush) for it and every
+    /// other object of `E` the session holds that has not loaded it, [`LOAD_BATCH`] keys a
+    /// statement, then read through `read` (marked read). An object of no running session
+    /// (read after its session, or in another) loads only its own value.
+    pub async fn lazy_column<E: Entity, T>(
+        &mut self,
+        object: Handle<E>,
+        column: usize,
+        read: fn(&E) -> T,
+    ) -> Result<T> {
+        self.before_query(false).await?;
+        if object.is_unloaded(column) {
+            let meta = E::meta();
+            let key = object.lock().value.key().key_values()?;
+            let held = self.map.index_of(meta, &key).filter(|&i| self.map.object(i).addr() == object.addr());
+            match held {
+                Some(i) => {
+                    let batch = self.map.needing_column(meta, column, Some(i), LOAD_BATCH);
+                    self.load_columns(meta, &[column], &batch).await?;
+                }
+                None => {
+                    let stmt = crud::select_columns_of_keys(meta, &[column], vec![key], self.dialect());
+                    let tracked = object.tracked();
+                    self.send(&stmt.text, async |c, _| {
+                        c.fetch_sql(&stmt.text, &stmt.binds, &mut |row| {
+                            tracked.load_columns(&[column], row, meta.primary_key.len())
+                        })
+                        .await
+                    })
+                    .await?;
+                }
+            }
+        }
+        match object.read_loaded(column, read)? {
+            Some(value) => Ok(value),
+            None => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("{} was not found", E::meta().describe_key(&object.lock().value.key().key_values()?)),
+            )),
+        }
     }
 
     /// Flushes, then commits; the session goes on (a later write opens a new transaction).
@@ -343,8 +410,11 @@ impl SessionCore {
         if let Some(h) = self.map.get::<E>(key) {
             return Ok(Some(h));
         }
-        let stmt =
-            Stmt { text: crud::select_by_key(E::meta(), self.dialect()).into(), binds: key.to_vec(), locks: false };
+        let stmt = Stmt {
+            text: crud::select_by_key_leaving_lazy(E::meta(), self.dialect()).into(),
+            binds: key.to_vec(),
+            locks: false,
+        };
         Ok(self.fetch_entities::<E>(&stmt).await?.pop())
     }
 

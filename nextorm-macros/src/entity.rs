@@ -97,6 +97,28 @@ mod tests {
     }
 
     #[test]
+    fn lazy_and_volatile_columns() {
+        let out = expand(quote! {
+            struct Article { id: i64, title: String, #[orm(lazy)] body: String, #[orm(volatile)] revision: i64 }
+        });
+        for expected in [
+            "field: \"body\", name: \"body\"",
+            "lazy: true, volatile: false",
+            "lazy: false, volatile: true",
+            "lazy_columns: &[2], volatile_columns: &[3],",
+            // A session's NULL decodes as the default; the getter loads through an executor.
+            "body: __n::decode_lazy_field(&META, 2, row, offset + 2)?",
+            "fn lazy_columns(offset: usize, out: &mut ::std::vec::Vec<usize>) { let _ = (offset, &out); out.push(offset + 2); }",
+            "fn body<X: ::nextorm::__private::q::Executor>(&self, x: X) -> <X as ::nextorm::__private::q::Executor>::Out<String>;",
+            "__n::q::lazy_field(x, self, 2, |e: &Article| __n::clone_field(&e.body))",
+            "fn revision(&self) -> i64;",
+            "3 => { self.revision = __n::decode_field(&META, 3, row, idx)?; ::core::result::Result::Ok(()) }",
+        ] {
+            assert!(out.contains(&squash(expected)), "missing `{expected}` in\n{out}");
+        }
+    }
+
+    #[test]
     fn composite_key_is_a_tuple_and_not_auto() {
         let out = expand(quote! {
             struct Line { #[pk] order: String, #[pk] line: i32, qty: i32 }

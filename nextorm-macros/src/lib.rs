@@ -23,11 +23,45 @@ use proc_macro::TokenStream;
 ///
 /// Field options: `#[pk]` / `#[orm(pk)]` (default: the field named `id`), `auto = false`,
 /// `column = "name"`, `max_len = N`, `unique`, `index` / `index = "name"`, `default = expr`
-/// (generates `impl Default`), `sql_default = "SQL"`, `precision = P, scale = S`, and
+/// (generates `impl Default`), `sql_default = "SQL"`, `precision = P, scale = S`, `lazy` and
+/// `volatile` (below), and
 /// `optimistic = false` to leave a column out of the session's optimistic check (PonyORM's
 /// `optimistic=False`), for counters and timestamps that concurrent writers may change freely;
 /// `renamed_from = "old"` gives the column's previous name, so that a migration renames it
 /// instead of dropping it and adding a new one.
+///
+/// `lazy` (PonyORM's `lazy=True`, its `LongStr`): a large column left out of the `SELECT`s that
+/// load objects into a session (queries, `by_pk`, `get`, relations, prefetch), as a `NULL` in its
+/// place. Its getter on the session object takes the session and loads the column at the first
+/// read, for every object of the entity the session holds without it, a batch of keys per
+/// statement; once loaded, or written, it answers without a query. Writing it without reading it
+/// works (the flush sends it), and a value never loaded is no part of the optimistic check.
+/// Plain values (`fetch_all(&db)`, `db.find`) load it with the row: a plain struct has no way to
+/// load it later. The field's type needs `Default` (its placeholder until loaded, which is also
+/// what `after_load` and `Handle::snapshot` see); not on a key column or a relation. `to_dict` of
+/// a session object leaves out a lazy field not loaded yet.
+///
+/// ```text
+/// #[orm(lazy)] body: String
+/// SELECT "a"."id", "a"."title", NULL FROM "article" "a"        -- the session's query
+/// let body = article.body(s)?;                                 // `.await` in the async facade
+/// SELECT "id", "body" FROM "article" WHERE "id" IN (?, ?, ?)    -- every article of the session
+/// ```
+///
+/// `volatile` (PonyORM's `volatile=True`): a column the database changes (a trigger, another
+/// writer): a flush that inserted or updated the object reads it again (one `SELECT` per entity
+/// and batch of keys), so the object shows the database's value, and it is never part of the
+/// optimistic check, so another writer's change to it is no conflict. The object's own value is
+/// still written when it is set (and by an insert). Not on a key column.
+///
+/// ```text
+/// #[orm(volatile)] revision: i64
+/// UPDATE "article" SET "title" = ? WHERE "id" = ? AND "title" = ?   -- no "revision" check
+/// SELECT "id", "revision" FROM "article" WHERE "id" IN (?)
+/// ```
+///
+/// Both are runtime options only: the table's DDL, the schema comparison and migrations do not
+/// change.
 ///
 /// Column rules: `min = N` and `max = N` on number fields (integers take integer bounds) are
 /// checked in Rust before a value is sent (an `InvalidValue` error naming the field) and declared

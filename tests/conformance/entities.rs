@@ -25,6 +25,30 @@ impl Product {
     }
 }
 
+/// A lazy column (`body`, loaded on first read) and a volatile one (`revision`, changed by the
+/// database: read again after a flush, never checked).
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Article {
+    #[pk]
+    pub id: i64,
+    pub title: String,
+    #[orm(lazy)]
+    pub body: String,
+    #[orm(volatile)]
+    pub revision: i64,
+    pub comments: Set<Remark>,
+}
+
+/// A lazy column on the member side of a relation.
+#[derive(Entity, Debug, Clone, PartialEq)]
+pub struct Remark {
+    #[pk]
+    pub id: i64,
+    pub article: Single<Article>,
+    #[orm(lazy)]
+    pub text: Option<String>,
+}
+
 /// An explicit text key.
 /// Column rules: `min`/`max` on numbers, a raw `check`, an `sql_type`; and a table check over
 /// two columns.
@@ -267,6 +291,8 @@ impl nextorm::Hooks for Post {
 /// The entities every scratch database gets.
 pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
     vec![
+        Article::meta(),
+        Remark::meta(),
         Gauge::meta(),
         Product::meta(),
         Country::meta(),

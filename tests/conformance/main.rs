@@ -227,6 +227,7 @@ mod blocking {
     include!("sessions.rs");
     include!("ergonomics.rs");
     include!("session_options.rs");
+    include!("lazy_volatile.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -501,6 +502,7 @@ mod asynchronous {
     include!("sessions.rs");
     include!("ergonomics.rs");
     include!("session_options.rs");
+    include!("lazy_volatile.rs");
     include!("savepoints.rs");
     include!("session_sql.rs");
     include!("relations.rs");
@@ -671,6 +673,9 @@ conformance!(
     relations_count_is_kept_until_the_collection_changes,
     relations_removing_a_required_member_deletes_it,
     session_hooks_cannot_query_their_session,
+    lazy_columns_load_on_first_read_in_batches,
+    lazy_columns_stay_out_of_relation_loads,
+    volatile_columns_are_read_again_and_never_checked,
     session_for_update_holds_the_lock_until_commit,
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,

@@ -42,6 +42,14 @@ pub struct ColumnMeta {
     pub min: Option<Limit>,
     /// The largest value accepted (`max = ..`): checked before a value is sent, and a `CHECK`.
     pub max: Option<Limit>,
+    /// Left out of the `SELECT`s that load objects into a session (`#[orm(lazy)]`, Pony's
+    /// `lazy=True`): the first read of the field loads it, for every object of the entity the
+    /// session holds without it. Runtime only: the DDL does not change.
+    pub lazy: bool,
+    /// Changed by the database (`#[orm(volatile)]`: by a trigger, or by other writers by design):
+    /// read again after a flush that inserted or updated the object, and never part of the
+    /// optimistic check. Runtime only: the DDL does not change.
+    pub volatile: bool,
 }
 
 /// A bound of a number column (`#[orm(min = 0, max = 99.5)]`).

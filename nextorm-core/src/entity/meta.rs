@@ -26,9 +26,11 @@ pub enum CachedStatement {
     DeleteByKey,
     /// `SELECT <columns> FROM <table>`.
     SelectAll,
+    /// `SELECT ... WHERE <key>` with the lazy columns left out (`NULL`), what a session loads.
+    SelectByKeyLazyOut,
 }
 
-const CACHED_KINDS: usize = 6;
+const CACHED_KINDS: usize = 7;
 
 /// Statement texts rendered once per entity and dialect.
 pub struct StatementCache {
@@ -74,6 +76,10 @@ pub struct EntityMeta {
     pub relations: &'static [RelationMeta],
     /// The table's own `CHECK` conditions, raw SQL (`#[orm(check = "...")]` on the struct).
     pub checks: &'static [&'static str],
+    /// Indexes into `columns` of the `lazy` columns (see [`ColumnMeta::lazy`]).
+    pub lazy_columns: &'static [usize],
+    /// Indexes into `columns` of the `volatile` columns (see [`ColumnMeta::volatile`]).
+    pub volatile_columns: &'static [usize],
     /// Rendered statements.
     pub statements: StatementCache,
 }

@@ -150,6 +150,8 @@ impl Builder {
     pub fn finish<V, P: Projection>(self, vars: V, projection: P) -> Query<P::Output, V> {
         let mut columns = Vec::with_capacity(P::width());
         projection.push_columns(&mut columns);
+        let mut lazy = Vec::new();
+        P::lazy_columns(0, &mut lazy);
         let aggregated = columns.iter().any(ast::Expr::has_aggregate);
         let group_by =
             if aggregated { columns.iter().filter(|c| !c.has_aggregate()).cloned().collect() } else { Vec::new() };
@@ -167,6 +169,7 @@ impl Builder {
             decode: P::decode,
             explicit_distinct: None,
             prefetch: Vec::new(),
+            lazy,
         };
         for c in self.conditions {
             query.add_condition(c);
@@ -189,6 +192,9 @@ pub struct Query<R, V = ()> {
     /// The relations to load with the rows (see [`Query::prefetch`]); a path that does not name
     /// relations is kept as its error, reported when the query runs.
     prefetch: Vec<std::result::Result<PrefetchPath, String>>,
+    /// The positions in the projection of the entities' `lazy` columns, left out (`NULL`) when
+    /// a session runs the query (see [`Executor::leaves_lazy_columns_out`]).
+    lazy: Vec<usize>,
 }
 
 impl<R, V: Clone> Clone for Query<R, V> {
@@ -201,6 +207,7 @@ impl<R, V: Clone> Clone for Query<R, V> {
             decode: self.decode,
             explicit_distinct: self.explicit_distinct,
             prefetch: self.prefetch.clone(),
+            lazy: self.lazy.clone(),
         }
     }
 }
@@ -396,6 +403,14 @@ impl<R: Attach, V: Clone> Query<R, V> {
         select: &ast::Select,
         finish: fn(Vec<X::Obj<R>>) -> Result<T>,
     ) -> X::Out<T> {
+        let leaving_lazy;
+        let select = match self.leaving_lazy(x, select) {
+            Some(s) => {
+                leaving_lazy = s;
+                &leaving_lazy
+            }
+            None => select,
+        };
         let stmt = statement(self.site, select, x.dialect());
         if self.prefetch.is_empty() {
             return x.fetch_objects(stmt, self.decode, finish);
@@ -452,7 +467,29 @@ impl<R: Attach, V: Clone> Query<R, V> {
                 "for_each hands out each row as it arrives, before anything could be prefetched: use fetch_all",
             ));
         }
-        x.for_each(statement(self.site, &self.select, x.dialect()), self.decode, each)
+        let select = self.leaving_lazy(x, &self.select);
+        x.for_each(statement(self.site, select.as_ref().unwrap_or(&self.select), x.dialect()), self.decode, each)
+    }
+
+    /// `select` with the entities' `lazy` columns as `NULL`, when `x` is a session and the
+    /// projection has any: a session loads them when they are first read.
+    ///
+    /// ```text
+    /// SELECT "a"."id", "a"."title", NULL FROM "article" "a"
+    /// ```
+    fn leaving_lazy<X: Executor>(&self, x: X, select: &ast::Select) -> Option<ast::Select> {
+        // `SELECT DISTINCT` must show what it is ordered by (PostgreSQL): such a query reads the
+        // columns, and the session still treats them as not loaded.
+        if self.lazy.is_empty() || !x.leaves_lazy_columns_out() || (select.distinct && !select.order_by.is_empty()) {
+            return None;
+        }
+        let mut select = select.clone();
+        for &i in &self.lazy {
+            if let Some(column) = select.columns.get_mut(i) {
+                *column = ast::Expr::Raw { parts: vec![ast::Name::from("NULL")], args: Vec::new() };
+            }
+        }
+        Some(select)
     }
 
     /// Exactly one row: [`ErrorKind::NotFound`] for none, [`ErrorKind::SeveralFound`] for more.

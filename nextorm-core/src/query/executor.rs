@@ -7,8 +7,8 @@ use crate::entity::{Entity, Key};
 use crate::error::{Error, Result};
 use crate::session::collection_change::CollectionChange;
 use crate::session::prefetch::PrefetchPath;
-use crate::session::{Attach, SessionEntity};
-use crate::value::RowRead;
+use crate::session::{Attach, Handle, SessionEntity};
+use crate::value::{FromSql, RowRead};
 
 /// What runs statements: a blocking or an async database, or a transaction. `Out<T>` is
 /// `Result<T>` for the blocking facade and a future of it for the async one.
@@ -57,6 +57,39 @@ pub trait Executor: Copy {
         Self: 'f;
     /// An `Out` that is already this error.
     fn fail<T: Send + 'static>(self, error: Error) -> Self::Out<T>;
+    /// An `Out` that is already this value.
+    fn ready<T: Send + 'static>(self, value: T) -> Self::Out<T>;
+
+    /// Whether the entity rows this executor loads leave the `lazy` columns out: true for a
+    /// session, which loads them when they are first read ([`Executor::lazy_column`]); a
+    /// database or transaction returns plain values, which load every column.
+    fn leaves_lazy_columns_out(self) -> bool {
+        false
+    }
+
+    /// The value of the `lazy` column `column` of `object`, which has not loaded it, through
+    /// `read`. A session loads the column for every object of `E` it holds that has not loaded
+    /// it, a batch of keys per statement (PonyORM's lazy attribute and its N+1 batching), stores
+    /// it in them and marks it read in `object`. Elsewhere, the value by key, not stored.
+    ///
+    /// ```text
+    /// session:  SELECT "id", "body" FROM "article" WHERE "id" IN (?, ?, ?)
+    /// database: SELECT "body" FROM "article" WHERE "id" = ?
+    /// ```
+    fn lazy_column<E: SessionEntity, T: FromSql + Send + 'static>(
+        self,
+        object: Handle<E>,
+        column: usize,
+        read: fn(&E) -> T,
+    ) -> Self::Out<T> {
+        let _ = read;
+        let key = match object.lock().value.key().key_values() {
+            Ok(k) => k,
+            Err(e) => return self.fail(e),
+        };
+        let stmt = crate::crud::select_column_by_key(E::meta(), column, key, self.dialect());
+        self.fetch(stmt, first_column::<T>, the_one_value::<E, T>)
+    }
     /// `out`, then `f` on its value.
     fn map<A: Send + 'static, B: Send + 'static>(self, out: Self::Out<A>, f: fn(A) -> Result<B>) -> Self::Out<B>;
 
@@ -129,6 +162,34 @@ pub trait Executor: Copy {
             Ok(stmt) => self.fetch_objects(stmt, T::from_row_at, all_rows),
             Err(e) => self.fail(e),
         }
+    }
+}
+
+/// The value of a `lazy` field of a session object, read through `x`: the generated getter of
+/// a `lazy` field (`article.body(s)?`, `.await` in the async facade). A loaded value (or one written in the
+/// session) is answered at once, marked read; one not loaded yet is loaded through
+/// [`Executor::lazy_column`]. A strict session that has ended makes it an error.
+pub fn lazy_field<X: Executor, E: SessionEntity, T: FromSql + Send + 'static>(
+    x: X,
+    object: &Handle<E>,
+    column: usize,
+    read: fn(&E) -> T,
+) -> X::Out<T> {
+    match object.read_loaded(column, read) {
+        Ok(Some(value)) => x.ready(value),
+        Ok(None) => x.lazy_column(object.clone(), column, read),
+        Err(e) => x.fail(e),
+    }
+}
+
+fn first_column<T: FromSql>(row: &dyn RowRead, _offset: usize) -> Result<T> {
+    crate::value::decode_column(row, 0)
+}
+
+fn the_one_value<E: Entity, T>(mut rows: Vec<T>) -> Result<T> {
+    match rows.len() {
+        1 => rows.pop().ok_or_else(|| Error::internal("a row went missing")),
+        _ => Err(Error::new(crate::ErrorKind::NotFound, format!("the row of this {} was not found", E::meta().name))),
     }
 }
 

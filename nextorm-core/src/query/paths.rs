@@ -167,6 +167,10 @@ impl<T: Source, N> Projection for Nav<T, N> {
         // Several rows may refer to one: not the whole entity of a generator.
         false
     }
+
+    fn lazy_columns(offset: usize, out: &mut Vec<usize>) {
+        <T::Fields as Projection>::lazy_columns(offset, out)
+    }
 }
 
 /// What [`super::Query::prefetch`] takes: a relation of a loop variable (`o.customer`,

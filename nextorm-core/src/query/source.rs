@@ -30,6 +30,11 @@ pub trait Projection {
     fn is_entity() -> bool {
         false
     }
+    /// Appends the positions (from `offset` on) of the entities' `lazy` columns, which a
+    /// session's query leaves out.
+    fn lazy_columns(offset: usize, out: &mut Vec<usize>) {
+        let _ = (offset, out);
+    }
 }
 
 /// A value row stays a value in a session.
@@ -72,6 +77,14 @@ macro_rules! projection_tuple {
             }
             fn width() -> usize {
                 0 $(+ $t::width())+
+            }
+            #[allow(unused_assignments)]
+            fn lazy_columns(offset: usize, out: &mut Vec<usize>) {
+                let mut at = offset;
+                $(
+                    $t::lazy_columns(at, out);
+                    at += $t::width();
+                )+
             }
         }
     };

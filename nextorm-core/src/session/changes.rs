@@ -8,7 +8,7 @@ use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
 use crate::error::{Error, ErrorKind, Result};
 use crate::map_key::MapKey;
-use crate::value::{ColumnType, Value};
+use crate::value::{ColumnType, RowRead, Value};
 
 /// What the session needs of any object, whatever its entity. Implemented by the object's
 /// shared state, so the identity map holds the same allocation as the handles.
@@ -49,6 +49,13 @@ pub trait Tracked: LinkedObject {
     fn current_values(&self) -> Result<Vec<Value>>;
     /// Keeps what the object's relations led to, for use after the session.
     fn keep_links(&self, links: Links);
+    /// Whether the `lazy` column `column` is to be loaded: a persistent object that has not
+    /// loaded it and not written it.
+    fn needs_column(&self, column: usize) -> bool;
+    /// Stores the values of `columns` the database sent, read from `row` at `offset` on (a
+    /// `lazy` column loaded, `volatile` columns read again after a flush): as loaded, not as
+    /// written; a column written since is kept as written.
+    fn load_columns(&self, columns: &[usize], row: &dyn RowRead, offset: usize) -> Result<()>;
 }
 
 fn float(ty: ColumnType) -> bool {
@@ -56,12 +63,13 @@ fn float(ty: ColumnType) -> bool {
 }
 
 /// Pony's optimistic check: the columns this session read or wrote, with the values it saw.
-/// Keys are matched anyway; floats compare inexactly, so they are left out.
+/// Keys are matched anyway; floats compare inexactly, so they are left out, as are `volatile`
+/// columns (the database changes them) and `lazy` columns never loaded (`seen` leaves them out).
 fn checks(meta: &EntityMeta, seen: Bits, saved: &[Value]) -> Vec<(usize, Value)> {
     (0..meta.columns.len())
         .filter(|&i| {
             let c = &meta.columns[i];
-            seen.has(i) && c.optimistic && !c.primary_key && !float(c.ty)
+            seen.has(i) && c.optimistic && !c.volatile && !c.primary_key && !float(c.ty)
         })
         .map(|i| (i, saved[i].clone()))
         .collect()
@@ -97,8 +105,10 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 let saved = s.saved.as_deref().unwrap_or(&current);
                 // The columns that differ from what the database holds: written ones (an
                 // assignment of the value it had sends nothing) and any the hook changed.
+                // A lazy column written without being loaded goes whatever its value: its
+                // snapshot is only the placeholder default.
                 let set: Vec<(usize, Value)> = (0..meta.columns.len())
-                    .filter(|&i| saved.get(i) != Some(&current[i]))
+                    .filter(|&i| saved.get(i) != Some(&current[i]) || (s.unloaded.has(i) && s.written.has(i)))
                     .map(|i| (i, current[i].clone()))
                     .collect();
                 if let Some((i, _)) = set.iter().find(|(i, _)| meta.columns[*i].primary_key) {
@@ -119,7 +129,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                     set,
                     previous,
                     key: key_of(meta, saved),
-                    checks: checks(meta, s.read.union(s.written), saved),
+                    checks: checks(meta, s.read.union(s.written).minus(s.unloaded), saved),
                 }))
             }
             Status::Deleting => {
@@ -132,7 +142,8 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                         &current
                     }
                 };
-                Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, s.read, saved) }))
+                let seen = s.read.minus(s.unloaded);
+                Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, seen, saved) }))
             }
         }
     }
@@ -152,8 +163,9 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             }
             Change::Update { .. } => {
                 // The value is now what the database holds: the snapshot is taken afresh at the
-                // next write.
+                // next write. A lazy column written is now known.
                 s.saved = None;
+                s.unloaded = s.unloaded.minus(s.written);
                 s.written = Bits::default();
                 run_hook(|| s.value.after_update())?;
             }
@@ -235,6 +247,29 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn set_null(&self, index: usize) -> Result<()> {
         lock_state(self).clear_reference(self.addr(), index)
+    }
+
+    fn needs_column(&self, column: usize) -> bool {
+        let s = lock_state(self);
+        s.status == Status::Persistent && s.unloaded.has(column) && !s.written.has(column)
+    }
+
+    fn load_columns(&self, columns: &[usize], row: &dyn RowRead, offset: usize) -> Result<()> {
+        let mut s = lock_state(self);
+        for (j, &c) in columns.iter().enumerate() {
+            if s.written.has(c) {
+                continue;
+            }
+            s.value.decode_column(c, row, offset + j)?;
+            if s.saved.is_some() {
+                let value = s.value.column_value_at(c)?;
+                if let Some(slot) = s.saved.as_mut().and_then(|saved| saved.get_mut(c)) {
+                    *slot = value;
+                }
+            }
+            s.unloaded.remove(c);
+        }
+        Ok(())
     }
 }
 

@@ -100,6 +100,8 @@ pub struct FlushPlan {
     /// A flush of one object ([`FlushPlan::for_object`]): other objects' changes and the
     /// join-table changes wait for the next full flush.
     partial: bool,
+    /// The objects inserted or updated whose entity has `volatile` columns, to read again.
+    volatile: Vec<usize>,
 }
 
 impl FlushPlan {
@@ -119,6 +121,7 @@ impl FlushPlan {
             pairs_alone: false,
             pair_any_count: false,
             partial: false,
+            volatile: Vec::new(),
         }
     }
 
@@ -380,6 +383,23 @@ impl FlushPlan {
         error.context(format_args!("{list} cannot be {what}"))
     }
 
+    /// The objects this flush inserted or updated whose entity has `volatile` columns (see
+    /// [`crate::entity::ColumnMeta::volatile`]), grouped by entity in the order they were
+    /// written, taken out: the runner reads their volatile columns again once the flush is done
+    /// (`crate::crud::select_columns_of_keys` per entity and batch, then
+    /// [`IdentityMap::load_columns`]).
+    pub fn take_volatile(&mut self, map: &IdentityMap) -> Vec<(&'static crate::entity::EntityMeta, Vec<usize>)> {
+        let mut groups: Vec<(&'static crate::entity::EntityMeta, Vec<usize>)> = Vec::new();
+        for i in std::mem::take(&mut self.volatile) {
+            let meta = map.object(i).meta();
+            match groups.iter_mut().find(|(m, _)| std::ptr::eq(*m, meta)) {
+                Some((_, list)) => list.push(i),
+                None => groups.push((meta, vec![i])),
+            }
+        }
+        groups
+    }
+
     /// Takes the outcome of the step [`FlushPlan::next_step`] returned last and records it in
     /// the identity map. An update or delete that affected no row is an
     /// [`ErrorKind::OptimisticConflict`]: another transaction changed or deleted the row since
@@ -421,6 +441,11 @@ impl FlushPlan {
                 }
                 for (j, (i, change)) in self.changes[sent].iter().enumerate() {
                     map.object(*i).applied(change, keys.get(j).copied())?;
+                    if let Change::Insert { meta, .. } | Change::Update { meta, .. } = change
+                        && !meta.volatile_columns.is_empty()
+                    {
+                        self.volatile.push(*i);
+                    }
                 }
                 Ok(())
             }

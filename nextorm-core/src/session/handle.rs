@@ -28,6 +28,25 @@ impl Bits {
         i < Self::CAPACITY && self.0[i / 64] & (1 << (i % 64)) != 0
     }
 
+    /// Removes column `i`.
+    pub fn remove(&mut self, i: usize) {
+        if i < Self::CAPACITY {
+            self.0[i / 64] &= !(1 << (i % 64));
+        }
+    }
+
+    /// The columns at `indexes`.
+    pub fn of(indexes: &[usize]) -> Bits {
+        let mut bits = Bits::default();
+        indexes.iter().for_each(|&i| bits.set(i));
+        bits
+    }
+
+    /// The columns of this set that are not in `other`.
+    pub fn minus(self, other: Bits) -> Bits {
+        Bits([self.0[0] & !other.0[0], self.0[1] & !other.0[1]])
+    }
+
     /// Whether the set is empty.
     pub fn is_empty(&self) -> bool {
         self.0 == [0, 0]
@@ -66,6 +85,9 @@ pub struct ObjState<E> {
     pub read: Bits,
     /// Columns this session changed since the last flush.
     pub written: Bits,
+    /// The `lazy` columns not loaded yet: the value holds the field's default in their place,
+    /// which no getter returns, no update compares against and no optimistic check sends.
+    pub unloaded: Bits,
     /// Set when the session ended: the object stays readable and refuses writes.
     pub detached: bool,
     /// Set when a strict session ended: the object is unusable, reads included.
@@ -395,13 +417,14 @@ impl<E: Entity + std::fmt::Debug> std::fmt::Debug for Handle<E> {
 }
 
 impl<E: Entity> Handle<E> {
-    fn with_status(value: E, status: Status, saved: Option<Vec<Value>>) -> Self {
+    fn with_status(value: E, status: Status, saved: Option<Vec<Value>>, unloaded: Bits) -> Self {
         let state = ObjState {
             value,
             status,
             saved,
             read: Bits::default(),
             written: Bits::default(),
+            unloaded,
             detached: false,
             unusable: false,
             links: Links::default(),
@@ -411,13 +434,34 @@ impl<E: Entity> Handle<E> {
 
     /// A new object, to be inserted at the next flush.
     pub fn new_object(value: E) -> Self {
-        Handle::with_status(value, Status::New, None)
+        Handle::with_status(value, Status::New, None, Bits::default())
     }
 
     /// An object loaded from the database; `saved` holds the row's values when the object may
-    /// already differ from them (a hook changed it).
+    /// already differ from them (a hook changed it). Its `lazy` columns count as not loaded:
+    /// every `SELECT` that loads objects into a session leaves them out.
     pub fn loaded(value: E, saved: Option<Vec<Value>>) -> Self {
-        Handle::with_status(value, Status::Persistent, saved)
+        let lazy = E::meta().lazy_columns;
+        let unloaded = if lazy.is_empty() { Bits::default() } else { Bits::of(lazy) };
+        Handle::with_status(value, Status::Persistent, saved, unloaded)
+    }
+
+    /// Reads through `f`, marking column `column` read, unless it is a `lazy` column that is not
+    /// loaded (and not written since): then `None`, and the caller loads it. An error when the
+    /// object belongs to a strict session that has ended.
+    pub fn read_loaded<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> Result<Option<T>> {
+        let mut s = self.usable_lock()?;
+        if s.unloaded.has(column) && !s.written.has(column) {
+            return Ok(None);
+        }
+        s.read.set(column);
+        Ok(Some(f(&s.value)))
+    }
+
+    /// Whether the `lazy` column `column` is still to be loaded (see [`Handle::read_loaded`]).
+    pub fn is_unloaded(&self, column: usize) -> bool {
+        let s = self.lock();
+        s.unloaded.has(column) && !s.written.has(column)
     }
 
     /// The state, locked. A poisoned lock (a panic while holding it) still yields the state:
@@ -538,7 +582,8 @@ impl<E: Entity> Handle<E> {
     /// `f` changed are marked changed, so the next flush updates just those
     /// (`UPDATE "product" SET "name" = ?, "price" = ? WHERE "id" = ? AND ...`). Refused for a
     /// deleted object and after the session ended. `f` runs with the object locked: it must not
-    /// use this object's handle.
+    /// use this object's handle. A `lazy` field not loaded yet holds its default here: set it
+    /// with its setter, which sends it whatever its value.
     pub fn update(&self, f: impl FnOnce(&mut E)) -> Result<()> {
         self.lock().update(self.addr(), f)
     }
@@ -568,9 +613,19 @@ impl<E: Entity> Handle<E> {
     }
 
     /// The object's fields as JSON, as [`crate::dict::to_dict`] does (PonyORM's `to_dict`): its
-    /// columns, references as keys. A session's `to_dict` adds relations.
+    /// columns, references as keys. A session's `to_dict` adds relations. A `lazy` field that is
+    /// not loaded is left out (Pony's `with_lazy=False`): read it first to include it.
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
-        read_locked(self.addr(), &self.usable_lock()?.value, |v| crate::dict::to_dict(v, only, exclude))
+        let s = self.usable_lock()?;
+        let meta = E::meta();
+        let mut left_out: Vec<&str> = exclude.to_vec();
+        left_out.extend(
+            meta.lazy_columns
+                .iter()
+                .filter(|&&i| s.unloaded.has(i) && !s.written.has(i))
+                .map(|&i| meta.columns[i].field),
+        );
+        read_locked(self.addr(), &s.value, |v| crate::dict::to_dict(v, only, &left_out))
     }
 
     /// The object's address: equal for every handle to one object, for as long as one lives.

@@ -214,6 +214,48 @@ impl IdentityMap {
         entity_list(&self.by_entity, meta)
     }
 
+    /// Up to `limit` indexes of objects of `meta` that are to load the `lazy` column `column`
+    /// (persistent, not loaded, not written), `first` first when it is one: what one batch of a
+    /// lazy column's loading covers.
+    pub fn needing_column(
+        &self,
+        meta: &'static EntityMeta,
+        column: usize,
+        first: Option<usize>,
+        limit: usize,
+    ) -> Vec<usize> {
+        let mut out: Vec<usize> = first.filter(|&i| self.objects[i].needs_column(column)).into_iter().collect();
+        for &i in self.of_entity(meta) {
+            if out.len() >= limit {
+                break;
+            }
+            if Some(i) != first && self.objects[i].needs_column(column) {
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    /// Stores the row of [`crate::crud::select_columns_of_keys`] (the key columns, then
+    /// `columns`) into the object of `meta` with that key, if the session holds it.
+    pub fn load_columns(
+        &self,
+        meta: &'static EntityMeta,
+        columns: &[usize],
+        row: &dyn crate::value::RowRead,
+    ) -> Result<()> {
+        let key = meta
+            .primary_key
+            .iter()
+            .enumerate()
+            .map(|(at, &c)| crate::value::read_value(row, at, meta.columns[c].ty))
+            .collect::<Result<Vec<_>>>()?;
+        match self.index_of(meta, &key) {
+            Some(i) => self.objects[i].load_columns(columns, row, key.len()),
+            None => Ok(()),
+        }
+    }
+
     /// Up to `limit` keys of `target` that the session's objects refer to and the map does not
     /// hold: what one batch of lazy loading fetches.
     pub fn unloaded_references(&self, target: &'static EntityMeta, limit: usize) -> Result<Vec<Value>> {

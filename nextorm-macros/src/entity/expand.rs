@@ -56,6 +56,7 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
         })
     };
     let (min, max) = (limit(c.min), limit(c.max));
+    let (lazy, volatile) = (c.lazy, c.volatile);
     quote! {
         __n::ColumnMeta {
             field: #field,
@@ -75,6 +76,8 @@ fn column_meta(c: &Column<'_>) -> TokenStream {
             check: #check,
             min: #min,
             max: #max,
+            lazy: #lazy,
+            volatile: #volatile,
         }
     }
 }
@@ -266,8 +269,28 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let decodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
         let offset = if i == 0 { quote!(offset) } else { quote!(offset + #index) };
-        call_over_type(c.ty, "decode_field", quote!(&META, #index, row, #offset))
+        // A lazy field decodes a session's `NULL` as its default (which the type must have).
+        let function = if c.lazy { "decode_lazy_field" } else { "decode_field" };
+        call_over_type(c.ty, function, quote!(&META, #index, row, #offset))
     });
+    let decode_column_arms = model.columns.iter().enumerate().map(|(i, c)| {
+        let index = Literal::usize_unsuffixed(i);
+        let field = c.ident;
+        let call = call_over_type(c.ty, "decode_field", quote!(&META, #index, row, idx));
+        quote!(#index => {
+            self.#field = #call?;
+            ::core::result::Result::Ok(())
+        })
+    });
+    let lazy_indexes: Vec<Literal> =
+        model.columns.iter().enumerate().filter(|(_, c)| c.lazy).map(|(i, _)| Literal::usize_unsuffixed(i)).collect();
+    let volatile_indexes: Vec<Literal> = model
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.volatile)
+        .map(|(i, _)| Literal::usize_unsuffixed(i))
+        .collect();
     let encodes = model.columns.iter().enumerate().map(|(i, c)| {
         let index = Literal::usize_unsuffixed(i);
         call_over_field(c.ty, quote!(&self.), c.ident, "column_value", quote!(&META, #index,))
@@ -435,9 +458,23 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 c.field
             );
             let value_type = setter_value_type(ty);
+            let getter = if c.lazy {
+                let lazy_doc = format!(
+                    "`{name}.{}`, a lazy field, marked read: loaded through `x` (the session, `.await` in the async facade) at its first read, together with the same field of every other `{name}` the session holds without it (`SELECT \"<key>\", \"{}\" FROM ... WHERE <key> IN (...)`); answered without a query once loaded or written.",
+                    c.field, c.name
+                );
+                quote! {
+                    #[doc = #lazy_doc]
+                    fn #field<X: #private::q::Executor>(&self, x: X) -> <X as #private::q::Executor>::Out<#ty>;
+                }
+            } else {
+                quote! {
+                    #[doc = #get_doc]
+                    fn #field(&self) -> #ty;
+                }
+            };
             quote! {
-                #[doc = #get_doc]
-                fn #field(&self) -> #ty;
+                #getter
                 #[doc = #set_doc]
                 fn #setter(&self, value: #value_type) -> #private::Result<()>;
             }
@@ -459,6 +496,19 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
             let value_type = setter_value_type(ty);
             let convert =
                 (!is_primitive_value(ty)).then(|| quote!(let value: #ty = ::core::convert::Into::into(value);));
+            if c.lazy {
+                let clone = call_over_field(ty, quote!(&e.), field, "clone_field", quote!());
+                return quote! {
+                    fn #field<X: __n::q::Executor>(&self, x: X) -> <X as __n::q::Executor>::Out<#ty> {
+                        #check
+                        __n::q::lazy_field(x, self, #index, |e: &#ident| #clone)
+                    }
+                    fn #setter(&self, value: #value_type) -> __n::Result<()> {
+                        #convert
+                        self.write(#index, move |e| e.#field = value)
+                    }
+                };
+            }
             // A reference returns the object its session left linked, too.
             let read = match &c.reference {
                 Some(_) => {
@@ -527,6 +577,11 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 fn is_entity() -> bool {
                     true
                 }
+
+                fn lazy_columns(offset: usize, out: &mut ::std::vec::Vec<usize>) {
+                    let _ = (offset, &out);
+                    #(out.push(offset + #lazy_indexes);)*
+                }
             }
 
             #object_operand
@@ -552,6 +607,8 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                 composites: &[#(#composites),*],
                 relations: &[#(#relations),*],
                 checks: &[#(#table_checks),*],
+                lazy_columns: &[#(#lazy_indexes),*],
+                volatile_columns: &[#(#volatile_indexes),*],
                 statements: __n::StatementCache::new(),
             };
 
@@ -593,6 +650,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     #(#checks)*
                     match index {
                         #(#value_at,)*
+                        _ => ::core::result::Result::Err(__n::Error::internal("no such column")),
+                    }
+                }
+
+                fn decode_column(&mut self, index: usize, row: &dyn __n::RowRead, idx: usize) -> __n::Result<()> {
+                    #(#checks)*
+                    match index {
+                        #(#decode_column_arms,)*
                         _ => ::core::result::Result::Err(__n::Error::internal("no such column")),
                     }
                 }

@@ -12,7 +12,7 @@ use syn::spanned::Spanned;
 use syn::{Attribute, Data, DeriveInput, Expr, ExprLit, Fields, Ident, Lit, LitBool, LitInt, LitStr, Token, Type};
 
 /// The options accepted in a field's `#[orm(...)]`, in the order the error message lists them.
-pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from";
+pub(crate) const FIELD_OPTIONS: &str = "pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, lazy, volatile, reverse, cascade_delete, renamed_from";
 
 /// The options accepted in the entity's `#[orm(...)]`.
 pub(crate) const ENTITY_OPTIONS: &str = "table, unique, index, check, hooks, renamed_from";
@@ -112,6 +112,10 @@ pub(crate) struct Field<'a> {
     pub(crate) min: Option<Opt<NumberLit>>,
     /// `max = N`: the largest number accepted.
     pub(crate) max: Option<Opt<NumberLit>>,
+    /// `lazy`: left out of the `SELECT`s that load objects into a session, loaded on first read.
+    pub(crate) lazy: Option<Span>,
+    /// `volatile`: changed by the database, read again after a flush, never checked.
+    pub(crate) volatile: Option<Span>,
 }
 
 /// A number literal with its sign: `min = -5`, `max = 99.5`.
@@ -154,6 +158,8 @@ impl<'a> Field<'a> {
             check: None,
             min: None,
             max: None,
+            lazy: None,
+            volatile: None,
         }
     }
 }
@@ -462,6 +468,14 @@ fn parse_field_attrs(cx: &Ctxt, attrs: &[Attribute], field: &mut Field<'_>) {
                     no_value(cx, &meta, "unique")?;
                     set_once(cx, &mut field.unique, span, "unique", span);
                 }
+                "lazy" => {
+                    no_value(cx, &meta, "lazy")?;
+                    set_once(cx, &mut field.lazy, span, "lazy", span);
+                }
+                "volatile" => {
+                    no_value(cx, &meta, "volatile")?;
+                    set_once(cx, &mut field.volatile, span, "volatile", span);
+                }
                 "index" => {
                     let value = if meta.input.peek(Token![=]) {
                         match str_value(cx, &meta, "index")? {
@@ -611,9 +625,9 @@ mod tests {
             errors(input),
             [
                 "unknown option `tabel`; expected one of: table, unique, index, check, hooks, renamed_from",
-                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
-                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
-                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, reverse, cascade_delete, renamed_from",
+                "unknown option `foo`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, lazy, volatile, reverse, cascade_delete, renamed_from",
+                "unknown option `bar`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, lazy, volatile, reverse, cascade_delete, renamed_from",
+                "unknown option `baz`; expected one of: pk, auto, column, max_len, unique, index, default, sql_default, precision, scale, sql_type, check, min, max, optimistic, lazy, volatile, reverse, cascade_delete, renamed_from",
                 "unknown option `autoo`; expected `auto`",
             ]
         );

@@ -102,6 +102,10 @@ pub(crate) struct Column<'a> {
     pub(crate) min: Option<NumberValue>,
     /// `max`.
     pub(crate) max: Option<NumberValue>,
+    /// `lazy`: left out of a session's `SELECT`s, loaded on first read.
+    pub(crate) lazy: bool,
+    /// `volatile`: read again after a flush, never in the optimistic check.
+    pub(crate) volatile: bool,
     /// The Rust-side default for `impl Default`.
     pub(crate) default: Option<Expr>,
     /// The type is syntactically `Option<..>`.
@@ -308,6 +312,8 @@ fn check_field<'a>(cx: &Ctxt, f: &Field<'a>) -> Column<'a> {
         check,
         min,
         max,
+        lazy: f.lazy.is_some(),
+        volatile: f.volatile.is_some(),
         default: f.default.as_ref().map(|d| d.value.clone()),
         optional: option_inner(f.ty).is_some(),
         reference: reference(cx, f),
@@ -386,6 +392,12 @@ fn previous_name(cx: &Ctxt, lit: &LitStr, current: &str, what: &str) -> Option<S
 /// options on any other field.
 fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
     let target = generic_arg(option_inner(f.ty).unwrap_or(f.ty), "Single");
+    if let (Some(span), Some(_)) = (f.lazy, target) {
+        cx.error_at(
+            span,
+            "lazy applies to a plain column, not to a Single: a reference is loaded when it is used already",
+        );
+    }
     let Some(target) = target else {
         if let Some(lit) = &f.reverse {
             cx.error_at(lit.span(), "reverse applies only to Single, Set and HasOne fields");
@@ -423,6 +435,8 @@ fn check_set<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<SetModel<'a>> {
         f.check.as_ref().map(LitStr::span),
         f.min.as_ref().map(|o| o.keyword),
         f.max.as_ref().map(|o| o.keyword),
+        f.lazy,
+        f.volatile,
     ];
     for span in misplaced.into_iter().flatten() {
         cx.error_at(span, format_args!("a {marker} field maps to no column: it takes only `reverse`"));
@@ -473,6 +487,12 @@ fn check_primary_key(cx: &Ctxt, input: &Input<'_>, columns: &mut [Column<'_>]) -
         let f = &input.fields[i];
         if option_inner(f.ty).is_some() {
             cx.error_spanned_by(f.ty, "a primary-key field cannot be Option");
+        }
+        if let Some(span) = f.lazy {
+            cx.error_at(span, "lazy cannot be used on a primary-key field: the key is what loads the object");
+        }
+        if let Some(span) = f.volatile {
+            cx.error_at(span, "volatile cannot be used on a primary-key field: the key is what finds the row again");
         }
         columns[i].primary_key = true;
     }
@@ -632,6 +652,39 @@ mod tests {
             .unwrap();
         cx.check().unwrap();
         assert_eq!(flags, [true, false, true]);
+    }
+
+    #[test]
+    fn lazy_and_volatile_are_read() {
+        let input: DeriveInput = syn::parse_quote! {
+            struct T { id: i64, #[orm(lazy)] body: String, #[orm(volatile)] n: i64, #[orm(lazy, volatile)] x: String }
+        };
+        let cx = Ctxt::new();
+        let flags: Vec<(bool, bool)> = parse(&cx, &input)
+            .and_then(|i| validate(&cx, &i))
+            .map(|m| m.columns.iter().map(|c| (c.lazy, c.volatile)).collect())
+            .unwrap();
+        cx.check().unwrap();
+        assert_eq!(flags, [(false, false), (true, false), (false, true), (true, true)]);
+    }
+
+    #[test]
+    fn lazy_and_volatile_errors() {
+        assert_eq!(
+            errors(syn::parse_quote! {
+                struct T { #[orm(lazy, volatile)] id: i64, #[orm(lazy)] o: Single<U>, #[orm(volatile)] s: Set<U> }
+            }),
+            [
+                "lazy applies to a plain column, not to a Single: a reference is loaded when it is used already",
+                "lazy cannot be used on a primary-key field: the key is what loads the object",
+                "volatile cannot be used on a primary-key field: the key is what finds the row again",
+                "a Set field maps to no column: it takes only `reverse`",
+            ]
+        );
+        assert_eq!(
+            errors(syn::parse_quote! { struct T { id: i64, #[orm(lazy = true, volatile)] s: String } }),
+            ["`lazy` takes no value"]
+        );
     }
 
     #[test]

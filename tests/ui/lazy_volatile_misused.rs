@@ -1,0 +1,33 @@
+use nextorm::{Entity, Set, Single};
+
+/// `lazy` and `volatile` on fields they cannot apply to: each error points at the option.
+#[derive(Entity)]
+struct Article {
+    #[orm(lazy)]
+    id: i64,
+    #[orm(lazy)]
+    author: Single<Author>,
+    #[orm(lazy, volatile)]
+    tags: Set<Tag>,
+}
+
+#[derive(Entity)]
+struct Author {
+    id: i64,
+}
+
+#[derive(Entity)]
+struct Code {
+    #[pk]
+    #[orm(volatile)]
+    code: String,
+}
+
+#[derive(Entity)]
+struct Tag {
+    id: i64,
+    #[orm(lazy = true)]
+    name: String,
+}
+
+fn main() {}
