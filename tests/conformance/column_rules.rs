@@ -71,51 +71,9 @@ pub async fn column_rules_are_checked_before_sending_and_by_the_database(t: &Ctx
 }
 
 /// A table whose `level` is at least 0, then at most 10 instead.
-const CHECK_MIGRATIONS: [(&str, &str); 2] = [
-    (
-        "0001_gauges.toml",
-        r#"nextorm = 1
-name = "0001_gauges"
-
-[[operation]]
-op = "create_table"
-
-[operation.table]
-name = "mig_gauge"
-primary_key = ["id"]
-
-[[operation.table.column]]
-name = "id"
-type = "bigint"
-auto_increment = true
-
-[[operation.table.column]]
-name = "level"
-type = "int"
-min = "0"
-"#,
-    ),
-    (
-        "0002_level_cap.toml",
-        r#"nextorm = 1
-name = "0002_level_cap"
-
-[[operation]]
-op = "alter_column"
-table = "mig_gauge"
-
-[operation.from]
-name = "level"
-type = "int"
-min = "0"
-
-[operation.to]
-name = "level"
-type = "int"
-max = "10"
-"#,
-    ),
-];
+fn check_migrations() -> &'static [(&'static str, &'static str)] {
+    nextorm::migrations!("tests/fixtures/migrations/gauges").files()
+}
 
 async fn insert_level(db: &Db, level: i32) -> Result<u64> {
     aw!(db.execute("INSERT INTO mig_gauge (level) VALUES (?)", (level,)))
@@ -124,7 +82,7 @@ async fn insert_level(db: &Db, level: i32) -> Result<u64> {
 pub async fn column_rules_change_through_migrations(t: &Ctx) -> Result<()> {
     use nextorm::migrate::{MigrateOptions, MigrateTarget, Migrations};
     let db = &t.db;
-    let all = Migrations::parse(CHECK_MIGRATIONS).expect("the test's migrations parse");
+    let all = Migrations::parse(check_migrations().iter().copied()).expect("the test's migrations parse");
     let first = MigrateOptions { target: MigrateTarget::Name("0001_gauges".into()), ..MigrateOptions::default() };
     aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
     expect_kind(insert_level(db, -1).await, ErrorKind::CheckViolation, "below min after 0001");
@@ -145,60 +103,9 @@ pub async fn column_rules_change_through_migrations(t: &Ctx) -> Result<()> {
 
 /// A table whose rows need `lo <= hi`, then `hi - lo <= 10` instead: table checks added and
 /// dropped by migrations (a rebuild on SQLite).
-const TABLE_CHECK_MIGRATIONS: [(&str, &str); 2] = [
-    (
-        "0001_spans.toml",
-        r#"nextorm = 1
-name = "0001_spans"
-
-[[operation]]
-op = "create_table"
-
-[operation.table]
-name = "mig_span"
-primary_key = ["id"]
-
-[[operation.table.column]]
-name = "id"
-type = "bigint"
-auto_increment = true
-
-[[operation.table.column]]
-name = "lo"
-type = "int"
-
-[[operation.table.column]]
-name = "hi"
-type = "int"
-
-[[operation.table.check]]
-name = "ck_mig_span__order"
-sql = "lo <= hi"
-"#,
-    ),
-    (
-        "0002_span_width.toml",
-        r#"nextorm = 1
-name = "0002_span_width"
-
-[[operation]]
-op = "drop_check"
-table = "mig_span"
-
-[operation.check]
-name = "ck_mig_span__order"
-sql = "lo <= hi"
-
-[[operation]]
-op = "add_check"
-table = "mig_span"
-
-[operation.check]
-name = "ck_mig_span__width"
-sql = "hi - lo <= 10"
-"#,
-    ),
-];
+fn table_check_migrations() -> &'static [(&'static str, &'static str)] {
+    nextorm::migrations!("tests/fixtures/migrations/spans").files()
+}
 
 async fn insert_span(db: &Db, lo: i32, hi: i32) -> Result<u64> {
     aw!(db.execute("INSERT INTO mig_span (lo, hi) VALUES (?, ?)", (lo, hi)))
@@ -207,7 +114,7 @@ async fn insert_span(db: &Db, lo: i32, hi: i32) -> Result<u64> {
 pub async fn table_checks_change_through_migrations(t: &Ctx) -> Result<()> {
     use nextorm::migrate::{MigrateOptions, MigrateTarget, Migrations};
     let db = &t.db;
-    let all = Migrations::parse(TABLE_CHECK_MIGRATIONS).expect("the test's migrations parse");
+    let all = Migrations::parse(table_check_migrations().iter().copied()).expect("the test's migrations parse");
     let first = MigrateOptions { target: MigrateTarget::Name("0001_spans".into()), ..MigrateOptions::default() };
     aw!(db.migrate_with(&all, &first, &mut Recorded::default()))?;
     expect_kind(insert_span(db, 5, 1).await, ErrorKind::CheckViolation, "lo > hi after 0001");

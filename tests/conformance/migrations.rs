@@ -1,83 +1,18 @@
 // Migrations applied, reverted, refused and raced on a real database, written once for both
-// facades. The migrations are TOML texts: tables made by operations, rows written by raw SQL.
+// facades. The migrations are TOML files in `tests/fixtures/migrations/` (embedded with
+// `migrations!`): tables made by operations, rows written by raw SQL.
 
 use nextorm::migrate::{
     Direction, MigrateOptions, MigrateTarget, MigrationEvent, MigrationProgress, MigrationState, Migrations,
 };
 
 /// A `note` table with a row, then a column on `note`, then a table whose row counts the runs.
-const THREE: [(&str, &str); 3] = [
-        (
-            "0001_notes.toml",
-            r#"nextorm = 1
-name = "0001_notes"
-
-[[operation]]
-op = "create_table"
-
-[operation.table]
-name = "mig_note"
-primary_key = ["id"]
-
-[[operation.table.column]]
-name = "id"
-type = "bigint"
-auto_increment = true
-
-[[operation.table.column]]
-name = "body"
-type = "text"
-max_len = 100
-nullable = true
-
-[[operation]]
-op = "raw_sql"
-up = ["INSERT INTO mig_note (body) VALUES ('kept')"]
-down = []
-"#,
-        ),
-        (
-            "0002_rating.toml",
-            r#"nextorm = 1
-name = "0002_rating"
-
-[[operation]]
-op = "add_column"
-table = "mig_note"
-
-[operation.column]
-name = "rating"
-type = "int"
-default = "3"
-"#,
-        ),
-        (
-            "0003_runs.toml",
-            r#"nextorm = 1
-name = "0003_runs"
-
-[[operation]]
-op = "create_table"
-
-[operation.table]
-name = "mig_runs"
-primary_key = ["id"]
-
-[[operation.table.column]]
-name = "id"
-type = "bigint"
-auto_increment = true
-
-[[operation]]
-op = "raw_sql"
-up = ["INSERT INTO mig_runs (id) VALUES (1)"]
-down = ["DELETE FROM mig_runs"]
-"#,
-        ),
-];
+fn three() -> &'static [(&'static str, &'static str)] {
+    nextorm::migrations!("tests/fixtures/migrations/notes").files()
+}
 
 fn three_migrations() -> Migrations {
-    Migrations::parse(THREE).expect("the test's migrations parse")
+    Migrations::parse(three().iter().copied()).expect("the test's migrations parse")
 }
 
 /// A migration whose second step fails until the table `mig_gate` exists.
@@ -219,7 +154,7 @@ pub async fn migrations_edited_or_lossy_are_refused(t: &Ctx) -> Result<()> {
     let drop_body = "nextorm = 1\nname = \"0004_drop_body\"\n\n[[operation]]\nop = \"drop_column\"\n\
                      table = \"mig_note\"\n\n[operation.column]\nname = \"body\"\ntype = \"text\"\nmax_len = 100\n\
                      nullable = true\n";
-    let with_drop = Migrations::parse(THREE.into_iter().chain([("0004_drop_body.toml", drop_body)]))?;
+    let with_drop = Migrations::parse(three().iter().copied().chain([("0004_drop_body.toml", drop_body)]))?;
     aw!(db.migrate(&with_drop))?;
     let back = MigrateOptions { target: MigrateTarget::Name("0003_runs".into()), ..Default::default() };
     let e = expect_kind(
