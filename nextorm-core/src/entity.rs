@@ -24,7 +24,7 @@ use crate::value::{FromRow, RowRead, SqlField, ToValue, Value, kind_of, truncate
 /// A hook cannot use its session, where PonyORM lets it query: hooks are synchronous and run
 /// inside the session's flush (`after_load` while a row loads), so a query there would first
 /// have to flush what is being flushed. A session call from a hook (`current()`,
-/// `current_async()`) fails with [`ErrorKind::Config`] saying so, in
+/// `current_async()`) fails with [`ErrorKind::Config`](crate::ErrorKind::Config) saying so, in
 /// both facades; read what the hook needs in the session body, before the write.
 ///
 /// ```text

@@ -282,7 +282,7 @@ impl SessionCore {
     }
 
     /// The `lazy` column `column` of `object`, loaded first (after a flush) for it and every
-    /// other object of `E` the session holds that has not loaded it, [`LOAD_BATCH`] keys a
+    /// other object of `E` the session holds that has not loaded it, 1,000 keys a
     /// statement, then read through `read` (marked read). An object of no running session
     /// (read after its session, or in another) loads only its own value.
     pub async fn lazy_column<E: Entity, T>(

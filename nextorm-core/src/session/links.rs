@@ -10,7 +10,7 @@ use crate::entity::meta::RelationMeta;
 use crate::map_key::MapKey;
 
 impl IdentityMap {
-    /// Ends the session: each object keeps what its loaded relations led to (see [`Links`]),
+    /// Ends the session: each object keeps what its loaded relations led to (see [`Links`](super::Links)),
     /// unless `strict` makes the objects unusable, and the map forgets them.
     pub fn end(&mut self, strict: bool) {
         if !strict {
