@@ -103,8 +103,9 @@ pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// Sets the optional `Single` in column `index` to `None` (a delete rule setting it null).
     fn clear_reference(&mut self, index: usize) -> Result<()>;
 
-    /// Points the `Single` in column `index` at `target`, a `Handle` of its entity (adding this
-    /// object to a collection of `target`).
+    /// Points the `Single` in column `index` at `target`, a `Single` of its entity made from the
+    /// target's handle before this object is locked (adding this object to a collection of
+    /// `target`; the target may be this very object).
     fn set_reference(&mut self, index: usize, target: &dyn std::any::Any) -> Result<()>;
 
     /// The primary key.

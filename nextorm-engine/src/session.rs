@@ -121,7 +121,11 @@ impl SessionCore {
         if let Err(e) = &r
             && !matches!(e.kind(), ErrorKind::NotFound | ErrorKind::SeveralFound)
         {
-            self.failed = Some(Failure { message: e.to_string(), may_rerun: e.may_rerun_session() });
+            self.failed = Some(Failure {
+                message: e.to_string(),
+                may_rerun: e.may_rerun_session(),
+                outcome_unknown: e.is_outcome_unknown(),
+            });
         }
         r
     }
@@ -686,7 +690,10 @@ impl SessionCore {
             self.map.index_of(meta, &key).filter(|&i| self.map.object(i).addr() == obj.addr()).ok_or_else(|| {
                 Error::config(format!("{} is not an object of this session", meta.describe_key(&key)))
             })?;
-        let mut out = values_to_dict(meta, self.map.object(at).current_values()?, |f| options.includes(f))?;
+        let object = self.map.object(at);
+        let unloaded = unloaded_lazy_fields(object);
+        let mut out =
+            values_to_dict(meta, object.current_values()?, |f| options.includes(f) && !unloaded.contains(&f))?;
         for relation in meta.relations.iter().filter(|r| options.includes(r.field)) {
             let many = match relation.kind {
                 RelationKind::Single { .. } if !options.related_objects => continue,
@@ -699,7 +706,9 @@ impl SessionCore {
             for i in targets {
                 items.push(if options.related_objects {
                     let target = self.map.object(i);
-                    serde_json::Value::Object(values_to_dict(target.meta(), target.current_values()?, |_| true)?)
+                    let unloaded = unloaded_lazy_fields(target);
+                    let values = target.current_values()?;
+                    serde_json::Value::Object(values_to_dict(target.meta(), values, |f| !unloaded.contains(&f))?)
                 } else {
                     key_json(self.map.key_values(i)?)
                 });
@@ -931,6 +940,9 @@ struct Failure {
     message: String,
     /// [`Error::may_rerun_session`] of the error.
     may_rerun: bool,
+    /// [`Error::is_outcome_unknown`] of the error: a `COMMIT` the body sent itself may have
+    /// committed, so the session is never re-run, whatever `retry_when` says.
+    outcome_unknown: bool,
 }
 
 /// How a session ended (see [`finish_session`]).
@@ -987,9 +999,10 @@ pub async fn finish_session<T, E: From<Error>>(
         },
         Err(e) => {
             let recorded = core.failed.as_ref().is_some_and(|f| f.may_rerun);
+            let unknown = core.failed.as_ref().is_some_and(|f| f.outcome_unknown);
             let _ = core.rollback().await;
             let may_rerun = match options.retry_when {
-                Some(p) => p(&e),
+                Some(p) => !unknown && p(&e),
                 None => recorded || body_error_may_rerun(&e),
             };
             SessionEnd { may_rerun, result: Err(e) }
@@ -997,6 +1010,13 @@ pub async fn finish_session<T, E: From<Error>>(
     };
     core.end();
     end
+}
+
+/// The `lazy` fields of `object` it has not loaded: `to_dict` leaves them out, as
+/// `Handle::to_dict` does, rather than show their placeholder.
+fn unloaded_lazy_fields(object: &dyn nextorm_core::session::Tracked) -> Vec<&'static str> {
+    let meta = object.meta();
+    meta.lazy_columns.iter().filter(|&&c| object.needs_column(c)).map(|&c| meta.columns[c].field).collect()
 }
 
 /// The most objects (or collections) one lazy load fetches at once.

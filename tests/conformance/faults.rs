@@ -123,6 +123,18 @@ pub async fn faults_commit_reply_lost_is_outcome_unknown(t: &Ctx) -> Result<()> 
     let e = expect_kind(r, ErrorKind::ConnectionLost, "a COMMIT whose reply was lost");
     assert!(e.is_outcome_unknown() && e.message().contains("unknown"), "{e}");
     assert_eq!(runs.load(Ordering::SeqCst), 1, "an unknown outcome is not retried");
+    // Nor when the body sent the COMMIT itself and `retry_when` accepts every error.
+    runs.store(0, Ordering::SeqCst);
+    proxy.cut_after_next_commit();
+    let options = nextorm::SessionOptions::new().retry(3).retry_when(|_: &nextorm::Error| true);
+    let r: Result<()> = session_with!(db, options, |s| {
+        runs.fetch_add(1, Ordering::SeqCst);
+        aw!(s.create(Product::new("Lost", "LOST-3")))?;
+        aw!(s.commit())
+    });
+    let e = expect_kind(r, ErrorKind::ConnectionLost, "a COMMIT the body sent, whose reply was lost");
+    assert!(e.is_outcome_unknown(), "{e}");
+    assert_eq!(runs.load(Ordering::SeqCst), 1, "retry_when does not re-run an unknown outcome");
     assert_pool_idle(&db);
     Ok(())
 }

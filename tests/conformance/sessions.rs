@@ -420,6 +420,16 @@ pub async fn session_unique_swap_is_refused_before_anything_is_sent(t: &Ctx) -> 
     })?;
     let manager: Option<i64> = aw!(db.get("SELECT manager FROM employee WHERE id = ?", (id,)))?;
     assert_eq!(manager, Some(id), "the row refers to itself");
+    // The same through the collection: an employee added to its own reports.
+    session!(db, |s| {
+        let own = aw!(s.create(Employee { id: 7002, name: "Self-managed".into(), ..Default::default() }))?;
+        aw!(own.reports().add(sref!(s), &own))?;
+        aw!(s.flush())?;
+        Ok(())
+    })?;
+    let manager: Option<i64> = aw!(db.get("SELECT manager FROM employee WHERE id = ?", (7002,)))?;
+    assert_eq!(manager, Some(7002), "added to its own reports");
+    aw!(db.execute("DELETE FROM employee WHERE id = ?", (7002,)))?;
     session!(db, |s| {
         let own = aw!(s.by_pk::<Employee>(&id))?;
         assert_eq!(own.manager().map(|m| m.key()), Some(id));

@@ -28,6 +28,13 @@ struct Tag {
     id: i64,
     #[orm(lazy = true)]
     name: String,
+    #[orm(volatile)]
+    editor: Option<Single<Editor>>,
+}
+
+#[derive(Entity)]
+struct Editor {
+    id: i64,
 }
 
 fn main() {}

@@ -380,10 +380,10 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
     let set_reference_arms = model.columns.iter().enumerate().filter_map(|(i, c)| {
         let r = c.reference.as_ref()?;
         let (index, field, target) = (Literal::usize_unsuffixed(i), c.ident, r.target);
-        let single = quote!(__n::Single::<#target>::from(handle));
+        let single = quote!(::core::clone::Clone::clone(single));
         let value = if c.optional { quote!(::core::option::Option::Some(#single)) } else { single };
-        Some(quote!(#index => match target.downcast_ref::<__n::Handle<#target>>() {
-            ::core::option::Option::Some(handle) => {
+        Some(quote!(#index => match target.downcast_ref::<__n::Single<#target>>() {
+            ::core::option::Option::Some(single) => {
                 self.#field = #value;
                 ::core::result::Result::Ok(())
             }

@@ -398,6 +398,12 @@ fn reference<'a>(cx: &Ctxt, f: &Field<'a>) -> Option<Reference<'a>> {
             "lazy applies to a plain column, not to a Single: a reference is loaded when it is used already",
         );
     }
+    if let (Some(span), Some(_)) = (f.volatile, target) {
+        cx.error_at(
+            span,
+            "volatile applies to a plain column, not to a Single: a reference the database moves would leave the collections it belongs to unaware",
+        );
+    }
     let Some(target) = target else {
         if let Some(lit) = &f.reverse {
             cx.error_at(lit.span(), "reverse applies only to Single, Set and HasOne fields");
@@ -672,10 +678,11 @@ mod tests {
     fn lazy_and_volatile_errors() {
         assert_eq!(
             errors(syn::parse_quote! {
-                struct T { #[orm(lazy, volatile)] id: i64, #[orm(lazy)] o: Single<U>, #[orm(volatile)] s: Set<U> }
+                struct T { #[orm(lazy, volatile)] id: i64, #[orm(lazy)] o: Single<U>, #[orm(volatile)] s: Set<U>, #[orm(volatile)] m: Option<Single<U>> }
             }),
             [
                 "lazy applies to a plain column, not to a Single: a reference is loaded when it is used already",
+                "volatile applies to a plain column, not to a Single: a reference the database moves would leave the collections it belongs to unaware",
                 "lazy cannot be used on a primary-key field: the key is what loads the object",
                 "volatile cannot be used on a primary-key field: the key is what finds the row again",
                 "a Set field maps to no column: it takes only `reverse`",
