@@ -353,6 +353,18 @@ impl<T: Entity> ReferenceField for Option<Single<T>> {
     }
 }
 
+impl<E: Entity> Handle<E> {
+    /// Points the `Single` in column `index` at `target`, as a write.
+    pub fn set_reference<O: Entity>(&self, index: usize, target: &Handle<O>) -> Result<()> {
+        let mut result = Ok(());
+        // Made before this object is locked: making it reads the target's key, and the target
+        // may be this object (an employee added to its own reports).
+        let single = Single::from(target);
+        self.write(index, |e| result = e.set_reference(index, &single))?;
+        result
+    }
+}
+
 /// A reference field's value with the object its session left linked: the getter of a `Single`
 /// field. The owner's lock is released before the link is followed, so an object that refers
 /// to itself does not wait on its own lock.

@@ -536,16 +536,6 @@ impl<E: Entity> Handle<E> {
         s
     }
 
-    /// Points the `Single` in column `index` at `target`, as a write.
-    pub fn set_reference<O: Entity>(&self, index: usize, target: &Handle<O>) -> Result<()> {
-        let mut result = Ok(());
-        // Made before this object is locked: making it reads the target's key, and the target
-        // may be this object (an employee added to its own reports).
-        let single = crate::relation_fields::Single::from(target);
-        self.write(index, |e| result = e.set_reference(index, &single))?;
-        result
-    }
-
     /// Sets the optional `Single` in column `index` to `None`, as a write.
     pub fn set_reference_null(&self, index: usize) -> Result<()> {
         self.lock().clear_reference(self.addr(), index)
