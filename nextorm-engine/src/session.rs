@@ -195,8 +195,14 @@ impl SessionCore {
 
     async fn flush_timed(&mut self, committing: bool) -> Result<()> {
         self.usable()?;
+        self.run_timed(|map, dialect| FlushPlan::new(map, dialect, committing)).await
+    }
+
+    /// Plans a flush through `plan` and sends it: timed into the session's stats, and a
+    /// database error makes the session rollback-only.
+    async fn run_timed(&mut self, plan: impl FnOnce(&mut IdentityMap, Dialect) -> Result<FlushPlan>) -> Result<()> {
         let started = std::time::Instant::now();
-        let r = match FlushPlan::new(&mut self.map, self.conn.dialect(), committing) {
+        let r = match plan(&mut self.map, self.conn.dialect()) {
             Ok(plan) => self.run_plan(plan).await,
             Err(e) => Err(e),
         };
@@ -217,19 +223,13 @@ impl SessionCore {
     /// ```
     pub async fn flush_object<E: Entity>(&mut self, obj: &Handle<E>) -> Result<()> {
         self.usable()?;
-        let Some(index) = self.map.objects().position(|o| o.addr() == obj.addr()) else {
+        let Some(index) = self.map.index_of_handle(obj) else {
             return Err(Error::config(format!(
                 "this {} belongs to no running session of this database",
                 E::meta().name
             )));
         };
-        let started = std::time::Instant::now();
-        let r = match FlushPlan::for_object(&mut self.map, self.conn.dialect(), index) {
-            Ok(plan) => self.run_plan(plan).await,
-            Err(e) => Err(e),
-        };
-        self.stats.time += started.elapsed();
-        self.poisoned(r)
+        self.run_timed(|map, dialect| FlushPlan::for_object(map, dialect, index)).await
     }
 
     /// Runs a flush plan (see [`FlushPlan`]): sends each step, opening the transaction first
@@ -299,8 +299,7 @@ impl SessionCore {
         if object.is_unloaded(column) {
             let meta = E::meta();
             let key = object.lock().value.key().key_values()?;
-            let held = self.map.index_of(meta, &key).filter(|&i| self.map.object(i).addr() == object.addr());
-            match held {
+            match self.map.index_of_handle(&object) {
                 Some(i) => {
                     let batch = self.map.needing_column(meta, column, Some(i), LOAD_BATCH);
                     self.load_columns(meta, &[column], &batch).await?;
@@ -685,11 +684,10 @@ impl SessionCore {
         let meta = E::meta();
         options.check_fields(meta)?;
         self.before_query(false).await?;
-        let key = obj.lock().value.key().key_values()?;
-        let at =
-            self.map.index_of(meta, &key).filter(|&i| self.map.object(i).addr() == obj.addr()).ok_or_else(|| {
-                Error::config(format!("{} is not an object of this session", meta.describe_key(&key)))
-            })?;
+        let at = self.map.index_of_handle(obj).ok_or_else(|| {
+            let key = obj.lock().value.key().key_values().unwrap_or_default();
+            Error::config(format!("{} is not an object of this session", meta.describe_key(&key)))
+        })?;
         let object = self.map.object(at);
         let unloaded = unloaded_lazy_fields(object);
         let mut out =

@@ -113,6 +113,20 @@ impl IdentityMap {
         self.by_key.get(&(meta_id(meta), MapKey::of(key))).copied()
     }
 
+    /// The index of the object `handle` holds, if it is this session's: found by its key, or
+    /// among the new objects still waiting for one.
+    pub fn index_of_handle<E: Entity>(&self, handle: &Handle<E>) -> Option<usize> {
+        let addr = handle.addr();
+        let key = {
+            let state = handle.lock();
+            if state.value.key_is_unset() { None } else { state.value.key().key_values().ok() }
+        };
+        match key {
+            Some(key) => self.index_of(E::meta(), &key).filter(|&i| self.objects[i].addr() == addr),
+            None => self.unkeyed.iter().copied().find(|&i| self.objects[i].addr() == addr),
+        }
+    }
+
     /// The key values of the object at index `i`.
     pub fn key_values(&self, i: usize) -> Result<Vec<Value>> {
         let o = &self.objects[i];
