@@ -20,6 +20,7 @@ use criterion::Criterion;
 use nextorm::{AsyncDatabase, CreateTables, Database, Entity, Handle, Set, Single, select};
 use sqlx::{Connection as _, Row as _};
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
@@ -176,13 +177,13 @@ struct RawComment {
 }
 
 /// The rows of the three levels: users (id, name), posts (id, title, author), comments
-/// (body, post).
-type Levels = (Vec<(i64, String)>, Vec<(i64, String, i64)>, Vec<(String, i64)>);
+/// (id, body, post).
+type Levels = (Vec<(i64, String)>, Vec<(i64, String, i64)>, Vec<(i64, String, i64)>);
 
 /// Builds the tree from the rows of the three levels.
 fn tree((users, posts, comments): Levels) -> Vec<RawUser> {
     let mut by_post: HashMap<i64, Vec<RawComment>> = HashMap::new();
-    for (body, post) in comments {
+    for (_, body, post) in comments {
         by_post.entry(post).or_default().push(RawComment { body });
     }
     let mut by_user: HashMap<i64, Vec<RawPost>> = HashMap::new();
@@ -207,6 +208,83 @@ fn walk_raw(users: &[RawUser]) -> (usize, usize) {
     (comments, bytes)
 }
 
+// ---------------------------------------------------------------------------------------------
+// The floor of an identity-mapped session: the raw driver's rows made into the objects any
+// PonyORM-style session must hold, and nothing else. Each row is one shared, lockable object
+// (`Arc<Mutex<_>>`: handles to it are shared and writable); each entity has an identity map by
+// key; members are grouped under their owner by the key they refer to; and the links outlive the
+// load (owner to members held, member to owner weak, so the tree frees itself). No change
+// tracking, hooks, type erasure or generic code: what nextorm's session costs beyond this is its
+// own, and what this costs beyond `raw` is the object model's.
+
+type Shared<T> = Arc<Mutex<T>>;
+
+struct ObjUser {
+    name: String,
+    posts: Vec<Shared<ObjPost>>,
+}
+
+struct ObjPost {
+    title: String,
+    #[allow(dead_code)] // held as a session object holds its reference; the walk goes down only
+    author: Weak<Mutex<ObjUser>>,
+    comments: Vec<Shared<ObjComment>>,
+}
+
+struct ObjComment {
+    body: String,
+    #[allow(dead_code)] // as `ObjPost::author`
+    post: Weak<Mutex<ObjPost>>,
+}
+
+/// Builds the shared objects from the rows of the three levels.
+fn objects((users, posts, comments): Levels) -> Vec<Shared<ObjUser>> {
+    let mut user_map: HashMap<i64, Shared<ObjUser>> = HashMap::new();
+    let users: Vec<Shared<ObjUser>> = users
+        .into_iter()
+        .map(|(id, name)| user_map.entry(id).or_insert_with(|| shared(ObjUser { name, posts: Vec::new() })).clone())
+        .collect();
+    let mut post_map: HashMap<i64, Shared<ObjPost>> = HashMap::new();
+    for (id, title, author) in posts {
+        let owner = user_map.get(&author);
+        let author = owner.map(Arc::downgrade).unwrap_or_default();
+        let post = post_map.entry(id).or_insert_with(|| shared(ObjPost { title, author, comments: Vec::new() }));
+        if let Some(owner) = owner {
+            owner.lock().expect("unpoisoned").posts.push(post.clone());
+        }
+    }
+    let mut comment_map: HashMap<i64, Shared<ObjComment>> = HashMap::new();
+    for (id, body, post) in comments {
+        let owner = post_map.get(&post);
+        let post = owner.map(Arc::downgrade).unwrap_or_default();
+        let comment = comment_map.entry(id).or_insert_with(|| shared(ObjComment { body, post }));
+        if let Some(owner) = owner {
+            owner.lock().expect("unpoisoned").comments.push(comment.clone());
+        }
+    }
+    users
+}
+
+fn shared<T>(value: T) -> Shared<T> {
+    Arc::new(Mutex::new(value))
+}
+
+fn walk_objects(users: &[Shared<ObjUser>]) -> (usize, usize) {
+    let mut comments = 0;
+    let mut bytes = 0;
+    for u in users {
+        let u = u.lock().expect("unpoisoned");
+        bytes += u.name.len();
+        for p in &u.posts {
+            let p = p.lock().expect("unpoisoned");
+            bytes += p.title.len();
+            comments += p.comments.len();
+            bytes += sum_of(p.comments.iter().map(|c| c.lock().expect("unpoisoned").body.len()));
+        }
+    }
+    (comments, bytes)
+}
+
 /// `?, ?, ...`: `n` placeholders.
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -219,12 +297,23 @@ enum Raw {
 }
 
 impl Raw {
+    #[inline(never)] // counted alone by callgrind (`--toggle-collect=prefetch::Raw::load`)
     fn load(&mut self, rt: &Runtime) -> BoxResult<Vec<RawUser>> {
-        Ok(tree(match self {
+        Ok(tree(self.levels(rt)?))
+    }
+
+    /// The same rows as the session's floor: shared objects (see [`objects`]).
+    #[inline(never)]
+    fn load_objects(&mut self, rt: &Runtime) -> BoxResult<Vec<Shared<ObjUser>>> {
+        Ok(objects(self.levels(rt)?))
+    }
+
+    fn levels(&mut self, rt: &Runtime) -> BoxResult<Levels> {
+        Ok(match self {
             Raw::Sqlite(c) => sqlite_levels(c)?,
             Raw::Postgres(c) => rt.block_on(postgres_levels(c))?,
             Raw::MariaDb(c) => rt.block_on(mariadb_levels(c))?,
-        }))
+        })
     }
 }
 
@@ -241,9 +330,9 @@ fn sqlite_levels(c: &rusqlite::Connection) -> rusqlite::Result<Levels> {
         .collect::<rusqlite::Result<_>>()?;
     let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
     let sql = format!("SELECT id, body, post FROM bench_comment WHERE post IN ({})", placeholders(ids.len()));
-    let comments: Vec<(String, i64)> = c
+    let comments: Vec<(i64, String, i64)> = c
         .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(1)?, r.get(2)?)))?
+        .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     Ok((users, posts, comments))
 }
@@ -259,7 +348,7 @@ async fn postgres_levels(c: &mut sqlx::PgConnection) -> sqlx::Result<Levels> {
     let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
     let comments = sqlx::query("SELECT id, body, post FROM bench_comment WHERE post = ANY($1)")
         .bind(&ids)
-        .try_map(|r: sqlx::postgres::PgRow| Ok((r.try_get(1)?, r.try_get(2)?)))
+        .try_map(|r: sqlx::postgres::PgRow| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
         .fetch_all(&mut *c)
         .await?;
     Ok((users, posts, comments))
@@ -278,7 +367,10 @@ async fn mariadb_levels(c: &mut sqlx::MySqlConnection) -> sqlx::Result<Levels> {
     for p in &posts {
         q = q.bind(p.0);
     }
-    let comments = q.try_map(|r: sqlx::mysql::MySqlRow| Ok((r.try_get(1)?, r.try_get(2)?))).fetch_all(&mut *c).await?;
+    let comments = q
+        .try_map(|r: sqlx::mysql::MySqlRow| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .fetch_all(&mut *c)
+        .await?;
     Ok((users, posts, comments))
 }
 
@@ -367,6 +459,8 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
             assert_eq!(nextorm_async(rt, &s.adb), expected, "nextorm_async walks another tree");
             assert_eq!(lazy_walk_sync(&s.sync), expected, "nextorm_sync's lazy walk walks another tree");
             assert_eq!(lazy_walk_async(rt, &s.adb), expected, "nextorm_async's lazy walk walks another tree");
+            let objects = s.raw.load_objects(rt).expect("raw: load objects");
+            assert_eq!(walk_objects(&objects), expected, "the raw side's objects form another tree");
         }
         Ok(other) => panic!("the raw side found {} comments, not {}", other.0, comments()),
         Err(e) => panic!("the raw side failed: {e}"),
@@ -377,6 +471,11 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
     g.bench_function("nextorm_async", |b| b.iter_custom(|iters| total(iters, || timed(|| nextorm_async(rt, adb)))));
     g.bench_function("raw", |b| {
         b.iter_custom(|iters| total(iters, || timed(|| walk_raw(&raw.load(rt).expect("raw: load")))))
+    });
+    g.bench_function("raw_objects", |b| {
+        b.iter_custom(|iters| {
+            total(iters, || timed(|| walk_objects(&raw.load_objects(rt).expect("raw: load objects"))))
+        })
     });
     g.finish();
     let mut g = c.benchmark_group(format!("lazy_100_users/{dialect}"));
@@ -389,13 +488,17 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
 }
 
 /// The repeat mode (see `common::repeat_mode`): one side's walk, N times, on SQLite; with
-/// `NEXTORM_BENCH_WALK=lazy` nextorm's lazy walk instead of `prefetch`.
+/// `NEXTORM_BENCH_WALK=lazy` nextorm's lazy walk instead of `prefetch`, with
+/// `NEXTORM_BENCH_WALK=objects` the raw side's shared objects (the session's floor) instead of
+/// its plain tree.
 fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
     let (times, side) = common::repeat_mode()?;
-    let lazy = match std::env::var("NEXTORM_BENCH_WALK").as_deref() {
-        Err(_) | Ok("prefetch") => false,
-        Ok("lazy") => true,
-        Ok(other) => panic!("NEXTORM_BENCH_WALK={other:?}: expected prefetch or lazy"),
+    let walk = std::env::var("NEXTORM_BENCH_WALK");
+    let (lazy, objects) = match walk.as_deref() {
+        Err(_) | Ok("prefetch") => (false, false),
+        Ok("lazy") => (true, false),
+        Ok("objects") => (false, true),
+        Ok(other) => panic!("NEXTORM_BENCH_WALK={other:?}: expected prefetch, lazy or objects"),
     };
     let (_guard, mut s) = sqlite(rt).expect("prefetch bench: SQLite");
     for _ in 0..times {
@@ -404,6 +507,7 @@ fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
             Side::NextormAsync if lazy => lazy_walk_async(rt, &s.adb),
             Side::NextormSync => nextorm_sync(&s.sync),
             Side::NextormAsync => nextorm_async(rt, &s.adb),
+            Side::Raw if objects => walk_objects(&s.raw.load_objects(rt).expect("raw: load objects")),
             Side::Raw => walk_raw(&s.raw.load(rt).expect("raw: load")),
         };
         assert_eq!(walked.0, comments());

@@ -255,11 +255,22 @@ pub enum Edge {
 
 /// What an object's relations led to when its session ended: the references and collections the
 /// session had loaded (by `prefetch`, `get` or `load`), so that they answer without a session.
-/// One allocation holds every linked field, each followed by its edges: an object that links
-/// nothing (most of what a session loads) pays one pointer for it, and one that links pays one
-/// allocation however many relations it links.
+/// An object that links nothing (most of what a session loads) pays one word for it; one that
+/// links a single reference (a comment's post) holds it inline, with no allocation; any other
+/// takes one allocation however many relations it links.
 #[derive(Default)]
-pub struct Links(Option<Box<[LinkSlot]>>);
+pub struct Links(LinksRepr);
+
+#[derive(Default)]
+enum LinksRepr {
+    /// Nothing linked.
+    #[default]
+    None,
+    /// One field that led to one object.
+    One(&'static str, Edge),
+    /// Every linked field, each followed by its edges.
+    Slots(Box<[LinkSlot]>),
+}
 
 /// One entry of [`Links`]: a linked field, or one object the field before it led to.
 enum LinkSlot {
@@ -278,22 +289,46 @@ impl Links {
 
     /// The objects the relation `field` led to, if the session loaded it.
     pub fn get(&self, field: &str) -> Option<LinkedEdges<'_>> {
-        let slots = self.0.as_deref()?;
-        let at = slots.iter().position(|s| matches!(s, LinkSlot::Field(f) if *f == field))?;
-        Some(LinkedEdges(slots[at + 1..].iter()))
+        match &self.0 {
+            LinksRepr::None => None,
+            LinksRepr::One(linked, edge) => {
+                (*linked == field).then(|| LinkedEdges { one: Some(edge), rest: [].iter() })
+            }
+            LinksRepr::Slots(slots) => {
+                let at = slots.iter().position(|s| matches!(s, LinkSlot::Field(f) if *f == field))? + 1;
+                let len = slots[at..].iter().position(|s| matches!(s, LinkSlot::Field(_))).unwrap_or(slots.len() - at);
+                Some(LinkedEdges { one: None, rest: slots[at..at + len].iter() })
+            }
+        }
     }
 
-    /// The held edges, taken out.
-    fn drain_held(&mut self) -> impl Iterator<Item = Arc<dyn LinkedObject>> + use<> {
-        self.0.take().into_iter().flat_map(|slots| slots.into_vec()).filter_map(|slot| match slot {
-            LinkSlot::Edge(Edge::Held(held)) => Some(held),
-            _ => None,
-        })
+    /// Whether a link keeps an object alive.
+    fn holds(&self) -> bool {
+        match &self.0 {
+            LinksRepr::None => false,
+            LinksRepr::One(_, edge) => matches!(edge, Edge::Held(_)),
+            LinksRepr::Slots(slots) => slots.iter().any(|s| matches!(s, LinkSlot::Edge(Edge::Held(_)))),
+        }
+    }
+
+    /// The held edges, taken out and given to `out`.
+    fn drain_held(&mut self, mut out: impl FnMut(Arc<dyn LinkedObject>)) {
+        match std::mem::take(&mut self.0) {
+            LinksRepr::None | LinksRepr::One(_, Edge::Followed(_)) => {}
+            LinksRepr::One(_, Edge::Held(held)) => out(held),
+            LinksRepr::Slots(slots) => {
+                for slot in slots {
+                    if let LinkSlot::Edge(Edge::Held(held)) = slot {
+                        out(held);
+                    }
+                }
+            }
+        }
     }
 }
 
-/// Builds [`Links`] one object after another, reusing its buffer: each object's links take one
-/// allocation of their exact size.
+/// Builds [`Links`] one object after another, reusing its buffer: each object's links take at
+/// most one allocation, of their exact size.
 #[derive(Default)]
 pub(crate) struct LinksBuilder(Vec<LinkSlot>);
 
@@ -310,48 +345,74 @@ impl LinksBuilder {
 
     /// The links added since the last call.
     pub(crate) fn take(&mut self) -> Links {
-        Links(Some(self.0.drain(..).collect()))
+        if let [LinkSlot::Field(_), LinkSlot::Edge(_)] = self.0.as_slice()
+            && let (Some(LinkSlot::Edge(edge)), Some(LinkSlot::Field(field))) = (self.0.pop(), self.0.pop())
+        {
+            return Links(LinksRepr::One(field, edge));
+        }
+        // Moved in one copy into an allocation of the exact size.
+        let mut slots = Vec::with_capacity(self.0.len());
+        slots.append(&mut self.0);
+        Links(LinksRepr::Slots(slots.into_boxed_slice()))
     }
 }
 
 /// The objects one linked field led to ([`Links::get`]), in the order the session held them.
-pub struct LinkedEdges<'a>(std::slice::Iter<'a, LinkSlot>);
+pub struct LinkedEdges<'a> {
+    one: Option<&'a Edge>,
+    /// The field's edges, and no other slot.
+    rest: std::slice::Iter<'a, LinkSlot>,
+}
 
 impl<'a> Iterator for LinkedEdges<'a> {
     type Item = &'a Edge;
 
     fn next(&mut self) -> Option<&'a Edge> {
-        match self.0.next()? {
+        if let Some(edge) = self.one.take() {
+            return Some(edge);
+        }
+        match self.rest.next()? {
             LinkSlot::Edge(edge) => Some(edge),
-            LinkSlot::Field(_) => {
-                // The next field starts: this one's edges have ended.
-                self.0 = [].iter();
-                None
-            }
+            LinkSlot::Field(_) => None,
         }
     }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let len = usize::from(self.one.is_some()) + self.rest.len();
+        (len, Some(len))
+    }
 }
+
+impl ExactSizeIterator for LinkedEdges<'_> {}
 
 impl std::fmt::Debug for Links {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut list = f.debug_list();
-        let mut field: Option<(&str, usize)> = None;
-        for slot in self.0.iter().flat_map(|slots| slots.iter()) {
-            match slot {
-                LinkSlot::Field(next) => {
-                    if let Some(done) = field.replace((next, 0)) {
-                        list.entry(&done);
+        match &self.0 {
+            LinksRepr::None => {}
+            LinksRepr::One(field, _) => {
+                list.entry(&(field, 1));
+            }
+            LinksRepr::Slots(slots) => {
+                let mut field: Option<(&str, usize)> = None;
+                for slot in slots.iter() {
+                    match slot {
+                        LinkSlot::Field(next) => {
+                            if let Some(done) = field.replace((next, 0)) {
+                                list.entry(&done);
+                            }
+                        }
+                        LinkSlot::Edge(_) => {
+                            if let Some((_, n)) = &mut field {
+                                *n += 1;
+                            }
+                        }
                     }
                 }
-                LinkSlot::Edge(_) => {
-                    if let Some((_, n)) = &mut field {
-                        *n += 1;
-                    }
+                if let Some(done) = field {
+                    list.entry(&done);
                 }
             }
-        }
-        if let Some(done) = field {
-            list.entry(&done);
         }
         list.finish()
     }
@@ -367,13 +428,12 @@ impl Drop for Links {
     /// dropped recursively, it would overflow the stack. A drop inside the loop only queues its
     /// objects for the outermost one.
     fn drop(&mut self) {
-        let Some(slots) = &self.0 else { return };
-        if !slots.iter().any(|s| matches!(s, LinkSlot::Edge(Edge::Held(_)))) {
+        if !self.holds() {
             return;
         }
         let queued = DROPPING.try_with(|queue| match queue.borrow_mut().as_mut() {
             Some(queue) => {
-                queue.extend(self.drain_held());
+                self.drain_held(|held| queue.push(held));
                 true
             }
             None => false,
@@ -381,7 +441,8 @@ impl Drop for Links {
         if queued != Ok(false) {
             return;
         }
-        let held: Vec<_> = self.drain_held().collect();
+        let mut held = Vec::new();
+        self.drain_held(|object| held.push(object));
         let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(held));
         // Each object is dropped outside the borrow: its own links queue themselves.
         while let Ok(Some(object)) = DROPPING.try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop)) {

@@ -417,7 +417,7 @@ impl IdentityMap {
         let mut lists = 0;
         for key in keys {
             if !key.is_null() && seen.insert(MapKey::of(std::slice::from_ref(key))) {
-                out.extend_from_slice(index.members_of(key));
+                out.extend(index.members_of(key));
                 lists += 1;
             }
         }

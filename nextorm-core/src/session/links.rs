@@ -93,7 +93,7 @@ impl IdentityMap {
                         if let Some(&t) = self.by_key.get(&(meta_id(target), key.clone()))
                             && self.objects[t].live()
                         {
-                            edges.extend(members.iter().map(|&owner| LinkEdge { owner, field, target: t }));
+                            edges.extend(members.map(|owner| LinkEdge { owner, field, target: t }));
                         }
                     }
                     continue;
@@ -150,7 +150,7 @@ impl IdentityMap {
                         && let Some(index) = self.member_indexes.get(&(meta_id(target), fk))
                     {
                         for (owner, key) in &keys {
-                            edges.extend(index.members_of_key(key).iter().map(|&t| LinkEdge {
+                            edges.extend(index.members_of_key(key).map(|t| LinkEdge {
                                 owner: *owner,
                                 field,
                                 target: t,
@@ -197,6 +197,7 @@ impl IdentityMap {
 
 /// One link found at the session's end: `owner`'s relation `field` leads to `target`, or to no
 /// object ([`NO_TARGET`], an empty collection).
+#[derive(Clone, Copy)]
 struct LinkEdge {
     owner: usize,
     field: &'static str,
@@ -218,14 +219,14 @@ fn by_owner(objects: usize, edges: Vec<LinkEdge>) -> (Vec<LinkEdge>, Vec<usize>)
         start[i + 1] += start[i];
     }
     let mut next = start.clone();
-    let mut sorted: Vec<Option<LinkEdge>> = Vec::with_capacity(edges.len());
-    sorted.resize_with(edges.len(), || None);
+    // Every slot is written once below.
+    let mut sorted = vec![LinkEdge { owner: 0, field: "", target: NO_TARGET }; edges.len()];
     for e in edges {
         let at = &mut next[e.owner];
-        sorted[*at] = Some(e);
+        sorted[*at] = e;
         *at += 1;
     }
-    (sorted.into_iter().flatten().collect(), start)
+    (sorted, start)
 }
 
 /// Which links may hold their object: one flag per edge of `edges` (grouped by owner, with

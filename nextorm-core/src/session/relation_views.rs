@@ -127,16 +127,16 @@ impl<O: Entity, T: Entity> Many<O, T> {
         // Following an edge locks nothing, so the owner stays locked while they are read.
         let state = self.owner.lock();
         let edges = state.links.get(self.relation.field).ok_or_else(|| not_loaded(format_args!("{}", what())))?;
-        edges
-            .map(|edge| {
-                Handle::from_edge(edge).ok_or_else(|| {
-                    Error::config(format!(
-                        "a member of {} is no longer held: keep the objects the query returned while you use what they prefetched",
-                        what()
-                    ))
-                })
-            })
-            .collect()
+        let mut members = Vec::with_capacity(edges.len());
+        for edge in edges {
+            members.push(Handle::from_edge(edge).ok_or_else(|| {
+                Error::config(format!(
+                    "a member of {} is no longer held: keep the objects the query returned while you use what they prefetched",
+                    what()
+                ))
+            })?);
+        }
+        Ok(members)
     }
 
     /// The number of members, loading them (see [`Many::load`]); [`Many::count`] counts in SQL.
