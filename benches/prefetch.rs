@@ -3,8 +3,9 @@
 //! the objects are read after the session ends), the same tree walked lazily in the session
 //! (`for p in u.posts().load(s)? { p.comments().load(s)? }`, which N+1 batching makes one query
 //! per level too), against the raw driver sending the same three queries and grouping the rows
-//! itself (rusqlite for SQLite, sqlx on one held connection for PostgreSQL and MariaDB). Every
-//! side walks every user, post and comment.
+//! itself (rusqlite for SQLite, sqlx on one held connection for PostgreSQL and MariaDB), and the
+//! same rows made into shared objects (`raw_objects`: the floor of any identity-mapped session,
+//! see [`objects`]). Every side walks every user, post and comment.
 //!
 //! ```text
 //! cargo bench --bench prefetch --all-features

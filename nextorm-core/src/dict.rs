@@ -92,7 +92,8 @@ fn check_fields<'a>(meta: &EntityMeta, names: impl IntoIterator<Item = &'a str>)
 /// An entity's fields as a JSON object keyed by field name (PonyORM's `to_dict`): all of them, or
 /// only those in `only` when it is not empty, less those in `exclude` (a relation's name is
 /// accepted there too; collections need a session's `to_dict`). The values' shape is the
-/// module's.
+/// module's. A reference to a new object that has no key yet is an
+/// [`ErrorKind::InvalidValue`] error naming the field (a session's `to_dict` flushes first).
 ///
 /// ```text
 /// to_dict(&product, &[], &["summary"])  // {"id": 1, "name": "Widget", "price": 9.99}
@@ -110,20 +111,27 @@ pub fn values_to_dict(meta: &EntityMeta, values: Vec<Value>, keep: impl Fn(&str)
     let mut out = Dict::new();
     for (col, value) in meta.columns.iter().zip(values) {
         if keep(col.field) {
-            out.insert(col.field.to_owned(), json_of(value));
+            let json = json_of(value).map_err(|e| e.context(format!("{}.{}", meta.name, col.field)))?;
+            out.insert(col.field.to_owned(), json);
         }
     }
     Ok(out)
 }
 
 /// A key as JSON: its value for a one-column key, an array of them for a composite one.
-pub fn key_json(mut key: Vec<Value>) -> Json {
-    if key.len() == 1 { json_of(key.remove(0)) } else { Json::Array(key.into_iter().map(json_of).collect()) }
+pub fn key_json(mut key: Vec<Value>) -> Result<Json> {
+    if key.len() == 1 {
+        json_of(key.remove(0))
+    } else {
+        Ok(Json::Array(key.into_iter().map(json_of).collect::<Result<_>>()?))
+    }
 }
 
-/// One value as JSON (see the module for the shape).
-pub fn json_of(value: Value) -> Json {
-    match value {
+/// One value as JSON (see the module for the shape). A value that has none is an
+/// [`ErrorKind::InvalidValue`] error: a reference to a new
+/// object not saved yet (flush first), or a list, which no column holds.
+pub fn json_of(value: Value) -> Result<Json> {
+    Ok(match value {
         Value::Null(_) => Json::Null,
         Value::Bool(b) => Json::from(b),
         Value::Int(i) => Json::from(i),
@@ -136,8 +144,9 @@ pub fn json_of(value: Value) -> Json {
         Value::Timestamp(t) => Json::from(t.to_rfc3339()),
         Value::Uuid(u) => Json::from(u.to_string()),
         Value::Json(j) => j,
-        Value::Array(..) | Value::Invalid(_) => Json::Null,
-    }
+        Value::Invalid(why) => return Err(Error::invalid_value(why)),
+        Value::Array(..) => return Err(Error::invalid_value("a list of values is not a column's value")),
+    })
 }
 
 /// `serde::Serialize` of an entity, as [`to_dict`] shapes it: the derive's impl calls this when
@@ -174,10 +183,20 @@ mod tests {
             (Value::Null(crate::value::Kind::Text), json!(null)),
         ];
         for (value, expected) in shapes {
-            assert_eq!(json_of(value.clone()), expected, "{value:?}");
+            assert_eq!(json_of(value.clone()).unwrap(), expected, "{value:?}");
         }
-        assert_eq!(key_json(vec![Value::Int(3)]), json!(3));
-        assert_eq!(key_json(vec![Value::Text("Calculus".into()), Value::Int(1)]), json!(["Calculus", 1]));
+        assert_eq!(key_json(vec![Value::Int(3)]).unwrap(), json!(3));
+        assert_eq!(key_json(vec![Value::Text("Calculus".into()), Value::Int(1)]).unwrap(), json!(["Calculus", 1]));
+    }
+
+    #[test]
+    fn a_value_without_a_json_shape_is_refused() {
+        let unsaved = Value::Invalid("the reference is to a new Customer that has not been saved".into());
+        let e = json_of(unsaved).unwrap_err();
+        assert_eq!(e.kind(), crate::error::ErrorKind::InvalidValue);
+        assert!(e.to_string().contains("has not been saved"), "{e}");
+        assert!(json_of(Value::Array(crate::value::Kind::Int, vec![Value::Int(1)])).is_err());
+        assert!(key_json(vec![Value::Int(1), Value::Invalid("unsaved".into())]).is_err());
     }
 
     #[test]

@@ -543,9 +543,32 @@ impl SessionCore {
         owners: &[usize],
     ) -> Result<()> {
         let link = set_link(owner_meta, relation)?;
+        if let Link::Reverse { target, fk } = &link {
+            self.map.feed_member_index(target, *fk);
+        }
+        let loaded = self.load_owners(owner_meta, relation, &link, owners).await;
+        self.map.stop_feeding();
+        loaded?;
+        if let Link::Reverse { target, fk } = link
+            && let Some(back) = target.relations.iter().find(|r| r.kind == RelationKind::Single { column: fk })
+        {
+            // A member's reference to its owner answers after the session too.
+            self.map.link_relation(back);
+        }
+        Ok(())
+    }
+
+    /// The batches of [`SessionCore::load_collections`].
+    async fn load_owners(
+        &mut self,
+        owner_meta: &'static nextorm_core::EntityMeta,
+        relation: &'static RelationMeta,
+        link: &Link,
+        owners: &[usize],
+    ) -> Result<()> {
         for batch in owners.chunks(LOAD_BATCH) {
             let keys = batch.iter().map(|&i| self.map.key_values(i)).collect::<Result<Vec<_>>>()?;
-            match &link {
+            match link {
                 Link::Reverse { target, fk } => {
                     let stmt = crud::select_where_in(target, *fk, keys.into_iter().flatten().collect(), self.dialect());
                     self.load_rows(&stmt, relation.rows.load).await?;
@@ -570,12 +593,6 @@ impl SessionCore {
                 let addr = self.map.object(i).addr();
                 self.map.set_loaded(addr, relation);
             }
-        }
-        if let Link::Reverse { target, fk } = link
-            && let Some(back) = target.relations.iter().find(|r| r.kind == RelationKind::Single { column: fk })
-        {
-            // A member's reference to its owner answers after the session too.
-            self.map.link_relation(back);
         }
         Ok(())
     }
@@ -708,7 +725,7 @@ impl SessionCore {
                     let values = target.current_values()?;
                     serde_json::Value::Object(values_to_dict(target.meta(), values, |f| !unloaded.contains(&f))?)
                 } else {
-                    key_json(self.map.key_values(i)?)
+                    key_json(self.map.key_values(i)?)?
                 });
             }
             let value = if many { serde_json::Value::Array(items) } else { items.pop().unwrap_or_default() };

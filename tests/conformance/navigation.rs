@@ -145,6 +145,15 @@ pub async fn navigation_to_dict_with_relations(t: &Ctx) -> Result<()> {
         assert!(fresh_dict["id"].as_i64().is_some_and(|id| id > 0), "{fresh_dict:?}");
         let bob_dict = aw!(s.to_dict(&bob, &DictOptions::new().with_collections()))?;
         assert_eq!(bob_dict["orders"], json!([fresh.id()]), "the collection follows the session");
+        // A handle's own `to_dict` sends nothing: a reference to an object not saved yet has no
+        // key to show, and is refused rather than shown as null.
+        let cid = aw!(s.create(Client { name: "Cid".into(), ..Default::default() }))?;
+        let pending = aw!(s.create(Purchase { id: 0, total: 5, client: Single::from(&cid), referrer: None, tags: Set::new() }))?;
+        let refused = pending.to_dict(&[], &[]).unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::InvalidValue, "{refused}");
+        assert!(refused.to_string().contains("Purchase.client"), "{refused}");
+        let saved = aw!(s.to_dict(&pending, &DictOptions::new()))?;
+        assert_eq!(saved["client"], json!(cid.id()), "the session's to_dict flushes first");
 
         let unknown = aw!(s.to_dict(&ann, &DictOptions::new().only(["nope"])));
         assert_eq!(unknown.unwrap_err().kind(), ErrorKind::Config);

@@ -129,6 +129,7 @@ pub(crate) fn sqlite_bench(rt: &Runtime) -> BoxResult<()> {
     println!("server\tsqlite\tSQLite {version}");
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Rusqlite::open(&file.0)?),
+        Box::new(raw_side::Rusqlite::objects(&file.0)?),
         Box::new(nextorm_side::Plain(db.clone())),
         Box::new(nextorm_side::InSession(db)),
         Box::new(nextorm_side::Async::open(rt, &url)?),
@@ -167,6 +168,7 @@ fn server_bench(rt: &Runtime, database: &str, url: &str, _guard: &DropOnExit) ->
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::HeldConnection)?),
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::Pool)?),
+        Box::new(raw_side::Sqlx::objects(rt, url)?),
         Box::new(nextorm_side::Plain(db.clone())),
         Box::new(nextorm_side::InSession(db.clone())),
         Box::new(nextorm_side::Async::open(rt, url)?),

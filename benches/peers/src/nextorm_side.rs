@@ -57,7 +57,7 @@ impl Plain {
         let tree = RawTree {
             users: users.into_iter().map(|u| (u.id, u.name)).collect(),
             posts: posts.into_iter().map(|p| (p.id, p.author.key(), p.title)).collect(),
-            comments: comments.into_iter().map(|c| (c.post.key(), c.text)).collect(),
+            comments: comments.into_iter().map(|c| (c.id, c.post.key(), c.text)).collect(),
         };
         Ok(group_tree(tree))
     }

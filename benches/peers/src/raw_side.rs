@@ -2,6 +2,10 @@
 //! connection (the floor) or through sqlx's own pool (what the async facade compares with). The
 //! statements are those a careful hand-written program sends: one cached statement per lookup,
 //! a multi-row `INSERT` on the servers, `IN (...)` or `= ANY($1)` for the tree's levels.
+//!
+//! **raw objects** is the same driver and statements, the rows made into the objects any
+//! PonyORM-style session must hold and nothing more (see [`object_tree`]): the floor of nextorm's
+//! session, which the report sets nextorm's session against.
 
 use crate::common_bench::{BoxResult, within};
 use crate::data::{NEW_USERS, TREE_USERS, inserted, new_user, user_id};
@@ -9,14 +13,15 @@ use crate::{Checksum, Library, Workload};
 use sqlx::{AssertSqlSafe, Connection as _, Row as _};
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex, Weak};
 use tokio::runtime::Runtime;
 
 /// The rows of the tree's three levels: users (id, name), posts (id, author, title), comments
-/// (post, text).
+/// (id, post, text).
 pub(crate) struct RawTree {
     pub(crate) users: Vec<(i64, String)>,
     pub(crate) posts: Vec<(i64, i64, String)>,
-    pub(crate) comments: Vec<(i64, String)>,
+    pub(crate) comments: Vec<(i64, i64, String)>,
 }
 
 struct TreeUser {
@@ -33,7 +38,7 @@ struct TreePost {
 /// every name, title and text.
 pub(crate) fn group_tree(rows: RawTree) -> Checksum {
     let mut by_post: HashMap<i64, Vec<String>> = HashMap::new();
-    for (post, text) in rows.comments {
+    for (_, post, text) in rows.comments {
         by_post.entry(post).or_default().push(text);
     }
     let mut by_user: HashMap<i64, Vec<TreePost>> = HashMap::new();
@@ -56,6 +61,88 @@ pub(crate) fn group_tree(rows: RawTree) -> Checksum {
         }
     }
     (comments, bytes)
+}
+
+/// A session's object: shared by every handle to it and writable through any (`Arc<Mutex<_>>`).
+type Shared<T> = Arc<Mutex<T>>;
+
+fn shared<T>(value: T) -> Shared<T> {
+    Arc::new(Mutex::new(value))
+}
+
+fn read<T>(object: &Shared<T>) -> std::sync::MutexGuard<'_, T> {
+    object.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+struct ObjUser {
+    name: String,
+    posts: Vec<Shared<ObjPost>>,
+}
+
+#[allow(dead_code, reason = "held as a session object holds its reference; the walk goes down only")]
+struct ObjPost {
+    title: String,
+    author: Weak<Mutex<ObjUser>>,
+    comments: Vec<Shared<ObjComment>>,
+}
+
+#[allow(dead_code, reason = "as `ObjPost::author`")]
+struct ObjComment {
+    text: String,
+    post: Weak<Mutex<ObjPost>>,
+}
+
+/// The tree as the floor of a session holds it, then walked as [`group_tree`] walks its own: each
+/// row one shared object, entered in its entity's identity map by key, joined to its owner found
+/// by key, with links that outlive the load (an owner holds its members, a member reaches its
+/// owner weakly, so the tree frees itself). No change tracking, hooks or generic code.
+pub(crate) fn object_tree(rows: RawTree) -> Checksum {
+    let mut user_map: HashMap<i64, Shared<ObjUser>> = HashMap::new();
+    let users: Vec<Shared<ObjUser>> = rows
+        .users
+        .into_iter()
+        .map(|(id, name)| user_map.entry(id).or_insert_with(|| shared(ObjUser { name, posts: Vec::new() })).clone())
+        .collect();
+    let mut post_map: HashMap<i64, Shared<ObjPost>> = HashMap::new();
+    for (id, author, title) in rows.posts {
+        let owner = user_map.get(&author);
+        let author = owner.map(Arc::downgrade).unwrap_or_default();
+        let post = post_map.entry(id).or_insert_with(|| shared(ObjPost { title, author, comments: Vec::new() }));
+        if let Some(owner) = owner {
+            read(owner).posts.push(post.clone());
+        }
+    }
+    let mut comment_map: HashMap<i64, Shared<ObjComment>> = HashMap::new();
+    for (id, post, text) in rows.comments {
+        let owner = post_map.get(&post);
+        let post = owner.map(Arc::downgrade).unwrap_or_default();
+        let comment = comment_map.entry(id).or_insert_with(|| shared(ObjComment { text, post }));
+        if let Some(owner) = owner {
+            read(owner).comments.push(comment.clone());
+        }
+    }
+    drop((user_map, post_map, comment_map));
+    let (mut comments, mut bytes) = (0, 0);
+    for u in &users {
+        let u = read(u);
+        bytes += u.name.len();
+        for p in &u.posts {
+            let p = read(p);
+            bytes += p.title.len();
+            comments += p.comments.len();
+            bytes += p.comments.iter().map(|c| read(c).text.len()).sum::<usize>();
+        }
+    }
+    (comments, bytes)
+}
+
+/// The users as the floor of a session holds them: one shared object each, in an identity map by key.
+fn user_objects(users: Vec<RawUser>) -> Checksum {
+    let mut map: HashMap<i64, Shared<RawUser>> = HashMap::new();
+    let objects: Vec<Shared<RawUser>> =
+        users.into_iter().map(|u| map.entry(u.id).or_insert_with(|| shared(u)).clone()).collect();
+    drop(map);
+    (objects.len(), objects.iter().map(|u| read(u).name.len()).sum())
 }
 
 /// A user row as the raw drivers decode it (every column, as the ORMs decode them).
@@ -89,7 +176,11 @@ fn multi_row_insert(numbered: bool) -> String {
 }
 
 /// rusqlite on the same file as the others.
-pub(crate) struct Rusqlite(rusqlite::Connection);
+pub(crate) struct Rusqlite {
+    c: rusqlite::Connection,
+    /// Runs as **raw objects**: the reads only, into shared objects.
+    objects: bool,
+}
 
 impl Rusqlite {
     pub(crate) fn open(path: &Path) -> BoxResult<Rusqlite> {
@@ -97,7 +188,12 @@ impl Rusqlite {
         // What nextorm's SQLite connections run with.
         c.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON")?;
         c.set_prepared_statement_cache_capacity(256);
-        Ok(Rusqlite(c))
+        Ok(Rusqlite { c, objects: false })
+    }
+
+    /// The same, as **raw objects**.
+    pub(crate) fn objects(path: &Path) -> BoxResult<Rusqlite> {
+        Ok(Rusqlite { objects: true, ..Rusqlite::open(path)? })
     }
 
     fn decode(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
@@ -105,7 +201,7 @@ impl Rusqlite {
     }
 
     fn insert(&mut self) -> rusqlite::Result<Checksum> {
-        let tx = self.0.transaction()?;
+        let tx = self.c.transaction()?;
         {
             let mut insert = tx.prepare_cached("INSERT INTO users (name, hair_color) VALUES (?, ?)")?;
             for k in 0..NEW_USERS {
@@ -118,8 +214,8 @@ impl Rusqlite {
         Ok(inserted())
     }
 
-    fn tree(&self) -> rusqlite::Result<Checksum> {
-        let c = &self.0;
+    fn tree(&self) -> rusqlite::Result<RawTree> {
+        let c = &self.c;
         let users: Vec<(i64, String)> = c
             .prepare_cached("SELECT id, name FROM users WHERE id <= ?")?
             .query_map([TREE_USERS], |r| Ok((r.get(0)?, r.get(1)?)))?
@@ -132,22 +228,33 @@ impl Rusqlite {
             .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
-        let sql = format!("SELECT post, text FROM comments WHERE post IN ({})", placeholders(ids.len(), 0, false));
-        let comments: Vec<(i64, String)> = c
+        let sql =
+            format!("SELECT id, post, text FROM comments WHERE post IN ({})", placeholders(ids.len(), 0, false));
+        let comments: Vec<(i64, i64, String)> = c
             .prepare_cached(&sql)?
-            .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?)))?
+            .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        Ok(group_tree(RawTree { users, posts, comments }))
+        Ok(RawTree { users, posts, comments })
     }
 }
 
 impl Library for Rusqlite {
     fn name(&self) -> &'static str {
-        "rusqlite"
+        if self.objects { "raw objects" } else { "rusqlite" }
     }
 
     fn run(&mut self, _rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
-        let c = &self.0;
+        let c = &self.c;
+        if self.objects {
+            let out = match workload {
+                Workload::AllUsers => c.prepare_cached("SELECT id, name, hair_color FROM users").and_then(|mut s| {
+                    Ok(user_objects(s.query_map([], Self::decode)?.collect::<rusqlite::Result<Vec<_>>>()?))
+                }),
+                Workload::TreePrefetched => self.tree().map(object_tree),
+                Workload::OneUser | Workload::Insert100 | Workload::TreeLazy => return None,
+            };
+            return Some(out.map_err(Into::into));
+        }
         let out = match workload {
             Workload::OneUser => c
                 .prepare_cached("SELECT id, name, hair_color FROM users WHERE id = ?")
@@ -158,7 +265,7 @@ impl Library for Rusqlite {
                 Ok(user_names(&users))
             }),
             Workload::Insert100 => self.insert(),
-            Workload::TreePrefetched => self.tree(),
+            Workload::TreePrefetched => self.tree().map(group_tree),
             Workload::TreeLazy => return None,
         };
         Some(out.map_err(Into::into))
@@ -186,6 +293,8 @@ enum SqlxConn {
 pub(crate) struct Sqlx {
     conn: SqlxConn,
     insert_sql: String,
+    /// Runs as **raw objects**: the reads only, into shared objects.
+    objects: bool,
 }
 
 impl Sqlx {
@@ -199,29 +308,38 @@ impl Sqlx {
                 (false, Drive::Pool) => SqlxConn::MariaDbPool(within(sqlx::MySqlPool::connect(url)).await?),
             })
         })?;
-        Ok(Sqlx { conn, insert_sql: multi_row_insert(postgres) })
+        Ok(Sqlx { conn, insert_sql: multi_row_insert(postgres), objects: false })
+    }
+
+    /// One held connection, as **raw objects**.
+    pub(crate) fn objects(rt: &Runtime, url: &str) -> BoxResult<Sqlx> {
+        Ok(Sqlx { objects: true, ..Sqlx::open(rt, url, Drive::HeldConnection)? })
     }
 }
 
 impl Library for Sqlx {
     fn name(&self) -> &'static str {
         match self.conn {
+            _ if self.objects => "raw objects",
             SqlxConn::Postgres(_) | SqlxConn::MariaDb(_) => "sqlx",
             SqlxConn::PgPool(_) | SqlxConn::MariaDbPool(_) => "sqlx pool",
         }
     }
 
     fn run(&mut self, rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
-        if workload == Workload::TreeLazy {
+        let objects = self.objects;
+        if workload == Workload::TreeLazy
+            || (objects && matches!(workload, Workload::OneUser | Workload::Insert100))
+        {
             return None;
         }
         let insert = self.insert_sql.as_str();
         let out = rt.block_on(async {
             match &mut self.conn {
-                SqlxConn::Postgres(c) => postgres(c, workload, n, insert).await,
-                SqlxConn::MariaDb(c) => mariadb(c, workload, n, insert).await,
-                SqlxConn::PgPool(p) => postgres(&mut *p.acquire().await?, workload, n, insert).await,
-                SqlxConn::MariaDbPool(p) => mariadb(&mut *p.acquire().await?, workload, n, insert).await,
+                SqlxConn::Postgres(c) => postgres(c, workload, n, insert, objects).await,
+                SqlxConn::MariaDb(c) => mariadb(c, workload, n, insert, objects).await,
+                SqlxConn::PgPool(p) => postgres(&mut *p.acquire().await?, workload, n, insert, objects).await,
+                SqlxConn::MariaDbPool(p) => mariadb(&mut *p.acquire().await?, workload, n, insert, objects).await,
             }
         });
         Some(out.map_err(Into::into))
@@ -236,7 +354,14 @@ fn mariadb_user(r: sqlx::mysql::MySqlRow) -> sqlx::Result<RawUser> {
     Ok(RawUser { id: r.try_get(0)?, name: r.try_get(1)?, hair_color: r.try_get(2)? })
 }
 
-async fn postgres(c: &mut sqlx::PgConnection, workload: Workload, n: usize, insert: &str) -> sqlx::Result<Checksum> {
+/// `workload` on PostgreSQL; `objects`: the reads into shared objects (**raw objects**).
+async fn postgres(
+    c: &mut sqlx::PgConnection,
+    workload: Workload,
+    n: usize,
+    insert: &str,
+    objects: bool,
+) -> sqlx::Result<Checksum> {
     Ok(match workload {
         Workload::OneUser => {
             let u = sqlx::query("SELECT id, name, hair_color FROM users WHERE id = $1")
@@ -249,7 +374,7 @@ async fn postgres(c: &mut sqlx::PgConnection, workload: Workload, n: usize, inse
         Workload::AllUsers => {
             let users =
                 sqlx::query("SELECT id, name, hair_color FROM users").try_map(pg_user).fetch_all(&mut *c).await?;
-            user_names(&users)
+            if objects { user_objects(users) } else { user_names(&users) }
         }
         Workload::Insert100 => {
             let mut tx = c.begin().await?;
@@ -272,16 +397,25 @@ async fn postgres(c: &mut sqlx::PgConnection, workload: Workload, n: usize, inse
                     .fetch_all(&mut *c)
                     .await?;
             let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
-            let comments: Vec<(i64, String)> = sqlx::query_as("SELECT post, text FROM comments WHERE post = ANY($1)")
-                .bind(&ids)
-                .fetch_all(&mut *c)
-                .await?;
-            group_tree(RawTree { users, posts, comments })
+            let comments: Vec<(i64, i64, String)> =
+                sqlx::query_as("SELECT id, post, text FROM comments WHERE post = ANY($1)")
+                    .bind(&ids)
+                    .fetch_all(&mut *c)
+                    .await?;
+            let rows = RawTree { users, posts, comments };
+            if objects { object_tree(rows) } else { group_tree(rows) }
         }
     })
 }
 
-async fn mariadb(c: &mut sqlx::MySqlConnection, workload: Workload, n: usize, insert: &str) -> sqlx::Result<Checksum> {
+/// `workload` on MariaDB; `objects`: the reads into shared objects (**raw objects**).
+async fn mariadb(
+    c: &mut sqlx::MySqlConnection,
+    workload: Workload,
+    n: usize,
+    insert: &str,
+    objects: bool,
+) -> sqlx::Result<Checksum> {
     Ok(match workload {
         Workload::OneUser => {
             let u = sqlx::query("SELECT id, name, hair_color FROM users WHERE id = ?")
@@ -294,7 +428,7 @@ async fn mariadb(c: &mut sqlx::MySqlConnection, workload: Workload, n: usize, in
         Workload::AllUsers => {
             let users =
                 sqlx::query("SELECT id, name, hair_color FROM users").try_map(mariadb_user).fetch_all(&mut *c).await?;
-            user_names(&users)
+            if objects { user_objects(users) } else { user_names(&users) }
         }
         Workload::Insert100 => {
             let mut tx = c.begin().await?;
@@ -319,14 +453,17 @@ async fn mariadb(c: &mut sqlx::MySqlConnection, workload: Workload, n: usize, in
                 q = q.bind(u.0);
             }
             let posts: Vec<(i64, i64, String)> = q.fetch_all(&mut *c).await?;
-            let sql =
-                format!("SELECT post, text FROM comments WHERE post IN ({})", placeholders(posts.len(), 0, false));
+            let sql = format!(
+                "SELECT id, post, text FROM comments WHERE post IN ({})",
+                placeholders(posts.len(), 0, false)
+            );
             let mut q = sqlx::query_as(AssertSqlSafe(sql));
             for p in &posts {
                 q = q.bind(p.0);
             }
-            let comments: Vec<(i64, String)> = q.fetch_all(&mut *c).await?;
-            group_tree(RawTree { users, posts, comments })
+            let comments: Vec<(i64, i64, String)> = q.fetch_all(&mut *c).await?;
+            let rows = RawTree { users, posts, comments };
+            if objects { object_tree(rows) } else { group_tree(rows) }
         }
     })
 }

@@ -667,8 +667,10 @@ impl<E: Entity> Handle<E> {
     }
 
     /// The object's fields as JSON, as [`crate::dict::to_dict`] does (PonyORM's `to_dict`): its
-    /// columns, references as keys. A session's `to_dict` adds relations. A `lazy` field that is
-    /// not loaded is left out (Pony's `with_lazy=False`): read it first to include it.
+    /// columns, references as keys. A session's `to_dict` adds relations and flushes first; this
+    /// one sends nothing, so a reference to a new object not saved yet is an
+    /// [`ErrorKind::InvalidValue`] error. A `lazy` field that is not loaded is left out (Pony's
+    /// `with_lazy=False`): read it first to include it.
     pub fn to_dict(&self, only: &[&str], exclude: &[&str]) -> Result<serde_json::Map<String, serde_json::Value>> {
         let s = self.usable_lock()?;
         let meta = E::meta();

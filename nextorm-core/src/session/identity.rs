@@ -54,6 +54,9 @@ pub struct IdentityMap {
     /// The members of one-to-many collections by the key they refer to, per (entity, reference
     /// column): built at the first lazy load of a collection, kept up to date after.
     pub(super) member_indexes: FastMap<(usize, usize), MemberIndex>,
+    /// While the members of one-to-many collections load: the members' index (entity, reference
+    /// column) their rows go into as they join (see [`IdentityMap::feed_member_index`]).
+    pub(super) feeding: Option<(usize, usize)>,
 }
 
 impl IdentityMap {
@@ -84,17 +87,49 @@ impl IdentityMap {
                     .ok_or_else(|| Error::internal("the identity map holds another entity under this key"))
             }
             Entry::Vacant(slot) => {
-                let saved = if E::CUSTOM_HOOKS { Some(value.column_values()?) } else { None };
-                super::handle::run_hook(|| value.after_load())?;
+                // Without its own hooks an entity's `after_load` does nothing.
+                let saved = if E::CUSTOM_HOOKS {
+                    let saved = value.column_values()?;
+                    super::handle::run_hook(|| value.after_load())?;
+                    Some(saved)
+                } else {
+                    None
+                };
                 slot.insert(at);
                 if let Some(recorded) = &mut self.recorded {
                     recorded.push(at);
                 }
+                // A member of the collections loading: its reference, read before the object is
+                // shared (so without locking it), goes into their index.
+                let member_key = match self.feeding {
+                    Some((entity, fk)) if entity == meta_id(E::meta()) => value.column_value_at(fk).ok(),
+                    _ => None,
+                };
                 let handle = Handle::loaded(value, saved);
                 self.push(handle.cell().clone());
+                if let (Some((entity, fk)), Some(key)) = (self.feeding, member_key)
+                    && let Some(index) = self.member_indexes.get_mut(&(entity, fk))
+                {
+                    let members = self.by_entity.iter().rev().find(|(m, _)| *m == entity).map_or(0, |(_, l)| l.len());
+                    index.feed(members, at, &key);
+                }
                 Ok(handle)
             }
         }
+    }
+
+    /// Until [`IdentityMap::stop_feeding`], the objects of `target` that join the session go
+    /// into its members' index by reference column `fk` as their rows load (brought up to date
+    /// first), so the collections they load are found without reading every member again.
+    pub fn feed_member_index(&mut self, target: &'static EntityMeta, fk: usize) {
+        let members = entity_list(&self.by_entity, target);
+        self.member_indexes.entry((meta_id(target), fk)).or_default().refresh(&self.objects, members, fk);
+        self.feeding = Some((meta_id(target), fk));
+    }
+
+    /// Ends [`IdentityMap::feed_member_index`].
+    pub fn stop_feeding(&mut self) {
+        self.feeding = None;
     }
 
     /// Starts recording the objects loaded rows resolve to (see [`IdentityMap::take_recorded`]).

@@ -44,16 +44,18 @@ impl IdentityMap {
             }
             let mut field = "";
             for (e, &held) in edges[range.clone()].iter().zip(&held[range]) {
-                if e.field != field || e.target == NO_TARGET {
+                // The same relation's edges share its field's text: comparing where it lies
+                // spares comparing the text for every edge.
+                if e.target == NO_TARGET || !std::ptr::eq(e.field, field) && e.field != field {
                     links.field(e.field);
                     field = e.field;
                 }
                 if e.target != NO_TARGET {
-                    let object: std::sync::Arc<dyn LinkedObject> = self.objects[e.target].clone();
+                    let object = &self.objects[e.target];
                     links.edge(if held {
-                        Edge::Held(object)
+                        Edge::Held(object.clone())
                     } else {
-                        Edge::Followed(std::sync::Arc::downgrade(&object))
+                        Edge::Followed(std::sync::Arc::downgrade(object) as std::sync::Weak<dyn LinkedObject>)
                     });
                 }
             }

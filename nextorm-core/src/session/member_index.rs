@@ -45,22 +45,41 @@ impl MemberIndex {
             self.epoch = epoch;
         }
         for &i in &members[self.covered..] {
-            let Some(v) = objects[i].live_value(fk) else { continue };
-            // Positions fit in a u32: a session holds fewer than 4 billion objects.
-            let at = self.chain.len() as u32;
-            self.chain.push((i, END));
-            match self.by_key.entry(MapKey::of(std::slice::from_ref(&v))) {
-                Entry::Occupied(mut group) => {
-                    let (_, last) = group.get_mut();
-                    self.chain[*last as usize].1 = at;
-                    *last = at;
-                }
-                Entry::Vacant(slot) => {
-                    slot.insert((at, at));
-                }
+            if let Some(v) = objects[i].live_value(fk) {
+                self.insert(i, &v);
             }
         }
         self.covered = members.len();
+    }
+
+    /// Adds object `object`, which has just joined the session as the last of the entity's
+    /// `members` objects, its reference holding `key` (read from its row as it loaded): what
+    /// [`MemberIndex::refresh`] would find, without locking the object. Only onto an index that
+    /// covered every member before it, with no write since; otherwise the next refresh reads it.
+    pub(super) fn feed(&mut self, members: usize, object: usize, key: &Value) {
+        if self.covered + 1 != members || self.epoch != write_epoch() {
+            return;
+        }
+        if !key.is_null() {
+            self.insert(object, key);
+        }
+        self.covered = members;
+    }
+
+    fn insert(&mut self, object: usize, key: &Value) {
+        // Positions fit in a u32: a session holds fewer than 4 billion objects.
+        let at = self.chain.len() as u32;
+        self.chain.push((object, END));
+        match self.by_key.entry(MapKey::of(std::slice::from_ref(key))) {
+            Entry::Occupied(mut group) => {
+                let (_, last) = group.get_mut();
+                self.chain[*last as usize].1 = at;
+                *last = at;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert((at, at));
+            }
+        }
     }
 
     /// The indexes of the objects that refer to `key`, in the order they joined the session.
