@@ -543,6 +543,10 @@ impl SessionCore {
         owners: &[usize],
     ) -> Result<()> {
         let link = set_link(owner_meta, relation)?;
+        // The auto-flush first: its hooks may move a member, and the index is fed after them.
+        if !owners.is_empty() {
+            self.before_query(false).await?;
+        }
         if let Link::Reverse { target, fk } = &link {
             self.map.feed_member_index(target, *fk);
         }

@@ -316,6 +316,8 @@ pub fn mapped() -> Vec<&'static nextorm::EntityMeta> {
         Ledger::meta(),
         Folder::meta(),
         Memo::meta(),
+        Queue::meta(),
+        Ticket::meta(),
     ]
 }
 
@@ -469,6 +471,37 @@ pub struct Memo {
     pub title: String,
     #[orm(cascade_delete = true)]
     pub folder: Option<Single<Folder>>,
+}
+
+/// The owner of tickets, which a hook moves between queues.
+#[derive(Entity, Debug, Clone, PartialEq, Default)]
+pub struct Queue {
+    #[pk]
+    pub id: i64,
+    #[orm(max_len = 40)]
+    pub name: String,
+    pub tickets: Set<Ticket>,
+}
+
+/// A ticket whose `before_update` hook moves it to the queue `escalation` names once its
+/// priority reaches 9: a reference changed by a hook during a flush, not by a setter.
+#[derive(Entity, Debug, Clone, PartialEq)]
+#[orm(hooks)]
+pub struct Ticket {
+    #[pk]
+    pub id: i64,
+    pub priority: i32,
+    pub escalation: i64,
+    pub queue: Single<Queue>,
+}
+
+impl nextorm::Hooks for Ticket {
+    fn before_update(&mut self) -> nextorm::Result<()> {
+        if self.priority >= 9 {
+            self.queue = Single::new(self.escalation);
+        }
+        Ok(())
+    }
 }
 
 /// One of two models that map the same table names (`team`, `player`) with different keys and

@@ -2,7 +2,8 @@
 
 use crate::entities::{
     Account, AccountObj, Book, Client, ClientObj, Employee, EmployeeObj, Folder, FolderObj, Locker, LockerObj, Memo,
-    MemoObj, Person, PersonObj, Profile, ProfileObj, Purchase, PurchaseObj, Shelf, Tag, TagObj,
+    MemoObj, Person, PersonObj, Profile, ProfileObj, Purchase, PurchaseObj, Queue, QueueObj, Shelf, Tag, TagObj, Ticket,
+    TicketObj,
 };
 use nextorm::{Set, Single};
 
@@ -241,6 +242,53 @@ pub async fn relations_optional_reference_with_cascade_delete(t: &Ctx) -> Result
     assert_pool_idle(db);
     Ok(())
 }
+
+/// A reference a `before_update` hook moves during a flush: the collections loaded before it
+/// follow the hook afterwards (the members' index they were answered from is not left stale),
+/// in the session and in the database.
+pub async fn relations_a_hook_moving_a_member_moves_it_between_collections(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let (front, back) = session!(db, |s| {
+        let front = aw!(s.create(Queue { name: "front".into(), ..Default::default() }))?;
+        let back = aw!(s.create(Queue { name: "back".into(), ..Default::default() }))?;
+        aw!(s.flush())?;
+        aw!(s.create(Ticket { id: 0, priority: 1, escalation: back.id(), queue: Single::from(&front) }))?;
+        Ok((front.id(), back.id()))
+    })?;
+    // The other queue joins the session after the first load, so loading its tickets runs a
+    // query, whose auto-flush runs the hook just before the rows load.
+    session!(db, |s| {
+        let front = aw!(s.by_pk::<Queue>(&front))?;
+        let waiting = aw!(front.tickets().load(sref!(s)))?;
+        assert_eq!(waiting.len(), 1);
+        let back = aw!(s.by_pk::<Queue>(&back))?;
+        waiting[0].set_priority(9)?;
+        let moved = aw!(back.tickets().load(sref!(s)))?;
+        assert_eq!(moved.len(), 1, "the hook's move shows in the collection loaded with the flush");
+        assert!(moved[0].same(&waiting[0]), "the same object");
+        assert!(aw!(front.tickets().load(sref!(s)))?.is_empty(), "and the queue it left no longer lists it");
+        Ok(())
+    })?;
+    // Both queues' tickets loaded (one query), then a flush: the collections answer from memory
+    // afterwards, and follow the hook.
+    session!(db, |s| {
+        let back = aw!(s.by_pk::<Queue>(&back))?;
+        let front = aw!(s.by_pk::<Queue>(&front))?;
+        let held = aw!(back.tickets().load(sref!(s)))?;
+        assert!(aw!(front.tickets().load(sref!(s)))?.is_empty());
+        held[0].set_escalation(front.id())?;
+        assert!(aw!(front.tickets().load(sref!(s)))?.is_empty(), "the hook has not run yet");
+        aw!(s.flush())?;
+        assert_eq!(aw!(front.tickets().load(sref!(s)))?.len(), 1, "moved back by the hook at the flush");
+        assert!(aw!(back.tickets().load(sref!(s)))?.is_empty());
+        Ok(())
+    })?;
+    let queues: Vec<i64> = aw!(db.select("SELECT queue FROM ticket", ()))?;
+    assert_eq!(queues, vec![front]);
+    assert_pool_idle(db);
+    Ok(())
+}
+
 
 /// Two models with the same table names (`team`, `player`) in one program: each query resolves
 /// its paths through its own entities, whichever was linked first, and one database mapping

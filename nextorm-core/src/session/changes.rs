@@ -2,7 +2,7 @@
 //! its implementation on an object's shared state, which says what statement a flush must send
 //! for the object (`pending`) and records that it reached the database (`applied`).
 
-use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, lock_state, run_hook};
+use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, count_write, lock_state, run_hook};
 use super::own_reference::read_locked;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
@@ -79,6 +79,17 @@ fn key_of(meta: &EntityMeta, values: &[Value]) -> Vec<Value> {
     meta.primary_key.iter().map(|&i| values[i].clone()).collect()
 }
 
+/// Runs a hook of a flush that may change the object (`before_insert`, `before_update`). Its
+/// changes are made without a setter, so they count as a write when the entity has hooks: what
+/// was built from the objects' values (a members' index) is rebuilt, as after any write.
+fn run_writing_hook<E: Entity>(hook: impl FnOnce() -> Result<()>) -> Result<()> {
+    let ran = run_hook(hook);
+    if E::CUSTOM_HOOKS {
+        count_write();
+    }
+    ran
+}
+
 impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
     fn meta(&self) -> &'static EntityMeta {
         E::meta()
@@ -90,7 +101,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         match s.status {
             Status::Gone => Ok(None),
             Status::New => {
-                run_hook(|| s.value.before_insert())?;
+                run_writing_hook::<E>(|| s.value.before_insert())?;
                 let generated_key = s.value.key_is_unset();
                 Ok(Some(Change::Insert {
                     meta,
@@ -100,7 +111,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
-                run_hook(|| s.value.before_update())?;
+                run_writing_hook::<E>(|| s.value.before_update())?;
                 let current = read_locked(self.addr(), &s.value, E::column_values)?;
                 let saved = s.saved.as_deref().unwrap_or(&current);
                 // The columns that differ from what the database holds: written ones (an

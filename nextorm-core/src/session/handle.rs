@@ -185,7 +185,7 @@ pub fn write_epoch() -> u64 {
     WRITES.load(std::sync::atomic::Ordering::Acquire)
 }
 
-fn count_write() {
+pub(crate) fn count_write() {
     WRITES.fetch_add(1, std::sync::atomic::Ordering::Release);
 }
 

@@ -544,5 +544,6 @@ impl IdentityMap {
         self.linked_targets.clear();
         self.recorded = None;
         self.member_indexes.clear();
+        self.feeding = None;
     }
 }
