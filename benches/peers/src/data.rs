@@ -64,7 +64,7 @@ pub(crate) fn user_id(n: usize) -> i64 {
 
 /// The name and hair colour of the `k`th new user of an insert.
 pub(crate) fn new_user(k: usize) -> (String, Option<String>) {
-    (format!("new user {k}"), (k % 2 == 0).then(|| "brown".to_owned()))
+    (format!("new user {k}"), k.is_multiple_of(2).then(|| "brown".to_owned()))
 }
 
 /// What an insert of [`NEW_USERS`] returns.

@@ -79,7 +79,10 @@ fn names(users: &[User]) -> Checksum {
     (users.len(), users.iter().map(|u| u.name.len()).sum())
 }
 
-fn walk(tree: &[(User, Vec<(Post, Vec<Comment>)>)]) -> Checksum {
+/// Diesel's tree: each user with its posts, each post with its comments (`grouped_by`).
+type Tree = Vec<(User, Vec<(Post, Vec<Comment>)>)>;
+
+fn walk(tree: &Tree) -> Checksum {
     let (mut comments, mut bytes) = (0, 0);
     for (u, posts) in tree {
         bytes += u.name.len();
