@@ -484,7 +484,8 @@ pub struct Queue {
 }
 
 /// A ticket whose `before_update` hook moves it to the queue `escalation` names once its
-/// priority reaches 9: a reference changed by a hook during a flush, not by a setter.
+/// priority reaches 9 (a reference changed by a hook during a flush, not by a setter), and
+/// counts its runs in `updates`.
 #[derive(Entity, Debug, Clone, PartialEq)]
 #[orm(hooks)]
 pub struct Ticket {
@@ -492,11 +493,13 @@ pub struct Ticket {
     pub id: i64,
     pub priority: i32,
     pub escalation: i64,
+    pub updates: i32,
     pub queue: Single<Queue>,
 }
 
 impl nextorm::Hooks for Ticket {
     fn before_update(&mut self) -> nextorm::Result<()> {
+        self.updates += 1;
         if self.priority >= 9 {
             self.queue = Single::new(self.escalation);
         }

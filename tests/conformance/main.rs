@@ -680,6 +680,7 @@ conformance!(
     relations_flush_in_foreign_key_order_and_load_lazily_in_batches,
     relations_collections_load_once_and_follow_the_session,
     relations_a_hook_moving_a_member_moves_it_between_collections,
+    relations_flushing_a_delete_runs_no_other_objects_hook,
     relations_lazy_walk_sends_one_query_per_level,
     relations_delete_rules,
     relations_optional_reference_with_cascade_delete,

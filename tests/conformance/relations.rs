@@ -252,7 +252,7 @@ pub async fn relations_a_hook_moving_a_member_moves_it_between_collections(t: &C
         let front = aw!(s.create(Queue { name: "front".into(), ..Default::default() }))?;
         let back = aw!(s.create(Queue { name: "back".into(), ..Default::default() }))?;
         aw!(s.flush())?;
-        aw!(s.create(Ticket { id: 0, priority: 1, escalation: back.id(), queue: Single::from(&front) }))?;
+        aw!(s.create(Ticket { id: 0, priority: 1, escalation: back.id(), updates: 0, queue: Single::from(&front) }))?;
         Ok((front.id(), back.id()))
     })?;
     // The other queue joins the session after the first load, so loading its tickets runs a
@@ -289,6 +289,36 @@ pub async fn relations_a_hook_moving_a_member_moves_it_between_collections(t: &C
     Ok(())
 }
 
+
+/// `obj.flush(s)` of a delete sends the changes its delete rules made and nothing else, and runs
+/// no other object's `before_update` hook: a ticket changed in the session runs its hook once,
+/// at the flush that sends it.
+pub async fn relations_flushing_a_delete_runs_no_other_objects_hook(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let gone = session!(db, |s| {
+        let kept = aw!(s.create(Queue { name: "kept".into(), ..Default::default() }))?;
+        let gone = aw!(s.create(Queue { name: "gone".into(), ..Default::default() }))?;
+        aw!(s.flush())?;
+        aw!(s.create(Ticket { id: 0, priority: 1, escalation: kept.id(), updates: 0, queue: Single::from(&kept) }))?;
+        Ok(gone.id())
+    })?;
+    session!(db, |s| {
+        let ticket = aw!(select!(t for t in Ticket).fetch_all(sref!(s)))?.remove(0);
+        let gone = aw!(s.by_pk::<Queue>(&gone))?;
+        ticket.set_priority(2)?;
+        gone.delete()?;
+        aw!(gone.flush(sref!(s)))?;
+        assert_eq!(ticket.updates(), 0, "the delete's flush ran no hook of the ticket, which it does not send");
+        aw!(s.flush())?;
+        assert_eq!(ticket.updates(), 1, "the ticket's own flush runs its hook once");
+        Ok(())
+    })?;
+    let updates: Vec<i32> = aw!(db.select("SELECT updates FROM ticket", ()))?;
+    assert_eq!(updates, vec![1]);
+    assert_eq!(aw!(db.get::<i64>("SELECT COUNT(*) FROM queue", ()))?, 1);
+    assert_pool_idle(db);
+    Ok(())
+}
 
 /// Two models with the same table names (`team`, `player`) in one program: each query resolves
 /// its paths through its own entities, whichever was linked first, and one database mapping

@@ -27,6 +27,9 @@ pub trait Tracked: LinkedObject {
     fn detach(&self, strict: bool);
     /// The current value of column `index`.
     fn column_value(&self, index: usize) -> Result<Value>;
+    /// Whether the reference in `column` held `key` in the database and holds something else
+    /// now (a delete rule set it to NULL, or a write moved it), read without running a hook.
+    fn left_reference(&self, column: usize, key: &Value) -> bool;
     /// Whether the object is new or persistent (not deleted).
     fn live(&self) -> bool;
     /// The value of column `index` if the object is live and the value not `NULL` (one lock,
@@ -209,6 +212,14 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             // Nothing may read it again: the snapshot is dead weight.
             s.saved = None;
         }
+    }
+
+    fn left_reference(&self, column: usize, key: &Value) -> bool {
+        let s = lock_state(self);
+        // Without a snapshot nothing was written: the value is what the database holds.
+        let Some(saved) = s.saved.as_ref() else { return false };
+        saved.get(column) == Some(key)
+            && read_locked(self.addr(), &s.value, |v| v.column_value_at(column)).is_ok_and(|now| &now != key)
     }
 
     fn column_value(&self, index: usize) -> Result<Value> {

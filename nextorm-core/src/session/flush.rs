@@ -226,12 +226,10 @@ impl FlushPlan {
                             if refers.iter().any(|&c| o.column_value(c).is_ok_and(|v| &v == parent_key)) {
                                 stack.push(j);
                             }
-                        } else if o.live()
-                            && !o.is_new()
-                            && let Some(Change::Update { set, previous, .. }) = o.pending()?
-                            && set.iter().zip(&previous).any(|((c, _), was)| refers.contains(c) && was == parent_key)
-                        {
-                            // A reference the delete rules set to NULL.
+                        } else if o.live() && !o.is_new() && refers.iter().any(|&c| o.left_reference(c, parent_key)) {
+                            // A reference the delete rules set to NULL. Found without computing
+                            // the object's change, which would run its `before_update` hook
+                            // though it may not be sent now.
                             stack.push(j);
                         }
                     }
