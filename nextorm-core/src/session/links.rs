@@ -292,6 +292,13 @@ mod tests {
     }
 
     #[test]
+    fn an_object_pays_five_words_for_its_links() {
+        // Every session object carries one: nothing, one inline edge (a field and a fat
+        // pointer), or a boxed slice. Growing it grows every object (memory target: 2x the rows).
+        assert!(std::mem::size_of::<super::super::Links>() <= 5 * std::mem::size_of::<usize>());
+    }
+
+    #[test]
     fn a_link_closing_a_cycle_is_only_followed() {
         // 0 -> 1 -> 2 -> 0, and 0 -> 2: the walk from 0 holds 0 -> 1 -> 2 and follows 2 -> 0.
         let (edges, start) = by_owner(3, vec![edge(0, "x", 1), edge(1, "x", 2), edge(2, "x", 0), edge(0, "y", 2)]);
