@@ -82,15 +82,22 @@ fn key_of(meta: &EntityMeta, values: &[Value]) -> Vec<Value> {
     meta.primary_key.iter().map(|&i| values[i].clone()).collect()
 }
 
-/// Runs a hook of a flush that may change the object (`before_insert`, `before_update`). Its
-/// changes are made without a setter, so they count as a write when the entity has hooks: what
-/// was built from the objects' values (a members' index) is rebuilt, as after any write.
-fn run_writing_hook<E: Entity>(hook: impl FnOnce() -> Result<()>) -> Result<()> {
-    let ran = run_hook(hook);
-    if E::CUSTOM_HOOKS {
-        count_write();
+/// Runs a hook of a flush that may change the object (`before_insert`, `before_update`) on the
+/// value of the object at `addr`. A change it makes is made without a setter, so it counts as a
+/// write: what was built from the objects' values (a members' index) is rebuilt, as after any
+/// write. A hook that changes nothing counts nothing, so the next flush can still skip its scan.
+fn run_writing_hook<E: Entity>(addr: usize, value: &mut E, hook: fn(&mut E) -> Result<()>) -> Result<()> {
+    if !E::CUSTOM_HOOKS {
+        // The derive's hooks do nothing.
+        return run_hook(|| hook(value));
     }
-    ran
+    let before = read_locked(addr, value, E::column_values);
+    run_hook(|| hook(value))?;
+    match (before, read_locked(addr, value, E::column_values)) {
+        (Ok(before), Ok(after)) if before == after => {}
+        _ => count_write(),
+    }
+    Ok(())
 }
 
 impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
@@ -104,7 +111,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         match s.status {
             Status::Gone => Ok(None),
             Status::New => {
-                run_writing_hook::<E>(|| s.value.before_insert())?;
+                run_writing_hook(self.addr(), &mut s.value, E::before_insert)?;
                 let generated_key = s.value.key_is_unset();
                 Ok(Some(Change::Insert {
                     meta,
@@ -114,7 +121,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
             }
             Status::Persistent if s.written.is_empty() => Ok(None),
             Status::Persistent => {
-                run_writing_hook::<E>(|| s.value.before_update())?;
+                run_writing_hook(self.addr(), &mut s.value, E::before_update)?;
                 let current = read_locked(self.addr(), &s.value, E::column_values)?;
                 let saved = s.saved.as_deref().unwrap_or(&current);
                 // The columns that differ from what the database holds: written ones (an
