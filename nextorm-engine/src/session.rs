@@ -497,6 +497,12 @@ impl SessionCore {
             let members = self.collection::<O, T>(owner, relation).await?;
             return Ok(i64::try_from(members.len()).unwrap_or(i64::MAX));
         }
+        if T::CUSTOM_HOOKS {
+            // A member's pending change may be one whose `before_update` hook moves it in or out:
+            // the hook runs at the flush, which a count kept from before would skip. A flush
+            // that writes makes the kept count stale (`writes` below).
+            self.flush().await?;
+        }
         let id = (owner.addr(), relation as *const RelationMeta as usize);
         let kept = self.counts.get(&id).and_then(|c| {
             (c.writes == self.stats.writes && c.changes == self.changes && c.objects == self.map.len())

@@ -283,8 +283,18 @@ pub async fn relations_a_hook_moving_a_member_moves_it_between_collections(t: &C
         assert!(aw!(back.tickets().load(sref!(s)))?.is_empty());
         Ok(())
     })?;
+    // A count kept from before a change whose hook moves a member is not answered: the hook
+    // runs at the flush the count makes first.
+    session!(db, |s| {
+        let ticket = aw!(select!(t for t in Ticket).fetch_all(sref!(s)))?.remove(0);
+        let back = aw!(s.by_pk::<Queue>(&back))?;
+        assert_eq!(aw!(back.tickets().count(sref!(s)))?, 0);
+        ticket.set_escalation(back.id())?;
+        assert_eq!(aw!(back.tickets().count(sref!(s)))?, 1, "the hook moved the ticket before the count");
+        Ok(())
+    })?;
     let queues: Vec<i64> = aw!(db.select("SELECT queue FROM ticket", ()))?;
-    assert_eq!(queues, vec![front]);
+    assert_eq!(queues, vec![back]);
     assert_pool_idle(db);
     Ok(())
 }
