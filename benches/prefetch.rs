@@ -5,7 +5,7 @@
 //! per level too), against the raw driver sending the same three queries and grouping the rows
 //! itself (rusqlite for SQLite, sqlx on one held connection for PostgreSQL and MariaDB), and the
 //! same rows made into shared objects (`raw_objects`: the floor of any identity-mapped session,
-//! see [`objects`]). Every side walks every user, post and comment.
+//! see [`floor::objects`]). Every side walks every user, post and comment.
 //!
 //! ```text
 //! cargo bench --bench prefetch --all-features
@@ -21,11 +21,11 @@ use criterion::Criterion;
 use nextorm::{AsyncDatabase, CreateTables, Database, Entity, Handle, Set, Single, select};
 use sqlx::{Connection as _, Row as _};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::runtime::Runtime;
 
 mod common;
+use common::floor::{self, ObjUser, Shared, walk_objects};
 use common::{BoxResult, DropOnExit, Side, runtime, scratch_mariadb, scratch_postgres, timed, total};
 
 /// A user, with their posts.
@@ -209,83 +209,6 @@ fn walk_raw(users: &[RawUser]) -> (usize, usize) {
     (comments, bytes)
 }
 
-// ---------------------------------------------------------------------------------------------
-// The floor of an identity-mapped session: the raw driver's rows made into the objects any
-// PonyORM-style session must hold, and nothing else. Each row is one shared, lockable object
-// (`Arc<Mutex<_>>`: handles to it are shared and writable); each entity has an identity map by
-// key; members are grouped under their owner by the key they refer to; and the links outlive the
-// load (owner to members held, member to owner weak, so the tree frees itself). No change
-// tracking, hooks, type erasure or generic code: what nextorm's session costs beyond this is its
-// own, and what this costs beyond `raw` is the object model's.
-
-type Shared<T> = Arc<Mutex<T>>;
-
-struct ObjUser {
-    name: String,
-    posts: Vec<Shared<ObjPost>>,
-}
-
-struct ObjPost {
-    title: String,
-    #[allow(dead_code)] // held as a session object holds its reference; the walk goes down only
-    author: Weak<Mutex<ObjUser>>,
-    comments: Vec<Shared<ObjComment>>,
-}
-
-struct ObjComment {
-    body: String,
-    #[allow(dead_code)] // as `ObjPost::author`
-    post: Weak<Mutex<ObjPost>>,
-}
-
-/// Builds the shared objects from the rows of the three levels.
-fn objects((users, posts, comments): Levels) -> Vec<Shared<ObjUser>> {
-    let mut user_map: HashMap<i64, Shared<ObjUser>> = HashMap::new();
-    let users: Vec<Shared<ObjUser>> = users
-        .into_iter()
-        .map(|(id, name)| user_map.entry(id).or_insert_with(|| shared(ObjUser { name, posts: Vec::new() })).clone())
-        .collect();
-    let mut post_map: HashMap<i64, Shared<ObjPost>> = HashMap::new();
-    for (id, title, author) in posts {
-        let owner = user_map.get(&author);
-        let author = owner.map(Arc::downgrade).unwrap_or_default();
-        let post = post_map.entry(id).or_insert_with(|| shared(ObjPost { title, author, comments: Vec::new() }));
-        if let Some(owner) = owner {
-            owner.lock().expect("unpoisoned").posts.push(post.clone());
-        }
-    }
-    let mut comment_map: HashMap<i64, Shared<ObjComment>> = HashMap::new();
-    for (id, body, post) in comments {
-        let owner = post_map.get(&post);
-        let post = owner.map(Arc::downgrade).unwrap_or_default();
-        let comment = comment_map.entry(id).or_insert_with(|| shared(ObjComment { body, post }));
-        if let Some(owner) = owner {
-            owner.lock().expect("unpoisoned").comments.push(comment.clone());
-        }
-    }
-    users
-}
-
-fn shared<T>(value: T) -> Shared<T> {
-    Arc::new(Mutex::new(value))
-}
-
-fn walk_objects(users: &[Shared<ObjUser>]) -> (usize, usize) {
-    let mut comments = 0;
-    let mut bytes = 0;
-    for u in users {
-        let u = u.lock().expect("unpoisoned");
-        bytes += u.name.len();
-        for p in &u.posts {
-            let p = p.lock().expect("unpoisoned");
-            bytes += p.title.len();
-            comments += p.comments.len();
-            bytes += sum_of(p.comments.iter().map(|c| c.lock().expect("unpoisoned").body.len()));
-        }
-    }
-    (comments, bytes)
-}
-
 /// `?, ?, ...`: `n` placeholders.
 fn placeholders(n: usize) -> String {
     vec!["?"; n].join(", ")
@@ -303,10 +226,14 @@ impl Raw {
         Ok(tree(self.levels(rt)?))
     }
 
-    /// The same rows as the session's floor: shared objects (see [`objects`]).
+    /// The same rows as the floor of an identity-mapped session: the objects any PonyORM-style
+    /// session must hold, and nothing else (see [`floor`], shared with the peers crate's **raw
+    /// objects**). What nextorm's session costs beyond this is its own, and what this costs
+    /// beyond `raw` is the object model's.
     #[inline(never)]
     fn load_objects(&mut self, rt: &Runtime) -> BoxResult<Vec<Shared<ObjUser>>> {
-        Ok(objects(self.levels(rt)?))
+        let (users, posts, comments) = self.levels(rt)?;
+        Ok(floor::objects(users, posts, comments))
     }
 
     fn levels(&mut self, rt: &Runtime) -> BoxResult<Levels> {

@@ -1,7 +1,10 @@
 //! What the benches that compare with the raw drivers share: scratch schemas on the servers,
-//! dropped at the end, timing helpers, and the repeat mode for instruction counts.
+//! dropped at the end, timing helpers, the repeat mode for instruction counts, and the floor of a
+//! session's object model ([`floor`]).
 
 #![allow(dead_code)]
+
+pub(crate) mod floor;
 
 use sqlx::{AssertSqlSafe, Connection as _};
 use std::error::Error as StdError;

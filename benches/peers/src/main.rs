@@ -17,7 +17,8 @@
 //! `PEERS_ROUNDS` (default 11) and `PEERS_SAMPLE_MS` (the time one sample aims at, default 40)
 //! trade precision for time.
 
-/// The scratch schemas and databases the repository's benches use (dropped at the end).
+/// The scratch schemas and databases the repository's benches use (dropped at the end), and the
+/// floor of a session's object model (`common_bench::floor`, for **raw objects**).
 #[path = "../../common/mod.rs"]
 mod common_bench;
 mod data;

@@ -7,13 +7,13 @@
 //! PonyORM-style session must hold and nothing more (see [`object_tree`]): the floor of nextorm's
 //! session, which the report sets nextorm's session against.
 
+use crate::common_bench::floor::{self, Shared, read, shared};
 use crate::common_bench::{BoxResult, within};
 use crate::data::{NEW_USERS, TREE_USERS, inserted, new_user, user_id};
 use crate::{Checksum, Library, Workload};
 use sqlx::{AssertSqlSafe, Connection as _, Row as _};
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex, Weak};
 use tokio::runtime::Runtime;
 
 /// The rows of the tree's three levels: users (id, name), posts (id, author, title), comments
@@ -63,77 +63,19 @@ pub(crate) fn group_tree(rows: RawTree) -> Checksum {
     (comments, bytes)
 }
 
-/// A session's object: shared by every handle to it and writable through any (`Arc<Mutex<_>>`).
-type Shared<T> = Arc<Mutex<T>>;
-
-fn shared<T>(value: T) -> Shared<T> {
-    Arc::new(Mutex::new(value))
-}
-
-fn read<T>(object: &Shared<T>) -> std::sync::MutexGuard<'_, T> {
-    object.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-struct ObjUser {
-    name: String,
-    posts: Vec<Shared<ObjPost>>,
-}
-
-#[allow(dead_code, reason = "held as a session object holds its reference; the walk goes down only")]
-struct ObjPost {
-    title: String,
-    author: Weak<Mutex<ObjUser>>,
-    comments: Vec<Shared<ObjComment>>,
-}
-
-#[allow(dead_code, reason = "as `ObjPost::author`")]
-struct ObjComment {
-    text: String,
-    post: Weak<Mutex<ObjPost>>,
-}
-
-/// The tree as the floor of a session holds it, then walked as [`group_tree`] walks its own: each
-/// row one shared object, entered in its entity's identity map by key, joined to its owner found
-/// by key, with links that outlive the load (an owner holds its members, a member reaches its
-/// owner weakly, so the tree frees itself). No change tracking, hooks or generic code.
+/// The tree as the floor of a session holds it (see [`floor`], shared with the `prefetch` bench),
+/// then walked as [`group_tree`] walks its own: each row one shared object, entered in its
+/// entity's identity map by key, joined to its owner found by key, with links that outlive the
+/// load (an owner holds its members, a member reaches its owner weakly, so the tree frees
+/// itself). No change tracking, hooks or generic code. The rows are handed over in the floor's
+/// order, (id, text, owner), without a copy.
 pub(crate) fn object_tree(rows: RawTree) -> Checksum {
-    let mut user_map: HashMap<i64, Shared<ObjUser>> = HashMap::new();
-    let users: Vec<Shared<ObjUser>> = rows
-        .users
-        .into_iter()
-        .map(|(id, name)| user_map.entry(id).or_insert_with(|| shared(ObjUser { name, posts: Vec::new() })).clone())
-        .collect();
-    let mut post_map: HashMap<i64, Shared<ObjPost>> = HashMap::new();
-    for (id, author, title) in rows.posts {
-        let owner = user_map.get(&author);
-        let author = owner.map(Arc::downgrade).unwrap_or_default();
-        let post = post_map.entry(id).or_insert_with(|| shared(ObjPost { title, author, comments: Vec::new() }));
-        if let Some(owner) = owner {
-            read(owner).posts.push(post.clone());
-        }
-    }
-    let mut comment_map: HashMap<i64, Shared<ObjComment>> = HashMap::new();
-    for (id, post, text) in rows.comments {
-        let owner = post_map.get(&post);
-        let post = owner.map(Arc::downgrade).unwrap_or_default();
-        let comment = comment_map.entry(id).or_insert_with(|| shared(ObjComment { text, post }));
-        if let Some(owner) = owner {
-            read(owner).comments.push(comment.clone());
-        }
-    }
-    drop((user_map, post_map, comment_map));
-    let (mut comments, mut bytes) = (0, 0);
-    for u in &users {
-        let u = read(u);
-        bytes += u.name.len();
-        for p in &u.posts {
-            let p = read(p);
-            bytes += p.title.len();
-            comments += p.comments.len();
-            bytes += p.comments.iter().map(|c| read(c).text.len()).sum::<usize>();
-        }
-    }
-    (comments, bytes)
+    let users = floor::objects(
+        rows.users,
+        rows.posts.into_iter().map(|(id, author, title)| (id, title, author)),
+        rows.comments.into_iter().map(|(id, post, text)| (id, text, post)),
+    );
+    floor::walk_objects(&users)
 }
 
 /// The users as the floor of a session holds them: one shared object each, in an identity map by key.
@@ -228,8 +170,7 @@ impl Rusqlite {
             .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let ids: Vec<i64> = posts.iter().map(|p| p.0).collect();
-        let sql =
-            format!("SELECT id, post, text FROM comments WHERE post IN ({})", placeholders(ids.len(), 0, false));
+        let sql = format!("SELECT id, post, text FROM comments WHERE post IN ({})", placeholders(ids.len(), 0, false));
         let comments: Vec<(i64, i64, String)> = c
             .prepare_cached(&sql)?
             .query_map(rusqlite::params_from_iter(&ids), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
@@ -328,9 +269,7 @@ impl Library for Sqlx {
 
     fn run(&mut self, rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
         let objects = self.objects;
-        if workload == Workload::TreeLazy
-            || (objects && matches!(workload, Workload::OneUser | Workload::Insert100))
-        {
+        if workload == Workload::TreeLazy || (objects && matches!(workload, Workload::OneUser | Workload::Insert100)) {
             return None;
         }
         let insert = self.insert_sql.as_str();
@@ -453,10 +392,8 @@ async fn mariadb(
                 q = q.bind(u.0);
             }
             let posts: Vec<(i64, i64, String)> = q.fetch_all(&mut *c).await?;
-            let sql = format!(
-                "SELECT id, post, text FROM comments WHERE post IN ({})",
-                placeholders(posts.len(), 0, false)
-            );
+            let sql =
+                format!("SELECT id, post, text FROM comments WHERE post IN ({})", placeholders(posts.len(), 0, false));
             let mut q = sqlx::query_as(AssertSqlSafe(sql));
             for p in &posts {
                 q = q.bind(p.0);
