@@ -415,11 +415,12 @@ fn run<G>(c: &mut Criterion, rt: &Runtime, dialect: &str, open: impl FnOnce(&Run
     drop(guard);
 }
 
-/// The repeat mode (see `common::repeat_mode`): one side's walk, N times, on SQLite; with
+/// The repeat mode (see `common::repeat_mode`): one side's walk, N times, on SQLite (or on
+/// `NEXTORM_BENCH_DB=postgres|mariadb`, to profile a server's client side); with
 /// `NEXTORM_BENCH_WALK=lazy` nextorm's lazy walk instead of `prefetch`, with
 /// `NEXTORM_BENCH_WALK=objects` the raw side's shared objects (the session's floor) instead of
 /// its plain tree.
-fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
+fn repeat_walks(rt: &Runtime) -> Option<()> {
     let (times, side) = common::repeat_mode()?;
     let walk = std::env::var("NEXTORM_BENCH_WALK");
     let (lazy, objects) = match walk.as_deref() {
@@ -428,7 +429,18 @@ fn repeat_on_sqlite(rt: &Runtime) -> Option<()> {
         Ok("objects") => (false, true),
         Ok(other) => panic!("NEXTORM_BENCH_WALK={other:?}: expected prefetch, lazy or objects"),
     };
-    let (_guard, mut s) = sqlite(rt).expect("prefetch bench: SQLite");
+    // The guard is declared before the subjects, so dropped after them (a server's guard drops
+    // its database).
+    fn boxed<G: 'static>((guard, s): (G, Subjects)) -> (Box<dyn std::any::Any>, Subjects) {
+        (Box::new(guard), s)
+    }
+    let (_guard, mut s) = match std::env::var("NEXTORM_BENCH_DB").as_deref() {
+        Err(_) | Ok("sqlite") => sqlite(rt).map(boxed),
+        Ok("postgres") => postgres(rt).map(boxed),
+        Ok("mariadb") => mariadb(rt).map(boxed),
+        Ok(other) => panic!("NEXTORM_BENCH_DB={other:?}: expected sqlite, postgres or mariadb"),
+    }
+    .expect("prefetch bench: the repeat mode's database");
     for _ in 0..times {
         let walked = match side {
             Side::NextormSync if lazy => lazy_walk_sync(&s.sync),
@@ -488,7 +500,7 @@ const MAX_GROWTH: f64 = 15.0;
 
 fn main() {
     let rt = runtime().expect("cannot start a tokio runtime");
-    if complexity_guard().is_some() || repeat_on_sqlite(&rt).is_some() {
+    if complexity_guard().is_some() || repeat_walks(&rt).is_some() {
         return;
     }
     let mut c = Criterion::default()

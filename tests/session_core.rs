@@ -306,9 +306,9 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
             let mut map = IdentityMap::new();
             let handles: Vec<_> = (1..=200_000).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
             for pair in handles.windows(2) {
-                pair[0].tracked().keep_links(Links::one_field("next", [Edge::Held(pair[1].erased())]));
+                pair[0].tracked().detach(false, Some(Links::one_field("next", [Edge::Held(pair[1].erased())])));
             }
-            map.clear(false);
+            drop(map);
             let tail = handles[handles.len() - 1].downgrade();
             let next = nextorm::Handle::<Account>::from_edge(&Edge::Held(handles[1].erased()));
             assert!(next.is_some_and(|h| h.lock().value.id == 2), "a link leads to its object");
@@ -322,6 +322,30 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
         .join()
         .expect("no stack overflow");
     assert!(freed, "the whole chain was freed");
+}
+
+#[test]
+fn a_tree_of_links_is_freed_level_by_level() {
+    use nextorm_core::session::{Edge, Links};
+    // A root holding 100 objects that hold 10 each: dropping the root frees every level, the
+    // objects a level's links held being queued for the next.
+    let mut map = IdentityMap::new();
+    let handles: Vec<_> = (1..=1_101).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
+    let (root, rest) = handles.split_first().unwrap();
+    let (middle, leaves) = rest.split_at(100);
+    for (owner, members) in middle.iter().zip(leaves.chunks(10)) {
+        owner
+            .tracked()
+            .detach(false, Some(Links::one_field("members", members.iter().map(|m| Edge::Held(m.erased())))));
+    }
+    root.tracked().detach(false, Some(Links::one_field("members", middle.iter().map(|m| Edge::Held(m.erased())))));
+    drop(map);
+    let watched: Vec<_> = handles.iter().map(|h| h.downgrade()).collect();
+    let root = root.clone();
+    drop(handles);
+    assert!(watched.iter().all(|w| w.upgrade().is_some()), "the root holds every level");
+    drop(root);
+    assert!(watched.iter().all(|w| w.upgrade().is_none()), "every level was freed with the root");
 }
 
 // The flush plan: the steps a flush sends and what it does with their outcomes, run here with

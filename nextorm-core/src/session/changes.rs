@@ -23,8 +23,9 @@ pub trait Tracked: LinkedObject {
     fn map_key(&self) -> Result<Option<MapKey>>;
     /// Whether the entity has its own lifecycle hooks (`#[orm(hooks)]`).
     fn has_hooks(&self) -> bool;
-    /// Makes the object read-only (its session has ended), or unusable when `strict`.
-    fn detach(&self, strict: bool);
+    /// Ends the object's session, in one lock: it keeps `links` if given (what its relations
+    /// led to, for use after the session) and becomes read-only, or unusable when `strict`.
+    fn detach(&self, strict: bool, links: Option<Links>);
     /// The current value of column `index`.
     fn column_value(&self, index: usize) -> Result<Value>;
     /// Whether the reference in `column` held `key` in the database and holds something else
@@ -50,8 +51,6 @@ pub trait Tracked: LinkedObject {
     /// Every column's current value, without running hooks: an insert's values again, once the
     /// objects it refers to have their generated keys.
     fn current_values(&self) -> Result<Vec<Value>>;
-    /// Keeps what the object's relations led to, for use after the session.
-    fn keep_links(&self, links: Links);
     /// Whether the `lazy` column `column` is to be loaded: a persistent object that has not
     /// loaded it and not written it.
     fn needs_column(&self, column: usize) -> bool;
@@ -211,8 +210,11 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         s.value.key().map_key().map(Some)
     }
 
-    fn detach(&self, strict: bool) {
+    fn detach(&self, strict: bool, links: Option<Links>) {
         let mut s = lock_state(self);
+        if let Some(links) = links {
+            s.links = links;
+        }
         s.detached = true;
         if strict {
             s.unusable = true;
@@ -268,10 +270,6 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn mark_deleted(&self) -> Result<()> {
         lock_state(self).mark_deleted()
-    }
-
-    fn keep_links(&self, links: Links) {
-        lock_state(self).links = links;
     }
 
     fn set_null(&self, index: usize) -> Result<()> {

@@ -230,17 +230,11 @@ pub(crate) fn lock_state<E>(cell: &Mutex<ObjState<E>>) -> MutexGuard<'_, ObjStat
     cell.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// A session object with its entity erased, as a relation link holds it.
-pub trait LinkedObject: Any + Send + Sync {
-    /// The object as `Any`, to downcast to its entity's state.
-    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
-}
+/// A session object with its entity erased, as a relation link holds it (downcast to its
+/// entity's state through its `Any` supertrait).
+pub trait LinkedObject: Any + Send + Sync {}
 
-impl<E: Entity> LinkedObject for Mutex<ObjState<E>> {
-    fn into_any(self: Arc<Self>) -> Arc<dyn Any + Send + Sync> {
-        self
-    }
-}
+impl<E: Entity> LinkedObject for Mutex<ObjState<E>> {}
 
 /// One object a relation led to. Held, unless holding it would close a cycle of objects holding
 /// each other (which would never be freed): then only followed, and the object lives as long as
@@ -441,12 +435,17 @@ impl Drop for Links {
         if queued != Ok(false) {
             return;
         }
-        let mut held = Vec::new();
-        self.drain_held(|object| held.push(object));
-        let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(held));
-        // Each object is dropped outside the borrow: its own links queue themselves.
-        while let Ok(Some(object)) = DROPPING.try_with(|queue| queue.borrow_mut().as_mut().and_then(Vec::pop)) {
-            drop(object);
+        let mut batch = Vec::new();
+        self.drain_held(|object| batch.push(object));
+        let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(Vec::new()));
+        // Each batch is dropped outside the borrow: the objects' own links queue themselves
+        // for the next batch, which is taken whole (one borrow per batch, not per object).
+        while !batch.is_empty() {
+            batch.clear();
+            let swapped = DROPPING.try_with(|queue| queue.borrow_mut().as_mut().map(|q| std::mem::swap(q, &mut batch)));
+            if !matches!(swapped, Ok(Some(()))) {
+                break;
+            }
         }
         let _ = DROPPING.try_with(|queue| queue.borrow_mut().take());
     }
@@ -533,7 +532,8 @@ impl<E: Entity> Handle<E> {
 
     /// The handle of a linked object, if it is an `E`.
     pub(crate) fn from_linked(object: Arc<dyn LinkedObject>) -> Option<Self> {
-        object.into_any().downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
+        let object: Arc<dyn Any + Send + Sync> = object;
+        object.downcast::<Mutex<ObjState<E>>>().ok().map(|cell| Handle { cell })
     }
 
     /// The shared state, for the identity map.

@@ -531,8 +531,13 @@ impl IdentityMap {
     /// they refuse writes; with `strict` they refuse reads too.
     pub fn clear(&mut self, strict: bool) {
         for o in &self.objects {
-            o.detach(strict);
+            o.detach(strict, None);
         }
+        self.forget();
+    }
+
+    /// Forgets every object (already detached) and what the session knew of them.
+    pub(super) fn forget(&mut self) {
         self.objects.clear();
         self.by_key.clear();
         self.unkeyed.clear();

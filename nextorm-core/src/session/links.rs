@@ -13,23 +13,25 @@ impl IdentityMap {
     /// Ends the session: each object keeps what its loaded relations led to (see [`Links`](super::Links)),
     /// unless `strict` makes the objects unusable, and the map forgets them.
     pub fn end(&mut self, strict: bool) {
-        if !strict {
-            self.keep_links();
+        if strict || !self.detach_keeping_links() {
+            self.clear(strict);
+        } else {
+            self.forget();
         }
-        self.clear(strict);
     }
 
-    /// Stores on each object the objects its loaded references and collections lead to. The
-    /// links are held along a depth-first walk and only followed where they close a cycle, so
-    /// no group of objects holds itself alive.
-    fn keep_links(&mut self) {
+    /// Detaches every object, storing on each the objects its loaded references and
+    /// collections lead to (one lock per object); `false`, having detached none, when no
+    /// object has a link to keep. The links are held along a depth-first walk and only
+    /// followed where they close a cycle, so no group of objects holds itself alive.
+    fn detach_keeping_links(&mut self) -> bool {
         if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
-            return;
+            return false;
         }
         // When the map holds the only reference to every object (a session that returns plain
         // values), nothing can read a link after the session: every object is freed with it.
         if self.objects.iter().all(|o| std::sync::Arc::strong_count(o) == 1) {
-            return;
+            return false;
         }
         let mut edges = Vec::with_capacity(self.objects.len());
         self.reference_edges(&mut edges);
@@ -40,6 +42,7 @@ impl IdentityMap {
         for owner in 0..self.objects.len() {
             let range = start[owner]..start[owner + 1];
             if range.is_empty() {
+                self.objects[owner].detach(false, None);
                 continue;
             }
             let mut field = "";
@@ -59,8 +62,9 @@ impl IdentityMap {
                     });
                 }
             }
-            self.objects[owner].keep_links(links.take());
+            self.objects[owner].detach(false, Some(links.take()));
         }
+        true
     }
 
     /// Brings the members' index of (`entity`, reference column `fk`) up to date, if a lazy
