@@ -20,8 +20,12 @@ WORKLOADS = [
 ]
 DATABASES = [("sqlite", "SQLite (a file on a RAM disk)"), ("postgres", "PostgreSQL (loopback)"), ("mariadb", "MariaDB (loopback)")]
 RAW = {"sqlite": "rusqlite", "postgres": "sqlx", "mariadb": "sqlx"}
-ORDER = ["rusqlite", "sqlx", "sqlx pool", "raw objects", "Diesel", "SeaORM", "nextorm", "nextorm session", "nextorm async"]
-# The floor of a session: what nextorm's session and its async facade's trees are also set against.
+ORDER = [
+    "rusqlite", "sqlx", "sqlx pool", "raw objects", "Diesel", "SeaORM",
+    "nextorm", "nextorm session", "nextorm async", "nextorm async session",
+]
+SESSIONS = ("nextorm session", "nextorm async session")
+# The floor of a session: what nextorm's sessions are also set against where they load objects.
 FLOOR = "raw objects"
 
 
@@ -94,7 +98,7 @@ def main():
     w(f"library alike; each figure is the median over {', '.join(rounds) or '?'} rounds of the time per iteration.")
     w("In brackets: the ratio to the raw driver (rusqlite on SQLite, sqlx on one held connection on the servers),")
     w("to Diesel where it runs, for nextorm's async facade to sqlx's own pool driven the same way, and for")
-    w("nextorm's session to **raw objects**, the floor of any session.")
+    w("nextorm's sessions to **raw objects**, the floor of any session.")
     w("")
     w("Libraries: **rusqlite**, **sqlx** (one held connection) and **sqlx pool** send the statements a careful")
     w("hand-written program sends (a multi-row `INSERT … RETURNING id` on the servers, prepared single-row inserts")
@@ -103,11 +107,12 @@ def main():
     w("`insert_into(..).values(&vec)` / `insert_many`, `belonging_to` + `grouped_by` / `load_many`); neither reads")
     w("the new keys back. **nextorm** is `select!` into plain structs on the blocking `Database` (the tree: three")
     w("`select!`s grouped by hand), **nextorm session** the same in `db.session` (the tree by `prefetch`, and the")
-    w("lazy walk `for p in u.posts().load(s)? { p.comments().load(s)? }`), **nextorm async** the `AsyncDatabase`")
-    w("(the trees in its session). The async libraries (sqlx pool, SeaORM, nextorm async) are driven by `block_on`")
-    w("per call on one current-thread tokio runtime. Inserted rows are deleted after each sample, off the clock.")
-    w("nextorm and nextorm async insert with `insert_many` (multi-row `INSERT … RETURNING`, keys read back), the")
-    w("session with `create` and its flush (which batches the same way).")
+    w("lazy walk `for p in u.posts().load(s)? { p.comments().load(s)? }`), **nextorm async** and **nextorm async")
+    w("session** the same two on the `AsyncDatabase`. The async libraries (sqlx pool, SeaORM, nextorm async and")
+    w("its session) are driven by `block_on` per call on one current-thread tokio runtime. Inserted rows are")
+    w("deleted after each sample, off the clock. nextorm and nextorm async insert with `insert_many` (multi-row")
+    w("`INSERT … RETURNING`, keys read back), the sessions with `create` and their flush (which batches the same")
+    w("way).")
     w("")
     w("**raw objects** is the raw driver with the same statements, its rows made into the objects a PonyORM-style")
     w("session must hold and nothing more: each row one shared, lockable object (`Arc<Mutex<_>>`), entered in its")
@@ -160,9 +165,7 @@ def main():
                     ratios.append(f"{t / diesel:.2f}× Diesel")
                 if pool and lib == "nextorm async":
                     ratios.append(f"{t / pool:.2f}× sqlx pool")
-                if floor and lib in ("nextorm session", "nextorm async") and wl == "tree_prefetched" or (
-                    floor and lib == "nextorm session" and wl == "all_10000_users"
-                ):
+                if floor and lib in SESSIONS:
                     ratios.append(f"{t / floor:.2f}× raw objects")
                 cells.append(fmt_time(t) + (f" ({', '.join(ratios)})" if ratios else ""))
             w(f"| {label} | " + " | ".join(cells) + " |")

@@ -127,12 +127,14 @@ pub(crate) fn sqlite_bench(rt: &Runtime) -> BoxResult<()> {
     let raw = rusqlite::Connection::open(&file.0)?;
     let version: String = raw.query_row("SELECT sqlite_version()", [], |r| r.get(0))?;
     println!("server\tsqlite\tSQLite {version}");
+    let adb = nextorm_side::Async::open(rt, &url)?;
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Rusqlite::open(&file.0)?),
         Box::new(raw_side::Rusqlite::objects(&file.0)?),
         Box::new(nextorm_side::Plain(db.clone())),
         Box::new(nextorm_side::InSession(db)),
-        Box::new(nextorm_side::Async::open(rt, &url)?),
+        Box::new(nextorm_side::Async(adb.clone())),
+        Box::new(nextorm_side::AsyncSession(adb)),
         Box::new(diesel_side::Sqlite::open(&file.0)?),
         Box::new(seaorm_side::SeaOrm::open(rt, &format!("sqlite://{}?mode=rw", file.0.display()))?),
     ];
@@ -165,13 +167,15 @@ fn server_bench(rt: &Runtime, database: &str, url: &str, _guard: &DropOnExit) ->
     let version: String = db.get("SELECT version()", ())?;
     println!("server\t{database}\t{version}");
     let postgres = database == "postgres";
+    let adb = nextorm_side::Async::open(rt, url)?;
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::HeldConnection)?),
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::Pool)?),
         Box::new(raw_side::Sqlx::objects(rt, url)?),
         Box::new(nextorm_side::Plain(db.clone())),
         Box::new(nextorm_side::InSession(db.clone())),
-        Box::new(nextorm_side::Async::open(rt, url)?),
+        Box::new(nextorm_side::Async(adb.clone())),
+        Box::new(nextorm_side::AsyncSession(adb)),
     ];
     if postgres {
         libs.push(Box::new(diesel_side::Postgres::open(url)?));

@@ -1,5 +1,5 @@
-//! nextorm three ways: plain structs on the blocking `Database`, objects in a session, and the
-//! async facade (driven by `block_on` per call, as the other async libraries are).
+//! nextorm four ways: plain structs and objects in a session, each on the blocking `Database`
+//! and on the async facade (driven by `block_on` per call, as the other async libraries are).
 
 use crate::common_bench::BoxResult;
 use crate::data::{
@@ -42,6 +42,19 @@ fn walk_loaded(users: &[Handle<User>]) -> BoxResult<Checksum> {
     Ok((comments, bytes))
 }
 
+/// The plain tree's three levels grouped by hand, as with a raw driver.
+fn group_levels(users: Vec<User>, posts: Vec<Post>, comments: Vec<Comment>) -> Checksum {
+    group_tree(RawTree {
+        users: users.into_iter().map(|u| (u.id, u.name)).collect(),
+        posts: posts.into_iter().map(|p| (p.id, p.author.key(), p.title)).collect(),
+        comments: comments.into_iter().map(|c| (c.id, c.post.key(), c.text)).collect(),
+    })
+}
+
+fn ids_of<T>(rows: &[T], id: impl Fn(&T) -> i64) -> Vec<i64> {
+    rows.iter().map(id).collect()
+}
+
 /// `select!` into plain structs on the blocking `Database`; the tree is three `select!`s
 /// grouped by hand, as with a raw driver.
 pub(crate) struct Plain(pub(crate) Rc<Database>);
@@ -50,16 +63,11 @@ impl Plain {
     fn tree(&self) -> nextorm::Result<Checksum> {
         let db = &*self.0;
         let users = select!(u for u in User if u.id <= TREE_USERS).fetch_all(db)?;
-        let ids: Vec<i64> = users.iter().map(|u| u.id).collect();
+        let ids = ids_of(&users, |u| u.id);
         let posts = select!(p for p in Post if p.author.id.is_in(&ids)).fetch_all(db)?;
-        let ids: Vec<i64> = posts.iter().map(|p| p.id).collect();
+        let ids = ids_of(&posts, |p| p.id);
         let comments = select!(c for c in Comment if c.post.id.is_in(&ids)).fetch_all(db)?;
-        let tree = RawTree {
-            users: users.into_iter().map(|u| (u.id, u.name)).collect(),
-            posts: posts.into_iter().map(|p| (p.id, p.author.key(), p.title)).collect(),
-            comments: comments.into_iter().map(|c| (c.id, c.post.key(), c.text)).collect(),
-        };
-        Ok(group_tree(tree))
+        Ok(group_levels(users, posts, comments))
     }
 }
 
@@ -129,12 +137,23 @@ impl Library for InSession {
     }
 }
 
-/// The async facade: plain structs for reads and the insert, a session for the trees.
-pub(crate) struct Async(AsyncDatabase);
+/// The async facade with plain structs, as [`Plain`]: what sqlx's own API (its pool, driven the
+/// same way) is compared with.
+pub(crate) struct Async(pub(crate) Rc<AsyncDatabase>);
 
 impl Async {
-    pub(crate) fn open(rt: &Runtime, url: &str) -> BoxResult<Async> {
-        Ok(Async(rt.block_on(AsyncDatabase::open(url))?))
+    pub(crate) fn open(rt: &Runtime, url: &str) -> BoxResult<Rc<AsyncDatabase>> {
+        Ok(Rc::new(rt.block_on(AsyncDatabase::open(url))?))
+    }
+
+    async fn tree(&self) -> nextorm::Result<Checksum> {
+        let db = &*self.0;
+        let users = select!(u for u in User if u.id <= TREE_USERS).fetch_all(db).await?;
+        let ids = ids_of(&users, |u| u.id);
+        let posts = select!(p for p in Post if p.author.id.is_in(&ids)).fetch_all(db).await?;
+        let ids = ids_of(&posts, |p| p.id);
+        let comments = select!(c for c in Comment if c.post.id.is_in(&ids)).fetch_all(db).await?;
+        Ok(group_levels(users, posts, comments))
     }
 }
 
@@ -144,12 +163,41 @@ impl Library for Async {
     }
 
     fn run(&mut self, rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
-        let db = &self.0;
+        let db = &*self.0;
         let out = match workload {
             Workload::OneUser => rt.block_on(db.by_pk::<User>(&user_id(n))).map(|u| (1, u.name.len())),
             Workload::AllUsers => rt.block_on(select!(u for u in User).fetch_all(db)).map(|u| names(&u)),
             Workload::Insert100 => rt.block_on(db.transaction(async |tx| {
                 tx.insert_many(&mut new_users().collect::<Vec<_>>()).await?;
+                Ok(inserted())
+            })),
+            Workload::TreePrefetched => rt.block_on(self.tree()),
+            Workload::TreeLazy => return None,
+        };
+        Some(out.map_err(Into::into))
+    }
+}
+
+/// Objects in a session of the async facade, as [`InSession`].
+pub(crate) struct AsyncSession(pub(crate) Rc<AsyncDatabase>);
+
+impl Library for AsyncSession {
+    fn name(&self) -> &'static str {
+        "nextorm async session"
+    }
+
+    fn run(&mut self, rt: &Runtime, workload: Workload, n: usize) -> Option<BoxResult<Checksum>> {
+        let db = &*self.0;
+        let out = match workload {
+            Workload::OneUser => {
+                rt.block_on(db.session(async |s| s.by_pk::<User>(&user_id(n)).await.map(|u| (1, u.name().len()))))
+            }
+            Workload::AllUsers => rt
+                .block_on(db.session(async |s| select!(u for u in User).fetch_all(&s).await.map(|u| handle_names(&u)))),
+            Workload::Insert100 => rt.block_on(db.session(async |s| {
+                for user in new_users() {
+                    s.create(user).await?;
+                }
                 Ok(inserted())
             })),
             Workload::TreePrefetched => {
