@@ -325,27 +325,89 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
 }
 
 #[test]
-fn a_tree_of_links_is_freed_level_by_level() {
+fn a_tree_of_links_is_freed_with_its_root() {
     use nextorm_core::session::{Edge, Links};
-    // A root holding 100 objects that hold 10 each: dropping the root frees every level, the
-    // objects a level's links held being queued for the next.
+    // A root holding 100 objects that hold 10 each; the first leaf is also held by the last
+    // middle object, and one middle object is kept from outside.
     let mut map = IdentityMap::new();
     let handles: Vec<_> = (1..=1_101).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
     let (root, rest) = handles.split_first().unwrap();
     let (middle, leaves) = rest.split_at(100);
-    for (owner, members) in middle.iter().zip(leaves.chunks(10)) {
-        owner
-            .tracked()
-            .detach(false, Some(Links::one_field("members", members.iter().map(|m| Edge::Held(m.erased())))));
+    for (at, (owner, members)) in middle.iter().zip(leaves.chunks(10)).enumerate() {
+        let shared = (at == 99).then(|| &leaves[0]);
+        let edges = members.iter().chain(shared).map(|m| Edge::Held(m.erased()));
+        owner.tracked().detach(false, Some(Links::one_field("members", edges)));
     }
     root.tracked().detach(false, Some(Links::one_field("members", middle.iter().map(|m| Edge::Held(m.erased())))));
     drop(map);
     let watched: Vec<_> = handles.iter().map(|h| h.downgrade()).collect();
-    let root = root.clone();
+    let (root, kept) = (root.clone(), middle[5].clone());
     drop(handles);
     assert!(watched.iter().all(|w| w.upgrade().is_some()), "the root holds every level");
     drop(root);
-    assert!(watched.iter().all(|w| w.upgrade().is_none()), "every level was freed with the root");
+    let alive: Vec<i64> = watched.iter().filter_map(|w| w.upgrade()).map(|h| h.lock().value.id).collect();
+    assert_eq!(alive, (7..=7).chain(152..=161).collect::<Vec<_>>(), "only the kept object and its members are left");
+    drop(kept);
+    assert!(watched.iter().all(|w| w.upgrade().is_none()), "every object was freed once nothing held it");
+}
+
+/// An entity whose value panics when dropped while [`FRAGILE_ARMED`] is set.
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Fragile {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+}
+
+static FRAGILE_ARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Drop for Fragile {
+    fn drop(&mut self) {
+        if FRAGILE_ARMED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            panic!("Fragile {} panics as it is dropped", self.id);
+        }
+    }
+}
+
+#[test]
+fn links_still_free_what_they_hold_after_a_drop_panicked() {
+    use nextorm_core::session::{Edge, Links};
+    let mut map = IdentityMap::new();
+    let holder = map.attach_loaded(account(1)).unwrap();
+    let fragile: Vec<_> = (13..=14).map(|id| map.attach_loaded(Fragile { id }).unwrap()).collect();
+    holder.tracked().detach(false, Some(Links::one_field("fragile", fragile.iter().map(|f| Edge::Held(f.erased())))));
+    drop(map);
+    let watched: Vec<_> = fragile.iter().map(|f| f.downgrade()).collect();
+    drop(fragile);
+    FRAGILE_ARMED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(holder)));
+    assert!(dropped.is_err(), "the value's drop panicked");
+    assert!(watched.iter().all(|w| w.upgrade().is_none()), "both objects were dropped, the panicking one too");
+    // The panic left no drop running on this thread: a link dropped now frees its object.
+    let mut map = IdentityMap::new();
+    let (a, b) = (map.attach_loaded(account(2)).unwrap(), map.attach_loaded(account(3)).unwrap());
+    a.tracked().detach(false, Some(Links::one_field("next", [Edge::Held(b.erased())])));
+    drop(map);
+    let b_watched = b.downgrade();
+    drop(b);
+    drop(a);
+    assert!(b_watched.upgrade().is_none(), "a link dropped after the panic freed its object");
+}
+
+#[test]
+fn a_session_end_detaches_objects_with_and_without_links() {
+    let mut map = IdentityMap::new();
+    let team = map.attach_loaded(Team { id: 1, name: "t".into(), players: Set::new() }).unwrap();
+    let player = map.attach_loaded(Player { id: 5, number: 9, team: Single::new(1) }).unwrap();
+    let badge = map.attach_loaded(Badge { id: 2, code: "b".into() }).unwrap();
+    map.set_loaded(team.addr(), Team::meta().relation("players").unwrap());
+    map.end(false);
+    let players = team.players().loaded().unwrap();
+    assert!(players.len() == 1 && players[0].same(&player), "the loaded collection is kept");
+    for refused in [team.set_name("u"), player.set_number(1), badge.set_code("c")] {
+        assert_eq!(refused.unwrap_err().kind(), ErrorKind::Config, "every object is read-only after its session");
+    }
+    assert_eq!(badge.code(), "b", "an object without links stays readable");
 }
 
 // The flush plan: the steps a flush sends and what it does with their outcomes, run here with

@@ -97,7 +97,7 @@ def main():
     w("library once per workload, in an order rotated by one each round, so that the machine's drift hits every")
     w(f"library alike; each figure is the median over {', '.join(rounds) or '?'} rounds of the time per iteration.")
     w("In brackets: the ratio to the raw driver (rusqlite on SQLite, sqlx on one held connection on the servers),")
-    w("to Diesel where it runs, for nextorm's async facade to sqlx's own pool driven the same way, and for")
+    w("to Diesel where it runs, for **nextorm async** to sqlx's own pool driven the same way, and for")
     w("nextorm's sessions to **raw objects**, the floor of any session.")
     w("")
     w("Libraries: **rusqlite**, **sqlx** (one held connection) and **sqlx pool** send the statements a careful")

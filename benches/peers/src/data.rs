@@ -127,7 +127,7 @@ pub(crate) fn sqlite_bench(rt: &Runtime) -> BoxResult<()> {
     let raw = rusqlite::Connection::open(&file.0)?;
     let version: String = raw.query_row("SELECT sqlite_version()", [], |r| r.get(0))?;
     println!("server\tsqlite\tSQLite {version}");
-    let adb = nextorm_side::Async::open(rt, &url)?;
+    let adb = nextorm_side::open_async(rt, &url)?;
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Rusqlite::open(&file.0)?),
         Box::new(raw_side::Rusqlite::objects(&file.0)?),
@@ -167,7 +167,7 @@ fn server_bench(rt: &Runtime, database: &str, url: &str, _guard: &DropOnExit) ->
     let version: String = db.get("SELECT version()", ())?;
     println!("server\t{database}\t{version}");
     let postgres = database == "postgres";
-    let adb = nextorm_side::Async::open(rt, url)?;
+    let adb = nextorm_side::open_async(rt, url)?;
     let mut libs: Vec<Box<dyn Library>> = vec![
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::HeldConnection)?),
         Box::new(raw_side::Sqlx::open(rt, url, raw_side::Drive::Pool)?),

@@ -137,15 +137,16 @@ impl Library for InSession {
     }
 }
 
-/// The async facade with plain structs, as [`Plain`]: what sqlx's own API (its pool, driven the
-/// same way) is compared with.
+/// The `AsyncDatabase` both async libraries share.
+pub(crate) fn open_async(rt: &Runtime, url: &str) -> BoxResult<Rc<AsyncDatabase>> {
+    Ok(Rc::new(rt.block_on(AsyncDatabase::open(url))?))
+}
+
+/// The async facade with plain structs, as [`Plain`]; the report sets it against sqlx's own
+/// pool driven the same way.
 pub(crate) struct Async(pub(crate) Rc<AsyncDatabase>);
 
 impl Async {
-    pub(crate) fn open(rt: &Runtime, url: &str) -> BoxResult<Rc<AsyncDatabase>> {
-        Ok(Rc::new(rt.block_on(AsyncDatabase::open(url))?))
-    }
-
     async fn tree(&self) -> nextorm::Result<Checksum> {
         let db = &*self.0;
         let users = select!(u for u in User if u.id <= TREE_USERS).fetch_all(db).await?;

@@ -5,7 +5,7 @@
 //!
 //! **raw objects** is the same driver and statements, the rows made into the objects any
 //! PonyORM-style session must hold and nothing more (see [`object_tree`]): the floor of nextorm's
-//! session, which the report sets nextorm's session against.
+//! sessions, which the report sets them against.
 
 use crate::common_bench::floor::{self, Shared, read, shared};
 use crate::common_bench::{BoxResult, within};

@@ -23,8 +23,9 @@ pub trait Tracked: LinkedObject {
     fn map_key(&self) -> Result<Option<MapKey>>;
     /// Whether the entity has its own lifecycle hooks (`#[orm(hooks)]`).
     fn has_hooks(&self) -> bool;
-    /// Ends the object's session, in one lock: it keeps `links` if given (what its relations
-    /// led to, for use after the session) and becomes read-only, or unusable when `strict`.
+    /// Ends the object's session: it becomes read-only, or unusable when `strict`, and keeps
+    /// `links` if given (what its relations led to, read after the session); with `None` its
+    /// links stay as they are.
     fn detach(&self, strict: bool, links: Option<Links>);
     /// The current value of column `index`.
     fn column_value(&self, index: usize) -> Result<Value>;
@@ -212,15 +213,16 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn detach(&self, strict: bool, links: Option<Links>) {
         let mut s = lock_state(self);
-        if let Some(links) = links {
-            s.links = links;
-        }
+        let replaced = links.map(|links| std::mem::replace(&mut s.links, links));
         s.detached = true;
         if strict {
             s.unusable = true;
             // Nothing may read it again: the snapshot is dead weight.
             s.saved = None;
         }
+        // Links dropped free what they held: not while this object is locked.
+        drop(s);
+        drop(replaced);
     }
 
     fn left_reference(&self, column: usize, key: &Value) -> bool {

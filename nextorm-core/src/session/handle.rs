@@ -438,6 +438,9 @@ impl Drop for Links {
         let mut batch = Vec::new();
         self.drain_held(|object| batch.push(object));
         let _ = DROPPING.try_with(|queue| *queue.borrow_mut() = Some(Vec::new()));
+        // Ends the outermost drop however it leaves, a panicking entity `Drop` included: left
+        // set, the queue would keep every later drop on this thread from freeing anything.
+        let _outermost = EndDropping;
         // Each batch is dropped outside the borrow: the objects' own links queue themselves
         // for the next batch, which is taken whole (one borrow per batch, not per object).
         while !batch.is_empty() {
@@ -447,7 +450,17 @@ impl Drop for Links {
                 break;
             }
         }
-        let _ = DROPPING.try_with(|queue| queue.borrow_mut().take());
+    }
+}
+
+/// Clears [`DROPPING`] when the outermost [`Links`] drop ends; what is still queued (after a
+/// panic) is then dropped as ordinary values.
+struct EndDropping;
+
+impl Drop for EndDropping {
+    fn drop(&mut self) {
+        let leftover = DROPPING.try_with(|queue| queue.borrow_mut().take());
+        drop(leftover);
     }
 }
 

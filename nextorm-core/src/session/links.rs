@@ -1,6 +1,6 @@
-//! The end-of-session link graph: at a session's end each object keeps what its loaded
-//! references and collections led to ([`Links`]), held along a depth-first walk and only
-//! followed where a link closes a cycle, so no group of objects holds itself alive.
+//! A session's end: each object is detached and keeps what its loaded references and
+//! collections led to ([`Links`]), held along a depth-first walk and only followed where a link
+//! closes a cycle, so no group of objects holds itself alive.
 
 use super::fast_map::{FastMap, meta_id};
 use super::handle::{Edge, LinkedObject, LinksBuilder};
@@ -21,8 +21,9 @@ impl IdentityMap {
     }
 
     /// Detaches every object, storing on each the objects its loaded references and
-    /// collections lead to (one lock per object); `false`, having detached none, when no
-    /// object has a link to keep. The links are held along a depth-first walk and only
+    /// collections lead to (one lock per object); `false`, having detached none, when the
+    /// session loaded no relation or nothing outside the map holds an object (no link could
+    /// be read after the session). The links are held along a depth-first walk and only
     /// followed where they close a cycle, so no group of objects holds itself alive.
     fn detach_keeping_links(&mut self) -> bool {
         if self.loaded.is_empty() && self.linked_relations.is_empty() && self.linked_targets.is_empty() {
