@@ -148,8 +148,8 @@ pub(crate) enum Side {
 /// The repeat mode, for instruction counts that the machine's noise does not move:
 /// `NEXTORM_BENCH_REPEAT=N` runs one side (`NEXTORM_BENCH_SIDE=nextorm_sync|nextorm_async|raw`,
 /// default `nextorm_sync`) N times on SQLite (the prefetch bench takes `NEXTORM_BENCH_DB` for a
-/// server) instead of timing it. The count of one operation is
-/// the difference between two runs, N and 0, divided by N (set-up cancels out):
+/// server) instead of timing it. The count of one operation is the difference between two runs,
+/// N and 0, divided by N (set-up cancels out):
 ///
 /// ```text
 /// NEXTORM_BENCH_REPEAT=10 NEXTORM_BENCH_SIDE=raw valgrind --tool=callgrind target/release/deps/prefetch-*
