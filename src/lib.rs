@@ -125,7 +125,7 @@ pub mod __private {
     pub use nextorm_core::relation::{ReferenceField, RowFns, followed_reference};
     #[cfg(feature = "serde")]
     pub use nextorm_core::serialize_entity;
-    pub use nextorm_core::session::{Attach, Handle, IdentityMap, attach_entity};
+    pub use nextorm_core::session::{Attach, Handle, IdentityMap, MapKey, attach_entity};
     pub use nextorm_core::{
         ColumnMeta, ColumnType, CompositeMeta, Entity, EntityMeta, EntityRegistration, Error, FromRow, FromSql, Hooks,
         Kind, Limit, Many, One, RelationKind, RelationMeta, Result, RowRead, Set, Single, SqlField, StatementCache,

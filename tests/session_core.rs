@@ -1349,3 +1349,56 @@ fn a_flush_lists_the_written_objects_with_volatile_columns() {
     assert_eq!(&*stmt.text, r#"SELECT "id", "revision" FROM "note" WHERE "id" IN ($1, $2)"#);
     assert!(plan.take_volatile(&map).is_empty(), "taken out");
 }
+
+/// An entity whose `after_load` refuses the rows named "bad".
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+#[orm(hooks)]
+struct Picky {
+    #[pk]
+    #[orm(auto = false)]
+    id: i64,
+    #[orm(max_len = 20)]
+    name: String,
+}
+
+impl nextorm::Hooks for Picky {
+    fn after_load(&mut self) -> nextorm::Result<()> {
+        if self.name == "bad" {
+            return Err(nextorm::Error::new(ErrorKind::CheckViolation, "a bad row"));
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_row_whose_after_load_fails_leaves_the_map_as_it_was() {
+    let mut map = IdentityMap::new();
+    let err = map.attach_loaded(Picky { id: 1, name: "bad".into() }).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::CheckViolation);
+    assert!(map.is_empty());
+    assert!(map.get::<Picky>(&[Value::Int(1)]).is_none(), "the refused row's key is not entered");
+    // The same key loads again as a new object, the only one.
+    let good = map.attach_loaded(Picky { id: 1, name: "good".into() }).unwrap();
+    assert_eq!(map.len(), 1);
+    let found = map.get::<Picky>(&[Value::Int(1)]).expect("the loaded object");
+    assert_eq!(found.addr(), good.addr());
+    assert_eq!(found.read(1, |v| v.name.clone()), "good");
+    // A row the map holds is that object, its hook not run again.
+    let again = map.attach_loaded(Picky { id: 1, name: "bad".into() }).unwrap();
+    assert_eq!(again.addr(), good.addr());
+}
+
+#[test]
+fn the_identity_map_keeps_integer_and_other_keys_apart_per_entity() {
+    let mut map = IdentityMap::new();
+    let account = map.attach_loaded(account(7)).unwrap();
+    let tag = map.attach_loaded(Tag { id: 7, label: "seven".into() }).unwrap();
+    assert_eq!(map.get::<Account>(&[Value::Int(7)]).expect("the account").addr(), account.addr());
+    assert_eq!(map.get::<Tag>(&[Value::Int(7)]).expect("the tag").addr(), tag.addr());
+    assert!(map.get::<Tag>(&[Value::Int(8)]).is_none());
+    // A key of another kind is another key.
+    assert!(map.get::<Tag>(&[Value::Text("7".into())]).is_none());
+    // A second row of the same key is the same object.
+    assert_eq!(map.attach_loaded(Tag { id: 7, label: "other".into() }).unwrap().addr(), tag.addr());
+    assert_eq!(map.len(), 2);
+}

@@ -92,6 +92,13 @@ pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// The value of column `index`, as [`Entity::column_values`] has it.
     fn column_value_at(&self, index: usize) -> Result<Value>;
 
+    /// The value of column `index` as the identity map keys it, `None` for `NULL` or a value
+    /// that cannot be sent: what the members' index groups a reference column by. The derive
+    /// reads a `Single` field's key directly, without building a [`Value`].
+    fn column_map_key_at(&self, index: usize) -> Option<MapKey> {
+        self.column_value_at(index).ok().filter(|v| !v.is_null()).map(|v| MapKey::of(std::slice::from_ref(&v)))
+    }
+
     /// Decodes column `index` alone from `row` at `idx` into its field: a `lazy` column loaded,
     /// a `volatile` one read again.
     fn decode_column(&mut self, index: usize, row: &dyn RowRead, idx: usize) -> Result<()>;

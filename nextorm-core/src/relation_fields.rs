@@ -5,6 +5,7 @@
 use crate::ast;
 use crate::entity::{Entity, Key};
 use crate::error::{Error, ErrorKind, Result};
+use crate::map_key::MapKey;
 use crate::query::Executor;
 use crate::query::types;
 use crate::session::not_loaded;
@@ -328,6 +329,10 @@ pub trait ReferenceField: Sized {
     /// The reference following the object `link` leads to (what the getter returns once the
     /// session has ended; see [`Single::loaded`]).
     fn followed(self, link: Option<&crate::session::Edge>) -> Self;
+    /// The key the reference holds, as the identity map keys its target; `None` for `NULL`,
+    /// an unset reference or a value it cannot send. A reference loaded from a row reads its
+    /// key without building a [`Value`] (the members' index reads one per member).
+    fn reference_key(&self) -> Option<MapKey>;
 }
 
 impl<T: Entity> ReferenceField for Single<T> {
@@ -341,6 +346,22 @@ impl<T: Entity> ReferenceField for Single<T> {
         }
         self
     }
+
+    fn reference_key(&self) -> Option<MapKey> {
+        // A composite key cannot be referred to (see `key_value`).
+        if self.unset || T::meta().primary_key.len() != 1 {
+            return None;
+        }
+        let Some(h) = &self.object else { return self.key.map_key().ok() };
+        // A followed object's key may have changed since, or not be generated yet: read it, as
+        // `to_value` does (from the read under way when the object refers to itself).
+        if let Some(own) = crate::session::own_reference::own_key(h.addr()) {
+            return (!matches!(own, Value::Null(_) | Value::Invalid(_)))
+                .then(|| MapKey::of(std::slice::from_ref(&own)));
+        }
+        let s = h.lock();
+        if s.value.key_is_unset() { None } else { s.value.key().map_key().ok() }
+    }
 }
 
 impl<T: Entity> ReferenceField for Option<Single<T>> {
@@ -350,6 +371,10 @@ impl<T: Entity> ReferenceField for Option<Single<T>> {
 
     fn followed(self, link: Option<&crate::session::Edge>) -> Self {
         self.map(|single| single.followed(link))
+    }
+
+    fn reference_key(&self) -> Option<MapKey> {
+        self.as_ref().and_then(ReferenceField::reference_key)
     }
 }
 

@@ -22,6 +22,7 @@ mod identity;
 mod links;
 mod member_index;
 mod object_flush;
+mod object_keys;
 pub(crate) mod own_reference;
 mod pairs;
 mod plan;

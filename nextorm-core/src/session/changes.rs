@@ -34,9 +34,10 @@ pub trait Tracked: LinkedObject {
     fn left_reference(&self, column: usize, key: &Value) -> bool;
     /// Whether the object is new or persistent (not deleted).
     fn live(&self) -> bool;
-    /// The value of column `index` if the object is live and the value not `NULL` (one lock,
-    /// for the walks over every object at the session's end).
-    fn live_value(&self, index: usize) -> Option<Value>;
+    /// The value of column `index` as the identity map keys it, if the object is live and the
+    /// value not `NULL` (one lock, for the walks over every object: the members' index, the
+    /// session's end).
+    fn live_map_key(&self, index: usize) -> Option<MapKey>;
     /// Whether the object is to be deleted at the next flush.
     fn is_deleting(&self) -> bool;
     /// Whether the object is new: to be inserted at the next flush.
@@ -241,12 +242,12 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
         matches!(lock_state(self).status, Status::New | Status::Persistent)
     }
 
-    fn live_value(&self, index: usize) -> Option<Value> {
+    fn live_map_key(&self, index: usize) -> Option<MapKey> {
         let state = lock_state(self);
         if !matches!(state.status, Status::New | Status::Persistent) {
             return None;
         }
-        read_locked(self.addr(), &state.value, |v| v.column_value_at(index)).ok().filter(|v| !v.is_null())
+        read_locked(self.addr(), &state.value, |v| v.column_map_key_at(index))
     }
 
     fn is_deleting(&self) -> bool {

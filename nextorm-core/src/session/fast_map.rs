@@ -1,11 +1,8 @@
 //! The fast hash maps the session keys its objects by: FxHash-style hashing of small integers
-//! and short byte strings, and the (entity, [`MapKey`]) key of an identity-map entry.
+//! and short byte strings, and an entity's id in them.
 
 use crate::entity::EntityMeta;
-use crate::map_key::MapKey;
 use std::collections::HashMap;
-
-pub(super) type EntryKey = (usize, MapKey);
 
 /// FxHash-style hashing: the map's keys are small integers and short byte strings, and an
 /// attacker cannot choose which rows a session loads in a way that matters here.
@@ -35,6 +32,7 @@ impl std::hash::Hasher for FastHash {
 pub(super) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHash>>;
 pub(super) type FastSet<K> = std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHash>>;
 
+/// An entity's id in the session's maps: its metadata's address.
 pub(super) fn meta_id(meta: &'static EntityMeta) -> usize {
     meta as *const EntityMeta as usize
 }

@@ -3,9 +3,10 @@
 //! members of one-to-many collections, the references still to load, loaded collections).
 
 use super::changes::Tracked;
-use super::fast_map::{EntryKey, FastMap, FastSet, meta_id};
+use super::fast_map::{FastMap, FastSet, meta_id};
 use super::handle::Handle;
 use super::member_index::MemberIndex;
+use super::object_keys::ObjectKeys;
 use super::pairs::{PairChange, PairStore};
 use crate::entity::meta::RelationMeta;
 use crate::entity::{Entity, EntityMeta, Key};
@@ -29,7 +30,7 @@ fn entity_list<'a>(by_entity: &'a [(usize, Vec<usize>)], meta: &'static EntityMe
 /// the session (the order a flush writes them in).
 #[derive(Default)]
 pub struct IdentityMap {
-    pub(super) by_key: FastMap<EntryKey, usize>,
+    pub(super) by_key: ObjectKeys,
     pub(super) objects: Vec<std::sync::Arc<dyn Tracked>>,
     /// New objects whose key the database has yet to generate, so not yet in `by_key`.
     pub(super) unkeyed: Vec<usize>,
@@ -67,51 +68,51 @@ impl IdentityMap {
 
     /// The object of `E` with this key, if the session holds it.
     pub fn get<E: Entity>(&self, key: &[Value]) -> Option<Handle<E>> {
-        let i = *self.by_key.get(&(meta_id(E::meta()), MapKey::of(key)))?;
+        let i = self.by_key.get(meta_id(E::meta()), &MapKey::of(key))?;
         typed(&self.objects[i])
     }
 
     /// The session's object for a loaded row: the one it already holds (whose state wins: a row
     /// is one object), or a new persistent object with these column values.
     pub fn attach_loaded<E: Entity>(&mut self, mut value: E) -> Result<Handle<E>> {
-        use std::collections::hash_map::Entry;
         let at = self.objects.len();
-        match self.by_key.entry((meta_id(E::meta()), value.key().map_key()?)) {
+        let entity = meta_id(E::meta());
+        let key = value.key().map_key()?;
+        // Without its own hooks an entity's `after_load` does nothing. It runs before the object
+        // is entered, so a hook that fails leaves the map as it was.
+        let saved = if E::CUSTOM_HOOKS && self.by_key.get(entity, &key).is_none() {
+            let saved = value.column_values()?;
+            super::handle::run_hook(|| value.after_load())?;
+            Some(saved)
+        } else {
+            None
+        };
+        match self.by_key.insert_unless_held(entity, key, at)? {
             // The key holds the entity, so the object there is a `Handle<E>`.
-            Entry::Occupied(held) => {
-                let i = *held.get();
+            Some(i) => {
                 if let Some(recorded) = &mut self.recorded {
                     recorded.push(i);
                 }
                 typed(&self.objects[i])
                     .ok_or_else(|| Error::internal("the identity map holds another entity under this key"))
             }
-            Entry::Vacant(slot) => {
-                // Without its own hooks an entity's `after_load` does nothing.
-                let saved = if E::CUSTOM_HOOKS {
-                    let saved = value.column_values()?;
-                    super::handle::run_hook(|| value.after_load())?;
-                    Some(saved)
-                } else {
-                    None
-                };
-                slot.insert(at);
+            None => {
                 if let Some(recorded) = &mut self.recorded {
                     recorded.push(at);
                 }
                 // A member of the collections loading: its reference, read before the object is
                 // shared (so without locking it), goes into their index.
                 let member_key = match self.feeding {
-                    Some((entity, fk)) if entity == meta_id(E::meta()) => value.column_value_at(fk).ok(),
+                    Some((feeding, fk)) if feeding == entity => Some(value.column_map_key_at(fk)),
                     _ => None,
                 };
                 let handle = Handle::loaded(value, saved);
                 self.push(handle.cell().clone());
-                if let (Some((entity, fk)), Some(key)) = (self.feeding, member_key)
+                if let (Some((_, fk)), Some(key)) = (self.feeding, member_key)
                     && let Some(index) = self.member_indexes.get_mut(&(entity, fk))
                 {
                     let members = self.by_entity.iter().rev().find(|(m, _)| *m == entity).map_or(0, |(_, l)| l.len());
-                    index.feed(members, at, &key);
+                    index.feed(members, at, key);
                 }
                 Ok(handle)
             }
@@ -145,7 +146,7 @@ impl IdentityMap {
 
     /// The index of the object of `meta` with this key, if the session holds it.
     pub fn index_of(&self, meta: &'static EntityMeta, key: &[Value]) -> Option<usize> {
-        self.by_key.get(&(meta_id(meta), MapKey::of(key))).copied()
+        self.by_key.get(meta_id(meta), &MapKey::of(key))
     }
 
     /// The index of the object `handle` holds, if it is this session's: found by its key, or
@@ -230,16 +231,11 @@ impl IdentityMap {
         self.scanned_at = None;
         let handle = Handle::new_object(value);
         if let Some(bytes) = handle.tracked().map_key()? {
-            match self.by_key.entry((meta_id(E::meta()), bytes)) {
-                std::collections::hash_map::Entry::Occupied(_) => {
-                    return Err(Error::new(
-                        ErrorKind::UniqueViolation,
-                        format!("the session already holds a {} with this key", E::meta().name),
-                    ));
-                }
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(self.objects.len());
-                }
+            if self.by_key.insert_unless_held(meta_id(E::meta()), bytes, self.objects.len())?.is_some() {
+                return Err(Error::new(
+                    ErrorKind::UniqueViolation,
+                    format!("the session already holds a {} with this key", E::meta().name),
+                ));
             }
         } else {
             self.unkeyed.push(self.objects.len());
@@ -317,7 +313,7 @@ impl IdentityMap {
                 }
                 let Ok(v) = o.column_value(column) else { continue };
                 let key = MapKey::of(std::slice::from_ref(&v));
-                if v.is_null() || self.by_key.contains_key(&(meta_id(target), key.clone())) || !seen.insert(key) {
+                if v.is_null() || self.by_key.get(meta_id(target), &key).is_some() || !seen.insert(key) {
                     continue;
                 }
                 out.push(v);
@@ -508,7 +504,7 @@ impl IdentityMap {
             let o = &self.objects[i];
             match o.map_key()? {
                 Some(bytes) => {
-                    self.by_key.entry((meta_id(o.meta()), bytes)).or_insert(i);
+                    self.by_key.insert_unless_held(meta_id(o.meta()), bytes, i)?;
                 }
                 None => still_unkeyed.push(i),
             }

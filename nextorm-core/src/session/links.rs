@@ -97,7 +97,7 @@ impl IdentityMap {
                     // A collection of the target was loaded through this reference: its index
                     // groups the objects by the key they refer to, one lookup per key.
                     for (key, members) in index.groups() {
-                        if let Some(&t) = self.by_key.get(&(meta_id(target), key.clone()))
+                        if let Some(t) = self.by_key.get(meta_id(target), key)
                             && self.objects[t].live()
                         {
                             edges.extend(members.map(|owner| LinkEdge { owner, field, target: t }));
@@ -106,8 +106,8 @@ impl IdentityMap {
                     continue;
                 }
                 for &i in &self.by_entity[at].1 {
-                    let Some(v) = self.objects[i].live_value(column) else { continue };
-                    if let Some(t) = self.index_of(target, std::slice::from_ref(&v))
+                    let Some(key) = self.objects[i].live_map_key(column) else { continue };
+                    if let Some(t) = self.by_key.get(meta_id(target), &key)
                         && self.objects[t].live()
                     {
                         edges.push(LinkEdge { owner: i, field, target: t });
@@ -167,8 +167,8 @@ impl IdentityMap {
                     }
                     let by_key: FastMap<MapKey, usize> = keys.into_iter().map(|(o, key)| (key, o)).collect();
                     for &t in self.of_entity(target) {
-                        if let Some(v) = self.objects[t].live_value(fk)
-                            && let Some(&owner) = by_key.get(&MapKey::of(std::slice::from_ref(&v)))
+                        if let Some(key) = self.objects[t].live_map_key(fk)
+                            && let Some(&owner) = by_key.get(&key)
                         {
                             edges.push(LinkEdge { owner, field, target: t });
                         }

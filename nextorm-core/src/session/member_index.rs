@@ -45,32 +45,33 @@ impl MemberIndex {
             self.epoch = epoch;
         }
         for &i in &members[self.covered..] {
-            if let Some(v) = objects[i].live_value(fk) {
-                self.insert(i, &v);
+            if let Some(key) = objects[i].live_map_key(fk) {
+                self.insert(i, key);
             }
         }
         self.covered = members.len();
     }
 
     /// Adds object `object`, which has just joined the session as the last of the entity's
-    /// `members` objects, its reference holding `key` (read from its row as it loaded): what
+    /// `members` objects, its reference holding `key` (read from its row as it loaded, `None`
+    /// for `NULL`): what
     /// [`MemberIndex::refresh`] would find, without locking the object. Only onto an index that
     /// covered every member before it, with no write since; otherwise the next refresh reads it.
-    pub(super) fn feed(&mut self, members: usize, object: usize, key: &Value) {
+    pub(super) fn feed(&mut self, members: usize, object: usize, key: Option<MapKey>) {
         if self.covered + 1 != members || self.epoch != write_epoch() {
             return;
         }
-        if !key.is_null() {
+        if let Some(key) = key {
             self.insert(object, key);
         }
         self.covered = members;
     }
 
-    fn insert(&mut self, object: usize, key: &Value) {
+    fn insert(&mut self, object: usize, key: MapKey) {
         // Positions fit in a u32: a session holds fewer than 4 billion objects.
         let at = self.chain.len() as u32;
         self.chain.push((object, END));
-        match self.by_key.entry(MapKey::of(std::slice::from_ref(key))) {
+        match self.by_key.entry(key) {
             Entry::Occupied(mut group) => {
                 let (_, last) = group.get_mut();
                 self.chain[*last as usize].1 = at;

@@ -654,6 +654,14 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     }
                 }
 
+                fn column_map_key_at(&self, index: usize) -> ::core::option::Option<__n::MapKey> {
+                    match index {
+                        #(#reference_indexes => __n::ReferenceField::reference_key(&self.#reference_fields),)*
+                        _ => self.column_value_at(index).ok().filter(|v| !v.is_null())
+                            .map(|v| __n::MapKey::of(::core::slice::from_ref(&v))),
+                    }
+                }
+
                 fn decode_column(&mut self, index: usize, row: &dyn __n::RowRead, idx: usize) -> __n::Result<()> {
                     #(#checks)*
                     match index {
