@@ -1402,3 +1402,72 @@ fn the_identity_map_keeps_integer_and_other_keys_apart_per_entity() {
     assert_eq!(map.attach_loaded(Tag { id: 7, label: "other".into() }).unwrap().addr(), tag.addr());
     assert_eq!(map.len(), 2);
 }
+
+#[test]
+fn an_ended_map_is_empty_and_ready_for_another_session() {
+    let mut map = IdentityMap::new();
+    let first = map.attach_loaded(account(1)).unwrap();
+    map.attach_loaded(Tag { id: 2, label: "two".into() }).unwrap();
+    map.end(false);
+    assert!(map.is_empty() && map.reusable());
+    assert!(map.get::<Account>(&[Value::Int(1)]).is_none(), "no key carries over");
+    assert!(map.of_entity(Account::meta()).is_empty() && map.of_entity(Tag::meta()).is_empty());
+    assert!(first.write(BALANCE, |v| v.balance = 0).is_err(), "the ended session's object is read-only");
+    // The next session's rows are new objects.
+    let second = map.attach_loaded(account(1)).unwrap();
+    assert_ne!(second.addr(), first.addr());
+    assert_eq!(map.of_entity(Account::meta()), [0]);
+    assert_eq!(map.get::<Account>(&[Value::Int(1)]).expect("the new object").addr(), second.addr());
+}
+
+/// The key a reference column gives the members' index: what the column's value gives.
+fn reference_key_is_its_value(object: &dyn nextorm_core::session::Tracked, column: usize) {
+    let from_value = object
+        .column_value(column)
+        .ok()
+        .filter(|v| !v.is_null() && !matches!(v, Value::Invalid(_)))
+        .map(|v| nextorm_core::session::MapKey::of(&[v]));
+    assert_eq!(object.live_map_key(column), from_value);
+}
+
+#[test]
+fn a_reference_gives_the_key_its_value_gives() {
+    let mut map = IdentityMap::new();
+    // Loaded from a row: the key it holds; `None`: none.
+    let loaded = map.attach_loaded(Node { id: 1, next: Some(Single::new(2)) }).unwrap();
+    reference_key_is_its_value(loaded.tracked(), NODE_NEXT);
+    assert_eq!(loaded.tracked().live_map_key(NODE_NEXT), Some(nextorm_core::session::MapKey::Int(2)));
+    let last = map.attach_loaded(Node { id: 2, next: None }).unwrap();
+    reference_key_is_its_value(last.tracked(), NODE_NEXT);
+    assert_eq!(last.tracked().live_map_key(NODE_NEXT), None);
+    // Following an object: its key as it is now, read from the object itself when it refers
+    // to itself (without locking it again).
+    loaded.write(NODE_NEXT, |n| n.next = Some(Single::from(&last))).unwrap();
+    reference_key_is_its_value(loaded.tracked(), NODE_NEXT);
+    // Made before the object is locked, as `Handle::set_reference` makes it.
+    let to_itself = Single::from(&last);
+    last.write(NODE_NEXT, |n| n.next = Some(to_itself)).unwrap();
+    reference_key_is_its_value(last.tracked(), NODE_NEXT);
+    assert_eq!(last.tracked().live_map_key(NODE_NEXT), Some(nextorm_core::session::MapKey::Int(2)));
+    // Following a new object whose key is generated at the flush: none until it has one.
+    let root = map.add_new(Folder { id: 0, parent: None }).unwrap();
+    let child = map.add_new(Folder { id: 0, parent: Some(Single::from(&root)) }).unwrap();
+    assert_eq!(child.tracked().live_map_key(1), None);
+    root.write(0, |f| f.id = 42).unwrap();
+    reference_key_is_its_value(child.tracked(), 1);
+    assert_eq!(child.tracked().live_map_key(1), Some(nextorm_core::session::MapKey::Int(42)));
+    // A deleted object reads as none.
+    loaded.delete().unwrap();
+    assert_eq!(loaded.tracked().live_map_key(NODE_NEXT), None);
+}
+
+#[test]
+fn a_map_too_large_to_keep_is_not_reusable() {
+    let mut map = IdentityMap::new();
+    let held: Vec<_> =
+        (0..IdentityMap::KEPT_ENTRIES as i64 / 2).map(|i| map.attach_loaded(account(i)).unwrap()).collect();
+    map.end(false);
+    assert!(map.is_empty());
+    assert!(!map.reusable(), "its tables have room for more entries than a database keeps");
+    drop(held);
+}

@@ -576,7 +576,7 @@ impl AsyncDatabase {
         }
         let mut attempt = 0;
         loop {
-            let core = SessionCore::new(self.core.acquire().await?, &options);
+            let core = SessionCore::new(self.core.acquire().await?, &options, self.core.session_maps());
             let session = AsyncSession::open(core, self.dialect, self.id);
             let result = CURRENT.scope(session.clone(), body(session.clone())).await;
             let end = match session.take().await {

@@ -94,7 +94,7 @@ pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
 
     /// The value of column `index` as the identity map keys it, `None` for `NULL` or a value
     /// that cannot be sent: what the members' index groups a reference column by. The derive
-    /// reads a `Single` field's key directly, without building a [`Value`].
+    /// reads a `Single` field's key directly, without the column's checks and conversions.
     fn column_map_key_at(&self, index: usize) -> Option<MapKey> {
         self.column_value_at(index).ok().filter(|v| !v.is_null()).map(|v| MapKey::of(std::slice::from_ref(&v)))
     }

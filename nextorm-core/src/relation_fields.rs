@@ -331,7 +331,7 @@ pub trait ReferenceField: Sized {
     fn followed(self, link: Option<&crate::session::Edge>) -> Self;
     /// The key the reference holds, as the identity map keys its target; `None` for `NULL`,
     /// an unset reference or a value it cannot send. A reference loaded from a row reads its
-    /// key without building a [`Value`] (the members' index reads one per member).
+    /// key without the column's checks (the members' index reads one per member).
     fn reference_key(&self) -> Option<MapKey>;
 }
 

@@ -5,16 +5,19 @@ use crate::driver::{AnyPool, Conn, Facade};
 use crate::introspect;
 use crate::migration::{self, MigrationProgress};
 use crate::options::OpenOptions;
+use crate::session::SessionMaps;
 use crate::statements::CreateTables;
 use nextorm_core::migrate::{
     MigrateOptions, MigrateReport, MigrationSource, MigrationStatus, Schema, schema_differences,
 };
 use nextorm_core::{Dialect, EntityMeta, Error, Result, registered_entities, schema};
 
-/// What a database handle holds, whichever facade drives it: the pool and the mapped entities.
+/// What a database handle holds, whichever facade drives it: the pool, the mapped entities and
+/// the identity maps its ended sessions left for the next ones.
 pub struct DbCore {
     pool: AnyPool,
     entities: Vec<&'static EntityMeta>,
+    session_maps: SessionMaps,
 }
 
 /// Open and idle connections of a pool.
@@ -31,7 +34,12 @@ impl DbCore {
     pub fn new(url: &str, options: OpenOptions, facade: Facade) -> Result<DbCore> {
         let pool = AnyPool::open(url, &options, facade)?;
         let entities = options.entities.unwrap_or_else(registered_entities);
-        Ok(DbCore { pool, entities })
+        Ok(DbCore { pool, entities, session_maps: SessionMaps::default() })
+    }
+
+    /// The identity maps its ended sessions left for the next ones (see [`SessionMaps`]).
+    pub fn session_maps(&self) -> &SessionMaps {
+        &self.session_maps
     }
 
     /// Checks out a connection.

@@ -23,6 +23,6 @@ pub use facade_glue::__glue;
 pub use facade_glue::BoxFuture;
 pub use migration::{MigrationEvent, MigrationProgress, TracingProgress};
 pub use options::{OpenOptions, dialect_of_url};
-pub use session::{SessionCore, SessionEnd, SessionOptions, SessionStats, finish_session, retry_pause};
+pub use session::{SessionCore, SessionEnd, SessionMaps, SessionOptions, SessionStats, finish_session, retry_pause};
 pub use sql_target::SqlTarget;
 pub use statements::CreateTables;

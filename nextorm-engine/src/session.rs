@@ -29,6 +29,8 @@ pub struct SessionStats {
 pub struct SessionCore {
     conn: Conn,
     map: IdentityMap,
+    /// Where the map goes when the session ends, for the database's next session.
+    maps: SessionMaps,
     /// Reads run inside a `SERIALIZABLE` transaction too (see [`SessionOptions::serializable`]).
     serializable: bool,
     /// Objects become unusable when the session ends (see [`SessionOptions::strict`]).
@@ -65,12 +67,14 @@ struct CachedCount {
 impl SessionCore {
     /// A session on `conn`, held by the calling thread or task: while it holds the pool's last
     /// connection, another checkout by the same caller fails at once rather than waiting for
-    /// itself (call it where the session body runs).
-    pub fn new<E>(mut conn: Conn, options: &SessionOptions<E>) -> SessionCore {
+    /// itself (call it where the session body runs). Its identity map is one an ended session
+    /// of the same database left in `maps`, if there is one.
+    pub fn new<E>(mut conn: Conn, options: &SessionOptions<E>, maps: &SessionMaps) -> SessionCore {
         conn.hold_for_session();
         SessionCore {
             conn,
-            map: IdentityMap::new(),
+            map: maps.take(),
+            maps: maps.clone(),
             serializable: options.serializable,
             strict: options.strict,
             failed: None,
@@ -387,6 +391,7 @@ impl SessionCore {
     /// become unusable.
     pub fn end(&mut self) {
         self.map.end(self.strict);
+        self.maps.keep(std::mem::take(&mut self.map));
     }
 
     /// The object with this key: from the identity map without a query when the session holds
@@ -968,6 +973,35 @@ struct Failure {
     /// [`Error::is_outcome_unknown`] of the error: a `COMMIT` the body sent itself may have
     /// committed, so the session is never re-run, whatever `retry_when` says.
     outcome_unknown: bool,
+}
+
+/// The identity maps of a database's ended sessions, forgotten and kept with their tables'
+/// memory: a session takes one, so loading as many rows as a session before it loaded grows no
+/// table. A map is kept only while it is small (see [`IdentityMap::reusable`]), and four at
+/// most (one per session running at once, for the first four).
+#[derive(Clone, Default)]
+pub struct SessionMaps(std::sync::Arc<std::sync::Mutex<Vec<IdentityMap>>>);
+
+impl SessionMaps {
+    /// The most maps kept.
+    const KEPT: usize = 4;
+
+    /// A kept map, or a new one.
+    fn take(&self) -> IdentityMap {
+        // The lock is held only to push or pop an empty map: a poisoned one holds nothing broken.
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop().unwrap_or_default()
+    }
+
+    /// Keeps `map`, forgotten at its session's end, if it is worth keeping.
+    fn keep(&self, map: IdentityMap) {
+        if !map.reusable() {
+            return;
+        }
+        let mut kept = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.len() < Self::KEPT {
+            kept.push(map);
+        }
+    }
 }
 
 /// How a session ended (see [`finish_session`]).

@@ -336,7 +336,7 @@ impl Database {
                 runner: self.runner.clone(),
                 dialect: self.dialect(),
                 db: self.id,
-                core: RefCell::new(Some(SessionCore::new(conn, options))),
+                core: RefCell::new(Some(SessionCore::new(conn, options, self.core.session_maps()))),
             }),
         })
     }

@@ -639,6 +639,7 @@ conformance!(
     query_not_in_ignores_null_members,
     query_exists_tests_the_projection,
     session_identity_and_changed_columns,
+    session_a_later_session_knows_nothing_of_an_earlier_one,
     session_flushes_before_queries_and_rolls_back,
     session_optimistic_checks,
     session_retry_reruns_the_body,

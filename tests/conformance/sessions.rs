@@ -47,6 +47,32 @@ pub async fn session_identity_and_changed_columns(t: &Ctx) -> Result<()> {
     Ok(())
 }
 
+/// A session starts from nothing, though it may reuse the identity map an earlier session of
+/// the database left (kept for its tables' memory): no object, key or loaded state carries over.
+pub async fn session_a_later_session_knows_nothing_of_an_earlier_one(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    let id = session!(db, |s| {
+        let p = aw!(s.create(Product::new("Kept", "K-1")))?;
+        aw!(s.flush())?;
+        Ok(p.id())
+    })?;
+    let first = session!(db, |s| aw!(s.by_pk::<Product>(&id)))?;
+    meddle!(db, "UPDATE product SET name = 'Changed' WHERE id = ?", id)?;
+    session!(db, |s| {
+        let again = aw!(s.by_pk::<Product>(&id))?;
+        assert_eq!(aw!(s.stats()).statements, 1, "the object is loaded again, not found in a kept map");
+        assert_eq!(again.name(), "Changed");
+        assert!(again != first, "another session's object");
+        let all = aw!(s.select(&select!(p for p in Product if p.id == id)))?;
+        assert!(all.len() == 1 && all[0] == again, "one object per row, this session's");
+        Ok(())
+    })?;
+    assert_eq!(first.name(), "Kept", "the earlier session's object keeps what it read");
+    assert!(first.set_name("Late").is_err(), "and stays read-only");
+    assert_pool_idle(db);
+    Ok(())
+}
+
 pub async fn session_flushes_before_queries_and_rolls_back(t: &Ctx) -> Result<()> {
     let db = &t.db;
     let r: Result<()> = session!(db, |s| {

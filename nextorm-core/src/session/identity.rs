@@ -36,7 +36,8 @@ pub struct IdentityMap {
     pub(super) unkeyed: Vec<usize>,
     /// The objects of each entity, by index.
     /// A list, not a map: a session holds objects of a few entities, and rows arrive entity by
-    /// entity, so the last entry is nearly always the one wanted.
+    /// entity, so it is searched from the entity added last. A map kept for another session
+    /// keeps its entities' entries, their lists emptied.
     pub(super) by_entity: Vec<(usize, Vec<usize>)>,
     /// Loaded collections: (owner address, relation address).
     pub(super) loaded: FastSet<(usize, usize)>,
@@ -532,19 +533,63 @@ impl IdentityMap {
         self.forget();
     }
 
-    /// Forgets every object (already detached) and what the session knew of them.
+    /// Forgets every object (already detached) and what the session knew of them, keeping the
+    /// tables' memory: a map kept for the next session (see [`IdentityMap::reusable`]) loads
+    /// its rows without growing them again.
     pub(super) fn forget(&mut self) {
-        self.objects.clear();
-        self.by_key.clear();
-        self.unkeyed.clear();
-        self.by_entity.clear();
-        self.loaded.clear();
-        self.pairs.clear();
-        self.scanned_at = None;
-        self.linked_relations.clear();
-        self.linked_targets.clear();
-        self.recorded = None;
-        self.member_indexes.clear();
-        self.feeding = None;
+        // Every field by name: a field added later must say here how it is forgotten, or a
+        // reused map would carry it into another session.
+        let IdentityMap {
+            by_key,
+            objects,
+            unkeyed,
+            by_entity,
+            loaded,
+            pairs,
+            scanned_at,
+            linked_relations,
+            linked_targets,
+            recorded,
+            member_indexes,
+            feeding,
+        } = self;
+        objects.clear();
+        by_key.clear();
+        unkeyed.clear();
+        // An entity's entry stays, its list emptied: an empty list reads as no objects.
+        by_entity.iter_mut().for_each(|(_, list)| list.clear());
+        loaded.clear();
+        pairs.clear();
+        *scanned_at = None;
+        linked_relations.clear();
+        linked_targets.clear();
+        *recorded = None;
+        member_indexes.clear();
+        *feeding = None;
     }
+
+    /// Whether the map, forgotten at its session's end, is worth keeping for another session:
+    /// it holds nothing, and all its tables together have room for at most
+    /// [`IdentityMap::KEPT_ENTRIES`] entries, so a database keeps little memory for a large
+    /// session (or many sessions over many entities).
+    pub fn reusable(&self) -> bool {
+        let holds_nothing = self.objects.is_empty()
+            && self.unkeyed.is_empty()
+            && self.loaded.is_empty()
+            && self.pairs.entries.is_empty()
+            && self.member_indexes.is_empty();
+        let room = self.objects.capacity()
+            + self.unkeyed.capacity()
+            + self.by_key.capacity()
+            + self.by_entity.iter().map(|(_, list)| list.capacity()).sum::<usize>()
+            + self.loaded.capacity()
+            + self.pairs.entries.capacity()
+            + self.linked_relations.capacity()
+            + self.linked_targets.capacity();
+        holds_nothing && room <= Self::KEPT_ENTRIES
+    }
+
+    /// The most entries, over all its tables, of a map kept for another session (see
+    /// [`IdentityMap::reusable`]): room for a session of about 16,000 objects, about 1 MB.
+    pub const KEPT_ENTRIES: usize = 1 << 16;
 }

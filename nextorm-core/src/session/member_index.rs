@@ -53,10 +53,10 @@ impl MemberIndex {
     }
 
     /// Adds object `object`, which has just joined the session as the last of the entity's
-    /// `members` objects, its reference holding `key` (read from its row as it loaded, `None`
-    /// for `NULL`): what
-    /// [`MemberIndex::refresh`] would find, without locking the object. Only onto an index that
-    /// covered every member before it, with no write since; otherwise the next refresh reads it.
+    /// `members` objects, its reference holding `key` (read from its row as it loaded; `None`
+    /// for `NULL`): what [`MemberIndex::refresh`] would find, without locking the object. Only
+    /// onto an index that covered every member before it, with no write since; otherwise the
+    /// next refresh reads it.
     pub(super) fn feed(&mut self, members: usize, object: usize, key: Option<MapKey>) {
         if self.covered + 1 != members || self.epoch != write_epoch() {
             return;

@@ -16,7 +16,7 @@ struct EntityKeys {
 
 /// The index of the identity map's objects by (entity, key); an entity is its metadata's
 /// address (see `meta_id`). A session holds a few entities and loads rows entity by entity, so
-/// the tables are a list searched from the last one added.
+/// the tables are a short list, searched from the last one added.
 #[derive(Default)]
 pub(super) struct ObjectKeys {
     tables: Vec<EntityKeys>,
@@ -74,9 +74,17 @@ impl ObjectKeys {
         Ok(held.map(|at| at as usize))
     }
 
-    /// Forgets every object.
+    /// Forgets every object, keeping each entity's table and its memory.
     pub(super) fn clear(&mut self) {
-        self.tables.clear();
+        for table in &mut self.tables {
+            table.ints.clear();
+            table.others.clear();
+        }
+    }
+
+    /// How many keys the tables have room for.
+    pub(super) fn capacity(&self) -> usize {
+        self.tables.iter().map(|t| t.ints.capacity() + t.others.capacity()).sum()
     }
 }
 
