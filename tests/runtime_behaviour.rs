@@ -363,3 +363,62 @@ fn inconsistent_relation_pairs_are_mapping_errors_naming_both_sides() {
         .unwrap();
     assert!(ddl.iter().any(|s| s.contains("\"right\" INTEGER NOT NULL UNIQUE")), "{ddl:?}");
 }
+
+/// A caller waiting for the only connection, blocked (the blocking facade on SQLite) or awaiting
+/// (the async facade), is woken when it is returned: the pool signals a waiter it counted, and
+/// signals nobody when nobody waits.
+#[test]
+fn a_waiting_caller_gets_the_connection_when_it_is_returned() {
+    let file = TempFile::new("pool_wait");
+    // A lost wake-up would wait out this timeout and fail with `PoolTimeout`.
+    let one = options().max_connections(1).acquire_timeout(Duration::from_secs(120));
+    let db = Database::open_with(&file.url(), one.clone()).unwrap();
+    db.generate_mapping(CreateTables::Yes).unwrap();
+    let adb = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let async_db = adb.block_on(AsyncDatabase::open_with(&file.url(), one)).unwrap();
+    let until_waiting = |status: &dyn Fn() -> usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while status() == 0 {
+            assert!(std::time::Instant::now() < deadline, "the second caller never waited");
+            std::thread::yield_now();
+        }
+    };
+    std::thread::scope(|scope| {
+        // Blocking: the holder returns the connection once the other thread waits.
+        let waiter = db
+            .transaction(|tx| {
+                tx.execute("INSERT INTO note (body) VALUES ('held')", ())?;
+                let waiter = scope.spawn(|| db.all::<Note>().map(|notes| notes.len()));
+                until_waiting(&|| db.pool_status().waiting);
+                assert_eq!(db.pool_status().waiting, 1);
+                Ok(waiter)
+            })
+            .unwrap();
+        assert_eq!(waiter.join().unwrap().unwrap(), 1, "the waiter ran after the commit");
+        assert_eq!(db.pool_status().waiting, 0);
+    });
+    // Async: another task awaits while a session holds the connection (the session's own task
+    // asking for a second one would be refused at once, not wait).
+    adb.block_on(async {
+        let mut waiter = None;
+        async_db
+            .session(async |s| {
+                s.create(Note { id: 0, body: "async".into() }).await?;
+                let other = async_db.clone();
+                waiter = Some(tokio::spawn(async move { other.all::<Note>().await.map(|notes| notes.len()) }));
+                let waiting = async {
+                    while async_db.pool_status().waiting == 0 {
+                        tokio::task::yield_now().await;
+                    }
+                };
+                tokio::time::timeout(Duration::from_secs(60), waiting).await.expect("the task never waited");
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let counted = waiter.expect("spawned").await.unwrap().unwrap();
+        assert_eq!(counted, 2, "the awaiting task ran after the session");
+    });
+    assert_eq!(async_db.pool_status().waiting, 0);
+    adb.block_on(async_db.close());
+}

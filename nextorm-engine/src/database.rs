@@ -20,13 +20,15 @@ pub struct DbCore {
     session_maps: SessionMaps,
 }
 
-/// Open and idle connections of a pool.
+/// Open and idle connections of a pool, and who waits for one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PoolStatus {
     /// Connections open, checked out or idle.
     pub open: usize,
     /// Connections idle in the pool.
     pub idle: usize,
+    /// Threads and tasks waiting for a connection to be returned (every one is in use).
+    pub waiting: usize,
 }
 
 impl DbCore {
@@ -131,8 +133,8 @@ impl DbCore {
 
     /// The pool's connection counts.
     pub fn pool_status(&self) -> PoolStatus {
-        let (open, idle) = self.pool.counts();
-        PoolStatus { open, idle }
+        let (open, idle, waiting) = self.pool.counts();
+        PoolStatus { open, idle, waiting }
     }
 
     /// Closes idle connections; later calls fail.

@@ -123,8 +123,8 @@ impl AnyPool {
         })
     }
 
-    /// Open and idle connection counts.
-    pub(crate) fn counts(&self) -> (usize, usize) {
+    /// Open and idle connection counts, and the callers waiting for one.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
         match self {
             #[cfg(feature = "sqlite")]
             AnyPool::Sqlite(p) => p.counts(),

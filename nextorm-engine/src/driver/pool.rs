@@ -48,6 +48,21 @@ struct State<C> {
     /// could give one back. Transactions are not counted: a second checkout inside one waits
     /// and ends in `PoolTimeout`, as it always did.
     held: Vec<(Holder, usize)>,
+    /// Threads waiting on the condition variable (the blocking facade on SQLite): a release
+    /// signals it only when one waits, since signalling costs a system call even to nobody.
+    blocked: usize,
+    /// Tasks waiting on the `Notify` (async code, and the blocking facade on a server).
+    awaiting: usize,
+}
+
+/// A task counted in `State::awaiting` while it waits, however the wait ends (the future may be
+/// dropped).
+struct Awaiting<'a, D: Connect>(&'a Pool<D>);
+
+impl<D: Connect> Drop for Awaiting<'_, D> {
+    fn drop(&mut self) {
+        self.0.lock().awaiting -= 1;
+    }
 }
 
 /// Who holds a session's connection: the tokio task, or outside a task the thread (the blocking
@@ -127,7 +142,14 @@ impl<D: Connect> Pool<D> {
         Pool {
             shared: Arc::new(Shared {
                 driver,
-                state: Mutex::new(State { idle: Vec::new(), open: 0, closed: false, held: Vec::new() }),
+                state: Mutex::new(State {
+                    idle: Vec::new(),
+                    open: 0,
+                    closed: false,
+                    held: Vec::new(),
+                    blocked: 0,
+                    awaiting: 0,
+                }),
                 max: max.max(1),
                 acquire_timeout,
                 check_idle_after,
@@ -178,11 +200,14 @@ impl<D: Connect> Pool<D> {
                     if now >= deadline {
                         return Err(self.timeout_error());
                     } else if self.shared.blocking_wait {
-                        let (guard, _) =
+                        state.blocked += 1;
+                        let (mut state, _) =
                             self.shared.condvar.wait_timeout(state, deadline - now).unwrap_or_else(|p| p.into_inner());
-                        drop(guard);
+                        state.blocked -= 1;
+                        drop(state);
                         Step::Retry
                     } else {
+                        state.awaiting += 1;
                         Step::Wait
                     }
                 }
@@ -208,6 +233,7 @@ impl<D: Connect> Pool<D> {
                 }
                 Step::Retry => continue,
                 Step::Wait => {
+                    let _counted = Awaiting(self);
                     if tokio::time::timeout_at(deadline.into(), notified).await.is_err() {
                         return Err(self.timeout_error());
                     }
@@ -241,14 +267,20 @@ impl<D: Connect> Pool<D> {
         Pooled { conn: Some(conn), pool: self.clone(), holder: None, discard_on_drop: false, counted: true }
     }
 
-    fn wake_one(&self) {
+    /// Wakes one waiter, after releasing `state` (read under it: whether a thread waits).
+    fn wake_one(&self, state: MutexGuard<'_, State<D::Conn>>) {
+        let blocked = state.blocked > 0;
+        drop(state);
         self.shared.notify.notify_one();
-        self.shared.condvar.notify_one();
+        if blocked {
+            self.shared.condvar.notify_one();
+        }
     }
 
     fn forget_one(&self) {
-        self.lock().open -= 1;
-        self.wake_one();
+        let mut state = self.lock();
+        state.open -= 1;
+        self.wake_one(state);
     }
 
     fn forget_held(&self, holder: Option<Holder>) {
@@ -257,8 +289,7 @@ impl<D: Connect> Pool<D> {
         if let Some(holder) = holder {
             state.release(holder);
         }
-        drop(state);
-        self.wake_one();
+        self.wake_one(state);
     }
 
     fn give_back(&self, conn: D::Conn, holder: Option<Holder>) {
@@ -272,8 +303,7 @@ impl<D: Connect> Pool<D> {
             let since = self.shared.check_idle_after.map(|_| Instant::now());
             state.idle.push(Idle { conn, since });
         }
-        drop(state);
-        self.wake_one();
+        self.wake_one(state);
     }
 
     /// Closes the pool: idle connections are returned for closing, later acquires fail.
@@ -296,10 +326,10 @@ impl<D: Connect> Pool<D> {
         }
     }
 
-    /// Open connections and idle ones, for tests of the pool invariant.
-    pub(crate) fn counts(&self) -> (usize, usize) {
+    /// Open connections, idle ones, and the threads and tasks waiting for one.
+    pub(crate) fn counts(&self) -> (usize, usize, usize) {
         let state = self.lock();
-        (state.open, state.idle.len())
+        (state.open, state.idle.len(), state.blocked + state.awaiting)
     }
 }
 
