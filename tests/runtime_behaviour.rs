@@ -365,13 +365,14 @@ fn inconsistent_relation_pairs_are_mapping_errors_naming_both_sides() {
 }
 
 /// A caller waiting for the only connection, blocked (the blocking facade on SQLite) or awaiting
-/// (the async facade), is woken when it is returned: the pool signals a waiter it counted, and
-/// signals nobody when nobody waits.
+/// (the async facade), is woken when it is returned: the pool signals a waiter it counts.
 #[test]
 fn a_waiting_caller_gets_the_connection_when_it_is_returned() {
     let file = TempFile::new("pool_wait");
-    // A lost wake-up would wait out this timeout and fail with `PoolTimeout`.
-    let one = options().max_connections(1).acquire_timeout(Duration::from_secs(120));
+    // A lost wake-up waits out this timeout: a blocked thread then finds the connection idle (so
+    // it shows as the whole timeout passing), an awaiting task fails with `PoolTimeout`.
+    let timeout = Duration::from_secs(120);
+    let one = options().max_connections(1).acquire_timeout(timeout);
     let db = Database::open_with(&file.url(), one.clone()).unwrap();
     db.generate_mapping(CreateTables::Yes).unwrap();
     let adb = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
@@ -388,13 +389,19 @@ fn a_waiting_caller_gets_the_connection_when_it_is_returned() {
         let waiter = db
             .transaction(|tx| {
                 tx.execute("INSERT INTO note (body) VALUES ('held')", ())?;
-                let waiter = scope.spawn(|| db.all::<Note>().map(|notes| notes.len()));
+                let waiter = scope.spawn(|| {
+                    let asked = std::time::Instant::now();
+                    db.all::<Note>().map(|notes| (notes.len(), asked.elapsed()))
+                });
                 until_waiting(&|| db.pool_status().waiting);
                 assert_eq!(db.pool_status().waiting, 1);
                 Ok(waiter)
             })
             .unwrap();
-        assert_eq!(waiter.join().unwrap().unwrap(), 1, "the waiter ran after the commit");
+        let (notes, waited) = waiter.join().unwrap().unwrap();
+        assert_eq!(notes, 1, "the waiter ran after the commit");
+        // Not a speed check: a waiter that was never signalled waits the whole timeout.
+        assert!(waited < timeout / 2, "the blocked thread was not woken; it waited {waited:?}");
         assert_eq!(db.pool_status().waiting, 0);
     });
     // Async: another task awaits while a session holds the connection (the session's own task

@@ -207,6 +207,9 @@ impl<D: Connect> Pool<D> {
                         drop(state);
                         Step::Retry
                     } else {
+                        // Nothing returns or awaits before `Step::Wait` builds the `Awaiting`
+                        // guard that takes this back; built here, a panic under the lock would
+                        // deadlock in its drop.
                         state.awaiting += 1;
                         Step::Wait
                     }
