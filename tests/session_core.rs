@@ -1471,3 +1471,25 @@ fn a_map_too_large_to_keep_is_not_reusable() {
     assert!(!map.reusable(), "its tables have room for more entries than a database keeps");
     drop(held);
 }
+
+/// An entity keyed by a timestamp.
+#[derive(nextorm::Entity, Debug, Clone, PartialEq)]
+struct Reading {
+    #[pk]
+    at: chrono::DateTime<chrono::Utc>,
+    celsius: f64,
+}
+
+#[test]
+fn a_timestamp_key_is_one_object_to_the_microsecond() {
+    let mut map = IdentityMap::new();
+    // Made in the session with nanoseconds; the database keeps microseconds.
+    let made = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+    let stored = chrono::DateTime::from_timestamp(1_700_000_000, 123_456_000).unwrap();
+    let new = map.add_new(Reading { at: made, celsius: 21.5 }).unwrap();
+    let loaded = map.attach_loaded(Reading { at: stored, celsius: 21.5 }).unwrap();
+    assert_eq!(loaded.addr(), new.addr(), "the row read back is the object made");
+    assert_eq!(map.len(), 1);
+    let again = map.add_new(Reading { at: stored, celsius: 0.0 }).unwrap_err();
+    assert_eq!(again.kind(), ErrorKind::UniqueViolation, "the same row twice, to the microsecond");
+}

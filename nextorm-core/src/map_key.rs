@@ -41,6 +41,16 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
                 out.push(3);
                 out.extend_from_slice(u.as_bytes());
             }
+            // To the microsecond, as a column sends and reads them back (see `truncate_micros`):
+            // an object keyed by `Utc::now()` and its row loaded again are one object.
+            Value::DateTime(t) => {
+                out.push(5);
+                out.extend_from_slice(&t.and_utc().timestamp_micros().to_be_bytes());
+            }
+            Value::Timestamp(t) => {
+                out.push(6);
+                out.extend_from_slice(&t.timestamp_micros().to_be_bytes());
+            }
             other => {
                 let text = format!("{other:?}");
                 out.push(4);
@@ -50,4 +60,27 @@ pub fn key_bytes(values: &[Value]) -> Vec<u8> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{DateTime, Utc};
+
+    #[test]
+    fn datetimes_are_keyed_to_the_microsecond() {
+        let read_back = DateTime::<Utc>::from_timestamp(1_700_000_000, 123_456_000).unwrap();
+        let made = DateTime::<Utc>::from_timestamp(1_700_000_000, 123_456_789).unwrap();
+        let next = DateTime::<Utc>::from_timestamp(1_700_000_000, 123_457_000).unwrap();
+        let key = |t: DateTime<Utc>| MapKey::of(&[Value::Timestamp(t)]);
+        assert_eq!(key(made), key(read_back));
+        assert_ne!(key(next), key(read_back));
+        let naive = |t: DateTime<Utc>| MapKey::of(&[Value::DateTime(t.naive_utc())]);
+        assert_eq!(naive(made), naive(read_back));
+        assert_ne!(naive(made), key(made), "a naive and a zoned datetime are different keys");
+        // Before 1970 too: whole microseconds of the same instant.
+        let early_read = DateTime::<Utc>::from_timestamp(-5, 999_999_000).unwrap();
+        let early_made = DateTime::<Utc>::from_timestamp(-5, 999_999_999).unwrap();
+        assert_eq!(key(early_made), key(early_read));
+    }
 }
