@@ -185,25 +185,28 @@ where
         if self.unset {
             return Err(Error::invalid_value(format!("the reference to a {} is not set", T::meta().name)));
         }
-        if let Some(h) = &self.object {
-            // An object that refers to itself is locked by whoever reads it: its key comes from
-            // that read, not from locking it again.
-            if let Some(own) = crate::session::own_reference::own_key(h.addr()) {
-                return Ok(own);
-            }
-            let s = h.lock();
-            if s.value.key_is_unset() {
-                // Not an error yet: a flush inserts the object first and reads the value again.
-                // Sent as it is, the driver refuses it with this message.
-                return Ok(Value::Invalid(format!(
-                    "the reference is to a new {} that has not been saved",
-                    T::meta().name
-                )));
-            }
-            return key_value::<T>(&s.value.key());
+        match &self.object {
+            Some(h) => followed_key_value(h),
+            None => key_value::<T>(&self.key),
         }
-        key_value::<T>(&self.key)
     }
+}
+
+/// The key value of the object a `Single` follows, read now: its key may have changed since the
+/// reference was made, or be generated at the next flush.
+fn followed_key_value<T: Entity>(h: &Handle<T>) -> Result<Value> {
+    // An object that refers to itself is locked by whoever reads it: its key comes from that
+    // read, not from locking it again.
+    if let Some(own) = crate::session::own_reference::own_key(h.addr()) {
+        return Ok(own);
+    }
+    let s = h.lock();
+    if s.value.key_is_unset() {
+        // Not an error yet: a flush inserts the object first and reads the value again. Sent as
+        // it is, the driver refuses it with this message.
+        return Ok(Value::Invalid(format!("the reference is to a new {} that has not been saved", T::meta().name)));
+    }
+    key_value::<T>(&s.value.key())
 }
 
 impl<T: Entity> FromSql for Single<T>
@@ -352,15 +355,14 @@ impl<T: Entity> ReferenceField for Single<T> {
         if self.unset || T::meta().primary_key.len() != 1 {
             return None;
         }
-        let Some(h) = &self.object else { return self.key.map_key().ok() };
-        // A followed object's key may have changed since, or not be generated yet: read it, as
-        // `to_value` does (from the read under way when the object refers to itself).
-        if let Some(own) = crate::session::own_reference::own_key(h.addr()) {
-            return (!matches!(own, Value::Null(_) | Value::Invalid(_)))
-                .then(|| MapKey::of(std::slice::from_ref(&own)));
+        match &self.object {
+            None => self.key.map_key().ok(),
+            // As `to_value` reads it; a new object's key not generated yet is no key.
+            Some(h) => followed_key_value(h)
+                .ok()
+                .filter(|v| !matches!(v, Value::Null(_) | Value::Invalid(_)))
+                .map(|v| MapKey::of(std::slice::from_ref(&v))),
         }
-        let s = h.lock();
-        if s.value.key_is_unset() { None } else { s.value.key().map_key().ok() }
     }
 }
 
