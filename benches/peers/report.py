@@ -96,6 +96,8 @@ def main():
     w("own bench: 10,000 users; the first 100 have 10 posts each, every post 10 comments. Each round runs every")
     w("library once per workload, in an order rotated by one each round, so that the machine's drift hits every")
     w(f"library alike; each figure is the median over {', '.join(rounds) or '?'} rounds of the time per iteration.")
+    w("A sample is short (a few milliseconds, at least one run): on this VM a loopback round trip keeps one")
+    w("latency for seconds at a time, and long samples let one library's sample sit in a slow spell.")
     w("In brackets: the ratio to the raw driver (rusqlite on SQLite, sqlx on one held connection on the servers),")
     w("to Diesel where it runs, for **nextorm async** to sqlx's own pool driven the same way, and for")
     w("nextorm's sessions to **raw objects**, the floor of any session.")

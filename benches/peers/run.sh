@@ -3,7 +3,8 @@
 #
 #   benches/peers/run.sh                     all three databases
 #   benches/peers/run.sh sqlite              only those named
-#   PEERS_ROUNDS=21 benches/peers/run.sh     more rounds (default 11), PEERS_SAMPLE_MS per sample (40)
+#   PEERS_ROUNDS=201 benches/peers/run.sh    more rounds (default 101), PEERS_SAMPLE_MS per sample (3)
+#   PEERS_WORKLOADS=one_user_by_pk PEERS_LIBRARIES=sqlx,nextorm ...   only those (names as printed)
 #   PEERS_NOTE='...' benches/peers/run.sh    a sentence on the run, printed under the title
 #
 # PostgreSQL and MariaDB are reached at NEXTORM_BENCH_PG_URL and NEXTORM_BENCH_MARIADB_URL

@@ -14,8 +14,12 @@
 //! server  <database>  <version string>
 //! ```
 //!
-//! `PEERS_ROUNDS` (default 11) and `PEERS_SAMPLE_MS` (the time one sample aims at, default 40)
-//! trade precision for time.
+//! `PEERS_ROUNDS` (default 101) and `PEERS_SAMPLE_MS` (the time one sample aims at, default 3)
+//! trade precision for time. Samples are short and rounds many because on a VM a loopback round
+//! trip keeps one latency for seconds at a time: with 40 ms samples, one library's samples could
+//! sit in a slow spell (the blocking facade measured 2× sqlx by key in one run, 0.8× in the next).
+//! `PEERS_WORKLOADS` and `PEERS_LIBRARIES` (comma-separated names, as printed) run only those, to
+//! profile one library on one workload.
 
 /// The scratch schemas and databases the repository's benches use (dropped at the end), and the
 /// floor of a session's object model (`common_bench::floor`, for **raw objects**).
@@ -85,6 +89,11 @@ fn env_number(var: &str, default: u64) -> u64 {
     std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
+/// Whether `name` is among the comma-separated names of `var`, or `var` is unset.
+fn chosen(var: &str, name: &str) -> bool {
+    std::env::var(var).map_or(true, |names| names.split(',').any(|n| n.trim() == name))
+}
+
 /// The median of `samples` (sorted in place).
 fn median(samples: &mut [f64]) -> f64 {
     samples.sort_by(f64::total_cmp);
@@ -122,14 +131,14 @@ fn measure(
     libs: &mut [Box<dyn Library>],
     mut reset: impl FnMut() -> BoxResult<()>,
 ) -> BoxResult<()> {
-    let rounds = env_number("PEERS_ROUNDS", 11).max(1) as usize;
-    let target = Duration::from_millis(env_number("PEERS_SAMPLE_MS", 40));
+    let rounds = env_number("PEERS_ROUNDS", 101).max(1) as usize;
+    let target = Duration::from_millis(env_number("PEERS_SAMPLE_MS", 3));
     let mut counter = 0;
-    for workload in Workload::ALL {
+    for workload in Workload::ALL.into_iter().filter(|w| chosen("PEERS_WORKLOADS", w.name())) {
         // Which libraries have it, whether they agree, and how many runs make a sample.
         let mut expected: Option<(&'static str, Checksum)> = None;
         let mut plan: Vec<(usize, u64)> = Vec::new();
-        for (i, lib) in libs.iter_mut().enumerate() {
+        for (i, lib) in libs.iter_mut().enumerate().filter(|(_, lib)| chosen("PEERS_LIBRARIES", lib.name())) {
             let start = Instant::now();
             let Some(out) = lib.run(rt, workload, 1) else { continue };
             let once = start.elapsed();
