@@ -131,6 +131,15 @@ fn measure(
     libs: &mut [Box<dyn Library>],
     mut reset: impl FnMut() -> BoxResult<()>,
 ) -> BoxResult<()> {
+    // A misspelt name would measure nothing without a word.
+    if let Ok(names) = std::env::var("PEERS_WORKLOADS")
+        && let Some(unknown) = names.split(',').map(str::trim).find(|n| Workload::ALL.iter().all(|w| w.name() != *n))
+    {
+        return Err(format!("PEERS_WORKLOADS names {unknown:?}, which is no workload").into());
+    }
+    if !libs.iter().any(|lib| chosen("PEERS_LIBRARIES", lib.name())) {
+        return Err("PEERS_LIBRARIES names none of this database's libraries".into());
+    }
     let rounds = env_number("PEERS_ROUNDS", 101).max(1) as usize;
     let target = Duration::from_millis(env_number("PEERS_SAMPLE_MS", 3));
     let mut counter = 0;
