@@ -704,6 +704,29 @@ pub async fn relations_prefetched_cycles_are_freed(t: &Ctx) -> Result<()> {
     let tail = last.downgrade();
     drop((first, last));
     assert!(tail.upgrade().is_none(), "the whole chain was freed");
+
+    // Two managing each other, and one managing itself: each one's only link closes a cycle.
+    let (x1, x2, x3) = (9001, 9002, 9003);
+    session!(db, |s| {
+        let first = aw!(s.create(Employee { id: x1, name: "x1".into(), ..Default::default() }))?;
+        let second = Employee { id: x2, name: "x2".into(), manager: Some(Single::from(&first)), ..Default::default() };
+        let second = aw!(s.create(second))?;
+        let own = aw!(s.create(Employee { id: x3, name: "x3".into(), ..Default::default() }))?;
+        aw!(s.flush())?;
+        first.set_manager(Some(Single::from(&second)))?;
+        own.set_manager(Some(Single::from(&own)))?;
+        Ok(())
+    })?;
+    let cycles = session!(db, |s| {
+        let query = select!(e for e in Employee if e.id >= x1).order_by(|e| e.id).prefetch(|e| e.manager);
+        aw!(query.fetch_all(sref!(s)))
+    })?;
+    let managers: Vec<i64> =
+        cycles.iter().map(|e| Ok(e.manager().expect("a manager").loaded()?.id())).collect::<Result<_>>()?;
+    assert_eq!(managers, [x2, x1, x3], "each link answers after the session");
+    let watched: Vec<_> = cycles.iter().map(nextorm::Handle::downgrade).collect();
+    drop(cycles);
+    assert!(watched.iter().all(|w| w.upgrade().is_none()), "no object keeps itself or its pair alive");
     assert_pool_idle(db);
     Ok(())
 }

@@ -281,6 +281,11 @@ impl Links {
         builder.take()
     }
 
+    /// The links of one field that led to one object.
+    pub(crate) fn one(field: &'static str, edge: Edge) -> Links {
+        Links(LinksRepr::One(field, edge))
+    }
+
     /// The objects the relation `field` led to, if the session loaded it.
     pub fn get(&self, field: &str) -> Option<LinkedEdges<'_>> {
         match &self.0 {

@@ -3,7 +3,7 @@
 //! closes a cycle, so no group of objects holds itself alive.
 
 use super::fast_map::{FastMap, meta_id};
-use super::handle::{Edge, LinkedObject, LinksBuilder};
+use super::handle::{Edge, LinkedObject, Links, LinksBuilder};
 use super::identity::IdentityMap;
 use super::pairs::canonical;
 use crate::entity::meta::RelationMeta;
@@ -42,9 +42,19 @@ impl IdentityMap {
         let mut links = LinksBuilder::default();
         for owner in 0..self.objects.len() {
             let range = start[owner]..start[owner + 1];
-            if range.is_empty() {
-                self.objects[owner].detach(false, None);
-                continue;
+            match &edges[range.clone()] {
+                [] => {
+                    self.objects[owner].detach(false, None);
+                    continue;
+                }
+                // Most objects link one reference (a comment its post): made whole, without
+                // the builder.
+                [e] if e.target != NO_TARGET => {
+                    let edge = self.edge_to(e.target, held[range.start]);
+                    self.objects[owner].detach(false, Some(Links::one(e.field, edge)));
+                    continue;
+                }
+                _ => {}
             }
             let mut field = "";
             for (e, &held) in edges[range.clone()].iter().zip(&held[range]) {
@@ -55,17 +65,22 @@ impl IdentityMap {
                     field = e.field;
                 }
                 if e.target != NO_TARGET {
-                    let object = &self.objects[e.target];
-                    links.edge(if held {
-                        Edge::Held(object.clone())
-                    } else {
-                        Edge::Followed(std::sync::Arc::downgrade(object) as std::sync::Weak<dyn LinkedObject>)
-                    });
+                    links.edge(self.edge_to(e.target, held));
                 }
             }
             self.objects[owner].detach(false, Some(links.take()));
         }
         true
+    }
+
+    /// The link to the object at `target`: holding it, or only following it.
+    fn edge_to(&self, target: usize, held: bool) -> Edge {
+        let object = &self.objects[target];
+        if held {
+            Edge::Held(object.clone())
+        } else {
+            Edge::Followed(std::sync::Arc::downgrade(object) as std::sync::Weak<dyn LinkedObject>)
+        }
     }
 
     /// Brings the members' index of (`entity`, reference column `fk`) up to date, if a lazy
