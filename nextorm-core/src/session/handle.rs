@@ -347,7 +347,7 @@ impl LinksBuilder {
         if let [LinkSlot::Field(_), LinkSlot::Edge(_)] = self.0.as_slice()
             && let (Some(LinkSlot::Edge(edge)), Some(LinkSlot::Field(field))) = (self.0.pop(), self.0.pop())
         {
-            return Links(LinksRepr::One(field, edge));
+            return Links::one(field, edge);
         }
         // Moved in one copy into an allocation of the exact size.
         let mut slots = Vec::with_capacity(self.0.len());
