@@ -160,6 +160,28 @@ fn key_changes_are_refused_and_cleared_sessions_detach_objects() {
 }
 
 #[test]
+fn a_cleared_map_detaches_every_object_something_else_holds() {
+    use nextorm_core::session::{Edge, Links};
+    // A cleared map skips the lock of an object that only it holds; one reached through
+    // another object's link is held all the same, and must refuse writes.
+    let mut map = IdentityMap::new();
+    let holder = map.attach_loaded(account(8)).unwrap();
+    let linked = map.attach_loaded(account(9)).unwrap();
+    holder.tracked().detach(false, Some(Links::one_field("next", [Edge::Held(linked.erased())])));
+    drop(linked);
+    let alone = map.attach_loaded(account(10)).unwrap().downgrade();
+    map.clear(false);
+    assert!(alone.upgrade().is_none(), "held by the map alone, it is freed with it");
+    let linked = {
+        let state = holder.lock();
+        let edge = state.links.get("next").and_then(|mut edges| edges.next().cloned()).expect("the link is kept");
+        nextorm::Handle::<Account>::from_edge(&edge).expect("held by the link")
+    };
+    assert_eq!(linked.lock().value.id, 9);
+    assert_eq!(linked.write(BALANCE, |v| v.balance = 1).unwrap_err().kind(), ErrorKind::Config, "read-only");
+}
+
+#[test]
 fn rendered_changes_never_splice_values() {
     let mut map = IdentityMap::new();
     let a = map.attach_loaded(account(8)).unwrap();

@@ -527,8 +527,12 @@ impl IdentityMap {
     /// Forgets every object (after a rollback or at the session's end), detaching them so that
     /// they refuse writes; with `strict` they refuse reads too.
     pub fn clear(&mut self, strict: bool) {
-        for o in &self.objects {
-            o.detach(strict, None);
+        for o in &mut self.objects {
+            // Held by the map alone, with no weak handle either: freed below, it can never be
+            // seen again, so its lock (on an object long out of the cache) is not taken.
+            if std::sync::Arc::get_mut(o).is_none() {
+                o.detach(strict, None);
+            }
         }
         self.forget();
     }
