@@ -151,8 +151,14 @@ macro_rules! scalar_key {
             fn key_values(&self) -> Result<Vec<Value>> {
                 Ok(vec![self.to_value()?])
             }
+            #[inline]
             fn map_key(&self) -> Result<MapKey> {
-                Ok(MapKey::of(std::slice::from_ref(&self.to_value()?)))
+                // An integer key becomes the map's integer at once: matched here, the `Value`
+                // of an integer type folds away (read for every row a session loads).
+                Ok(match self.to_value()? {
+                    Value::Int(i) => MapKey::Int(i),
+                    other => MapKey::of(std::slice::from_ref(&other)),
+                })
             }
             fn single_value(&self) -> Result<Option<Value>> {
                 self.to_value().map(Some)

@@ -15,6 +15,7 @@ pub enum MapKey {
 
 impl MapKey {
     /// The map key of key values.
+    #[inline]
     pub fn of(values: &[Value]) -> MapKey {
         match values {
             [Value::Int(i)] => MapKey::Int(*i),

@@ -315,6 +315,7 @@ pub fn clone_field<T: SqlField>(value: &T) -> T {
 macro_rules! scalar {
     ($ty:ty, $sql:expr, $get:ident, |$v:ident| $to:expr, |$x:ident| $from:expr) => {
         impl ToValue for $ty {
+            #[inline]
             fn to_value(&self) -> Result<Value> {
                 let $v = self;
                 Ok($to)
