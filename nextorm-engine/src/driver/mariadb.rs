@@ -155,6 +155,11 @@ super::server::sqlx_statements!(MySqlConnection, MyRowRead);
 
 struct MyRowRead<'a>(&'a MySqlRow);
 
+/// The error of reading `NULL` into a type without `Option`.
+fn unexpected_null() -> Error {
+    Error::decode("unexpected NULL (use Option<_> for a nullable column)")
+}
+
 impl MyRowRead<'_> {
     fn type_name(&self, idx: usize) -> Result<&str> {
         let col = self.0.try_column(idx).map_err(map_error)?;
@@ -163,14 +168,17 @@ impl MyRowRead<'_> {
 
     fn not_null(&self, idx: usize) -> Result<()> {
         if self.is_null(idx)? {
-            return Err(Error::decode("unexpected NULL (use Option<_> for a nullable column)"));
+            return Err(unexpected_null());
         }
         Ok(())
     }
 
+    /// Column `idx` as a `T`, checked as sqlx's `try_get` checks it. Every type read here
+    /// refuses `NULL`, so the column is looked up once and tested for `NULL` only on an error.
     fn get<'r, T: sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>>(&'r self, idx: usize) -> Result<T> {
-        self.not_null(idx)?;
-        self.0.try_get(idx).map_err(map_error)
+        self.0
+            .try_get(idx)
+            .map_err(|e| if self.is_null(idx).unwrap_or(false) { unexpected_null() } else { map_error(e) })
     }
 
     /// The text form the server sent, for DECIMAL, CHAR-typed UUIDs and JSON.
@@ -193,7 +201,11 @@ impl RowRead for MyRowRead<'_> {
 
     fn get_i64(&self, idx: usize) -> Result<i64> {
         let name = self.type_name(idx)?;
-        if name.contains("UNSIGNED") {
+        // Keys and references are BIGINT: the first test, before any search of the name.
+        if name == "BIGINT" {
+            return self.get(idx);
+        }
+        if name.ends_with(" UNSIGNED") {
             let u: u64 = self.get(idx)?;
             return i64::try_from(u).map_err(|_| Error::decode(format!("{u} does not fit in i64")));
         }
