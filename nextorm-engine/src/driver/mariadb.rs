@@ -1,7 +1,7 @@
 //! MariaDB through sqlx, in strict SQL mode with utf8mb4 and UTC.
 
 use super::pool::Connect;
-use super::server::{connect_within, map_error as map_sqlx};
+use super::server::{connect_within, map_error as map_sqlx, unexpected_null};
 use crate::options::OpenOptions;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use futures_util::TryStreamExt;
@@ -155,11 +155,6 @@ super::server::sqlx_statements!(MySqlConnection, MyRowRead);
 
 struct MyRowRead<'a>(&'a MySqlRow);
 
-/// The error of reading `NULL` into a type without `Option`.
-fn unexpected_null() -> Error {
-    Error::decode("unexpected NULL (use Option<_> for a nullable column)")
-}
-
 impl MyRowRead<'_> {
     fn type_name(&self, idx: usize) -> Result<&str> {
         let col = self.0.try_column(idx).map_err(map_error)?;
@@ -173,12 +168,8 @@ impl MyRowRead<'_> {
         Ok(())
     }
 
-    /// Column `idx` as a `T`, checked as sqlx's `try_get` checks it. Every type read here
-    /// refuses `NULL`, so the column is looked up once and tested for `NULL` only on an error.
     fn get<'r, T: sqlx::Decode<'r, sqlx::MySql> + sqlx::Type<sqlx::MySql>>(&'r self, idx: usize) -> Result<T> {
-        self.0
-            .try_get(idx)
-            .map_err(|e| if self.is_null(idx).unwrap_or(false) { unexpected_null() } else { map_error(e) })
+        super::server::column(self.0, idx, map_error)
     }
 
     /// The text form the server sent, for DECIMAL, CHAR-typed UUIDs and JSON.

@@ -218,10 +218,7 @@ impl PgRowRead<'_> {
     }
 
     fn get<'r, T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>>(&'r self, idx: usize) -> Result<T> {
-        if self.is_null(idx)? {
-            return Err(Error::decode("unexpected NULL (use Option<_> for a nullable column)"));
-        }
-        self.0.try_get(idx).map_err(map_error)
+        super::server::column(self.0, idx, map_error)
     }
 
     fn wrong(&self, idx: usize, what: &str) -> Error {

@@ -127,3 +127,24 @@ macro_rules! sqlx_row_shape {
     };
 }
 pub(crate) use sqlx_row_shape;
+
+/// Column `idx` of `row` as a `T`, checked as sqlx's `try_get` checks it (`map_error` words
+/// sqlx's errors for the driver). Every type the drivers read this way refuses `NULL`, so the
+/// column is looked up once, and tested for `NULL` only to word the error.
+pub(crate) fn column<'r, R, T>(row: &'r R, idx: usize, map_error: fn(sqlx::Error) -> Error) -> Result<T, Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    T: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    use sqlx::ValueRef as _;
+    row.try_get(idx).map_err(|e| match row.try_get_raw(idx) {
+        Ok(value) if value.is_null() => unexpected_null(),
+        _ => map_error(e),
+    })
+}
+
+/// The error of reading `NULL` into a type without `Option`.
+pub(crate) fn unexpected_null() -> Error {
+    Error::decode("unexpected NULL (use Option<_> for a nullable column)")
+}
