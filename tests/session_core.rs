@@ -167,7 +167,7 @@ fn a_cleared_map_detaches_every_object_something_else_holds() {
     let mut map = IdentityMap::new();
     let holder = map.attach_loaded(account(8)).unwrap();
     let linked = map.attach_loaded(account(9)).unwrap();
-    holder.tracked().detach(false, Some(Links::one_field("next", [Edge::Held(linked.erased())])));
+    holder.tracked().detach(false, Some(Links::one_field(&"next", [Edge::Held(linked.erased())])));
     drop(linked);
     let alone = map.attach_loaded(account(10)).unwrap().downgrade();
     map.clear(false);
@@ -328,7 +328,7 @@ fn a_long_chain_of_links_is_freed_without_deep_recursion() {
             let mut map = IdentityMap::new();
             let handles: Vec<_> = (1..=200_000).map(|id| map.attach_loaded(account(id)).unwrap()).collect();
             for pair in handles.windows(2) {
-                pair[0].tracked().detach(false, Some(Links::one_field("next", [Edge::Held(pair[1].erased())])));
+                pair[0].tracked().detach(false, Some(Links::one_field(&"next", [Edge::Held(pair[1].erased())])));
             }
             drop(map);
             let tail = handles[handles.len() - 1].downgrade();
@@ -358,9 +358,9 @@ fn a_tree_of_links_is_freed_with_its_root() {
     for (at, (owner, members)) in middle.iter().zip(leaves.chunks(10)).enumerate() {
         let shared = (at == 99).then(|| &leaves[0]);
         let edges = members.iter().chain(shared).map(|m| Edge::Held(m.erased()));
-        owner.tracked().detach(false, Some(Links::one_field("members", edges)));
+        owner.tracked().detach(false, Some(Links::one_field(&"members", edges)));
     }
-    root.tracked().detach(false, Some(Links::one_field("members", middle.iter().map(|m| Edge::Held(m.erased())))));
+    root.tracked().detach(false, Some(Links::one_field(&"members", middle.iter().map(|m| Edge::Held(m.erased())))));
     drop(map);
     let watched: Vec<_> = handles.iter().map(|h| h.downgrade()).collect();
     let (root, kept) = (root.clone(), middle[5].clone());
@@ -397,7 +397,7 @@ fn links_still_free_what_they_hold_after_a_drop_panicked() {
     let mut map = IdentityMap::new();
     let holder = map.attach_loaded(account(1)).unwrap();
     let fragile: Vec<_> = (13..=14).map(|id| map.attach_loaded(Fragile { id }).unwrap()).collect();
-    holder.tracked().detach(false, Some(Links::one_field("fragile", fragile.iter().map(|f| Edge::Held(f.erased())))));
+    holder.tracked().detach(false, Some(Links::one_field(&"fragile", fragile.iter().map(|f| Edge::Held(f.erased())))));
     drop(map);
     let watched: Vec<_> = fragile.iter().map(|f| f.downgrade()).collect();
     drop(fragile);
@@ -408,7 +408,7 @@ fn links_still_free_what_they_hold_after_a_drop_panicked() {
     // The panic left no drop running on this thread: a link dropped now frees its object.
     let mut map = IdentityMap::new();
     let (a, b) = (map.attach_loaded(account(2)).unwrap(), map.attach_loaded(account(3)).unwrap());
-    a.tracked().detach(false, Some(Links::one_field("next", [Edge::Held(b.erased())])));
+    a.tracked().detach(false, Some(Links::one_field(&"next", [Edge::Held(b.erased())])));
     drop(map);
     let b_watched = b.downgrade();
     drop(b);

@@ -80,7 +80,7 @@ pub struct ObjState<E> {
     pub status: Status,
     /// Column values as the database holds them, for persistent objects: taken at the first
     /// write (until then the value itself is what the database holds), so loading costs no copy.
-    pub saved: Option<Vec<Value>>,
+    pub saved: Option<Box<[Value]>>,
     /// Columns this session read.
     pub read: Bits,
     /// Columns this session changed since the last flush.
@@ -103,7 +103,7 @@ impl<E: Entity> ObjState<E> {
     pub(crate) fn write(&mut self, addr: usize, column: usize, f: impl FnOnce(&mut E)) -> Result<()> {
         self.writable()?;
         if self.status == Status::Persistent && self.saved.is_none() {
-            self.saved = Some(read_locked(addr, &self.value, E::column_values)?);
+            self.saved = Some(read_locked(addr, &self.value, E::column_values)?.into_boxed_slice());
         }
         f(&mut self.value);
         self.written.set(column);
@@ -116,7 +116,7 @@ impl<E: Entity> ObjState<E> {
         self.writable()?;
         let before = read_locked(addr, &self.value, E::column_values)?;
         if self.status == Status::Persistent && self.saved.is_none() {
-            self.saved = Some(before.clone());
+            self.saved = Some(before.as_slice().into());
         }
         f(&mut self.value);
         match read_locked(addr, &self.value, E::column_values) {
@@ -261,20 +261,24 @@ enum LinksRepr {
     #[default]
     None,
     /// One field that led to one object.
-    One(&'static str, Edge),
+    One(FieldName, Edge),
     /// Every linked field, each followed by its edges.
     Slots(Box<[LinkSlot]>),
 }
 
 /// One entry of [`Links`]: a linked field, or one object the field before it led to.
 enum LinkSlot {
-    Field(&'static str),
+    Field(FieldName),
     Edge(Edge),
 }
 
+/// A relation field's name, by reference to where its entity's metadata keeps it
+/// (`&relation.field`): one word where a `&str` takes two, in every session object's [`Links`].
+pub type FieldName = &'static &'static str;
+
 impl Links {
     /// The links of one field: `field` led to `edges`.
-    pub fn one_field(field: &'static str, edges: impl IntoIterator<Item = Edge>) -> Links {
+    pub fn one_field(field: FieldName, edges: impl IntoIterator<Item = Edge>) -> Links {
         let mut builder = LinksBuilder::default();
         builder.field(field);
         edges.into_iter().for_each(|edge| builder.edge(edge));
@@ -282,7 +286,7 @@ impl Links {
     }
 
     /// The links of one field that led to one object.
-    pub(crate) fn one(field: &'static str, edge: Edge) -> Links {
+    pub(crate) fn one(field: FieldName, edge: Edge) -> Links {
         Links(LinksRepr::One(field, edge))
     }
 
@@ -291,10 +295,10 @@ impl Links {
         match &self.0 {
             LinksRepr::None => None,
             LinksRepr::One(linked, edge) => {
-                (*linked == field).then(|| LinkedEdges { one: Some(edge), rest: [].iter() })
+                (**linked == field).then(|| LinkedEdges { one: Some(edge), rest: [].iter() })
             }
             LinksRepr::Slots(slots) => {
-                let at = slots.iter().position(|s| matches!(s, LinkSlot::Field(f) if *f == field))? + 1;
+                let at = slots.iter().position(|s| matches!(s, LinkSlot::Field(f) if **f == field))? + 1;
                 let len = slots[at..].iter().position(|s| matches!(s, LinkSlot::Field(_))).unwrap_or(slots.len() - at);
                 Some(LinkedEdges { one: None, rest: slots[at..at + len].iter() })
             }
@@ -333,7 +337,7 @@ pub(crate) struct LinksBuilder(Vec<LinkSlot>);
 
 impl LinksBuilder {
     /// Starts the edges of `field` (a loaded collection without members stays empty).
-    pub(crate) fn field(&mut self, field: &'static str) {
+    pub(crate) fn field(&mut self, field: FieldName) {
         self.0.push(LinkSlot::Field(field));
     }
 
@@ -390,14 +394,14 @@ impl std::fmt::Debug for Links {
         match &self.0 {
             LinksRepr::None => {}
             LinksRepr::One(field, _) => {
-                list.entry(&(field, 1));
+                list.entry(&(**field, 1));
             }
             LinksRepr::Slots(slots) => {
                 let mut field: Option<(&str, usize)> = None;
                 for slot in slots.iter() {
                     match slot {
                         LinkSlot::Field(next) => {
-                            if let Some(done) = field.replace((next, 0)) {
+                            if let Some(done) = field.replace((**next, 0)) {
                                 list.entry(&done);
                             }
                         }
@@ -495,7 +499,7 @@ impl<E: Entity + std::fmt::Debug> std::fmt::Debug for Handle<E> {
 }
 
 impl<E: Entity> Handle<E> {
-    fn with_status(value: E, status: Status, saved: Option<Vec<Value>>, unloaded: Bits) -> Self {
+    fn with_status(value: E, status: Status, saved: Option<Box<[Value]>>, unloaded: Bits) -> Self {
         let state = ObjState {
             value,
             status,
@@ -521,7 +525,7 @@ impl<E: Entity> Handle<E> {
     pub fn loaded(value: E, saved: Option<Vec<Value>>) -> Self {
         let lazy = E::meta().lazy_columns;
         let unloaded = if lazy.is_empty() { Bits::default() } else { Bits::of(lazy) };
-        Handle::with_status(value, Status::Persistent, saved, unloaded)
+        Handle::with_status(value, Status::Persistent, saved.map(Vec::into_boxed_slice), unloaded)
     }
 
     /// Reads through `f`, marking column `column` read, unless it is a `lazy` column that is not

@@ -3,7 +3,7 @@
 //! closes a cycle, so no group of objects holds itself alive.
 
 use super::fast_map::{FastMap, meta_id};
-use super::handle::{Edge, LinkedObject, Links, LinksBuilder};
+use super::handle::{Edge, FieldName, LinkedObject, Links, LinksBuilder};
 use super::identity::IdentityMap;
 use super::pairs::canonical;
 use crate::entity::meta::RelationMeta;
@@ -56,11 +56,11 @@ impl IdentityMap {
                 }
                 _ => {}
             }
-            let mut field = "";
+            let mut field: FieldName = &"";
             for (e, &held) in edges[range.clone()].iter().zip(&held[range]) {
-                // The same relation's edges share its field's text: comparing where it lies
+                // The same relation's edges share its field's name: comparing where it lies
                 // spares comparing the text for every edge.
-                if e.target == NO_TARGET || !std::ptr::eq(e.field, field) && e.field != field {
+                if e.target == NO_TARGET || !std::ptr::eq(e.field, field) && *e.field != *field {
                     links.field(e.field);
                     field = e.field;
                 }
@@ -105,7 +105,7 @@ impl IdentityMap {
                 {
                     continue;
                 }
-                let field = relation.field;
+                let field = &relation.field;
                 if self.refresh_member_index(entity, column)
                     && let Some(index) = self.member_indexes.get(&(entity, column))
                 {
@@ -157,7 +157,7 @@ impl IdentityMap {
             if owners.is_empty() {
                 continue;
             }
-            let field = relation.field;
+            let field = &relation.field;
             // Each owner's collection was loaded: a marker ahead of its members reads as empty
             // when it has none.
             let loaded = |edges: &mut Vec<LinkEdge>| {
@@ -222,7 +222,7 @@ impl IdentityMap {
 #[derive(Clone, Copy)]
 struct LinkEdge {
     owner: usize,
-    field: &'static str,
+    field: FieldName,
     target: usize,
 }
 
@@ -242,7 +242,7 @@ fn by_owner(objects: usize, edges: Vec<LinkEdge>) -> (Vec<LinkEdge>, Vec<usize>)
     }
     let mut next = start.clone();
     // Every slot is written once below.
-    let mut sorted = vec![LinkEdge { owner: 0, field: "", target: NO_TARGET }; edges.len()];
+    let mut sorted = vec![LinkEdge { owner: 0, field: &"", target: NO_TARGET }; edges.len()];
     for e in edges {
         let at = &mut next[e.owner];
         sorted[*at] = e;
@@ -298,30 +298,32 @@ fn held_edges(edges: &[LinkEdge], start: &[usize]) -> Vec<bool> {
 mod tests {
     use super::*;
 
-    fn edge(owner: usize, field: &'static str, target: usize) -> LinkEdge {
+    fn edge(owner: usize, field: FieldName, target: usize) -> LinkEdge {
         LinkEdge { owner, field, target }
     }
 
     #[test]
     fn edges_are_grouped_by_owner_in_the_order_found() {
-        let found = vec![edge(2, "a", 0), edge(0, "b", 1), edge(2, "c", NO_TARGET), edge(0, "d", 2), edge(2, "c", 1)];
+        let found =
+            vec![edge(2, &"a", 0), edge(0, &"b", 1), edge(2, &"c", NO_TARGET), edge(0, &"d", 2), edge(2, &"c", 1)];
         let (edges, start) = by_owner(3, found);
-        let order: Vec<(usize, &str)> = edges.iter().map(|e| (e.owner, e.field)).collect();
+        let order: Vec<(usize, &str)> = edges.iter().map(|e| (e.owner, *e.field)).collect();
         assert_eq!(order, [(0, "b"), (0, "d"), (2, "a"), (2, "c"), (2, "c")]);
         assert_eq!(start, [0, 2, 2, 5]);
     }
 
     #[test]
-    fn an_object_pays_five_words_for_its_links() {
-        // Every session object carries one: nothing, one inline edge (a field and a fat
-        // pointer), or a boxed slice. Growing it grows every object (memory target: 2x the rows).
-        assert!(std::mem::size_of::<super::super::Links>() <= 5 * std::mem::size_of::<usize>());
+    fn an_object_pays_four_words_for_its_links() {
+        // Every session object carries one: nothing, one inline edge (a field's name by
+        // reference and a fat pointer), or a boxed slice. Growing it grows every object
+        // (memory target: 2x the rows).
+        assert!(std::mem::size_of::<super::super::Links>() <= 4 * std::mem::size_of::<usize>());
     }
 
     #[test]
     fn a_link_closing_a_cycle_is_only_followed() {
         // 0 -> 1 -> 2 -> 0, and 0 -> 2: the walk from 0 holds 0 -> 1 -> 2 and follows 2 -> 0.
-        let (edges, start) = by_owner(3, vec![edge(0, "x", 1), edge(1, "x", 2), edge(2, "x", 0), edge(0, "y", 2)]);
+        let (edges, start) = by_owner(3, vec![edge(0, &"x", 1), edge(1, &"x", 2), edge(2, &"x", 0), edge(0, &"y", 2)]);
         let held = held_edges(&edges, &start);
         let flags: Vec<(usize, usize, bool)> = edges.iter().zip(&held).map(|(e, &h)| (e.owner, e.target, h)).collect();
         assert_eq!(flags, [(0, 1, true), (0, 2, true), (1, 2, true), (2, 0, false)]);
