@@ -353,6 +353,38 @@ pub async fn unfaithful_values_are_refused(t: &Ctx) -> Result<()> {
     Ok(())
 }
 
+pub async fn integers_of_every_width_read_as_i64(t: &Ctx) -> Result<()> {
+    let db = &t.db;
+    // MariaDB names an unsigned column apart ("INT UNSIGNED"): every width reads as an i64,
+    // and a BIGINT UNSIGNED above i64::MAX is a decode error, not a wrapped number.
+    let widths: &[&str] = match t.dialect {
+        Dialect::MariaDb => &[
+            "BIGINT",
+            "INT",
+            "MEDIUMINT",
+            "SMALLINT",
+            "TINYINT",
+            "BIGINT UNSIGNED",
+            "INT UNSIGNED",
+            "SMALLINT UNSIGNED",
+            "TINYINT UNSIGNED",
+        ],
+        Dialect::Postgres | Dialect::Sqlite => &["BIGINT", "INT", "SMALLINT"],
+    };
+    for (i, ty) in widths.iter().enumerate() {
+        aw!(db.execute(&format!("CREATE TABLE int_width_{i} (v {ty} NOT NULL)"), ()))?;
+        aw!(db.execute(&format!("INSERT INTO int_width_{i} (v) VALUES (?)"), (100,)))?;
+        assert_eq!(aw!(db.get::<i64>(&format!("SELECT v FROM int_width_{i}"), ()))?, 100, "{ty}");
+    }
+    if t.dialect == Dialect::MariaDb {
+        aw!(db.execute("CREATE TABLE int_width_max (v BIGINT UNSIGNED NOT NULL)", ()))?;
+        aw!(db.execute("INSERT INTO int_width_max (v) VALUES (18446744073709551615)", ()))?;
+        let e = expect_kind(aw!(db.get::<i64>("SELECT v FROM int_width_max", ())), ErrorKind::Decode, "u64::MAX as i64");
+        assert!(e.message().contains("does not fit"), "{e}");
+    }
+    Ok(())
+}
+
 pub async fn null_into_non_option_is_a_decode_error(t: &Ctx) -> Result<()> {
     let db = &t.db;
     aw!(db.execute("CREATE TABLE loose_rows (id BIGINT NOT NULL PRIMARY KEY, note TEXT)", ()))?;

@@ -617,6 +617,7 @@ conformance!(
     types_round_trip_with_edge_values,
     unfaithful_values_are_refused,
     null_into_non_option_is_a_decode_error,
+    integers_of_every_width_read_as_i64,
     schema_is_idempotent_and_droppable,
     identifier_limits_are_enforced_at_mapping,
     raw_sql_binds_never_splice,
