@@ -36,8 +36,8 @@ pub use flush::{Expect, FlushPlan, Outcome, Step};
 pub use flush_order::flush_order;
 pub(crate) use handle::not_loaded;
 pub use handle::{
-    Bits, Edge, FieldName, Handle, LinkedEdges, LinkedObject, Links, ObjState, Status, WeakHandle,
-    hook_cannot_use_the_session, in_hook, write_epoch,
+    Bits, ColumnSet, ColumnSets, Edge, FieldName, Handle, LinkedEdges, LinkedObject, Links, ObjState, Status,
+    WeakHandle, hook_cannot_use_the_session, in_hook, write_epoch,
 };
 pub use identity::IdentityMap;
 pub use plan::{Change, change_sql, insert_batch_len, insert_batch_sql};

@@ -2,7 +2,9 @@
 //! its implementation on an object's shared state, which says what statement a flush must send
 //! for the object (`pending`) and records that it reached the database (`applied`).
 
-use super::handle::{Bits, Handle, LinkedObject, Links, ObjState, Status, count_write, lock_state, run_hook};
+use super::handle::{
+    Bits, ColumnSet, Handle, LinkedObject, Links, ObjState, Status, count_write, lock_state, run_hook,
+};
 use super::own_reference::read_locked;
 use super::plan::Change;
 use crate::entity::{Entity, EntityMeta, Key};
@@ -120,7 +122,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                     generated_key,
                 }))
             }
-            Status::Persistent if s.written.is_empty() => Ok(None),
+            Status::Persistent if s.columns.get(ColumnSet::Written).is_empty() => Ok(None),
             Status::Persistent => {
                 run_writing_hook(self.addr(), &mut s.value, E::before_update)?;
                 let current = read_locked(self.addr(), &s.value, E::column_values)?;
@@ -130,7 +132,10 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 // A lazy column written without being loaded goes whatever its value: its
                 // snapshot is only the placeholder default.
                 let set: Vec<(usize, Value)> = (0..meta.columns.len())
-                    .filter(|&i| saved.get(i) != Some(&current[i]) || (s.unloaded.has(i) && s.written.has(i)))
+                    .filter(|&i| {
+                        saved.get(i) != Some(&current[i])
+                            || s.columns.has(ColumnSet::Unloaded, i) && s.columns.has(ColumnSet::Written, i)
+                    })
                     .map(|i| (i, current[i].clone()))
                     .collect();
                 if let Some((i, _)) = set.iter().find(|(i, _)| meta.columns[*i].primary_key) {
@@ -146,12 +151,13 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                     return Ok(None);
                 }
                 let previous = set.iter().map(|(i, _)| saved[*i].clone()).collect();
+                let read_or_written = s.columns.get(ColumnSet::Read).union(s.columns.get(ColumnSet::Written));
                 Ok(Some(Change::Update {
                     meta,
                     set,
                     previous,
                     key: key_of(meta, saved),
-                    checks: checks(meta, s.read.union(s.written).minus(s.unloaded), saved),
+                    checks: checks(meta, read_or_written.minus(s.columns.get(ColumnSet::Unloaded)), saved),
                 }))
             }
             Status::Deleting => {
@@ -164,7 +170,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                         &current
                     }
                 };
-                let seen = s.read.minus(s.unloaded);
+                let seen = s.columns.get(ColumnSet::Read).minus(s.columns.get(ColumnSet::Unloaded));
                 Ok(Some(Change::Delete { meta, key: key_of(meta, saved), checks: checks(meta, seen, saved) }))
             }
         }
@@ -179,16 +185,17 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                 }
                 s.saved = None;
                 s.status = Status::Persistent;
-                s.read = Bits::default();
-                s.written = Bits::default();
+                s.columns.replace(ColumnSet::Read, Bits::default());
+                s.columns.replace(ColumnSet::Written, Bits::default());
                 run_hook(|| s.value.after_insert())?;
             }
             Change::Update { .. } => {
                 // The value is now what the database holds: the snapshot is taken afresh at the
                 // next write. A lazy column written is now known.
                 s.saved = None;
-                s.unloaded = s.unloaded.minus(s.written);
-                s.written = Bits::default();
+                let unloaded = s.columns.get(ColumnSet::Unloaded).minus(s.columns.get(ColumnSet::Written));
+                s.columns.replace(ColumnSet::Unloaded, unloaded);
+                s.columns.replace(ColumnSet::Written, Bits::default());
                 run_hook(|| s.value.after_update())?;
             }
             Change::Delete { .. } => {
@@ -281,13 +288,13 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
 
     fn needs_column(&self, column: usize) -> bool {
         let s = lock_state(self);
-        s.status == Status::Persistent && s.unloaded.has(column) && !s.written.has(column)
+        s.status == Status::Persistent && s.is_unloaded(column)
     }
 
     fn load_columns(&self, columns: &[usize], row: &dyn RowRead, offset: usize) -> Result<()> {
         let mut s = lock_state(self);
         for (j, &c) in columns.iter().enumerate() {
-            if s.written.has(c) {
+            if s.columns.has(ColumnSet::Written, c) {
                 continue;
             }
             s.value.decode_column(c, row, offset + j)?;
@@ -297,7 +304,7 @@ impl<E: Entity> Tracked for std::sync::Mutex<ObjState<E>> {
                     *slot = value;
                 }
             }
-            s.unloaded.remove(c);
+            s.columns.remove(ColumnSet::Unloaded, c);
         }
         Ok(())
     }

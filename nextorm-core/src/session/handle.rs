@@ -58,6 +58,78 @@ impl Bits {
     }
 }
 
+/// One of an object's three column sets (see [`ColumnSets`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnSet {
+    /// Columns this session read.
+    Read,
+    /// Columns this session changed since the last flush.
+    Written,
+    /// The `lazy` columns not loaded yet: the value holds the field's default in their place,
+    /// which no getter returns, no update compares against and no optimistic check sends.
+    Unloaded,
+}
+
+/// An object's three column sets ([`ColumnSet`]), each of up to [`Bits::CAPACITY`] columns. The
+/// first 64 columns of all three sit inline; an entity with more keeps the rest in a box made at
+/// their first use. Every session object carries them: 32 bytes, where three [`Bits`] take 48.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnSets {
+    low: [u64; 3],
+    high: Option<Box<[u64; 3]>>,
+}
+
+impl ColumnSets {
+    /// The sets of a new or loaded object: nothing read or written, `unloaded` not loaded yet.
+    pub fn new(unloaded: Bits) -> ColumnSets {
+        let mut sets = ColumnSets::default();
+        sets.replace(ColumnSet::Unloaded, unloaded);
+        sets
+    }
+
+    /// The columns in `set`.
+    pub fn get(&self, set: ColumnSet) -> Bits {
+        let at = set as usize;
+        Bits([self.low[at], self.high.as_ref().map_or(0, |high| high[at])])
+    }
+
+    /// Makes `set` hold exactly `bits`.
+    pub fn replace(&mut self, set: ColumnSet, bits: Bits) {
+        let at = set as usize;
+        self.low[at] = bits.0[0];
+        if bits.0[1] != 0 || self.high.is_some() {
+            self.high.get_or_insert_default()[at] = bits.0[1];
+        }
+    }
+
+    /// Whether column `i` is in `set`.
+    pub fn has(&self, set: ColumnSet, i: usize) -> bool {
+        match i {
+            0..64 => self.low[set as usize] & (1 << i) != 0,
+            _ => self.get(set).has(i),
+        }
+    }
+
+    /// Adds column `i` to `set` (a read marks one at every getter call: inline, no `Bits`).
+    pub fn insert(&mut self, set: ColumnSet, i: usize) {
+        match i {
+            0..64 => self.low[set as usize] |= 1 << i,
+            _ => {
+                let mut bits = self.get(set);
+                bits.set(i);
+                self.replace(set, bits);
+            }
+        }
+    }
+
+    /// Removes column `i` from `set`.
+    pub fn remove(&mut self, set: ColumnSet, i: usize) {
+        let mut bits = self.get(set);
+        bits.remove(i);
+        self.replace(set, bits);
+    }
+}
+
 /// Where an object stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -81,13 +153,8 @@ pub struct ObjState<E> {
     /// Column values as the database holds them, for persistent objects: taken at the first
     /// write (until then the value itself is what the database holds), so loading costs no copy.
     pub saved: Option<Box<[Value]>>,
-    /// Columns this session read.
-    pub read: Bits,
-    /// Columns this session changed since the last flush.
-    pub written: Bits,
-    /// The `lazy` columns not loaded yet: the value holds the field's default in their place,
-    /// which no getter returns, no update compares against and no optimistic check sends.
-    pub unloaded: Bits,
+    /// The columns this session read, changed since the last flush, and has not loaded.
+    pub columns: ColumnSets,
     /// Set when the session ended: the object stays readable and refuses writes.
     pub detached: bool,
     /// Set when a strict session ended: the object is unusable, reads included.
@@ -106,7 +173,7 @@ impl<E: Entity> ObjState<E> {
             self.saved = Some(read_locked(addr, &self.value, E::column_values)?.into_boxed_slice());
         }
         f(&mut self.value);
-        self.written.set(column);
+        self.columns.insert(ColumnSet::Written, column);
         count_write();
         Ok(())
     }
@@ -123,16 +190,22 @@ impl<E: Entity> ObjState<E> {
             Ok(after) => {
                 for (i, (a, b)) in before.iter().zip(&after).enumerate() {
                     if a != b {
-                        self.written.set(i);
+                        self.columns.insert(ColumnSet::Written, i);
                     }
                 }
             }
             // A value the flush will refuse: every column counts as changed, so it is sent and
             // the flush reports the error.
-            Err(_) => (0..before.len()).for_each(|i| self.written.set(i)),
+            Err(_) => (0..before.len()).for_each(|i| self.columns.insert(ColumnSet::Written, i)),
         }
         count_write();
         Ok(())
+    }
+
+    /// Whether the `lazy` column `column` is still to be loaded: not loaded, and not written
+    /// since.
+    pub(crate) fn is_unloaded(&self, column: usize) -> bool {
+        self.columns.has(ColumnSet::Unloaded, column) && !self.columns.has(ColumnSet::Written, column)
     }
 
     /// Sets the optional `Single` in column `index` to `None`, as a write.
@@ -504,9 +577,7 @@ impl<E: Entity> Handle<E> {
             value,
             status,
             saved,
-            read: Bits::default(),
-            written: Bits::default(),
-            unloaded,
+            columns: ColumnSets::new(unloaded),
             detached: false,
             unusable: false,
             links: Links::default(),
@@ -533,17 +604,17 @@ impl<E: Entity> Handle<E> {
     /// object belongs to a strict session that has ended.
     pub fn read_loaded<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> Result<Option<T>> {
         let mut s = self.usable_lock()?;
-        if s.unloaded.has(column) && !s.written.has(column) {
+        if s.is_unloaded(column) {
             return Ok(None);
         }
-        s.read.set(column);
+        s.columns.insert(ColumnSet::Read, column);
         Ok(Some(f(&s.value)))
     }
 
     /// Whether the `lazy` column `column` is still to be loaded (see [`Handle::read_loaded`]).
     pub fn is_unloaded(&self, column: usize) -> bool {
         let s = self.lock();
-        s.unloaded.has(column) && !s.written.has(column)
+        s.is_unloaded(column)
     }
 
     /// The state, locked. A poisoned lock (a panic while holding it) still yields the state:
@@ -597,7 +668,7 @@ impl<E: Entity> Handle<E> {
     /// strict session that has ended.
     pub fn try_read<T>(&self, column: usize, f: impl FnOnce(&E) -> T) -> Result<T> {
         let mut s = self.usable_lock()?;
-        s.read.set(column);
+        s.columns.insert(ColumnSet::Read, column);
         Ok(f(&s.value))
     }
 
@@ -615,7 +686,7 @@ impl<E: Entity> Handle<E> {
     #[track_caller]
     pub fn read_state(&self, column: usize) -> MutexGuard<'_, ObjState<E>> {
         let mut s = self.usable_lock_or_panic();
-        s.read.set(column);
+        s.columns.insert(ColumnSet::Read, column);
         s
     }
 
@@ -697,12 +768,7 @@ impl<E: Entity> Handle<E> {
         let s = self.usable_lock()?;
         let meta = E::meta();
         let mut left_out: Vec<&str> = exclude.to_vec();
-        left_out.extend(
-            meta.lazy_columns
-                .iter()
-                .filter(|&&i| s.unloaded.has(i) && !s.written.has(i))
-                .map(|&i| meta.columns[i].field),
-        );
+        left_out.extend(meta.lazy_columns.iter().filter(|&&i| s.is_unloaded(i)).map(|&i| meta.columns[i].field));
         read_locked(self.addr(), &s.value, |v| crate::dict::to_dict(v, only, &left_out))
     }
 
