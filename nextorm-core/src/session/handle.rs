@@ -81,6 +81,7 @@ pub struct ColumnSets {
 
 impl ColumnSets {
     /// The sets of a new or loaded object: nothing read or written, `unloaded` not loaded yet.
+    #[inline]
     pub fn new(unloaded: Bits) -> ColumnSets {
         let mut sets = ColumnSets::default();
         sets.replace(ColumnSet::Unloaded, unloaded);
@@ -88,12 +89,14 @@ impl ColumnSets {
     }
 
     /// The columns in `set`.
+    #[inline]
     pub fn get(&self, set: ColumnSet) -> Bits {
         let at = set as usize;
         Bits([self.low[at], self.high.as_ref().map_or(0, |high| high[at])])
     }
 
     /// Makes `set` hold exactly `bits`.
+    #[inline]
     pub fn replace(&mut self, set: ColumnSet, bits: Bits) {
         let at = set as usize;
         self.low[at] = bits.0[0];
@@ -103,6 +106,7 @@ impl ColumnSets {
     }
 
     /// Whether column `i` is in `set`.
+    #[inline]
     pub fn has(&self, set: ColumnSet, i: usize) -> bool {
         match i {
             0..64 => self.low[set as usize] & (1 << i) != 0,
@@ -111,6 +115,7 @@ impl ColumnSets {
     }
 
     /// Adds column `i` to `set` (a read marks one at every getter call: inline, no `Bits`).
+    #[inline]
     pub fn insert(&mut self, set: ColumnSet, i: usize) {
         match i {
             0..64 => self.low[set as usize] |= 1 << i,
@@ -123,6 +128,7 @@ impl ColumnSets {
     }
 
     /// Removes column `i` from `set`.
+    #[inline]
     pub fn remove(&mut self, set: ColumnSet, i: usize) {
         let mut bits = self.get(set);
         bits.remove(i);
