@@ -96,7 +96,7 @@ pub trait Entity: FromRow + Hooks + Sized + Send + Sync + 'static {
     /// that cannot be sent: what the members' index groups a reference column by. The derive
     /// reads a `Single` field's key directly, without the column's checks and conversions.
     fn column_map_key_at(&self, index: usize) -> Option<MapKey> {
-        self.column_value_at(index).ok().filter(|v| !v.is_null()).map(|v| MapKey::of(std::slice::from_ref(&v)))
+        self.column_value_at(index).ok().filter(|v| !v.is_null()).map(|v| MapKey::of_one(&v))
     }
 
     /// Decodes column `index` alone from `row` at `idx` into its field: a `lazy` column loaded,
@@ -153,12 +153,9 @@ macro_rules! scalar_key {
             }
             #[inline]
             fn map_key(&self) -> Result<MapKey> {
-                // An integer key becomes the map's integer at once: matched here, the `Value`
-                // of an integer type folds away (read for every row a session loads).
-                Ok(match self.to_value()? {
-                    Value::Int(i) => MapKey::Int(i),
-                    other => MapKey::of(std::slice::from_ref(&other)),
-                })
+                // Inline to the end: the `Value` of an integer type folds away (read for every
+                // row a session loads).
+                Ok(MapKey::of_one(&self.to_value()?))
             }
             fn single_value(&self) -> Result<Option<Value>> {
                 self.to_value().map(Some)

@@ -18,8 +18,18 @@ impl MapKey {
     #[inline]
     pub fn of(values: &[Value]) -> MapKey {
         match values {
-            [Value::Int(i)] => MapKey::Int(*i),
+            [value] => MapKey::of_one(value),
             other => MapKey::Bytes(key_bytes(other)),
+        }
+    }
+
+    /// The map key of a one-column key (or of a reference's value). Inline, so that an integer
+    /// known where it is called becomes the map's integer without building anything.
+    #[inline]
+    pub fn of_one(value: &Value) -> MapKey {
+        match value {
+            Value::Int(i) => MapKey::Int(*i),
+            other => MapKey::Bytes(key_bytes(std::slice::from_ref(other))),
         }
     }
 }

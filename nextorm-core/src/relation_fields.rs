@@ -361,7 +361,7 @@ impl<T: Entity> ReferenceField for Single<T> {
             Some(h) => followed_key_value(h)
                 .ok()
                 .filter(|v| !matches!(v, Value::Null(_) | Value::Invalid(_)))
-                .map(|v| MapKey::of(std::slice::from_ref(&v))),
+                .map(|v| MapKey::of_one(&v)),
         }
     }
 }

@@ -43,7 +43,7 @@ fn order_unique_writes(map: &IdentityMap, changes: &[(usize, Change)], before: &
     }
     let slot = |meta: &'static EntityMeta, column: usize, v: &Value| -> Option<Slot> {
         let unique = unique_columns.get(&meta_id(meta)).is_some_and(|u| u.contains(&column));
-        (unique && !v.is_null()).then(|| (meta_id(meta), column, MapKey::of(std::slice::from_ref(v))))
+        (unique && !v.is_null()).then(|| (meta_id(meta), column, MapKey::of_one(v)))
     };
     let mut freed: FastMap<Slot, Vec<usize>> = FastMap::default();
     for (at, (i, change)) in changes.iter().enumerate() {
@@ -133,8 +133,8 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec
             Change::Update { meta, set, previous, .. } if !deleted_keys.is_empty() => {
                 for (relation, column) in meta.references() {
                     if let Some(at_set) = set.iter().position(|(c, _)| *c == column)
-                        && let Some(&parent) = deleted_keys
-                            .get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(&previous[at_set]))))
+                        && let Some(&parent) =
+                            deleted_keys.get(&(meta_id((relation.target)()), MapKey::of_one(&previous[at_set])))
                     {
                         before[parent].push((at, Wait::ReferredTo));
                     }
@@ -143,8 +143,7 @@ pub fn flush_order(map: &IdentityMap, changes: &[(usize, Change)]) -> Result<Vec
             Change::Delete { .. } if !deleted_keys.is_empty() => {
                 for (relation, column) in o.meta().references() {
                     let Ok(v) = o.column_value(column) else { continue };
-                    if let Some(&parent) =
-                        deleted_keys.get(&(meta_id((relation.target)()), MapKey::of(std::slice::from_ref(&v))))
+                    if let Some(&parent) = deleted_keys.get(&(meta_id((relation.target)()), MapKey::of_one(&v)))
                         && parent != at
                     {
                         // The child goes first: the parent waits for it.

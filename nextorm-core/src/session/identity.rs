@@ -181,7 +181,7 @@ impl IdentityMap {
                 continue;
             }
             let v = o.column_value(column)?;
-            if !v.is_null() && seen.insert(MapKey::of(std::slice::from_ref(&v))) {
+            if !v.is_null() && seen.insert(MapKey::of_one(&v)) {
                 out.push(v);
             }
         }
@@ -313,7 +313,7 @@ impl IdentityMap {
                     continue;
                 }
                 let Ok(v) = o.column_value(column) else { continue };
-                let key = MapKey::of(std::slice::from_ref(&v));
+                let key = MapKey::of_one(&v);
                 if v.is_null() || self.by_key.get(meta_id(target), &key).is_some() || !seen.insert(key) {
                     continue;
                 }
@@ -448,7 +448,7 @@ impl IdentityMap {
         let mut seen = FastSet::default();
         let mut lists = 0;
         for key in keys {
-            if !key.is_null() && seen.insert(MapKey::of(std::slice::from_ref(key))) {
+            if !key.is_null() && seen.insert(MapKey::of_one(key)) {
                 out.extend(index.members_of(key));
                 lists += 1;
             }

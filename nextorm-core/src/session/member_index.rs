@@ -85,7 +85,7 @@ impl MemberIndex {
 
     /// The indexes of the objects that refer to `key`, in the order they joined the session.
     pub(super) fn members_of(&self, key: &Value) -> Members<'_> {
-        self.members_of_key(&MapKey::of(std::slice::from_ref(key)))
+        self.members_of_key(&MapKey::of_one(key))
     }
 
     /// [`MemberIndex::members_of`] the key as the identity map holds it.

@@ -658,7 +658,7 @@ pub(crate) fn expand(model: &Model<'_>) -> TokenStream {
                     match index {
                         #(#reference_indexes => __n::ReferenceField::reference_key(&self.#reference_fields),)*
                         _ => self.column_value_at(index).ok().filter(|v| !v.is_null())
-                            .map(|v| __n::MapKey::of(::core::slice::from_ref(&v))),
+                            .map(|v| __n::MapKey::of_one(&v)),
                     }
                 }
 
